@@ -1,0 +1,1 @@
+"""The ``spoor`` command line."""
