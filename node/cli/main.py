@@ -1,13 +1,50 @@
-"""Entry point of the ``spoor`` command."""
+"""Entry point of the ``spoor`` command.
+
+Each command group lives in its own module under ``node.cli`` and exposes a
+click command or group named in ``COMMANDS``.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
+# (module, attribute) of every top-level command, in help order.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("node.cli.init_cmd", "init"),
+    ("node.cli.pki_cmd", "pki"),
+    ("node.cli.peers_cmd", "peers"),
+    ("node.cli.records_cmd", "records"),
+    ("node.cli.policy_cmd", "policy"),
+    ("node.cli.serve_cmd", "serve"),
+    ("node.cli.match_cmd", "match"),
+    ("node.cli.disclose_cmd", "disclose"),
+    ("node.cli.approvals_cmd", "approvals"),
+    ("node.cli.audit_cmd", "audit"),
+    ("node.cli.audit_cmd", "stats"),
+    ("node.cli.demo_cmd", "demo"),
+)
 
-@click.group()
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="spoor")
 def cli() -> None:
     """Spoor: private federated lookups between wildlife-crime agencies."""
+
+
+def _register() -> None:
+    for module_name, attr in COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # command group not installed in this build
+            raise
+        cli.add_command(getattr(module, attr))
+
+
+_register()
 
 
 def main() -> None:
