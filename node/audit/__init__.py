@@ -1,0 +1,54 @@
+"""Tamper-evident audit trail: hash-chained entries, signed checkpoints, verify, stats.
+
+Callers record an action and its audit entry in one transaction::
+
+    with node.store.transaction(conn):
+        ...  # the action
+        node.audit.append(conn, "records.imported", actor="node", elements=120)
+
+If the entry cannot be written the whole transaction rolls back (audit or nothing).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from node.audit.chain import GENESIS_HASH, PERSONAL_FIELDS, AuditEntry, append_entry
+from node.audit.errors import (
+    AuditError,
+    CheckpointError,
+    InvalidAuditFieldError,
+    NotInTransactionError,
+    UnknownEventError,
+)
+from node.audit.events import EVENTS
+
+__all__ = [
+    "EVENTS",
+    "GENESIS_HASH",
+    "PERSONAL_FIELDS",
+    "AuditEntry",
+    "AuditError",
+    "CheckpointError",
+    "InvalidAuditFieldError",
+    "NotInTransactionError",
+    "UnknownEventError",
+    "append",
+]
+
+
+def append(conn: sqlite3.Connection, event: str, **fields: object) -> AuditEntry:
+    """Append one entry to the audit chain inside the caller's open transaction.
+
+    ``fields`` (all optional): ``actor``, ``counterpart``, ``purpose``,
+    ``legal_basis``, ``case_reference``, ``officer``, ``justification``,
+    ``request_id``, ``transcript_hash``, ``policy_digest``, ``key_types``
+    (list of key type names), ``elements`` and ``hits`` (non-negative ints),
+    ``status`` and ``details`` (a small dict of non-personal counts and ids).
+    ``actor``, ``officer``, ``justification`` and ``case_reference`` are
+    personal content: the chain holds a salted-hash commitment, the clear value
+    sits in a purgeable side table. Raises :class:`NotInTransactionError` outside a
+    transaction, :class:`UnknownEventError` or :class:`InvalidAuditFieldError` for bad
+    input (nothing is written; the caller's transaction should roll back).
+    """
+    return append_entry(conn, event, fields)

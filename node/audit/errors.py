@@ -1,0 +1,47 @@
+"""Exceptions raised by the audit trail."""
+
+from __future__ import annotations
+
+
+class AuditError(Exception):
+    """The audit trail could not record or check something; nothing was changed."""
+
+
+class NotInTransactionError(AuditError):
+    """``append`` was called outside the caller's open write transaction."""
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        super().__init__(
+            f"audit entry {event!r} refused: it must be written inside the same "
+            "transaction as the action it records (use 'with node.store.transaction(conn):')"
+        )
+
+
+class UnknownEventError(AuditError):
+    """The event name is not in the audit vocabulary."""
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        super().__init__(
+            f"audit event {event!r} is not a known event name; nothing was written "
+            "(see node.audit.EVENTS and docs/audit.md)"
+        )
+
+
+class InvalidAuditFieldError(AuditError):
+    """A field given to ``append`` is unknown or has the wrong type or content."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"audit field {field!r} refused: {reason}; nothing was written")
+
+
+class CheckpointError(AuditError):
+    """A checkpoint file could not be read or is not a Spoor audit checkpoint."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")

@@ -1,0 +1,31 @@
+"""The closed vocabulary of audit events (documented in docs/audit.md)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+EVENTS = MappingProxyType(
+    {
+        "match.requested": "this node asked a counterpart to match (requester side)",
+        "match.served": "this node answered a counterpart's match request (responder side)",
+        "match.refused": "this node refused a counterpart's match request",
+        "disclosure.requested": "this node asked a counterpart to disclose details after hits",
+        "disclosure.received": "a counterpart asked this node to disclose details",
+        "disclosure.decided": "the release policy decided a received disclosure request",
+        "disclosure.approved": "a legal officer approved a pending disclosure ticket",
+        "disclosure.refused": "a legal officer refused a pending disclosure ticket",
+        "disclosure.fetched": "released details were fetched by or from a counterpart",
+        "ticket.reopened": "a decided disclosure ticket was reopened",
+        "policy.loaded": "a release policy was loaded and put in force",
+        "policy.rejected": "a policy failed its checks and the previous one stayed in force",
+        "peer.added": "a counterpart agency was added as a peer",
+        "peer.removed": "a counterpart agency was removed as a peer",
+        "config.changed": "the node configuration changed",
+        "records.imported": "records were imported into the node",
+        "records.deleted": "records were deleted from the node",
+        "records.purged": "records past their review or retention date were purged",
+        "certificate.issued": "a CA or node certificate was issued",
+        "node.initialized": "the node home was created",
+        "audit.purged": "personal content in audit entries past retention was purged",
+    }
+)
