@@ -14,6 +14,14 @@ from __future__ import annotations
 import sqlite3
 
 from node.audit.chain import GENESIS_HASH, PERSONAL_FIELDS, AuditEntry, append_entry
+from node.audit.checkpoint import (
+    Checkpoint,
+    ensure_signing_key,
+    load_checkpoint_file,
+    maybe_checkpoint,
+    node_public_key,
+    write_checkpoint,
+)
 from node.audit.errors import (
     AuditError,
     CheckpointError,
@@ -22,18 +30,40 @@ from node.audit.errors import (
     UnknownEventError,
 )
 from node.audit.events import EVENTS
+from node.audit.export import ExportSummary, export_jsonl, verify_export
+from node.audit.purge import DEFAULT_RETENTION_DAYS, PurgeReport, purge_personal
+from node.audit.stats import CounterpartStats, StatsReport, compute_stats
+from node.audit.verify import Problem, VerifyReport, verify
 
 __all__ = [
+    "DEFAULT_RETENTION_DAYS",
     "EVENTS",
     "GENESIS_HASH",
     "PERSONAL_FIELDS",
     "AuditEntry",
     "AuditError",
+    "Checkpoint",
     "CheckpointError",
+    "CounterpartStats",
+    "ExportSummary",
     "InvalidAuditFieldError",
     "NotInTransactionError",
+    "Problem",
+    "PurgeReport",
+    "StatsReport",
     "UnknownEventError",
+    "VerifyReport",
     "append",
+    "compute_stats",
+    "ensure_signing_key",
+    "export_jsonl",
+    "load_checkpoint_file",
+    "maybe_checkpoint",
+    "node_public_key",
+    "purge_personal",
+    "verify",
+    "verify_export",
+    "write_checkpoint",
 ]
 
 

@@ -27,5 +27,6 @@ EVENTS = MappingProxyType(
         "certificate.issued": "a CA or node certificate was issued",
         "node.initialized": "the node home was created",
         "audit.purged": "personal content in audit entries past retention was purged",
+        "audit.exported": "audit entries were exported for oversight",
     }
 )

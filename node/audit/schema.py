@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
     head_hash    TEXT NOT NULL,
     created_at   TEXT NOT NULL,
     public_key   TEXT NOT NULL,
-    signature    TEXT NOT NULL
+    signature    TEXT NOT NULL,
+    agency_id    TEXT
 );
 """

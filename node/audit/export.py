@@ -1,0 +1,224 @@
+"""Export of audit entries as JSON Lines, with what an auditor needs to verify them.
+
+Line 1 describes the export (node, public key, filter, how hashes are built);
+then one line per entry carrying the exact hashed ``body``, ``prev_hash`` and
+``entry_hash`` plus the clear personal content and salts not yet purged; the
+last line is a fresh checkpoint signed by the node over the whole chain. The
+file holds personal content, so it is written with mode 0600.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from node.audit.chain import (
+    GENESIS_HASH,
+    append_entry,
+    chain_hash,
+    commit_personal,
+    entry_body,
+    format_ts,
+    row_fields,
+)
+from node.audit.checkpoint import CHECKPOINT_TYPE, Checkpoint, write_checkpoint
+from node.audit.errors import AuditError
+from node.audit.verify import Problem
+from node.home import NodeHome, write_private
+
+EXPORT_TYPE = "spoor-audit-export"
+EXPORT_VERSION = 1
+HASH_RULE = "entry_hash = sha256(bytes.fromhex(prev_hash) + canonical_json(body))"
+COMMITMENT_RULE = (
+    "commitment = sha256(b'spoor-audit-personal-v1\\x00' + field + b'\\x00' "
+    "+ bytes.fromhex(salt) + value)"
+)
+CANONICAL_RULE = "canonical_json: UTF-8 JSON, keys sorted, separators (',', ':'), no ASCII escaping"
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """Where the export went, how many entries it holds and the checkpoint that closes it."""
+
+    path: Path
+    entries: int
+    checkpoint: Checkpoint
+
+
+def _where(
+    since: datetime | None, until: datetime | None, counterpart: str | None
+) -> tuple[str, list[object]]:
+    clauses: list[str] = ["1 = 1"]
+    params: list[object] = []
+    if since is not None:
+        clauses.append("ts >= ?")
+        params.append(format_ts(since))
+    if until is not None:
+        clauses.append("ts < ?")
+        params.append(format_ts(until))
+    if counterpart is not None:
+        clauses.append("counterpart = ?")
+        params.append(counterpart)
+    return " AND ".join(clauses), params
+
+
+def export_lines(
+    conn: sqlite3.Connection,
+    home: NodeHome,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    counterpart: str | None = None,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> tuple[list[str], int, Checkpoint]:
+    """The export as JSON lines (``until`` is exclusive), the entry count and its checkpoint.
+
+    The export is itself recorded (``audit.exported``) and a checkpoint signed
+    over the chain including that entry, all in one transaction.
+    """
+    moment = now or datetime.now(UTC)
+    where, params = _where(since, until, counterpart)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        rows = conn.execute(
+            f"SELECT * FROM audit_entries WHERE {where} ORDER BY seq",  # noqa: S608 - fixed clauses
+            params,
+        ).fetchall()
+        append_entry(
+            conn,
+            "audit.exported",
+            {
+                "actor": actor,
+                "counterpart": counterpart,
+                "details": {
+                    "entries": len(rows),
+                    "since": format_ts(since) if since else None,
+                    "until": format_ts(until) if until else None,
+                },
+            },
+            now=moment,
+        )
+        checkpoint = write_checkpoint(conn, home, now=moment)
+        personal_rows = conn.execute(
+            "SELECT seq, field, value, salt FROM audit_personal ORDER BY seq, field"
+        ).fetchall()
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    header = {
+        "type": EXPORT_TYPE,
+        "v": EXPORT_VERSION,
+        "exported_at": format_ts(moment),
+        "agency_id": checkpoint.agency_id,
+        "algorithm": "Ed25519",
+        "public_key": checkpoint.public_key,
+        "filter": {
+            "since": format_ts(since) if since else None,
+            "until": format_ts(until) if until else None,
+            "counterpart": counterpart,
+        },
+        "genesis_hash": GENESIS_HASH,
+        "hash_rule": HASH_RULE,
+        "commitment_rule": COMMITMENT_RULE,
+        "canonical_json": CANONICAL_RULE,
+    }
+    lines = [json.dumps(header, sort_keys=True, ensure_ascii=False)]
+    personal: dict[int, dict[str, dict[str, str]]] = {}
+    for seq, name, value, salt in personal_rows:
+        personal.setdefault(int(seq), {})[str(name)] = {"value": str(value), "salt": str(salt)}
+    for row in rows:
+        seq = int(row["seq"])
+        commitments = json.loads(row["commitments"])
+        body = entry_body(
+            seq=seq,
+            entry_id=row["entry_id"],
+            ts=row["ts"],
+            event=row["event"],
+            fields=row_fields(row),
+            commitments=commitments,
+        )
+        held = personal.get(seq, {})
+        line: dict[str, Any] = {
+            "type": "entry",
+            "seq": seq,
+            "body": body,
+            "prev_hash": row["prev_hash"],
+            "entry_hash": row["entry_hash"],
+            "personal": held,
+            "purged": sorted(set(commitments) - set(held)),
+        }
+        lines.append(json.dumps(line, sort_keys=True, ensure_ascii=False))
+    lines.append(
+        json.dumps(
+            {"type": CHECKPOINT_TYPE, "v": 1, "algorithm": "Ed25519", **asdict(checkpoint)},
+            sort_keys=True,
+        )
+    )
+    return lines, len(rows), checkpoint
+
+
+def export_jsonl(
+    conn: sqlite3.Connection,
+    home: NodeHome,
+    out: Path,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    counterpart: str | None = None,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> ExportSummary:
+    """Write the export to ``out`` (mode 0600) and return a summary."""
+    lines, count, checkpoint = export_lines(
+        conn, home, since=since, until=until, counterpart=counterpart, actor=actor, now=now
+    )
+    try:
+        write_private(out, ("\n".join(lines) + "\n").encode("utf-8"))
+    except OSError as exc:
+        raise AuditError(f"{out}: cannot write the audit export: {exc}") from exc
+    return ExportSummary(out, count, checkpoint)
+
+
+def verify_export(lines: list[str]) -> list[Problem]:
+    """Check an export as an auditor would: entry hashes, links, commitments, checkpoint."""
+    problems: list[Problem] = []
+    if not lines:
+        return [Problem(None, "empty", "the export holds no lines")]
+    try:
+        parsed = [json.loads(line) for line in lines if line.strip()]
+    except json.JSONDecodeError as exc:
+        return [Problem(None, "unreadable", f"line is not JSON ({exc})")]
+    if parsed[0].get("type") != EXPORT_TYPE:
+        return [Problem(None, "unreadable", "first line is not a Spoor audit export header")]
+    previous: dict[str, Any] | None = None
+    for item in parsed[1:]:
+        if item.get("type") == CHECKPOINT_TYPE:
+            checkpoint = Checkpoint.from_mapping(item, "export")
+            if not checkpoint.signature_valid():
+                problems.append(Problem(None, "bad checkpoint", "signature is not valid"))
+            if checkpoint.public_key != parsed[0].get("public_key"):
+                problems.append(Problem(None, "bad checkpoint", "public key differs from header"))
+            continue
+        seq = int(item["seq"])
+        if chain_hash(item["prev_hash"], item["body"]) != item["entry_hash"]:
+            problems.append(Problem(seq, "modified", "content does not match its hash"))
+        if item["body"].get("seq") != seq:
+            problems.append(Problem(seq, "modified", "sequence number differs from the body"))
+        if (
+            previous is not None
+            and previous["seq"] + 1 == seq
+            and previous["entry_hash"] != item["prev_hash"]
+        ):
+            problems.append(Problem(seq, "broken link", "does not follow the previous entry"))
+        commitments = item["body"].get("commitments", {})
+        for name, held in item.get("personal", {}).items():
+            if commit_personal(name, held["value"], held["salt"]) != commitments.get(name):
+                problems.append(Problem(seq, "personal content altered", f"{name} differs"))
+        previous = item
+    return problems

@@ -1,0 +1,263 @@
+"""Cooperation figures computed from the audit trail (``spoor stats``).
+
+Per counterpart and period: match requests sent (``match.requested``) and
+received (``match.served``; ``match.refused`` counted apart), elements each
+way, hits on this node's requests, disclosures requested by this node and
+received from the counterpart with their outcome (released / denied /
+pending), time to a human decision (median and 90th percentile of
+``waited_seconds`` on ``disclosure.approved`` / ``disclosure.refused``) and
+overdue tickets. Overdue tickets come from the disclosure ``tickets`` table
+when it exists (pending and past deadline, now); otherwise from the
+``overdue`` count on ``disclosure.decided`` entries in the period.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from node.audit.chain import format_ts
+
+UNKNOWN_COUNTERPART = "(none)"
+PENDING_STATUSES = frozenset({"pending", "pending_approval", "open"})
+
+
+@dataclass
+class CounterpartStats:
+    """Figures for one counterpart (or the total over all of them)."""
+
+    counterpart: str
+    requests_sent: int = 0
+    requests_received: int = 0
+    requests_refused: int = 0
+    elements_sent: int = 0
+    elements_received: int = 0
+    hits: int = 0
+    disclosures_requested: int = 0
+    disclosures_received: int = 0
+    released: int = 0
+    denied: int = 0
+    pending: int = 0
+    overdue: int = 0
+    decision_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def median_decision_seconds(self) -> float | None:
+        return statistics.median(self.decision_seconds) if self.decision_seconds else None
+
+    @property
+    def p90_decision_seconds(self) -> float | None:
+        return percentile(self.decision_seconds, 0.9)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counterpart": self.counterpart,
+            "requests_sent": self.requests_sent,
+            "requests_received": self.requests_received,
+            "requests_refused": self.requests_refused,
+            "elements_sent": self.elements_sent,
+            "elements_received": self.elements_received,
+            "hits": self.hits,
+            "disclosures_requested": self.disclosures_requested,
+            "disclosures_received": self.disclosures_received,
+            "released": self.released,
+            "denied": self.denied,
+            "pending": self.pending,
+            "overdue": self.overdue,
+            "decisions": len(self.decision_seconds),
+            "median_decision_seconds": self.median_decision_seconds,
+            "p90_decision_seconds": self.p90_decision_seconds,
+        }
+
+    def absorb(self, other: CounterpartStats) -> None:
+        for name in (
+            "requests_sent",
+            "requests_received",
+            "requests_refused",
+            "elements_sent",
+            "elements_received",
+            "hits",
+            "disclosures_requested",
+            "disclosures_received",
+            "released",
+            "denied",
+            "pending",
+            "overdue",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.decision_seconds.extend(other.decision_seconds)
+
+
+@dataclass
+class StatsReport:
+    """Figures per counterpart plus the total, for the period [since, until)."""
+
+    since: str | None
+    until: str | None
+    generated_at: str
+    overdue_source: str
+    counterparts: list[CounterpartStats]
+    total: CounterpartStats
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": {"since": self.since, "until": self.until},
+            "generated_at": self.generated_at,
+            "overdue_source": self.overdue_source,
+            "counterparts": [c.to_dict() for c in self.counterparts],
+            "total": self.total.to_dict(),
+        }
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Linear-interpolated percentile (the same rule as numpy's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * fraction
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _apply(stats: CounterpartStats, event: str, row: sqlite3.Row, details: dict[str, Any]) -> None:
+    elements, hits = _int(row["elements"]), _int(row["hits"])
+    if event == "match.requested":
+        stats.requests_sent += 1
+        stats.elements_sent += elements
+        stats.hits += hits
+    elif event == "match.served":
+        stats.requests_received += 1
+        stats.elements_received += elements
+    elif event == "match.refused":
+        stats.requests_refused += 1
+    elif event == "disclosure.requested":
+        stats.disclosures_requested += 1
+    elif event == "disclosure.received":
+        stats.disclosures_received += 1
+    elif event == "disclosure.decided":
+        stats.released += _int(details.get("released"))
+        stats.denied += _int(details.get("denied"))
+        stats.pending += _int(details.get("pending"))
+        stats.overdue += _int(details.get("overdue"))
+    elif event in ("disclosure.approved", "disclosure.refused"):
+        if event == "disclosure.approved":
+            stats.released += 1
+        else:
+            stats.denied += 1
+        stats.pending -= 1
+        waited = details.get("waited_seconds")
+        if isinstance(waited, int | float) and not isinstance(waited, bool) and waited >= 0:
+            stats.decision_seconds.append(float(waited))
+    elif event == "ticket.reopened":
+        stats.pending += 1
+
+
+def _parse_deadline(value: object) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def overdue_from_tickets(conn: sqlite3.Connection, now: datetime) -> dict[str, int] | None:
+    """Pending tickets past their deadline per counterpart, or None without a tickets table."""
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(tickets)")}
+    if not columns:
+        return None
+    status_col = next((c for c in ("status", "state") if c in columns), None)
+    deadline_col = next((c for c in ("deadline", "deadline_at", "due_at") if c in columns), None)
+    if status_col is None or deadline_col is None:
+        return None
+    who_col = next(
+        (c for c in ("counterpart", "requester", "agency_id", "peer") if c in columns), None
+    )
+    who = who_col or "NULL"
+    rows = conn.execute(
+        f"SELECT {who}, {status_col}, {deadline_col} FROM tickets"  # noqa: S608 - column names come from the schema
+    ).fetchall()
+    out: dict[str, int] = {}
+    for counterpart, status, deadline in rows:
+        if str(status).lower() not in PENDING_STATUSES:
+            continue
+        due = _parse_deadline(deadline)
+        if due is not None and due < now:
+            key = str(counterpart) if counterpart else UNKNOWN_COUNTERPART
+            out[key] = out.get(key, 0) + 1
+    return out
+
+
+def compute_stats(
+    conn: sqlite3.Connection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    counterpart: str | None = None,
+    now: datetime | None = None,
+) -> StatsReport:
+    """Cooperation figures for entries with ``since <= ts < until``."""
+    moment = now or datetime.now(UTC)
+    clauses, params = ["1 = 1"], list[object]()
+    if since is not None:
+        clauses.append("ts >= ?")
+        params.append(format_ts(since))
+    if until is not None:
+        clauses.append("ts < ?")
+        params.append(format_ts(until))
+    if counterpart is not None:
+        clauses.append("counterpart = ?")
+        params.append(counterpart)
+    by_counterpart: dict[str, CounterpartStats] = {}
+    query = (
+        "SELECT event, counterpart, elements, hits, details FROM audit_entries WHERE "  # noqa: S608 - fixed clauses
+        + " AND ".join(clauses)
+        + " ORDER BY seq"
+    )
+    for row in conn.execute(query, params):
+        name = row["counterpart"] or UNKNOWN_COUNTERPART
+        stats = by_counterpart.setdefault(name, CounterpartStats(name))
+        try:
+            details = json.loads(row["details"])
+        except (TypeError, ValueError):
+            details = {}
+        _apply(stats, str(row["event"]), row, details if isinstance(details, dict) else {})
+    tickets = overdue_from_tickets(conn, moment)
+    if tickets is not None:
+        for stats in by_counterpart.values():
+            stats.overdue = 0
+        for name, count in tickets.items():
+            if counterpart is None or name == counterpart:
+                by_counterpart.setdefault(name, CounterpartStats(name)).overdue = count
+    for stats in by_counterpart.values():
+        stats.pending = max(stats.pending, 0)
+    rows = [s for s in sorted(by_counterpart.values(), key=lambda s: s.counterpart) if _relevant(s)]
+    total = CounterpartStats("all counterparts")
+    for stats in rows:
+        total.absorb(stats)
+    return StatsReport(
+        since=format_ts(since) if since else None,
+        until=format_ts(until) if until else None,
+        generated_at=format_ts(moment),
+        overdue_source="tickets table" if tickets is not None else "audit entries",
+        counterparts=rows,
+        total=total,
+    )
+
+
+def _relevant(stats: CounterpartStats) -> bool:
+    """Rows for node-level events only (imports, policy loads) carry no cooperation figure."""
+    data = stats.to_dict()
+    return any(v for k, v in data.items() if k != "counterpart" and isinstance(v, int))
