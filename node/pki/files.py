@@ -3,14 +3,14 @@
 Private keys are written with :func:`node.home.write_private` (mode 0600 from
 the first byte); certificates and the CRL are public and written 0644. Each
 file is replaced atomically so a crash never leaves half a file behind.
-When the node home has a database and :mod:`node.audit` is present, issuing a
-certificate appends a ``certificate.issued`` entry in the same transaction as
-the file writes (no key material, only serial, fingerprint and expiry).
+When the node home is initialised (``spoor init``), creating a CA or issuing a
+certificate appends a ``certificate.issued`` audit entry in the same
+transaction as the file writes (no key material: kind, serial, fingerprint and
+expiry). A failed write rolls the entry back.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sqlite3
 import tomllib
@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from node import audit
 from node.home import NodeHome, write_private
 from node.pki.errors import CertificateError, PkiError
 from node.pki.identity import (
@@ -34,6 +36,7 @@ from node.pki.identity import (
 )
 from node.pki.issue import CA_DAYS, NODE_DAYS, create_ca, issue_node_certificate
 from node.pki.revocation import revoke
+from node.store import open_store, transaction
 
 DEFAULT_HOSTNAMES: tuple[str, ...] = ("localhost",)
 DEFAULT_IPS: tuple[str, ...] = ("127.0.0.1", "::1")
@@ -165,6 +168,7 @@ def init_home_ca(
     common_name: str | None = None,
     days: int = CA_DAYS,
     force: bool = False,
+    conn: sqlite3.Connection | None = None,
 ) -> bytes:
     """Create the agency CA in ``keys/``; refuse to replace an existing one unless ``force``."""
     validate_agency_id(agency_id)
@@ -174,41 +178,43 @@ def init_home_ca(
             if path.exists():
                 raise PkiFileExistsError(path)
     key_pem, cert_pem = create_ca(agency_id, country, common_name=common_name, days=days)
-    write_private(home.ca_key_path, key_pem)
-    write_public(home.ca_cert_path, cert_pem)
+    cert = load_certificate(cert_pem)
+    with _audited(home, conn, "certificate.issued") as record:
+        if record is not None:
+            record(details=_certificate_details("ca", cert))
+        write_private(home.ca_key_path, key_pem)
+        write_public(home.ca_cert_path, cert_pem)
     return cert_pem
 
 
-def _audit_append() -> Callable[..., object] | None:
-    try:
-        audit = importlib.import_module("node.audit")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("node.audit",):
-            raise
-        return None
-    append = getattr(audit, "append", None)
-    return append if callable(append) else None
+def _certificate_details(kind: str, cert: x509.Certificate) -> dict[str, str]:
+    return {
+        "kind": kind,
+        "serial": serial_hex(cert),
+        "fingerprint": fingerprint(cert),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+    }
 
 
 @contextmanager
-def _audited(home: NodeHome, conn: sqlite3.Connection | None) -> Iterator[AuditRecorder | None]:
-    """Yield a recorder bound to an open transaction, or None when there is no audit trail."""
-    append = _audit_append()
-    if append is None:
+def _audited(
+    home: NodeHome, conn: sqlite3.Connection | None, event: str
+) -> Iterator[AuditRecorder | None]:
+    """Yield a recorder bound to an open transaction, or None when ``event`` cannot be audited."""
+    if event not in audit.EVENTS:  # an event the trail does not know yet is not recorded
         yield None
         return
+    append = audit.append
     if conn is not None:  # the caller already holds a transaction
-        yield lambda event, **fields: append(conn, event, **fields)
+        yield lambda **fields: append(conn, event, **fields)
         return
     if not home.exists():  # no 'spoor init' yet, so no database to audit into
         yield None
         return
-    from node.store import open_store, transaction  # noqa: PLC0415 (only when auditing)
-
     own = open_store(home.db_path)
     try:
         with transaction(own):
-            yield lambda event, **fields: append(own, event, **fields)
+            yield lambda **fields: append(own, event, **fields)
     finally:
         own.close()
 
@@ -255,14 +261,9 @@ def issue_home_certificate(
         not_after=cert.not_valid_after_utc,
         previous_serial=previous,
     )
-    with _audited(home, conn) as record:
+    with _audited(home, conn, "certificate.issued") as record:
         if record is not None:
-            record(
-                "certificate.issued",
-                serial=issued.serial,
-                fingerprint=issued.fingerprint,
-                not_after=issued.not_after.isoformat(),
-            )
+            record(details=_certificate_details("node", cert))
         write_private(home.node_key_path, key_pem)
         write_public(home.node_cert_path, cert_pem)
     return issued
@@ -290,12 +291,10 @@ def revoke_in_home(
     existing = path.read_bytes() if path.exists() else None
     wanted = list(serials)
     crl_pem = revoke(ca_key_pem, ca_cert_pem, wanted, existing, reason=reason)
-    with _audited(home, conn) as record:
+    with _audited(home, conn, "certificate.revoked") as record:
         if record is not None:
             record(
-                "certificate.revoked",
-                serials=[format(serial, "x") for serial in wanted],
-                reason=reason,
+                details={"serials": [format(serial, "x") for serial in wanted], "reason": reason},
             )
         write_public(path, crl_pem)
     return crl_pem
