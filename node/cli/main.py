@@ -14,7 +14,7 @@ import click
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("node.cli.init_cmd", "init"),
     ("node.cli.pki_cmd", "pki"),
-    ("node.cli.peers_cmd", "peers"),
+    ("node.cli.peers_cmd", "peers_group"),
     ("node.cli.records_cmd", "records"),
     ("node.cli.policy_cmd", "policy"),
     ("node.cli.serve_cmd", "serve"),

@@ -1,0 +1,77 @@
+"""Per-peer element budgets.
+
+PSI does not stop enumeration; budgets do. One submitted element is one
+membership test, so the responder counts elements, charges them before any
+curve work, and refuses a request that would exceed the peer's allowance for
+the period. Usage is stored in the node database so it survives restarts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from node import store
+
+
+class BudgetExceeded(Exception):
+    """A peer asked for more elements than its budget allows."""
+
+    def __init__(self, agency_id: str, period: str, limit: int, used: int, requested: int) -> None:
+        self.agency_id = agency_id
+        self.period = period
+        self.limit = limit
+        self.used = used
+        self.requested = requested
+        super().__init__(
+            f"element budget for {agency_id} in {period} exhausted: "
+            f"{used} used + {requested} requested > {limit}"
+        )
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The result of a successful charge."""
+
+    period: str
+    charged: int
+    remaining: int
+
+
+def current_period(now: datetime | None = None) -> str:
+    """Budgets run per UTC day."""
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%d")
+
+
+def used(conn: sqlite3.Connection, agency_id: str, period: str) -> int:
+    row = conn.execute(
+        "SELECT elements FROM budget_usage WHERE agency_id = ? AND period = ?",
+        (agency_id, period),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def charge(
+    conn: sqlite3.Connection,
+    agency_id: str,
+    elements: int,
+    limit: int,
+    now: datetime | None = None,
+) -> Charge:
+    """Charge ``elements`` to the peer's budget in its own committed transaction.
+
+    The charge is committed before any PSI work starts, so a call that fails
+    or is cancelled later still counts: a requester cannot probe for free.
+    """
+    period = current_period(now)
+    with store.transaction(conn):
+        already = used(conn, agency_id, period)
+        if already + elements > limit:
+            raise BudgetExceeded(agency_id, period, limit, already, elements)
+        conn.execute(
+            "INSERT INTO budget_usage(agency_id, period, elements) VALUES (?,?,?) "
+            "ON CONFLICT(agency_id, period) DO UPDATE SET elements = elements + excluded.elements",
+            (agency_id, period, elements),
+        )
+    return Charge(period=period, charged=elements, remaining=limit - already - elements)

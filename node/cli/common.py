@@ -1,0 +1,35 @@
+"""Pieces shared by the command modules: --home, loading a node, error exits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from node.config import ConfigError, NodeConfig, load_config
+from node.home import NodeHome
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def home_option(func: F) -> F:
+    """``--home PATH``: the node home (default ``$SPOOR_HOME``, else ./spoor-home)."""
+    return click.option(
+        "--home",
+        "home",
+        type=click.Path(file_okay=False, path_type=str),
+        default=None,
+        envvar="SPOOR_HOME",
+        show_envvar=True,
+        help="Node home directory (default: ./spoor-home).",
+    )(func)
+
+
+def load_node(home_arg: str | None) -> tuple[NodeHome, NodeConfig]:
+    """Resolve the home and read its config, or exit with a clear message."""
+    home = NodeHome.resolve(home_arg)
+    try:
+        return home, load_config(home)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc

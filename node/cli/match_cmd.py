@@ -1,0 +1,166 @@
+"""``spoor match``: which of my rows do counterparts also hold?"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from node import logs, peers, store
+from node.cli.common import home_option, load_node
+from node.errors import InvalidRequest
+from node.home import NodeHome
+from node.requester import MatchPurpose, MatchReport, QueryFileInvalid, load_rows, run_match
+from node.rpc.client import PeerClient
+
+
+def _parse_mapping(items: tuple[str, ...]) -> dict[str, str] | None:
+    if not items:
+        return None
+    mapping: dict[str, str] = {}
+    for item in items:
+        src, sep, dst = item.partition("=")
+        if not sep or not src or not dst:
+            raise click.BadParameter(f"{item!r} is not SOURCE=FIELD", param_hint="--map")
+        mapping[src] = dst
+    return mapping
+
+
+def report_json(report: MatchReport) -> dict[str, object]:
+    return {
+        "reveal": report.reveal,
+        "counterparts": [
+            {
+                "agency_id": p.agency_id,
+                "match_id": p.match_id,
+                "elements_sent": p.elements,
+                "hits": p.hits,
+                "error": p.error,
+                "policy_digest": p.policy_digest,
+                "budget_remaining": p.budget_remaining,
+            }
+            for p in report.peers
+        ],
+        "rows": [
+            {
+                "row": r.row_number,
+                "record_id": r.record_id,
+                "kind": r.kind,
+                "key_types": sorted(set(r.keys.values())),
+                "hits": {peer: sorted(types) for peer, types in r.hits.items()},
+                "problems": r.problems,
+            }
+            for r in report.rows
+        ],
+    }
+
+
+def print_report(report: MatchReport, console: Console) -> None:
+    ok_peers = [p for p in report.peers if p.error is None]
+    if report.reveal == "intersection":
+        table = Table(title="Hits per row (key types that matched at each counterpart)")
+        table.add_column("row", justify="right")
+        table.add_column("record")
+        table.add_column("kind")
+        for p in ok_peers:
+            table.add_column(p.agency_id)
+        table.add_column("notes")
+        for r in report.rows:
+            cells = [", ".join(sorted(r.hits.get(p.agency_id, []))) or "·" for p in ok_peers]
+            table.add_row(str(r.row_number), r.record_id, r.kind, *cells, "; ".join(r.problems))
+        console.print(table)
+    summary = Table(title="Counterparts")
+    for col in ("agency", "elements sent", "hits", "budget left", "result"):
+        summary.add_column(col)
+    for p in report.peers:
+        summary.add_row(
+            p.agency_id,
+            str(p.elements),
+            str(p.hits) if p.error is None else "-",
+            "" if p.budget_remaining is None else str(p.budget_remaining),
+            "ok" if p.error is None else f"[red]{p.error}[/red]",
+        )
+    console.print(summary)
+
+
+@click.command("match")
+@home_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--peer", "peer_ids", multiple=True, help="Counterpart agency id (repeatable).")
+@click.option("--all-peers", is_flag=True, help="Match against every configured peer.")
+@click.option("--purpose", required=True, help="Purpose, e.g. criminal_investigation.")
+@click.option("--legal-basis", required=True, help="Legal instrument relied on, e.g. CITES-Art-VIII.")
+@click.option("--case", "case_reference", required=True, help="Your case reference.")
+@click.option("--officer", required=True, help="Officer accountable for the request.")
+@click.option(
+    "--cardinality-only", is_flag=True, help="Learn only how many rows match, not which."
+)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "xlsx"]), default=None)
+@click.option("--map", "mapping", multiple=True, help="Column mapping SOURCE=FIELD (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
+def match(
+    home: str | None,
+    file: Path,
+    peer_ids: tuple[str, ...],
+    all_peers: bool,
+    purpose: str,
+    legal_basis: str,
+    case_reference: str,
+    officer: str,
+    cardinality_only: bool,
+    fmt: str | None,
+    mapping: tuple[str, ...],
+    as_json: bool,
+    insecure: bool,
+) -> None:
+    """Run private set intersection of FILE's rows against counterparts.
+
+    Counterparts learn how many keys you sent, never which; you learn which of
+    your own rows they also hold, and on which key types.
+    """
+    logs.configure(level="warning")
+    node_home, config = load_node(home)
+    conn = store.open_store(node_home.db_path)
+    try:
+        known = {p.agency_id: p for p in peers.list_peers(conn)}
+        targets = list(known) if all_peers else list(peer_ids)
+        if not targets:
+            raise click.UsageError("name at least one --peer, or use --all-peers")
+        unknown = [t for t in targets if t not in known]
+        if unknown:
+            raise click.BadParameter(
+                f"not a configured peer: {', '.join(unknown)} (see 'spoor peers list')",
+                param_hint="--peer",
+            )
+        try:
+            rows = load_rows(file, fmt=fmt, mapping=_parse_mapping(mapping))
+        except QueryFileInvalid as exc:
+            lines = "\n".join(f"  {e}" for e in exc.errors[:50])
+            raise click.ClickException(f"{exc}\n{lines}") from exc
+
+        def clients(agency_id: str) -> PeerClient:
+            return PeerClient(NodeHome(node_home.root), config, known[agency_id], insecure=insecure)
+
+        try:
+            report = run_match(
+                conn,
+                rows,
+                targets,
+                MatchPurpose(purpose, legal_basis, case_reference, officer),
+                clients,
+                reveal_intersection=not cardinality_only,
+            )
+        except InvalidRequest as exc:
+            raise click.BadParameter(str(exc)) from exc
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+    else:
+        print_report(report, Console())
+    if all(p.error is not None for p in report.peers):
+        raise SystemExit(1)

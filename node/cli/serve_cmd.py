@@ -1,0 +1,56 @@
+"""``spoor serve``: run the node."""
+
+from __future__ import annotations
+
+import click
+
+import policy as policy_lang
+from node import logs
+from node.cli.common import home_option, load_node
+from node.rpc.server import build_node
+
+
+@click.command("serve")
+@home_option
+@click.option("--listen", default=None, help="HOST:PORT (default: server.listen in spoor.toml).")
+@click.option(
+    "--insecure",
+    is_flag=True,
+    default=None,
+    help="Plaintext, no mutual TLS. For local debugging only; logged as a warning.",
+)
+@click.option("--reflection", is_flag=True, default=None, help="Enable gRPC server reflection.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@click.option("--log-json/--log-console", default=None, help="Force JSON or console log lines.")
+def serve(
+    home: str | None,
+    listen: str | None,
+    insecure: bool | None,
+    reflection: bool | None,
+    log_level: str,
+    log_json: bool | None,
+) -> None:
+    """Serve this node to its peers until SIGTERM/SIGINT, then drain in-flight calls and exit."""
+    logs.configure(level=log_level, json=log_json)
+    node_home, config = load_node(home)
+    try:
+        node = build_node(
+            node_home, config, listen=listen, insecure=insecure, reflection_on=reflection
+        )
+    except policy_lang.PolicyError as exc:
+        problems = "\n".join(f"  {p}" for p in getattr(exc, "problems", []))
+        raise click.ClickException(
+            f"the policy in {node_home.root / config.policy.path} does not check clean; the node "
+            f"did not start:\n{problems}\nRun 'spoor policy check' for details."
+        ) from exc
+    except (OSError, RuntimeError) as exc:
+        raise click.ClickException(f"could not start: {exc}") from exc
+    node.install_signal_handlers()
+    node.start_background(node_home)
+    click.echo(f"{config.agency_id} serving on port {node.port}", err=True)
+    node.wait()

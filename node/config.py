@@ -1,0 +1,206 @@
+"""Node configuration: ``spoor.toml`` in the node home.
+
+Unknown keys are errors (a misspelt limit silently ignored is a limit not
+enforced). Every error names the file, the key and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import pycountry
+import tomli_w
+
+from node.home import NodeHome
+
+AGENCY_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+class ConfigError(Exception):
+    """spoor.toml is missing, unreadable or invalid."""
+
+    def __init__(self, path: Path, key: str | None, reason: str) -> None:
+        self.path = path
+        self.key = key
+        self.reason = reason
+        where = f"{path}: {key}" if key else str(path)
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass
+class ServerConfig:
+    """How ``spoor serve`` listens."""
+
+    listen: str = "127.0.0.1:50051"
+    # Plaintext is for debugging on one machine only; it is logged loudly.
+    insecure: bool = False
+    reflection: bool = False
+    max_workers: int = 8
+    grace_seconds: float = 10.0
+    # Connections are recycled so rotated certificates and revocations apply.
+    max_connection_age_seconds: int = 600
+
+
+@dataclass
+class LimitsConfig:
+    """Per-peer element budgets and call limits."""
+
+    max_elements_per_request: int = 20_000
+    max_elements_per_peer_per_day: int = 200_000
+    rpc_deadline_seconds: float = 60.0
+    # Largest responder set a setup may describe (bounds message sizes).
+    max_responder_elements: int = 2_000_000
+
+
+@dataclass
+class PsiConfig:
+    """PSI parameters and the worker pool that runs curve work."""
+
+    fpr: float = 1e-9
+    workers: int = 1
+    timeout_seconds: float = 120.0
+
+
+@dataclass
+class PolicyConfig:
+    """Where the agency's release policy lives (relative to the node home)."""
+
+    path: str = "policy"
+
+
+@dataclass
+class AuditConfig:
+    """Audit retention."""
+
+    retention_days: int = 3 * 365
+
+
+@dataclass
+class DisclosureConfig:
+    """Defaults for governed follow-up."""
+
+    ticket_deadline_hours: int = 48
+
+
+@dataclass
+class NodeConfig:
+    """The whole of spoor.toml."""
+
+    agency_id: str
+    country: str
+    display_name: str = ""
+    server: ServerConfig = field(default_factory=ServerConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    psi: PsiConfig = field(default_factory=PsiConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
+
+    @property
+    def max_message_bytes(self) -> int:
+        """Message-size limit used by both sides, derived from the largest sets accepted.
+
+        A blinded element is a 33-byte compressed P-256 point plus framing; a
+        GCS setup costs about 5 bytes per responder element at fpr 1e-9.
+        """
+        per_request = self.limits.max_elements_per_request * 40
+        per_setup = self.limits.max_responder_elements * 6
+        return 2 * per_request + per_setup + (1 << 20)
+
+
+_SECTIONS: dict[str, type] = {
+    "server": ServerConfig,
+    "limits": LimitsConfig,
+    "psi": PsiConfig,
+    "policy": PolicyConfig,
+    "audit": AuditConfig,
+    "disclosure": DisclosureConfig,
+}
+_TOP_LEVEL = {"agency_id": str, "country": str, "display_name": str}
+
+
+def validate_agency_id(agency_id: str) -> str:
+    if not AGENCY_ID_RE.match(agency_id):
+        raise ValueError(
+            f"agency id {agency_id!r} is not valid: use 2-63 lowercase letters, digits and "
+            "hyphens, starting with a letter or digit (e.g. 'ke-kws')"
+        )
+    return agency_id
+
+
+def validate_country(country: str) -> str:
+    code = country.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"country {country!r} is not an ISO 3166-1 alpha-2 code (e.g. 'KE')")
+    return code
+
+
+def _coerce(path: Path, key: str, value: Any, wanted: type) -> Any:
+    if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if wanted is int and isinstance(value, bool):
+        raise ConfigError(path, key, f"expected an integer, got {value!r}")
+    if not isinstance(value, wanted):
+        raise ConfigError(path, key, f"expected {wanted.__name__}, got {value!r}")
+    if wanted in (int, float) and value < 0:
+        raise ConfigError(path, key, f"must not be negative, got {value!r}")
+    return value
+
+
+def load_config(home: NodeHome) -> NodeConfig:
+    """Read and validate ``spoor.toml``; raise :class:`ConfigError` on any problem."""
+    path = home.config_path
+    if not path.is_file():
+        raise ConfigError(path, None, "not found — create a node home with 'spoor init'")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}") from exc
+    top: dict[str, Any] = {}
+    sections: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _TOP_LEVEL:
+            top[key] = _coerce(path, key, value, _TOP_LEVEL[key])
+        elif key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(path, key, "must be a [section]")
+            cls = _SECTIONS[key]
+            known = {f.name: f for f in fields(cls)}
+            kwargs = {}
+            for sub, subval in value.items():
+                if sub not in known:
+                    allowed = ", ".join(sorted(known))
+                    raise ConfigError(path, f"{key}.{sub}", f"unknown setting (known: {allowed})")
+                kwargs[sub] = _coerce(path, f"{key}.{sub}", subval, type(getattr(cls(), sub)))
+            sections[key] = cls(**kwargs)
+        else:
+            allowed = ", ".join([*_TOP_LEVEL, *_SECTIONS])
+            raise ConfigError(path, key, f"unknown setting (known: {allowed})")
+    for required in ("agency_id", "country"):
+        if required not in top:
+            raise ConfigError(path, required, "missing — every node needs an agency id and country")
+    try:
+        validate_agency_id(top["agency_id"])
+        top["country"] = validate_country(top["country"])
+    except ValueError as exc:
+        raise ConfigError(path, None, str(exc)) from exc
+    config = NodeConfig(**top, **sections)
+    if config.limits.max_elements_per_request < 1:
+        raise ConfigError(path, "limits.max_elements_per_request", "must be at least 1")
+    if config.psi.workers < 1:
+        raise ConfigError(path, "psi.workers", "must be at least 1")
+    if not 0 < config.psi.fpr < 1e-3:
+        raise ConfigError(path, "psi.fpr", "must be between 0 and 0.001")
+    return config
+
+
+def save_config(home: NodeHome, config: NodeConfig) -> None:
+    """Write ``spoor.toml`` atomically."""
+    data = asdict(config)
+    tmp = home.config_path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    tmp.replace(home.config_path)

@@ -1,0 +1,229 @@
+"""The match step on both sides, without any transport.
+
+Responder: authenticate (done by the transport), check versions and fields,
+count the request's elements without curve work, charge the peer's budget,
+ask the policy which records may take part, run PSI in the worker pool, audit.
+
+Requester: see :mod:`node.requester`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import policy as policy_lang
+from node import audit, budget, store
+from node.config import NodeConfig
+from node.errors import InvalidRequest, VersionMismatch
+from node.policy_holder import PolicyHolder
+from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
+from node.psi.errors import SetTooLarge
+from node.psi.pool import PsiPool
+from node.records import store as record_store
+from node.records.keys import KEY_SCHEME_VERSION
+
+PROTOCOL_VERSION = 1
+CAPABILITIES = ("match.intersection", "match.cardinality", "budget.elements")
+
+_KEY_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_MAX_FIELD = 256
+
+
+@dataclass(frozen=True)
+class MatchCall:
+    """A match request as the responder sees it, after transport decoding."""
+
+    requester: str
+    protocol_version: int
+    key_scheme_version: int
+    psi_protocol_version: int
+    purpose: str
+    legal_basis: str
+    case_reference: str
+    officer: str
+    reveal_intersection: bool
+    psi_request: bytes
+    request_id: str
+    key_types: tuple[str, ...] = ()
+    held_setup_digest: str = ""
+
+
+@dataclass(frozen=True)
+class MatchReply:
+    """The responder's answer."""
+
+    server_setup: bytes
+    psi_response: bytes
+    setup_digest: str
+    reveal_intersection: bool
+    policy_digest: str
+    elements_charged: int
+    budget_remaining: int
+    transcript_hash: str
+
+
+def transcript_hash(request_id: str, request: bytes, setup: bytes, response: bytes) -> str:
+    """A digest both sides can compute from what crossed the wire, to reconcile audit trails."""
+    h = hashlib.sha256()
+    for part in (request_id.encode(), request, setup, response):
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def _require_text(name: str, value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidRequest(name, "is required")
+    if len(value) > _MAX_FIELD:
+        raise InvalidRequest(name, f"is longer than {_MAX_FIELD} characters")
+    return value
+
+
+def validate_call(call: MatchCall) -> None:
+    """Check versions and metadata before anything is charged or computed."""
+    if call.protocol_version != PROTOCOL_VERSION:
+        raise VersionMismatch("protocol version", PROTOCOL_VERSION, call.protocol_version)
+    if call.key_scheme_version != KEY_SCHEME_VERSION:
+        raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, call.key_scheme_version)
+    if call.psi_protocol_version != PSI_PROTOCOL_VERSION:
+        raise VersionMismatch("PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version)
+    for name in ("purpose", "legal_basis", "case_reference", "officer"):
+        _require_text(name, getattr(call, name))
+    try:
+        uuid.UUID(call.request_id)
+    except ValueError as exc:
+        raise InvalidRequest("request_id", "must be a UUID") from exc
+    for key_type in call.key_types:
+        if not _KEY_TYPE_RE.match(key_type):
+            raise InvalidRequest("key_types", "contains a value that is not a key-type name")
+    if not call.psi_request:
+        raise InvalidRequest("psi_request", "is empty")
+
+
+class Responder:
+    """Serves match requests for one node."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        db_path: object,
+        policies: PolicyHolder,
+        pool: PsiPool,
+    ) -> None:
+        self.config = config
+        self.db_path = db_path
+        self.policies = policies
+        self.pool = pool
+
+    def _connect(self) -> sqlite3.Connection:
+        from pathlib import Path
+
+        return store.connect(Path(str(self.db_path)))
+
+    def eligible_elements(
+        self, conn: sqlite3.Connection, ctx: policy_lang.RequestContext
+    ) -> tuple[list[str], int]:
+        """Match keys of the records the participation policy admits for this request."""
+        pol = self.policies.current()
+        elements: set[str] = set()
+        admitted = 0
+        for facts, keys in record_store.eligible_keys(conn):
+            decision = policy_lang.evaluate_participation(pol, ctx, facts)
+            if decision.outcome == "RELEASE" and keys:
+                admitted += 1
+                elements.update(keys)
+        return sorted(elements), admitted
+
+    def serve(self, call: MatchCall, now: datetime | None = None) -> MatchReply:
+        validate_call(call)
+        limit = self.config.limits.max_elements_per_request
+        n = count_request_elements(call.psi_request)  # parse only; no curve work
+        if n > limit:
+            raise SetTooLarge(limit, n)
+        pol = self.policies.current()
+        ctx = policy_lang.RequestContext(
+            requester=call.requester,
+            purpose=call.purpose.strip(),
+            legal_basis=call.legal_basis.strip(),
+            case_reference=call.case_reference.strip(),
+            officer=call.officer.strip(),
+            now=now or datetime.now(UTC),
+        )
+        conn = self._connect()
+        try:
+            charge = budget.charge(
+                conn, call.requester, n, self.config.limits.max_elements_per_peer_per_day, now
+            )
+            elements, admitted = self.eligible_elements(conn, ctx)
+            result = self.pool.serve(
+                elements,
+                call.psi_request,
+                reveal=call.reveal_intersection,
+                max_elements=limit,
+                fpr=self.config.psi.fpr,
+            )
+            digest = transcript_hash(
+                call.request_id, call.psi_request, result.setup_bytes, result.response_bytes
+            )
+            with store.transaction(conn):
+                audit.append(
+                    conn,
+                    "match.served",
+                    counterpart=call.requester,
+                    purpose=ctx.purpose,
+                    legal_basis=ctx.legal_basis,
+                    case_reference=ctx.case_reference,
+                    officer=ctx.officer,
+                    request_id=call.request_id,
+                    transcript_hash=digest,
+                    policy_digest=pol.digest,
+                    key_types=list(call.key_types),
+                    elements=n,
+                    status="OK",
+                    details={
+                        "records_admitted": admitted,
+                        "responder_elements": len(elements),
+                        "reveal": "intersection" if call.reveal_intersection else "cardinality",
+                    },
+                )
+        finally:
+            conn.close()
+        return MatchReply(
+            server_setup=result.setup_bytes,
+            psi_response=result.response_bytes,
+            setup_digest=result.setup_digest,
+            reveal_intersection=call.reveal_intersection,
+            policy_digest=pol.digest,
+            elements_charged=charge.charged,
+            budget_remaining=charge.remaining,
+            transcript_hash=digest,
+        )
+
+    def record_refusal(self, call: MatchCall, status: str, reason: str) -> None:
+        """Audit a refused match (budget, version, malformed input) without its content."""
+        conn = self._connect()
+        try:
+            with store.transaction(conn):
+                audit.append(
+                    conn,
+                    "match.refused",
+                    counterpart=call.requester,
+                    purpose=call.purpose[:_MAX_FIELD] or None,
+                    legal_basis=call.legal_basis[:_MAX_FIELD] or None,
+                    request_id=call.request_id[:64] or None,
+                    status=status,
+                    details={"reason": reason},
+                )
+        finally:
+            conn.close()
+
+
+def key_types_of(values: Iterable[str]) -> list[str]:
+    """The distinct key types of complete key strings (``v1|phone|...`` → ``phone``)."""
+    return sorted({v.split("|", 2)[1] for v in values if v.count("|") >= 2})

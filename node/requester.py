@@ -1,0 +1,242 @@
+"""The requester's side of a match: from a file of rows to hits per counterpart.
+
+The requester derives match keys from its own rows, blinds them under a fresh
+PSI client key per request, and learns which of them each counterpart holds.
+The counterpart's setup and response are treated as hostile: they are
+validated and the intersection runs in a worker process (``node.psi``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from node import audit, store
+from node.errors import InvalidRequest, VersionMismatch
+from node.matching import PROTOCOL_VERSION, key_types_of, transcript_hash
+from node.psi import PSI_PROTOCOL_VERSION
+from node.psi import client as psi_client
+from node.records.io import read_records
+from node.records.keys import KEY_SCHEME_VERSION, derive_keys
+from node.rpc.client import PeerClient
+from spoor.federation.v1 import federation_pb2 as pb
+
+
+class QueryFileInvalid(Exception):
+    """The file of rows to match has rows that could not be read."""
+
+    def __init__(self, path: Path, errors: Sequence[str]) -> None:
+        self.path = path
+        self.errors = list(errors)
+        super().__init__(f"{path}: {len(self.errors)} row(s) could not be read; nothing was sent")
+
+
+@dataclass(frozen=True)
+class MatchPurpose:
+    """Why the requester matches: recorded by both sides."""
+
+    purpose: str
+    legal_basis: str
+    case_reference: str
+    officer: str
+
+    def validate(self) -> None:
+        for name in ("purpose", "legal_basis", "case_reference", "officer"):
+            if not getattr(self, name).strip():
+                raise InvalidRequest(name, "is required (give it on the command line)")
+
+
+@dataclass
+class RowResult:
+    """One input row and what matched where."""
+
+    row_number: int
+    record_id: str
+    kind: str
+    keys: dict[str, str]  # key value -> key type, matchable keys only
+    problems: list[str] = field(default_factory=list)
+    hits: dict[str, list[str]] = field(default_factory=dict)  # peer -> key types
+
+
+@dataclass
+class PeerOutcome:
+    """What one counterpart answered."""
+
+    agency_id: str
+    match_id: str | None = None
+    elements: int = 0
+    hits: int = 0
+    cardinality_only: bool = False
+    error: str | None = None
+    policy_digest: str = ""
+    budget_remaining: int | None = None
+
+
+@dataclass
+class MatchReport:
+    """The whole result of ``spoor match``."""
+
+    rows: list[RowResult]
+    peers: list[PeerOutcome]
+    reveal: str
+
+
+ClientFactory = Callable[[str], PeerClient]
+
+
+def load_rows(path: Path, fmt: str | None = None, mapping: dict[str, str] | None = None) -> list[RowResult]:
+    result = read_records(path, fmt=fmt, mapping=mapping)
+    if result.errors:
+        raise QueryFileInvalid(path, [str(e) for e in result.errors])
+    rows: list[RowResult] = []
+    for index, record in enumerate(result.records, start=1):
+        derivation = derive_keys(record)
+        keys = {k.value: k.key_type for k in derivation.keys if k.matchable}
+        problems = list(derivation.problems)
+        if not keys:
+            problems.append("no matchable key (a bare name or year is not matched alone)")
+        rows.append(RowResult(index, record.record_id, record.kind, keys, problems))
+    return rows
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def match_peer(
+    conn: sqlite3.Connection,
+    client: PeerClient,
+    rows: list[RowResult],
+    purpose: MatchPurpose,
+    *,
+    reveal_intersection: bool,
+) -> PeerOutcome:
+    """Run PSI against one counterpart and record hits on the rows."""
+    peer_id = client.peer.agency_id
+    outcome = PeerOutcome(agency_id=peer_id, cardinality_only=not reveal_intersection)
+    described = client.describe()
+    if described.agency_id != peer_id:
+        raise InvalidRequest(
+            "peer", f"the node at {client.peer.address} says it is {described.agency_id!r}, "
+            f"not {peer_id!r}; check 'spoor peers list'"
+        )
+    if described.protocol_version != PROTOCOL_VERSION:
+        raise VersionMismatch("protocol version", PROTOCOL_VERSION, described.protocol_version)
+    if described.key_scheme_version != KEY_SCHEME_VERSION:
+        raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, described.key_scheme_version)
+    all_keys = sorted({k for row in rows for k in row.keys})
+    by_key: dict[str, list[RowResult]] = {}
+    for row in rows:
+        for k in row.keys:
+            by_key.setdefault(k, []).append(row)
+    matched: set[str] = set()
+    chunk_size = max(1, described.max_elements_per_request)
+    for chunk in _chunks(all_keys, chunk_size):
+        if not chunk:
+            break
+        session = psi_client.start(chunk, reveal=reveal_intersection)
+        request_id = str(uuid.uuid4())
+        request = pb.MatchRequest(
+            protocol_version=PROTOCOL_VERSION,
+            key_scheme_version=KEY_SCHEME_VERSION,
+            psi_protocol_version=PSI_PROTOCOL_VERSION,
+            purpose=purpose.purpose,
+            legal_basis=purpose.legal_basis,
+            case_reference=purpose.case_reference,
+            requesting_officer=purpose.officer,
+            reveal_mode=pb.REVEAL_MODE_INTERSECTION if reveal_intersection else pb.REVEAL_MODE_CARDINALITY,
+            psi_request=session.request_bytes,
+            key_types=key_types_of(chunk),
+            request_id=request_id,
+        )
+        response = client.match(request)
+        result = session.finish(response.server_setup, response.psi_response)
+        chunk_hits = [chunk[i] for i in (result.indices or [])]
+        matched.update(chunk_hits)
+        count = result.count
+        outcome.elements += len(chunk)
+        outcome.hits += count
+        outcome.policy_digest = response.policy_digest
+        outcome.budget_remaining = response.budget_remaining
+        digest = transcript_hash(request_id, session.request_bytes, response.server_setup, response.psi_response)
+        match_id = str(uuid.uuid4())
+        outcome.match_id = match_id
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with store.transaction(conn):
+            conn.execute(
+                "INSERT INTO matches(match_id, peer, request_id, created_at, purpose, legal_basis, "
+                "case_reference, officer, reveal, elements, hits, transcript_hash, policy_digest) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    match_id, peer_id, request_id, now, purpose.purpose, purpose.legal_basis,
+                    purpose.case_reference, purpose.officer,
+                    "intersection" if reveal_intersection else "cardinality",
+                    len(chunk), count, digest, response.policy_digest,
+                ),
+            )
+            for key in chunk_hits:
+                for row in by_key[key]:
+                    conn.execute(
+                        "INSERT INTO match_hits(match_id, row_number, record_id, key_type, match_key) "
+                        "VALUES (?,?,?,?,?)",
+                        (match_id, row.row_number, row.record_id, row.keys[key], key),
+                    )
+            audit.append(
+                conn,
+                "match.requested",
+                counterpart=peer_id,
+                purpose=purpose.purpose,
+                legal_basis=purpose.legal_basis,
+                case_reference=purpose.case_reference,
+                officer=purpose.officer,
+                request_id=request_id,
+                transcript_hash=digest,
+                policy_digest=response.policy_digest,
+                key_types=key_types_of(chunk),
+                elements=len(chunk),
+                hits=count,
+                status="OK",
+                details={
+                    "match_id": match_id,
+                    "reveal": "intersection" if reveal_intersection else "cardinality",
+                },
+            )
+    for key in matched:
+        for row in by_key[key]:
+            row.hits.setdefault(peer_id, [])
+            if row.keys[key] not in row.hits[peer_id]:
+                row.hits[peer_id].append(row.keys[key])
+    return outcome
+
+
+def run_match(
+    conn: sqlite3.Connection,
+    rows: list[RowResult],
+    peer_ids: Sequence[str],
+    purpose: MatchPurpose,
+    clients: ClientFactory,
+    *,
+    reveal_intersection: bool = True,
+) -> MatchReport:
+    """Match the rows against each counterpart in turn; one failing peer does not stop the rest."""
+    from node.rpc.client import PeerCallFailed
+
+    purpose.validate()
+    outcomes: list[PeerOutcome] = []
+    for peer_id in peer_ids:
+        try:
+            with clients(peer_id) as client:
+                outcomes.append(
+                    match_peer(conn, client, rows, purpose, reveal_intersection=reveal_intersection)
+                )
+        except (PeerCallFailed, VersionMismatch, InvalidRequest) as exc:
+            outcomes.append(PeerOutcome(agency_id=peer_id, error=str(exc)))
+    return MatchReport(
+        rows=rows,
+        peers=outcomes,
+        reveal="intersection" if reveal_intersection else "cardinality",
+    )

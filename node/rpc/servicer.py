@@ -1,0 +1,161 @@
+"""FederationService: a thin adapter from proto to the domain and back.
+
+Every method authenticates the caller, binds the request's log context once,
+runs the domain call, maps any error through the catalogue, and writes one
+summary line (method, peer agency, status, duration, set sizes) — never
+identifiers, record contents or PSI bytes.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import grpc
+import structlog
+
+from node.errors import DeadlineTooShort, InvalidRequest, SpoorError
+from node.logs import get_logger
+from node.matching import CAPABILITIES, PROTOCOL_VERSION, MatchCall, Responder
+from node.psi import PSI_PROTOCOL_VERSION
+from node.psi.errors import MalformedPsiMessage, SetTooLarge
+from node.records.keys import KEY_SCHEME_VERSION
+from node.rpc.auth import Authenticator
+from node.rpc.errors import classify, set_error
+from spoor.federation.v1 import federation_pb2 as pb
+from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
+
+log = get_logger("spoor.rpc")
+
+# The server refuses to start PSI work it cannot finish before the caller's deadline.
+MIN_SECONDS_FOR_PSI = 0.5
+
+Resp = TypeVar("Resp")
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    """What Describe reports about this node."""
+
+    agency_id: str
+    country: str
+    software_version: str
+    max_elements_per_request: int
+
+
+class FederationServicer(pb_grpc.FederationServiceServicer):
+    """Serves Describe and Match for one node."""
+
+    def __init__(
+        self, identity: NodeIdentity, responder: Responder, authenticator: Authenticator
+    ) -> None:
+        self.identity = identity
+        self.responder = responder
+        self.authenticator = authenticator
+
+    def _handle(
+        self,
+        method: str,
+        context: grpc.ServicerContext,
+        empty: Resp,
+        body: Callable[[str, dict[str, object]], Resp],
+    ) -> Resp:
+        request_id = str(uuid.uuid4())
+        started = time.monotonic()
+        summary: dict[str, object] = {}
+        peer = "-"
+        status = "OK"
+        structlog.contextvars.bind_contextvars(rpc=method, rpc_id=request_id)
+        try:
+            peer = self.authenticator.identify(context)
+            structlog.contextvars.bind_contextvars(peer_agency=peer)
+            return body(peer, summary)
+        except Exception as exc:
+            error = classify(exc, request_id)
+            status = error.code.name
+            if isinstance(exc, SpoorError | MalformedPsiMessage | SetTooLarge):
+                summary["reason"] = type(exc).__name__
+            else:
+                # Full detail stays in the local log; the caller gets the reference only.
+                log.exception("unhandled error in rpc", error_type=type(exc).__name__)
+            set_error(context, error)
+            return empty
+        finally:
+            log.info(
+                "rpc",
+                method=method,
+                peer_agency=peer,
+                status=status,
+                duration_ms=round((time.monotonic() - started) * 1000, 1),
+                **summary,
+            )
+            structlog.contextvars.unbind_contextvars("rpc", "rpc_id", "peer_agency")
+
+    def Describe(  # noqa: N802 - gRPC method name
+        self, request: pb.DescribeRequest, context: grpc.ServicerContext
+    ) -> pb.DescribeResponse:
+        def body(peer: str, summary: dict[str, object]) -> pb.DescribeResponse:
+            return pb.DescribeResponse(
+                agency_id=self.identity.agency_id,
+                country=self.identity.country,
+                protocol_version=PROTOCOL_VERSION,
+                key_scheme_version=KEY_SCHEME_VERSION,
+                capabilities=list(CAPABILITIES),
+                policy_digest=self.responder.policies.current().digest,
+                max_elements_per_request=self.identity.max_elements_per_request,
+                software_version=self.identity.software_version,
+            )
+
+        return self._handle("Describe", context, pb.DescribeResponse(), body)
+
+    def Match(  # noqa: N802 - gRPC method name
+        self, request: pb.MatchRequest, context: grpc.ServicerContext
+    ) -> pb.MatchResponse:
+        def body(peer: str, summary: dict[str, object]) -> pb.MatchResponse:
+            if request.reveal_mode == pb.REVEAL_MODE_UNSPECIFIED:
+                raise InvalidRequest("reveal_mode", "must be INTERSECTION or CARDINALITY")
+            if request.reveal_mode not in (pb.REVEAL_MODE_INTERSECTION, pb.REVEAL_MODE_CARDINALITY):
+                raise InvalidRequest("reveal_mode", "is not a known reveal mode")
+            call = MatchCall(
+                requester=peer,
+                protocol_version=request.protocol_version,
+                key_scheme_version=request.key_scheme_version,
+                psi_protocol_version=request.psi_protocol_version,
+                purpose=request.purpose,
+                legal_basis=request.legal_basis,
+                case_reference=request.case_reference,
+                officer=request.requesting_officer,
+                reveal_intersection=request.reveal_mode == pb.REVEAL_MODE_INTERSECTION,
+                psi_request=request.psi_request,
+                request_id=request.request_id,
+                key_types=tuple(request.key_types),
+                held_setup_digest=request.held_setup_digest,
+            )
+            remaining = context.time_remaining()
+            if remaining is not None and remaining < MIN_SECONDS_FOR_PSI:
+                raise DeadlineTooShort(remaining)
+            try:
+                reply = self.responder.serve(call)
+            except (SpoorError, MalformedPsiMessage, SetTooLarge) as exc:
+                self.responder.record_refusal(call, classify(exc, "").code.name, type(exc).__name__)
+                raise
+            summary.update(
+                elements=reply.elements_charged,
+                reveal="intersection" if reply.reveal_intersection else "cardinality",
+                budget_remaining=reply.budget_remaining,
+            )
+            return pb.MatchResponse(
+                server_setup=reply.server_setup,
+                psi_response=reply.psi_response,
+                setup_digest=reply.setup_digest,
+                reveal_mode=request.reveal_mode,
+                psi_protocol_version=PSI_PROTOCOL_VERSION,
+                policy_digest=reply.policy_digest,
+                elements_charged=reply.elements_charged,
+                budget_remaining=reply.budget_remaining,
+            )
+
+        return self._handle("Match", context, pb.MatchResponse(), body)
