@@ -1,0 +1,306 @@
+"""``spoor audit`` (verify, export, checkpoint, purge) and ``spoor stats``.
+
+These are the oversight commands: a data-protection officer verifies the
+trail, takes signed checkpoints away, exports entries for an inspection,
+enforces retention and reads cooperation figures.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from node import audit as trail
+from node.config import ConfigError, load_config
+from node.home import NodeHome
+from node.store import StoreError, open_store
+
+home_option = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Node home directory (default: $SPOOR_HOME, else ./spoor-home).",
+)
+MAX_PROBLEMS_SHOWN = 20
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@contextmanager
+def _store(home: NodeHome) -> Iterator[sqlite3.Connection]:
+    if not home.db_path.is_file():
+        raise click.ClickException(
+            f"No node database at {home.db_path}.\n  Nothing was read or changed.\n"
+            "  Pass --home (or set $SPOOR_HOME) to an existing node home, or run 'spoor init'."
+        )
+    try:
+        conn = open_store(home.db_path)
+    except StoreError as exc:
+        raise click.ClickException(f"{exc}\n  Nothing was changed.") from exc
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _parse_moment(value: str | None, option: str, *, end: bool) -> datetime | None:
+    """YYYY-MM-DD (a whole day; --until includes that day) or an ISO 8601 time (UTC if naive)."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime.combine(day, time(0), tzinfo=UTC)
+            return moment + timedelta(days=1) if end else moment
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time", param_hint=option
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _period(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    start = _parse_moment(since, "--since", end=False)
+    stop = _parse_moment(until, "--until", end=True)
+    if start is not None and stop is not None and stop <= start:
+        raise click.BadParameter("--until must be after --since", param_hint="--until")
+    return start, stop
+
+
+@click.group("audit")
+def audit() -> None:
+    """Verify, export, checkpoint and purge the tamper-evident audit trail."""
+
+
+@audit.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A checkpoint kept outside the node ('spoor audit checkpoint'); detects a cut-off tail.",
+)
+@home_option
+def verify_cmd(checkpoint_file: Path | None, home: Path | None) -> None:
+    """Check every entry, commitment and checkpoint; exit 1 at the first bad entry."""
+    node_home = NodeHome.resolve(home)
+    external = None
+    if checkpoint_file is not None:
+        try:
+            external = trail.load_checkpoint_file(checkpoint_file)
+        except trail.CheckpointError as exc:
+            raise click.ClickException(
+                f"{exc}\n  Nothing was checked.\n"
+                "  Pass the JSON printed by 'spoor audit checkpoint'."
+            ) from exc
+    try:
+        node_key = trail.node_public_key(node_home)
+    except trail.CheckpointError as exc:
+        raise click.ClickException(f"{exc}\n  Nothing was checked.") from exc
+    with _store(node_home) as conn:
+        report = trail.verify(conn, external=external, node_public_key=node_key)
+    if report.ok:
+        click.echo(report.summary())
+        return
+    first = report.first_problem
+    click.echo(f"audit trail BROKEN: first bad entry: {first}", err=True)
+    ordered = sorted(report.problems, key=lambda p: (p.seq is None, p.seq or 0))
+    for problem in ordered[:MAX_PROBLEMS_SHOWN]:
+        click.echo(f"  - {problem}", err=True)
+    if len(ordered) > MAX_PROBLEMS_SHOWN:
+        click.echo(f"  ... and {len(ordered) - MAX_PROBLEMS_SHOWN} more", err=True)
+    click.echo(
+        f"{len(report.problems)} problem(s) in {report.entry_count} entries. Nothing was changed; "
+        "keep a copy of node.db as evidence and compare it with the last exported checkpoint.",
+        err=True,
+    )
+    raise SystemExit(1)
+
+
+@audit.command("export")
+@click.option("--since", help="Start of the period (YYYY-MM-DD or ISO 8601, UTC).")
+@click.option("--until", help="End of the period; a date includes that whole day.")
+@click.option("--counterpart", help="Only entries concerning this counterpart agency id.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file (default: exports/audit-<time>.jsonl in the node home).",
+)
+@home_option
+def export_cmd(
+    since: str | None,
+    until: str | None,
+    counterpart: str | None,
+    out: Path | None,
+    home: Path | None,
+) -> None:
+    """Write entries as JSON Lines with hashes, salts and a signed checkpoint (mode 0600)."""
+    start, stop = _period(since, until)
+    node_home = NodeHome.resolve(home)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = out or node_home.exports_dir / f"audit-{stamp}.jsonl"
+    with _store(node_home) as conn:
+        try:
+            summary = trail.export_jsonl(
+                conn,
+                node_home,
+                target,
+                since=start,
+                until=stop,
+                counterpart=counterpart,
+                actor=_actor(),
+            )
+        except trail.AuditError as exc:
+            raise click.ClickException(f"{exc}\n  The audit trail was not changed.") from exc
+    click.echo(
+        f"exported {summary.entries} entries to {summary.path} "
+        f"(checkpoint: {summary.checkpoint.entry_count} entries, "
+        f"head {summary.checkpoint.head_hash[:16]}…). The file holds personal content: "
+        "hand it only to the oversight body."
+    )
+
+
+@audit.command("checkpoint")
+@home_option
+def checkpoint_cmd(home: Path | None) -> None:
+    """Sign the current head and print the checkpoint JSON to hand to an auditor."""
+    node_home = NodeHome.resolve(home)
+    with _store(node_home) as conn:
+        try:
+            checkpoint = trail.write_checkpoint(conn, node_home)
+        except trail.AuditError as exc:
+            raise click.ClickException(f"{exc}\n  No checkpoint was written.") from exc
+    click.echo(checkpoint.to_json())
+
+
+def _retention_days(home: NodeHome) -> int:
+    try:
+        return load_config(home).audit.retention_days
+    except ConfigError as exc:
+        if not home.config_path.exists():
+            return trail.DEFAULT_RETENTION_DAYS
+        raise click.ClickException(f"{exc}\n  Nothing was purged.") from exc
+
+
+@audit.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(min=1),
+    help="Retention in days (default: [audit] retention_days in spoor.toml, else 1095).",
+)
+@home_option
+def purge_cmd(older_than: int | None, home: Path | None) -> None:
+    """Delete personal content (officers, justifications, case references) past retention."""
+    node_home = NodeHome.resolve(home)
+    days = older_than if older_than is not None else _retention_days(node_home)
+    with _store(node_home) as conn:
+        try:
+            report = trail.purge_personal(conn, retention_days=days, actor=_actor())
+        except trail.AuditError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"purged {report.values} personal values from {report.entries} entries older than "
+        f"{report.cutoff} ({days} days); the chain still verifies and the purge is logged "
+        f"as entry {report.entry.seq}."
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    return f"{hours / 24:.1f}d"
+
+
+def _stats_table(report: trail.StatsReport) -> Table:
+    period = f"{report.since or 'start'} to {report.until or 'now'}"
+    table = Table(title=f"Cooperation figures, {period}", title_justify="left")
+    headings = (
+        "counterpart",
+        "req sent",
+        "req recv",
+        "refused",
+        "elem sent",
+        "elem recv",
+        "hits",
+        "disc sent",
+        "disc recv",
+        "released",
+        "denied",
+        "pending",
+        "overdue",
+        "median decision",
+        "p90 decision",
+    )
+    for index, heading in enumerate(headings):
+        table.add_column(heading, justify="left" if index == 0 else "right")
+    for row in [*report.counterparts, report.total]:
+        table.add_row(
+            row.counterpart,
+            *(
+                str(v)
+                for v in (
+                    row.requests_sent,
+                    row.requests_received,
+                    row.requests_refused,
+                    row.elements_sent,
+                    row.elements_received,
+                    row.hits,
+                    row.disclosures_requested,
+                    row.disclosures_received,
+                    row.released,
+                    row.denied,
+                    row.pending,
+                    row.overdue,
+                )
+            ),
+            _duration(row.median_decision_seconds),
+            _duration(row.p90_decision_seconds),
+            end_section=row is report.counterparts[-1] if report.counterparts else False,
+        )
+    table.caption = f"overdue tickets from the {report.overdue_source}"
+    return table
+
+
+@click.command("stats")
+@click.option("--since", help="Start of the period (YYYY-MM-DD or ISO 8601, UTC).")
+@click.option("--until", help="End of the period; a date includes that whole day.")
+@click.option("--counterpart", help="Only this counterpart agency id.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@home_option
+def stats(
+    since: str | None,
+    until: str | None,
+    counterpart: str | None,
+    as_json: bool,
+    home: Path | None,
+) -> None:
+    """Cooperation figures per counterpart: requests, hits, disclosures, decision times."""
+    start, stop = _period(since, until)
+    node_home = NodeHome.resolve(home)
+    with _store(node_home) as conn:
+        report = trail.compute_stats(conn, since=start, until=stop, counterpart=counterpart)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+        return
+    Console(width=200).print(_stats_table(report))

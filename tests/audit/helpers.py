@@ -1,0 +1,55 @@
+"""Helpers shared by the audit tests."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from node.audit.chain import AuditEntry, append_entry, chain_hash, entry_body, row_fields
+from node.store import transaction
+
+
+def record(
+    conn: sqlite3.Connection, event: str, *, at: datetime | None = None, **fields: Any
+) -> AuditEntry:
+    """Append one entry in its own transaction, optionally at a given time."""
+    with transaction(conn):
+        return append_entry(conn, event, fields, now=at)
+
+
+def rows(conn: sqlite3.Connection, table: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(f"SELECT * FROM {table}")]
+
+
+def reseal(conn: sqlite3.Connection, start: int = 1) -> None:
+    """Recompute every hash from ``start`` on, as an attacker who knows the algorithm would."""
+    prev = conn.execute(
+        "SELECT entry_hash FROM audit_entries WHERE seq = ?", (start - 1,)
+    ).fetchone()
+    prev_hash = prev[0] if prev else "0" * 64
+    for row in conn.execute(
+        "SELECT * FROM audit_entries WHERE seq >= ? ORDER BY seq", (start,)
+    ).fetchall():
+        body = entry_body(
+            seq=row["seq"],
+            entry_id=row["entry_id"],
+            ts=row["ts"],
+            event=row["event"],
+            fields=row_fields(row),
+            commitments=json.loads(row["commitments"]),
+        )
+        new_hash = chain_hash(prev_hash, body)
+        conn.execute(
+            "UPDATE audit_entries SET prev_hash = ?, entry_hash = ? WHERE seq = ?",
+            (prev_hash, new_hash, row["seq"]),
+        )
+        prev_hash = new_hash
+
+
+def act_and_audit(conn: sqlite3.Connection, event: str, **fields: Any) -> None:
+    """A stand-in action (a meta row) and its audit entry in one transaction."""
+    with transaction(conn):
+        conn.execute("INSERT INTO meta (key, value) VALUES ('action', 'done')")
+        append_entry(conn, event, fields)
