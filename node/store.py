@@ -55,7 +55,7 @@ def _schemas() -> list[str]:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
+            if exc.name is None or not name.startswith(exc.name):
                 raise
             continue
         schema = getattr(module, "SCHEMA", "")

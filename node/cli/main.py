@@ -38,7 +38,7 @@ def _register() -> None:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name == module_name:
+            if exc.name is not None and module_name.startswith(exc.name):
                 continue  # command group not installed in this build
             raise
         cli.add_command(getattr(module, attr))
