@@ -1,0 +1,153 @@
+"""Identifiers: phones, emails, documents, countries, containers, vessels, air waybills.
+
+Each function returns the canonical text of a valid identifier or raises
+:class:`InvalidIdentifier`. Check digits are verified with python-stdnum (ISO
+6346 containers, IMO numbers) or the published rule (IATA air waybills, mod 7);
+an identifier that fails its check is never turned into a key, because a typing
+error would otherwise match an unrelated container or vessel.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import phonenumbers
+import pycountry
+from stdnum import imo, iso6346
+from stdnum.exceptions import ValidationError
+
+from node.records.normalize.errors import InvalidIdentifier
+
+_ALNUM = re.compile(r"[^0-9A-Z]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_AWB = re.compile(r"^(\d{3})(\d{8})$")
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def _compact(value: str) -> str:
+    return _ALNUM.sub("", value.upper())
+
+
+@lru_cache(maxsize=4096)
+def country_alpha3(value: str) -> str:
+    """ISO 3166-1 alpha-3 code for a code (alpha-2 or alpha-3) or an English country name."""
+    text = value.strip()
+    if not text:
+        raise InvalidIdentifier("country", value, "empty")
+    try:
+        country = pycountry.countries.lookup(text)
+    except LookupError:
+        raise InvalidIdentifier(
+            "country", value, "not an ISO 3166 country code or name"
+        ) from None
+    return str(country.alpha_3)
+
+
+@lru_cache(maxsize=4096)
+def country_alpha2(value: str) -> str:
+    """ISO 3166-1 alpha-2 code for a code (alpha-2 or alpha-3) or an English country name."""
+    alpha3 = country_alpha3(value)
+    return str(pycountry.countries.get(alpha_3=alpha3).alpha_2)
+
+
+@lru_cache(maxsize=65536)
+def phone(value: str, region: str | None) -> str:
+    """E.164 form of a phone number; local numbers are read in ``region`` (alpha-2)."""
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentifier("phone", value, f"not a phone number ({exc})") from None
+    if not phonenumbers.is_valid_number(parsed):
+        hint = "" if region or value.strip().startswith("+") else " (no country to read it in)"
+        raise InvalidIdentifier("phone", value, f"not a valid number{hint}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=65536)
+def email(value: str) -> str:
+    """Lowercase address; Gmail's ignored dots and ``+tags`` removed."""
+    text = value.strip().lower()
+    if text.startswith("mailto:"):
+        text = text[len("mailto:") :]
+    if not _EMAIL.match(text):
+        raise InvalidIdentifier("email", value, "not an e-mail address")
+    local, domain = text.rsplit("@", 1)
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidIdentifier("email", value, "the domain is not a valid name") from None
+    if domain in _GMAIL_DOMAINS:
+        local = local.split("+", 1)[0].replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+@lru_cache(maxsize=65536)
+def document_number(value: str) -> str:
+    """Document number in capitals without spaces, dashes or dots."""
+    text = _compact(value)
+    if not 4 <= len(text) <= 24:
+        raise InvalidIdentifier("document", value, "expected 4 to 24 letters or digits")
+    return text
+
+
+def container(value: str) -> str:
+    """ISO 6346 container number (``MSCU1234566``) with a verified check digit."""
+    try:
+        return str(iso6346.validate(_compact(value)))
+    except ValidationError as exc:
+        reason = "check digit does not match" if "checksum" in str(exc).lower() else str(exc)
+        raise InvalidIdentifier("container", value, reason) from None
+
+
+def imo_number(value: str) -> str:
+    """Seven-digit IMO vessel number with a verified check digit."""
+    try:
+        return str(imo.validate(value.upper().replace("IMO", "").strip()))
+    except ValidationError as exc:
+        reason = "check digit does not match" if "checksum" in str(exc).lower() else str(exc)
+        raise InvalidIdentifier("vessel_imo", value, reason) from None
+
+
+def air_waybill(value: str) -> str:
+    """Eleven-digit air waybill (airline prefix + serial) whose last digit is serial mod 7."""
+    digits = re.sub(r"[\s\-./]", "", value)
+    m = _AWB.match(digits)
+    if not m:
+        raise InvalidIdentifier("air_waybill", value, "expected 3 + 8 digits (e.g. 176-12345675)")
+    serial = m.group(2)
+    if int(serial[:7]) % 7 != int(serial[7]):
+        raise InvalidIdentifier("air_waybill", value, "check digit does not match (mod 7)")
+    return digits
+
+
+def awb_check_digit(serial7: str) -> int:
+    """The mod-7 check digit for the first seven digits of an air waybill serial."""
+    return int(serial7) % 7
+
+
+def bill_of_lading(value: str) -> str:
+    """Bill of lading number in capitals without separators (no check digit exists)."""
+    text = _compact(value)
+    if not 6 <= len(text) <= 30:
+        raise InvalidIdentifier("bill_of_lading", value, "expected 6 to 30 letters or digits")
+    return text
+
+
+def cites_permit(value: str) -> str:
+    """CITES permit number in capitals without separators (``22KE000123``)."""
+    text = _compact(value)
+    if not 5 <= len(text) <= 30:
+        raise InvalidIdentifier("cites_permit", value, "expected 5 to 30 letters or digits")
+    return text
+
+
+def registration_number(value: str) -> str:
+    """Company registration number in capitals without separators."""
+    text = _compact(value)
+    if not 3 <= len(text) <= 30:
+        raise InvalidIdentifier(
+            "registration_number", value, "expected 3 to 30 letters or digits"
+        )
+    return text

@@ -1,0 +1,206 @@
+"""Stored records and their match keys.
+
+Writers run inside the caller's ``with node.store.transaction(conn):`` so an
+import, a deletion or a purge commits together with its audit entry. Records
+are upserted by ``record_id``: a record whose content digest is unchanged is
+left alone, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+
+from node.records.facts import RecordFacts, facts
+from node.records.keys import derive_keys
+from node.records.model import Record
+
+BATCH = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRecord:
+    """A validated record ready to store: its columns, canonical JSON and matchable keys."""
+
+    record_id: str
+    kind: str
+    review_date: str
+    digest: str
+    content: str
+    keys: tuple[str, ...]
+
+    @classmethod
+    def of(cls, record: Record) -> PreparedRecord:
+        """Prepare ``record``: canonical JSON, digest and matchable keys."""
+        return cls(
+            record.record_id,
+            record.kind,
+            record.review_date,
+            record.digest(),
+            record.canonical_json(),
+            tuple(derive_keys(record).matchable()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    """What an upsert did: new records, changed records, identical records, keys written."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    keys: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.keys + other.keys,
+        )
+
+
+def _batches(items: Iterable[PreparedRecord], size: int) -> Iterator[list[PreparedRecord]]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _existing(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[int, str]]:
+    out: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT record_id, rid, digest FROM records WHERE record_id IN ({marks})",  # noqa: S608
+            chunk,
+        )
+        out.update({r[0]: (r[1], r[2]) for r in rows})
+    return out
+
+
+def upsert_prepared(
+    conn: sqlite3.Connection, prepared: Iterable[PreparedRecord], batch_size: int = BATCH
+) -> UpsertCounts:
+    """Store prepared records (inside the caller's transaction); see :func:`upsert`."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    empty = conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
+    next_rid = int(conn.execute("SELECT COALESCE(MAX(rid), 0) + 1 FROM records").fetchone()[0])
+    total = UpsertCounts()
+    for batch in _batches(prepared, batch_size):
+        # A store that was empty when the import began holds only this import's
+        # records, whose ids the reader already checked for duplicates.
+        existing = {} if empty else _existing(conn, [p.record_id for p in batch])
+        new_rows, changed_rows, key_rows, drop = [], [], [], []
+        unchanged = 0
+        for p in batch:
+            old = existing.get(p.record_id)
+            if old is None:
+                rid = next_rid
+                next_rid += 1
+                new_rows.append((rid, p.record_id, p.kind, p.review_date, p.digest, p.content, now))
+            elif old[1] == p.digest:
+                unchanged += 1
+                continue
+            else:
+                rid = old[0]
+                drop.append((rid,))
+                changed_rows.append((p.kind, p.review_date, p.digest, p.content, now, rid))
+            existing[p.record_id] = (rid, p.digest)
+            key_rows.extend((rid, k) for k in p.keys)
+        if new_rows:
+            conn.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?)", new_rows)
+        if changed_rows:
+            conn.executemany(
+                "UPDATE records SET kind=?, review_date=?, digest=?, content=?, imported_at=?"
+                " WHERE rid=?",
+                changed_rows,
+            )
+            conn.executemany("DELETE FROM match_keys WHERE rid=?", drop)
+        if key_rows:
+            conn.executemany("INSERT OR IGNORE INTO match_keys VALUES (?,?)", key_rows)
+        total = total + UpsertCounts(len(new_rows), len(changed_rows), unchanged, len(key_rows))
+    return total
+
+
+def upsert(conn: sqlite3.Connection, records: Iterable[Record]) -> UpsertCounts:
+    """Insert new records, replace changed ones and leave identical ones alone (by record_id)."""
+    return upsert_prepared(conn, (PreparedRecord.of(r) for r in records))
+
+
+def get(conn: sqlite3.Connection, record_id: str) -> Record | None:
+    """The stored record with this id, or None."""
+    row = conn.execute("SELECT content FROM records WHERE record_id=?", (record_id,)).fetchone()
+    return Record.from_json(json.loads(row[0])) if row else None
+
+
+def keys_of(conn: sqlite3.Connection, record_id: str) -> list[str]:
+    """The matchable key strings stored for a record."""
+    rows = conn.execute(
+        "SELECT k.key FROM match_keys k JOIN records r ON r.rid = k.rid"
+        " WHERE r.record_id=? ORDER BY k.key",
+        (record_id,),
+    )
+    return [r[0] for r in rows]
+
+
+def count(conn: sqlite3.Connection, kind: str | None = None) -> int:
+    """How many records are stored (of one kind, if given)."""
+    if kind is None:
+        return int(conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+    return int(conn.execute("SELECT COUNT(*) FROM records WHERE kind=?", (kind,)).fetchone()[0])
+
+
+def list_records(
+    conn: sqlite3.Connection, kind: str | None = None, limit: int = 100, offset: int = 0
+) -> list[Record]:
+    """Stored records in import order, optionally of one kind, one page at a time."""
+    where, args = ("WHERE kind=?", [kind]) if kind else ("", [])
+    rows = conn.execute(
+        f"SELECT content FROM records {where} ORDER BY rid LIMIT ? OFFSET ?",  # noqa: S608
+        [*args, limit, offset],
+    )
+    return [Record.from_json(json.loads(r[0])) for r in rows]
+
+
+def delete(conn: sqlite3.Connection, record_id: str) -> bool:
+    """Delete a record and its keys; False when no such record exists."""
+    row = conn.execute("SELECT rid FROM records WHERE record_id=?", (record_id,)).fetchone()
+    if row is None:
+        return False
+    conn.execute("DELETE FROM match_keys WHERE rid=?", (row[0],))
+    conn.execute("DELETE FROM records WHERE rid=?", (row[0],))
+    return True
+
+
+def purge_expired(conn: sqlite3.Connection, today: dt.date) -> int:
+    """Delete every record whose review/retention date is before ``today``; the number deleted."""
+    cutoff = today.isoformat()
+    conn.execute(
+        "DELETE FROM match_keys WHERE rid IN (SELECT rid FROM records WHERE review_date < ?)",
+        (cutoff,),
+    )
+    return conn.execute("DELETE FROM records WHERE review_date < ?", (cutoff,)).rowcount
+
+
+def eligible_keys(conn: sqlite3.Connection) -> Iterator[tuple[RecordFacts, list[str]]]:
+    """Each stored record's policy facts with its matchable key strings, in import order.
+
+    Keys were derived at import; nothing is normalized here. Records and keys
+    are read by two ordered scans merged on the row id, so memory stays flat.
+    """
+    records = conn.execute("SELECT rid, content FROM records ORDER BY rid")
+    keys = conn.execute("SELECT rid, key FROM match_keys ORDER BY rid")
+    pending = keys.fetchone()
+    for rid, content in records:
+        own: list[str] = []
+        while pending is not None and pending[0] < rid:
+            pending = keys.fetchone()
+        while pending is not None and pending[0] == rid:
+            own.append(pending[1])
+            pending = keys.fetchone()
+        yield facts(Record.from_json(json.loads(content))), own
