@@ -53,3 +53,22 @@ def act_and_audit(conn: sqlite3.Connection, event: str, **fields: Any) -> None:
     with transaction(conn):
         conn.execute("INSERT INTO meta (key, value) VALUES ('action', 'done')")
         append_entry(conn, event, fields)
+
+
+def forge_entry(conn: sqlite3.Connection, seq: int, prev_hash: str, event: str) -> str:
+    """Insert a well-formed entry at ``seq`` whose hash follows ``prev_hash``; return its hash."""
+    body = entry_body(
+        seq=seq,
+        entry_id=f"forged-{seq}",
+        ts="2026-01-01T00:00:00.000000Z",
+        event=event,
+        fields={},
+        commitments={},
+    )
+    entry_hash = chain_hash(prev_hash, body)
+    conn.execute(
+        "INSERT INTO audit_entries (seq, entry_id, ts, event, details, commitments, prev_hash,"
+        " entry_hash) VALUES (?, ?, ?, ?, '{}', '{}', ?, ?)",
+        (seq, body["id"], body["ts"], event, prev_hash, entry_hash),
+    )
+    return entry_hash
