@@ -1,0 +1,304 @@
+"""A small pool of worker processes where PSI library calls run.
+
+Why processes: the PSI binding holds the GIL for the whole elliptic-curve
+computation and its objects are not thread-safe, and some malformed inputs
+abort, segfault or hang it. Each call runs in a worker process with an
+address-space limit (``RLIMIT_AS``), no core dumps (a core file would hold
+keys), a CPU-time backstop and a wall-clock timeout enforced by the parent.
+A worker that dies or overruns is killed and replaced; only that one call is
+lost, and other calls running in other workers are untouched (unlike
+``concurrent.futures.ProcessPoolExecutor``, where one dead worker breaks the
+whole pool and fails every pending call).
+
+Workers are fresh interpreters started with ``subprocess`` (fork+exec, never
+a bare fork: the parent is a gRPC process, and forking a process with live
+gRPC threads is unsafe). Unlike ``multiprocessing``'s spawn and forkserver
+methods they never re-import the caller's ``__main__``, so they behave the
+same under the CLI, the gRPC server and pytest. Workers are reused across
+calls to amortise their start-up (about 0.15 s, see ``bench/psi_bench.py``).
+Tasks and results travel pickled over a socket pair; only the parent ever
+writes to it, and the parent trusts its own workers' replies no more than
+"a list of ints or a count", which the callers check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from node.psi.errors import PsiError, PsiWorkerFailed
+
+DEFAULT_MEMORY_LIMIT_BYTES = 2 * 1024 * 1024 * 1024
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_MAX_TASKS_PER_WORKER = 200
+# Extra CPU seconds granted beyond the wall-clock timeout before the kernel
+# kills a worker whose parent is gone and can no longer enforce the timeout.
+_CPU_BACKSTOP_GRACE_S = 10
+# The directory holding the ``node`` package, so a worker imports the same code.
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def _limit_self(memory_limit_bytes: int | None) -> None:
+    """Apply the resource limits a PSI worker runs under (called in the worker)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if memory_limit_bytes is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+
+
+def _set_cpu_backstop(seconds: float) -> None:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(used.ru_utime + used.ru_stime) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = spent + int(seconds) + _CPU_BACKSTOP_GRACE_S
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
+    """Serve tasks from the parent until the socket closes (runs in the worker)."""
+    # Ctrl-C belongs to the parent, which then closes the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_self(memory_limit_bytes)
+    import private_set_intersection.python  # noqa: F401, PLC0415 - warm the import once
+
+    while True:
+        try:
+            fn, args, kwargs, timeout_s = conn.recv()
+        except (EOFError, OSError):
+            return
+        _set_cpu_backstop(timeout_s)
+        outcome: tuple[str, Any]
+        try:
+            outcome = ("ok", fn(*args, **kwargs))
+        except PsiError as exc:
+            outcome = ("psi_error", exc.to_payload())
+        except MemoryError:
+            outcome = ("failed", "the worker ran out of memory")
+        except Exception as exc:
+            # Only the type name crosses back: library messages are not ours
+            # to vet and must never carry element values into logs.
+            outcome = ("failed", f"the PSI library raised {type(exc).__name__}")
+        try:
+            conn.send(outcome)
+        except (EOFError, OSError):
+            return
+
+
+class _Worker:
+    """One worker process and the parent's end of its socket."""
+
+    def __init__(self, memory_limit_bytes: int | None) -> None:
+        parent_sock, child_sock = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p
+        )
+        limit = "none" if memory_limit_bytes is None else str(memory_limit_bytes)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "node.psi._worker", str(child_sock.fileno()), limit],
+                pass_fds=(child_sock.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                # A crashing library prints a stack dump; keep it out of the
+                # node's structured logs. The failure reason is reported instead.
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        finally:
+            child_sock.close()
+        self.conn = Connection(parent_sock.detach())
+        self.tasks_done = 0
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        """Kill the process but leave the socket to whoever is waiting on it."""
+        with contextlib.suppress(Exception):
+            self.process.kill()
+
+    def kill(self) -> None:
+        self.stop()
+        with contextlib.suppress(Exception):
+            self.process.wait(timeout=5)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+    def death_reason(self) -> str:
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the worker stopped answering"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"the worker was killed by {name}"
+        return f"the worker exited with status {code}"
+
+
+class WorkerPool:
+    """A bounded set of reusable PSI worker processes with per-call limits.
+
+    ``call`` blocks until a worker is free (the wait counts against the
+    timeout), runs the task there and returns its result. A task's own
+    ``PsiError`` is re-raised as is; a crash, hang, timeout or memory
+    exhaustion raises ``PsiWorkerFailed`` and the worker is replaced.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_workers: int = 1,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        memory_limit_bytes: int | None = DEFAULT_MEMORY_LIMIT_BYTES,
+        max_tasks_per_worker: int = DEFAULT_MAX_TASKS_PER_WORKER,
+    ) -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        self.max_workers = max_workers
+        self.timeout_s = timeout_s
+        self.memory_limit_bytes = memory_limit_bytes
+        self.max_tasks_per_worker = max_tasks_per_worker
+        self._slots = threading.BoundedSemaphore(max_workers)
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._closed = False
+
+    def call(
+        self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None, **kwargs: Any
+    ) -> Any:
+        """Run ``fn(*args, **kwargs)`` in a worker; ``fn`` must be a module-level function."""
+        budget = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + budget
+        if self._closed:
+            raise PsiWorkerFailed(reason="the PSI worker pool is closed")
+        if not self._slots.acquire(timeout=budget):
+            raise PsiWorkerFailed(reason=f"no PSI worker became free within {budget:g} s")
+        try:
+            return self._call_in_slot(fn, args, kwargs, deadline, budget)
+        finally:
+            self._slots.release()
+
+    def _call_in_slot(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        deadline: float,
+        budget: float,
+    ) -> Any:
+        worker = self._checkout()
+        try:
+            try:
+                worker.conn.send((fn, args, kwargs, budget))
+            except (EOFError, OSError):
+                # The worker died while idle; that is not this task's fault.
+                self._discard(worker)
+                worker = self._checkout()
+                try:
+                    worker.conn.send((fn, args, kwargs, budget))
+                except (EOFError, OSError):
+                    raise PsiWorkerFailed(reason=worker.death_reason()) from None
+            status, value = self._wait(worker, deadline, budget)
+        except BaseException:
+            if worker in self._busy:
+                self._discard(worker)
+            raise
+        self._checkin(worker)
+        if status == "ok":
+            return value
+        if status == "psi_error":
+            raise PsiError.from_payload(value)
+        raise PsiWorkerFailed(reason=str(value))
+
+    def _wait(self, worker: _Worker, deadline: float, budget: float) -> tuple[str, Any]:
+        remaining = max(0.0, deadline - time.monotonic())
+        if not worker.conn.poll(remaining):
+            self._discard(worker)
+            raise PsiWorkerFailed(reason=f"the PSI step did not finish within {budget:g} s")
+        try:
+            status, value = worker.conn.recv()
+        except (EOFError, OSError):
+            reason = worker.death_reason()
+            self._discard(worker)
+            raise PsiWorkerFailed(reason=reason) from None
+        return status, value
+
+    def _checkout(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise PsiWorkerFailed(reason="the PSI worker pool is closed")
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive():
+                    self._busy.add(worker)
+                    return worker
+                worker.kill()
+        # Starting a process can take a while; do it outside the lock.
+        worker = _Worker(self.memory_limit_bytes)
+        with self._lock:
+            self._busy.add(worker)
+        return worker
+
+    def _checkin(self, worker: _Worker) -> None:
+        worker.tasks_done += 1
+        with self._lock:
+            self._busy.discard(worker)
+            # Recycle long-lived workers so fragmentation cannot build up.
+            if not self._closed and worker.tasks_done < self.max_tasks_per_worker:
+                self._idle.append(worker)
+                return
+        worker.kill()
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._lock:
+            self._busy.discard(worker)
+        worker.kill()
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for diagnostics and tests)."""
+        with self._lock:
+            workers = [*self._idle, *self._busy]
+        return [w.process.pid for w in workers]
+
+    def close(self) -> None:
+        """Stop every worker; calls still running fail with ``PsiWorkerFailed``."""
+        with self._lock:
+            self._closed = True
+            idle = list(self._idle)
+            busy = list(self._busy)
+            self._idle.clear()
+        for worker in idle:
+            worker.kill()
+        # A busy worker's pipe belongs to the call waiting on it; that call
+        # sees the worker die, raises PsiWorkerFailed and cleans up.
+        for worker in busy:
+            worker.stop()
+
+
+def _main(argv: list[str]) -> None:
+    fd = int(argv[1])
+    limit = None if argv[2] == "none" else int(argv[2])
+    worker_main(Connection(fd), limit)
+
+
+if __name__ == "__main__":
+    _main(sys.argv)

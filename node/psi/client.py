@@ -1,0 +1,180 @@
+"""The requester's side of OpenMined PSI.
+
+``start`` creates a fresh client key for every request and encrypts the
+requester's distinct elements in a random order. ``ClientSession.finish``
+treats the counterpart's setup and response as hostile: it validates every
+field in pure Python (``node.psi.messages``) and only then runs the library's
+intersection step in a worker process (``node.psi.pool``), where a crash or
+hang loses only that call. Indices the library returns outside the request
+are discarded.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import private_set_intersection.python as psi
+
+from node.psi.errors import MalformedPsiMessage
+from node.psi.messages import DEFAULT_LIMITS, Limits, parse_response, parse_setup
+
+if TYPE_CHECKING:
+    from node.psi.pool import PsiPool
+
+
+@dataclass(frozen=True)
+class ClientResult:
+    """The outcome of one match.
+
+    ``indices`` are positions in the caller's element list whose element the
+    counterpart also holds (every position, when an element was given twice),
+    sorted; ``None`` in cardinality-only mode. ``count`` is the number of
+    distinct elements matched, in both modes.
+    """
+
+    indices: list[int] | None
+    count: int
+
+
+def library_intersection(
+    key: bytes, reveal: bool, setup_bytes: bytes, response_bytes: bytes
+) -> list[int] | int:
+    """Run the library's intersection step (in a worker process).
+
+    No validation happens here; callers validate first. Returns the raw
+    library answer: indices into the request in reveal mode, else a count.
+    """
+    client = psi.client.CreateFromKey(key, reveal)
+    setup = psi.ServerSetup()
+    setup.ParseFromString(setup_bytes)
+    response = psi.Response()
+    response.ParseFromString(response_bytes)
+    try:
+        if reveal:
+            return [int(i) for i in client.GetIntersection(setup, response)]
+        return int(client.GetIntersectionSize(setup, response))
+    except RuntimeError:
+        # Lengths and prefixes were checked; what is left is a point that
+        # does not lie on the curve.
+        raise MalformedPsiMessage(
+            "response.encrypted_elements", "holds an element that is not a point on P-256"
+        ) from None
+
+
+class ClientSession:
+    """One PSI request in flight: the request bytes and what is needed to finish it.
+
+    The client key lives only in this object (and, during ``finish``, in the
+    worker computing the intersection). It is dropped once ``finish`` succeeds,
+    so a session answers exactly one response.
+    """
+
+    def __init__(
+        self, *, key: bytes, reveal: bool, request_bytes: bytes, positions: list[list[int]]
+    ) -> None:
+        self._key: bytes | None = key
+        self.reveal = reveal
+        self.request_bytes = request_bytes
+        # positions[i] lists the caller's indices holding request element i.
+        self._positions = positions
+
+    def __repr__(self) -> str:
+        return f"ClientSession(reveal={self.reveal}, element_count={self.element_count})"
+
+    @property
+    def element_count(self) -> int:
+        """Number of distinct elements in the request (what a budget is charged)."""
+        return len(self._positions)
+
+    def validate(self, setup_bytes: bytes, response_bytes: bytes, limits: Limits) -> None:
+        """Check the counterpart's setup and response field by field; raise if malformed."""
+        parse_setup(setup_bytes, limits=limits)
+        parse_response(response_bytes, expected_count=self.element_count)
+
+    def finish(
+        self,
+        setup_bytes: bytes,
+        response_bytes: bytes,
+        *,
+        pool: PsiPool | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        timeout_s: float | None = None,
+    ) -> ClientResult:
+        """Validate the counterpart's answer, then compute the intersection in a worker.
+
+        Raises ``MalformedPsiMessage`` for a setup or response that fails
+        validation and ``PsiWorkerFailed`` when the worker crashes, hangs or
+        runs out of memory. Uses ``pool`` or the process-wide default pool.
+        """
+        if self._key is None:
+            raise RuntimeError("this PSI session has already been finished")
+        if self.element_count == 0:
+            parse_response(response_bytes, expected_count=0)
+            return ClientResult(indices=[] if self.reveal else None, count=0)
+        self.validate(setup_bytes, response_bytes, limits)
+        raw = self._run_library(setup_bytes, response_bytes, pool=pool, timeout_s=timeout_s)
+        result = self._interpret(raw)
+        self._key = None
+        return result
+
+    def _run_library(
+        self,
+        setup_bytes: bytes,
+        response_bytes: bytes,
+        *,
+        pool: PsiPool | None = None,
+        timeout_s: float | None = None,
+    ) -> Any:
+        """Run the library step in a worker without validating (tests use this directly)."""
+        from node.psi.pool import default_pool  # noqa: PLC0415 - pool imports this module
+
+        if self._key is None:
+            raise RuntimeError("this PSI session has already been finished")
+        chosen = pool if pool is not None else default_pool()
+        return chosen.run(
+            library_intersection,
+            self._key,
+            self.reveal,
+            bytes(setup_bytes),
+            bytes(response_bytes),
+            timeout_s=timeout_s,
+        )
+
+    def _interpret(self, raw: Any) -> ClientResult:
+        n = self.element_count
+        if not self.reveal:
+            # The response length was checked, so the library cannot count
+            # more hits than there are elements; clamp in any case.
+            return ClientResult(indices=None, count=min(max(int(raw), 0), n))
+        hits = {i for i in raw if isinstance(i, int) and 0 <= i < n}
+        indices = sorted(p for i in hits for p in self._positions[i])
+        return ClientResult(indices=indices, count=len(hits))
+
+
+def start(elements: Sequence[str], *, reveal: bool) -> ClientSession:
+    """Begin a PSI request for ``elements`` with a fresh client key.
+
+    Duplicates are sent once (identical elements would encrypt identically and
+    show the counterpart which of them repeat) and the distinct elements are
+    sent in a random order.
+    """
+    positions_by_element: dict[str, list[int]] = {}
+    for index, element in enumerate(elements):
+        if not isinstance(element, str):
+            raise TypeError("PSI elements must be strings")
+        positions_by_element.setdefault(element, []).append(index)
+    distinct = list(positions_by_element)
+    secrets.SystemRandom().shuffle(distinct)
+    positions = [positions_by_element[e] for e in distinct]
+
+    client = psi.client.CreateWithNewKey(reveal)
+    request = client.CreateRequest(distinct)
+    return ClientSession(
+        key=bytes(client.GetPrivateKeyBytes()),
+        reveal=reveal,
+        request_bytes=request.SerializeToString(),
+        positions=positions,
+    )

@@ -1,0 +1,189 @@
+"""Parse and validate OpenMined PSI messages in pure Python.
+
+The PSI library trusts its inputs: some malformed server setups abort,
+segfault or hang it (an empty Bloom filter, a GCS ``hash_range`` of 0, a GCS
+``div`` of 2**31-1 or -1), and others make it silently misreport (an unsorted
+raw setup, a response longer than the request, a saturated Bloom filter). So
+every message a counterpart sends is checked here, field by field, before the
+library ever sees it. These checks do no elliptic-curve work, so they are
+cheap enough to run before an element budget is charged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import private_set_intersection.python as psi
+from google.protobuf import unknown_fields
+from google.protobuf.message import DecodeError
+
+from node.psi.errors import MalformedPsiMessage, SetTooLarge
+
+# OpenMined PSI uses P-256 and sends points in SEC1 compressed form: one
+# prefix byte (0x02 or 0x03, the parity of y) followed by the 32-byte x.
+POINT_LENGTH = 33
+POINT_PREFIXES = frozenset((0x02, 0x03))
+
+# The library derives a Bloom filter's hash count as ceil(-log2(fpr / n));
+# even fpr=1e-15 with ten million client elements stays under 80.
+MAX_BLOOM_HASH_FUNCTIONS = 128
+# A Bloom filter built at its capacity has half of its bits set. Far more than
+# that means it reports almost every element as a hit.
+MAX_BLOOM_FILL_RATIO = 0.625
+# The Golomb divisor is a shift width applied to 64-bit integers.
+MAX_GCS_DIV = 63
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits applied to untrusted PSI messages.
+
+    ``max_elements`` bounds a request (and so a response); ``max_setup_bytes``
+    bounds a serialized server setup; ``max_setup_elements`` bounds the number
+    of points in a raw setup.
+    """
+
+    max_elements: int = 1_000_000
+    max_setup_bytes: int = 64 * 1024 * 1024
+    max_setup_elements: int = 4_000_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _parse(message: Any, data: bytes, field: str) -> Any:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedPsiMessage(field, "is not bytes")
+    try:
+        message.ParseFromString(bytes(data))
+    except DecodeError:
+        raise MalformedPsiMessage(field, "is not a valid protobuf message") from None
+    if len(unknown_fields.UnknownFieldSet(message)) > 0:
+        raise MalformedPsiMessage(field, "carries fields this protocol version does not define")
+    return message
+
+
+def _check_points(points: Sequence[bytes], field: str) -> None:
+    for point in points:
+        if len(point) != POINT_LENGTH or point[0] not in POINT_PREFIXES:
+            raise MalformedPsiMessage(
+                field, f"holds an element that is not a {POINT_LENGTH}-byte compressed point"
+            )
+
+
+def parse_request_shallow(request_bytes: bytes, *, max_elements: int | None = None) -> Any:
+    """Parse a client request without looking at each element.
+
+    Raises ``MalformedPsiMessage`` for bytes that are not a request or a request
+    with no elements, and ``SetTooLarge`` past ``max_elements``.
+    """
+    request = _parse(psi.Request(), request_bytes, "request")
+    count = len(request.encrypted_elements)
+    if count == 0:
+        raise MalformedPsiMessage("request.encrypted_elements", "holds no elements")
+    if max_elements is not None and count > max_elements:
+        raise SetTooLarge(limit=max_elements, actual=count)
+    return request
+
+
+def parse_request(request_bytes: bytes, *, reveal: bool, max_elements: int | None = None) -> Any:
+    """Parse and fully validate a client request for a call in the given reveal mode."""
+    request = parse_request_shallow(request_bytes, max_elements=max_elements)
+    if bool(request.reveal_intersection) != reveal:
+        raise MalformedPsiMessage(
+            "request.reveal_intersection", "does not match the reveal mode of the call"
+        )
+    _check_points(request.encrypted_elements, "request.encrypted_elements")
+    return request
+
+
+def parse_response(response_bytes: bytes, *, expected_count: int) -> Any:
+    """Parse and validate a server response to a request of ``expected_count`` elements.
+
+    A response longer than the request makes the library report indices the
+    requester never asked about; a shorter one silently drops hits. Both are
+    refused.
+    """
+    response = _parse(psi.Response(), response_bytes, "response")
+    count = len(response.encrypted_elements)
+    if count != expected_count:
+        raise MalformedPsiMessage(
+            "response.encrypted_elements",
+            f"holds {count} elements but the request held {expected_count}",
+        )
+    _check_points(response.encrypted_elements, "response.encrypted_elements")
+    return response
+
+
+def parse_setup(setup_bytes: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Parse and validate a server setup before the library may read it."""
+    if len(setup_bytes) > limits.max_setup_bytes:
+        raise MalformedPsiMessage(
+            "setup", f"is {len(setup_bytes)} bytes, above the limit of {limits.max_setup_bytes}"
+        )
+    setup = _parse(psi.ServerSetup(), setup_bytes, "setup")
+    kind = setup.WhichOneof("data_structure")
+    if kind == "gcs":
+        _check_gcs(setup.gcs)
+    elif kind == "bloom_filter":
+        _check_bloom_filter(setup.bloom_filter)
+    elif kind == "raw":
+        _check_raw(setup.raw, limits)
+    else:
+        raise MalformedPsiMessage("setup.data_structure", "is missing")
+    return setup
+
+
+def _check_gcs(gcs: Any) -> None:
+    # hash_range 0 divides by zero inside the library (abort); a negative one
+    # makes every lookup miss.
+    if gcs.hash_range <= 0:
+        raise MalformedPsiMessage("setup.gcs.hash_range", "must be positive")
+    # div is a shift width: -1 hangs the decoder, 2**31-1 reads far past the
+    # end of the bit string (segfault). The encoder picks div close to
+    # log2(hash_range / n), so it can never exceed the bit length of hash_range.
+    if not 0 < gcs.div <= MAX_GCS_DIV:
+        raise MalformedPsiMessage("setup.gcs.div", f"must be between 1 and {MAX_GCS_DIV}")
+    if gcs.div > gcs.hash_range.bit_length():
+        raise MalformedPsiMessage("setup.gcs.div", "is too large for setup.gcs.hash_range")
+    if len(gcs.bits) == 0:
+        raise MalformedPsiMessage("setup.gcs.bits", "is empty")
+
+
+def _check_bloom_filter(bloom: Any) -> None:
+    # No bits means a modulo by zero in the library (abort); a hash count of 0
+    # or less makes every element a hit; a huge one hangs the lookup.
+    if not 1 <= bloom.num_hash_functions <= MAX_BLOOM_HASH_FUNCTIONS:
+        raise MalformedPsiMessage(
+            "setup.bloom_filter.num_hash_functions",
+            f"must be between 1 and {MAX_BLOOM_HASH_FUNCTIONS}",
+        )
+    bits = bytes(bloom.bits)
+    if not bits:
+        raise MalformedPsiMessage("setup.bloom_filter.bits", "is empty")
+    fill = int.from_bytes(bits, "big").bit_count() / (8 * len(bits))
+    if fill > MAX_BLOOM_FILL_RATIO:
+        raise MalformedPsiMessage(
+            "setup.bloom_filter.bits", "is saturated and would report almost every element"
+        )
+
+
+def _check_raw(raw: Any, limits: Limits) -> None:
+    elements = raw.encrypted_elements
+    if len(elements) == 0:
+        raise MalformedPsiMessage("setup.raw.encrypted_elements", "holds no elements")
+    if len(elements) > limits.max_setup_elements:
+        raise MalformedPsiMessage(
+            "setup.raw.encrypted_elements",
+            f"holds {len(elements)} elements, above the limit of {limits.max_setup_elements}",
+        )
+    _check_points(elements, "setup.raw.encrypted_elements")
+    # The library merges the raw setup with the sorted client points and
+    # silently misses hits when the setup is not sorted.
+    previous = b""
+    for element in elements:
+        if element < previous:
+            raise MalformedPsiMessage("setup.raw.encrypted_elements", "is not sorted")
+        previous = element
