@@ -47,7 +47,7 @@ class TestCreateCa:
         """The SKI lets node certificates point at their CA key."""
         ca = _cert(kenya.ca_cert_pem)
         ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        assert ski == x509.SubjectKeyIdentifier.from_public_key(ca.public_key())  # type: ignore[arg-type]
+        assert ski == x509.SubjectKeyIdentifier.from_public_key(ca.public_key())
 
     def test_common_name_and_validity_are_honoured(self) -> None:
         """A custom common name and lifetime end up in the certificate."""
