@@ -1,0 +1,56 @@
+"""Spoor's policy language: release policies that legal officers write, test and explain.
+
+Pure Python (no gRPC, no database). The public surface:
+
+* :func:`load_policy` — read and check a policy file or directory;
+* :class:`RequestContext` — who asks, for what, on which legal basis;
+* :func:`evaluate_participation` / :func:`evaluate_release` — decide, and explain;
+* :data:`FIELD_GROUPS` and the other closed vocabularies in :mod:`policy.vocab`.
+"""
+
+from __future__ import annotations
+
+from policy.context import RequestContext
+from policy.errors import PolicyError, Problem
+from policy.evaluate import Decision, Outcome, evaluate_participation, evaluate_release
+from policy.explain import Explanation, render
+from policy.loader import load_policy
+from policy.model import Policy, Rule
+from policy.release import Approval, Obligations
+from policy.vocab import (
+    FIELD_GROUPS,
+    GROUP_NAMES,
+    HANDLING_CODES,
+    HANDLING_RESTRICTIONS,
+    OFFENCE_CLASSES,
+    PURPOSES,
+    REASON_CODES,
+    RECORD_KINDS,
+    SUBJECT_CATEGORIES,
+)
+
+__all__ = [
+    "FIELD_GROUPS",
+    "GROUP_NAMES",
+    "HANDLING_CODES",
+    "HANDLING_RESTRICTIONS",
+    "OFFENCE_CLASSES",
+    "PURPOSES",
+    "REASON_CODES",
+    "RECORD_KINDS",
+    "SUBJECT_CATEGORIES",
+    "Approval",
+    "Decision",
+    "Explanation",
+    "Obligations",
+    "Outcome",
+    "Policy",
+    "PolicyError",
+    "Problem",
+    "RequestContext",
+    "Rule",
+    "evaluate_participation",
+    "evaluate_release",
+    "load_policy",
+    "render",
+]

@@ -1,0 +1,1 @@
+"""The baseline library shipped with Spoor (YAML package data)."""

@@ -1,0 +1,163 @@
+"""What a decision is about: the request (``RequestContext``) and the record (facts).
+
+Both are checked against the closed vocabularies before any rule is looked at.
+A request outside the vocabulary is refused as invalid; a record whose facts
+are malformed cannot be evaluated. Either way nothing is released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from policy import vocab
+from policy.model import Policy
+
+FACT_KEYS = (
+    "record_id",
+    "kind",
+    "subject_category",
+    "case_reference",
+    "source",
+    "review_date",
+    "handling_restrictions",
+    "offence_classes",
+    "species",
+    "fields",
+)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who asks, for what, on which legal basis, and what they ask for."""
+
+    requester: str
+    purpose: str
+    legal_basis: str
+    case_reference: str
+    officer: str
+    now: datetime
+    justification: str | None = None
+    potential_charges: tuple[str, ...] = ()
+    assurances: tuple[str, ...] = ()
+    requested_fields: tuple[str, ...] = ()
+
+
+class InvalidRequest(ValueError):
+    """The request uses a value outside the agreed vocabulary."""
+
+
+class InvalidFacts(ValueError):
+    """The record's facts are malformed or use unknown values."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A record's facts after validation."""
+
+    record_id: str
+    kind: str
+    subject_category: str | None
+    case_reference: str | None
+    source: str | None
+    review_date: date | None
+    handling_restrictions: tuple[str, ...]
+    offence_classes: tuple[str, ...]
+    species: tuple[tuple[str, str | None], ...]
+    fields: Mapping[str, object]
+
+
+def check_request(policy: Policy, ctx: RequestContext) -> None:
+    """Raise :class:`InvalidRequest` if the request uses an unknown value."""
+    if not isinstance(ctx.now, datetime) or ctx.now.utcoffset() is None:
+        raise TypeError("RequestContext.now must be a timezone-aware datetime")
+    if ctx.purpose not in vocab.PURPOSES:
+        raise InvalidRequest(f"unknown purpose '{ctx.purpose}'")
+    if ctx.legal_basis not in policy.instruments:
+        raise InvalidRequest(f"unknown legal basis '{ctx.legal_basis}'")
+    for charge in ctx.potential_charges:
+        if charge not in vocab.OFFENCE_CLASSES:
+            raise InvalidRequest(f"unknown offence class '{charge}' in potential charges")
+    for aid in ctx.assurances:
+        if aid not in policy.assurances:
+            raise InvalidRequest(f"unknown assurance '{aid}'")
+    for name in ctx.requested_fields:
+        if not vocab.is_field_or_group(name):
+            raise InvalidRequest(f"unknown field or field group '{name}'")
+    for attr in ("requester", "case_reference", "officer"):
+        if not isinstance(getattr(ctx, attr), str) or not getattr(ctx, attr).strip():
+            raise InvalidRequest(f"the request has no {attr.replace('_', ' ')}")
+
+
+def _str_list(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    value = raw.get(key) or []
+    if not isinstance(value, list | tuple):
+        raise InvalidFacts(f"{key} must be a list")
+    for item in value:
+        if item not in allowed:
+            raise InvalidFacts(f"unknown value '{item}' in {key}")
+    return tuple(value)
+
+
+def _opt_str(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidFacts(f"{key} must be text")
+    return value
+
+
+def parse_facts(raw: Mapping[str, Any]) -> Facts:
+    """Validate a RecordFacts mapping (see docs/architecture.md)."""
+    if not isinstance(raw, Mapping):
+        raise InvalidFacts("record facts must be a mapping")
+    unknown = sorted(set(raw) - set(FACT_KEYS))
+    if unknown:
+        raise InvalidFacts(f"unknown record fact(s): {', '.join(map(str, unknown))}")
+    record_id = raw.get("record_id")
+    if not isinstance(record_id, str) or not record_id:
+        raise InvalidFacts("record_id is missing")
+    kind = raw.get("kind")
+    if kind not in vocab.RECORD_KINDS:
+        raise InvalidFacts(f"unknown record kind '{kind}'")
+    category = _opt_str(raw, "subject_category")
+    if category is not None and category not in vocab.SUBJECT_CATEGORIES:
+        raise InvalidFacts(f"unknown subject category '{category}'")
+    review = raw.get("review_date")
+    if isinstance(review, str):
+        try:
+            review = date.fromisoformat(review)
+        except ValueError:
+            raise InvalidFacts(f"review_date '{review}' is not YYYY-MM-DD") from None
+    if review is not None and (not isinstance(review, date) or isinstance(review, datetime)):
+        raise InvalidFacts("review_date must be a YYYY-MM-DD date")
+    species = []
+    for item in raw.get("species") or []:
+        if not isinstance(item, Mapping) or not isinstance(item.get("scientific_name"), str):
+            raise InvalidFacts("each species needs a scientific_name")
+        extra = set(item) - {"scientific_name", "population"}
+        if extra:
+            raise InvalidFacts(f"unknown species key(s): {', '.join(sorted(map(str, extra)))}")
+        population = item.get("population")
+        if population is not None and not isinstance(population, str):
+            raise InvalidFacts("a species population must be text")
+        species.append((item["scientific_name"], population))
+    fields = raw.get("fields") or {}
+    if not isinstance(fields, Mapping):
+        raise InvalidFacts("fields must be a mapping of field name to value")
+    for name in fields:
+        if name not in vocab.FIELD_GROUPS:
+            raise InvalidFacts(f"unknown field '{name}'")
+    return Facts(
+        record_id=record_id,
+        kind=kind,
+        subject_category=category,
+        case_reference=_opt_str(raw, "case_reference"),
+        source=_opt_str(raw, "source"),
+        review_date=review,
+        handling_restrictions=_str_list(raw, "handling_restrictions", vocab.HANDLING_RESTRICTIONS),
+        offence_classes=_str_list(raw, "offence_classes", vocab.OFFENCE_CLASSES),
+        species=tuple(species),
+        fields=dict(fields),
+    )
