@@ -66,8 +66,8 @@ def purge_personal(
                 "actor": actor,
                 "status": "purged" if values else "nothing to purge",
                 "details": {
-                    "entries": int(entries),
-                    "values": int(values),
+                    "entries_purged": int(entries),
+                    "values_deleted": int(values),
                     "retention_days": retention_days,
                     "cutoff": cutoff,
                 },
