@@ -48,6 +48,46 @@ REVEAL_MODE_CARDINALITY: RevealMode.ValueType  # 2
 """REVEAL_MODE_CARDINALITY reveals only how many elements matched."""
 Global___RevealMode: typing_extensions.TypeAlias = RevealMode
 
+class _DisclosureOutcome:
+    ValueType = typing.NewType("ValueType", builtins.int)
+    V: typing_extensions.TypeAlias = ValueType
+
+class _DisclosureOutcomeEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeWrapper[_DisclosureOutcome.ValueType], builtins.type):
+    DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
+    DISCLOSURE_OUTCOME_UNSPECIFIED: _DisclosureOutcome.ValueType  # 0
+    """DISCLOSURE_OUTCOME_UNSPECIFIED is never sent."""
+    DISCLOSURE_OUTCOME_RELEASE: _DisclosureOutcome.ValueType  # 1
+    """DISCLOSURE_OUTCOME_RELEASE means the listed fields are released under the
+    attached obligations.
+    """
+    DISCLOSURE_OUTCOME_DENY: _DisclosureOutcome.ValueType  # 2
+    """DISCLOSURE_OUTCOME_DENY means nothing is released; reason_code says why in
+    terms that are safe to show.
+    """
+    DISCLOSURE_OUTCOME_PENDING_APPROVAL: _DisclosureOutcome.ValueType  # 3
+    """DISCLOSURE_OUTCOME_PENDING_APPROVAL means the responder's legal officers
+    decide before the ticket's deadline.
+    """
+
+class DisclosureOutcome(_DisclosureOutcome, metaclass=_DisclosureOutcomeEnumTypeWrapper):
+    """DisclosureOutcome is the decision on one record of a disclosure request."""
+
+DISCLOSURE_OUTCOME_UNSPECIFIED: DisclosureOutcome.ValueType  # 0
+"""DISCLOSURE_OUTCOME_UNSPECIFIED is never sent."""
+DISCLOSURE_OUTCOME_RELEASE: DisclosureOutcome.ValueType  # 1
+"""DISCLOSURE_OUTCOME_RELEASE means the listed fields are released under the
+attached obligations.
+"""
+DISCLOSURE_OUTCOME_DENY: DisclosureOutcome.ValueType  # 2
+"""DISCLOSURE_OUTCOME_DENY means nothing is released; reason_code says why in
+terms that are safe to show.
+"""
+DISCLOSURE_OUTCOME_PENDING_APPROVAL: DisclosureOutcome.ValueType  # 3
+"""DISCLOSURE_OUTCOME_PENDING_APPROVAL means the responder's legal officers
+decide before the ticket's deadline.
+"""
+Global___DisclosureOutcome: typing_extensions.TypeAlias = DisclosureOutcome
+
 @typing.final
 class DescribeRequest(google.protobuf.message.Message):
     """DescribeRequest carries nothing; the caller is identified by its certificate."""
@@ -242,3 +282,328 @@ class MatchResponse(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["budget_remaining", b"budget_remaining", "elements_charged", b"elements_charged", "policy_digest", b"policy_digest", "psi_protocol_version", b"psi_protocol_version", "psi_response", b"psi_response", "reveal_mode", b"reveal_mode", "server_setup", b"server_setup", "setup_digest", b"setup_digest"]) -> None: ...
 
 Global___MatchResponse: typing_extensions.TypeAlias = MatchResponse
+
+@typing.final
+class DiscloseRequest(google.protobuf.message.Message):
+    """DiscloseRequest asks for the details behind match keys that were hits."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    PROTOCOL_VERSION_FIELD_NUMBER: builtins.int
+    KEY_SCHEME_VERSION_FIELD_NUMBER: builtins.int
+    REQUEST_ID_FIELD_NUMBER: builtins.int
+    MATCH_KEYS_FIELD_NUMBER: builtins.int
+    PURPOSE_FIELD_NUMBER: builtins.int
+    LEGAL_BASIS_FIELD_NUMBER: builtins.int
+    CASE_REFERENCE_FIELD_NUMBER: builtins.int
+    REQUESTING_OFFICER_FIELD_NUMBER: builtins.int
+    JUSTIFICATION_FIELD_NUMBER: builtins.int
+    POTENTIAL_CHARGES_FIELD_NUMBER: builtins.int
+    ASSURANCES_FIELD_NUMBER: builtins.int
+    REQUESTED_FIELDS_FIELD_NUMBER: builtins.int
+    MATCH_ID_FIELD_NUMBER: builtins.int
+    protocol_version: builtins.int
+    """protocol_version must equal the responder's protocol version."""
+    key_scheme_version: builtins.int
+    """key_scheme_version must equal the responder's key-scheme version."""
+    request_id: builtins.str
+    """request_id is a client-chosen identifier (UUID); sending the same request
+    again with the same request_id returns the first answer unchanged.
+    """
+    purpose: builtins.str
+    """purpose is the purpose of the request, from the policy vocabulary."""
+    legal_basis: builtins.str
+    """legal_basis names the legal instrument the request relies on."""
+    case_reference: builtins.str
+    """case_reference is the requester's case reference."""
+    requesting_officer: builtins.str
+    """requesting_officer identifies the officer accountable for the request."""
+    justification: builtins.str
+    """justification says in plain words why the details are needed."""
+    match_id: builtins.str
+    """match_id is the requester's own match identifier, for both audit trails."""
+    @property
+    def match_keys(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """match_keys are the complete match keys the requester learned were hits
+        (e.g. "v1|passport|VNM|C1234567").
+        """
+
+    @property
+    def potential_charges(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """potential_charges are the offence classes the case may lead to
+        (e.g. "wildlife_trafficking"); they decide death-penalty guards.
+        """
+
+    @property
+    def assurances(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """assurances are the identifiers of assurances the requester relies on, as
+        the responder's policy knows them.
+        """
+
+    @property
+    def requested_fields(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """requested_fields are the field names or field groups asked for
+        (e.g. "identity", "documents"); the policy releases a subset of them.
+        """
+
+    def __init__(
+        self,
+        *,
+        protocol_version: builtins.int = ...,
+        key_scheme_version: builtins.int = ...,
+        request_id: builtins.str = ...,
+        match_keys: collections.abc.Iterable[builtins.str] | None = ...,
+        purpose: builtins.str = ...,
+        legal_basis: builtins.str = ...,
+        case_reference: builtins.str = ...,
+        requesting_officer: builtins.str = ...,
+        justification: builtins.str = ...,
+        potential_charges: collections.abc.Iterable[builtins.str] | None = ...,
+        assurances: collections.abc.Iterable[builtins.str] | None = ...,
+        requested_fields: collections.abc.Iterable[builtins.str] | None = ...,
+        match_id: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["assurances", b"assurances", "case_reference", b"case_reference", "justification", b"justification", "key_scheme_version", b"key_scheme_version", "legal_basis", b"legal_basis", "match_id", b"match_id", "match_keys", b"match_keys", "potential_charges", b"potential_charges", "protocol_version", b"protocol_version", "purpose", b"purpose", "request_id", b"request_id", "requested_fields", b"requested_fields", "requesting_officer", b"requesting_officer"]) -> None: ...
+
+Global___DiscloseRequest: typing_extensions.TypeAlias = DiscloseRequest
+
+@typing.final
+class DiscloseResponse(google.protobuf.message.Message):
+    """DiscloseResponse carries the decision on every record the request concerns."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: builtins.int
+    ITEMS_FIELD_NUMBER: builtins.int
+    POLICY_DIGEST_FIELD_NUMBER: builtins.int
+    ELEMENTS_CHARGED_FIELD_NUMBER: builtins.int
+    disclosure_id: builtins.str
+    """disclosure_id is the responder's identifier for this request; the
+    requester uses it with GetDisclosure.
+    """
+    policy_digest: builtins.str
+    """policy_digest is the digest of the release policy that decided."""
+    elements_charged: builtins.int
+    """elements_charged is how many keys were charged to the requester's budget."""
+    @property
+    def items(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___DisclosureItem]:
+        """items holds one decision per record holding a requested key, and one
+        denial for each requested key that leads to no releasable record.
+        """
+
+    def __init__(
+        self,
+        *,
+        disclosure_id: builtins.str = ...,
+        items: collections.abc.Iterable[Global___DisclosureItem] | None = ...,
+        policy_digest: builtins.str = ...,
+        elements_charged: builtins.int = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["disclosure_id", b"disclosure_id", "elements_charged", b"elements_charged", "items", b"items", "policy_digest", b"policy_digest"]) -> None: ...
+
+Global___DiscloseResponse: typing_extensions.TypeAlias = DiscloseResponse
+
+@typing.final
+class GetDisclosureRequest(google.protobuf.message.Message):
+    """GetDisclosureRequest asks for the current state of a disclosure request."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: builtins.int
+    INCLUDE_RELEASED_FIELDS_FIELD_NUMBER: builtins.int
+    disclosure_id: builtins.str
+    """disclosure_id is the identifier DiscloseResponse returned."""
+    include_released_fields: builtins.bool
+    """include_released_fields asks for the released fields to be delivered;
+    when false only the state of each item is reported.
+    """
+    def __init__(
+        self,
+        *,
+        disclosure_id: builtins.str = ...,
+        include_released_fields: builtins.bool = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["disclosure_id", b"disclosure_id", "include_released_fields", b"include_released_fields"]) -> None: ...
+
+Global___GetDisclosureRequest: typing_extensions.TypeAlias = GetDisclosureRequest
+
+@typing.final
+class GetDisclosureResponse(google.protobuf.message.Message):
+    """GetDisclosureResponse reports every item of a disclosure request as it
+    stands now.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: builtins.int
+    ITEMS_FIELD_NUMBER: builtins.int
+    POLICY_DIGEST_FIELD_NUMBER: builtins.int
+    disclosure_id: builtins.str
+    """disclosure_id echoes the request."""
+    policy_digest: builtins.str
+    """policy_digest is the digest of the release policy in force now."""
+    @property
+    def items(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___DisclosureItem]:
+        """items holds the current decision on every item of the request."""
+
+    def __init__(
+        self,
+        *,
+        disclosure_id: builtins.str = ...,
+        items: collections.abc.Iterable[Global___DisclosureItem] | None = ...,
+        policy_digest: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["disclosure_id", b"disclosure_id", "items", b"items", "policy_digest", b"policy_digest"]) -> None: ...
+
+Global___GetDisclosureResponse: typing_extensions.TypeAlias = GetDisclosureResponse
+
+@typing.final
+class DisclosureItem(google.protobuf.message.Message):
+    """DisclosureItem is the decision on one record (or one key that leads to no
+    releasable record).
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: builtins.int
+    MATCH_KEY_FIELD_NUMBER: builtins.int
+    OUTCOME_FIELD_NUMBER: builtins.int
+    REASON_CODE_FIELD_NUMBER: builtins.int
+    FIELDS_FIELD_NUMBER: builtins.int
+    OBLIGATIONS_FIELD_NUMBER: builtins.int
+    TICKET_ID_FIELD_NUMBER: builtins.int
+    DEADLINE_FIELD_NUMBER: builtins.int
+    OVERDUE_FIELD_NUMBER: builtins.int
+    DECIDED_AT_FIELD_NUMBER: builtins.int
+    item_id: builtins.str
+    """item_id is the responder's opaque identifier of this item; it never
+    reveals the responder's record identifiers.
+    """
+    match_key: builtins.str
+    """match_key is the requested key this item answers for (Disclose only; empty
+    in GetDisclosure answers, where item_id identifies the item).
+    """
+    outcome: Global___DisclosureOutcome.ValueType
+    """outcome is the decision."""
+    reason_code: builtins.str
+    """reason_code explains the decision in a code that is safe to show; it
+    never reveals whether a person is a victim, a witness or an informant.
+    """
+    ticket_id: builtins.str
+    """ticket_id identifies the approval ticket (PENDING_APPROVAL, and items
+    decided by a legal officer).
+    """
+    deadline: builtins.str
+    """deadline is when the ticket is due to be decided, RFC 3339 in UTC."""
+    overdue: builtins.bool
+    """overdue is true when a pending ticket is past its deadline."""
+    decided_at: builtins.str
+    """decided_at is when the item was last decided, RFC 3339 in UTC."""
+    @property
+    def fields(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___ReleasedField]:
+        """fields are the released fields after the policy's transformations
+        (RELEASE only, and only when delivery was asked for).
+        """
+
+    @property
+    def obligations(self) -> Global___Obligations:
+        """obligations are the conditions attached to released fields."""
+
+    def __init__(
+        self,
+        *,
+        item_id: builtins.str = ...,
+        match_key: builtins.str = ...,
+        outcome: Global___DisclosureOutcome.ValueType = ...,
+        reason_code: builtins.str = ...,
+        fields: collections.abc.Iterable[Global___ReleasedField] | None = ...,
+        obligations: Global___Obligations | None = ...,
+        ticket_id: builtins.str = ...,
+        deadline: builtins.str = ...,
+        overdue: builtins.bool = ...,
+        decided_at: builtins.str = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["obligations", b"obligations"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["deadline", b"deadline", "decided_at", b"decided_at", "fields", b"fields", "item_id", b"item_id", "match_key", b"match_key", "obligations", b"obligations", "outcome", b"outcome", "overdue", b"overdue", "reason_code", b"reason_code", "ticket_id", b"ticket_id"]) -> None: ...
+
+Global___DisclosureItem: typing_extensions.TypeAlias = DisclosureItem
+
+@typing.final
+class ReleasedField(google.protobuf.message.Message):
+    """ReleasedField is one released field of a record."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: builtins.int
+    VALUE_JSON_FIELD_NUMBER: builtins.int
+    TRANSFORMATION_FIELD_NUMBER: builtins.int
+    name: builtins.str
+    """name is the field name from the policy vocabulary (e.g. "names")."""
+    value_json: builtins.str
+    """value_json is the field value as JSON (text, number or list)."""
+    transformation: builtins.str
+    """transformation names the transformation applied before release (e.g.
+    "year"), empty when the value is released as held.
+    """
+    def __init__(
+        self,
+        *,
+        name: builtins.str = ...,
+        value_json: builtins.str = ...,
+        transformation: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["name", b"name", "transformation", b"transformation", "value_json", b"value_json"]) -> None: ...
+
+Global___ReleasedField: typing_extensions.TypeAlias = ReleasedField
+
+@typing.final
+class Obligations(google.protobuf.message.Message):
+    """Obligations are the handling conditions that travel with released details."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    HANDLING_CODE_FIELD_NUMBER: builtins.int
+    USE_LIMITED_TO_PURPOSE_FIELD_NUMBER: builtins.int
+    USE_LIMITED_TO_CASE_FIELD_NUMBER: builtins.int
+    PURPOSE_FIELD_NUMBER: builtins.int
+    CASE_REFERENCE_FIELD_NUMBER: builtins.int
+    ONWARD_TRANSFER_FIELD_NUMBER: builtins.int
+    JUDICIAL_USE_FIELD_NUMBER: builtins.int
+    RETENTION_DAYS_FIELD_NUMBER: builtins.int
+    handling_code: builtins.str
+    """handling_code is the handling code the recipient must apply (e.g. "H2",
+    "TLP:AMBER").
+    """
+    use_limited_to_purpose: builtins.bool
+    """use_limited_to_purpose restricts use to the stated purpose."""
+    use_limited_to_case: builtins.bool
+    """use_limited_to_case restricts use to the stated case."""
+    purpose: builtins.str
+    """purpose is the purpose the details were released for."""
+    case_reference: builtins.str
+    """case_reference is the case the details were released for."""
+    onward_transfer: builtins.str
+    """onward_transfer says whether the details may be passed on: "permitted",
+    "with_consent" or "prohibited".
+    """
+    judicial_use: builtins.str
+    """judicial_use says whether the details may be used in court: "permitted",
+    "with_consent" or "prohibited".
+    """
+    retention_days: builtins.int
+    """retention_days is how long the recipient may keep the details."""
+    def __init__(
+        self,
+        *,
+        handling_code: builtins.str = ...,
+        use_limited_to_purpose: builtins.bool = ...,
+        use_limited_to_case: builtins.bool = ...,
+        purpose: builtins.str = ...,
+        case_reference: builtins.str = ...,
+        onward_transfer: builtins.str = ...,
+        judicial_use: builtins.str = ...,
+        retention_days: builtins.int = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["case_reference", b"case_reference", "handling_code", b"handling_code", "judicial_use", b"judicial_use", "onward_transfer", b"onward_transfer", "purpose", b"purpose", "retention_days", b"retention_days", "use_limited_to_case", b"use_limited_to_case", "use_limited_to_purpose", b"use_limited_to_purpose"]) -> None: ...
+
+Global___Obligations: typing_extensions.TypeAlias = Obligations

@@ -46,6 +46,16 @@ class FederationServiceStub(object):
                 request_serializer=spoor_dot_federation_dot_v1_dot_federation__pb2.MatchRequest.SerializeToString,
                 response_deserializer=spoor_dot_federation_dot_v1_dot_federation__pb2.MatchResponse.FromString,
                 _registered_method=True)
+        self.Disclose = channel.unary_unary(
+                '/spoor.federation.v1.FederationService/Disclose',
+                request_serializer=spoor_dot_federation_dot_v1_dot_federation__pb2.DiscloseRequest.SerializeToString,
+                response_deserializer=spoor_dot_federation_dot_v1_dot_federation__pb2.DiscloseResponse.FromString,
+                _registered_method=True)
+        self.GetDisclosure = channel.unary_unary(
+                '/spoor.federation.v1.FederationService/GetDisclosure',
+                request_serializer=spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureRequest.SerializeToString,
+                response_deserializer=spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer(object):
@@ -72,6 +82,26 @@ class FederationServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Disclose(self, request, context):
+        """Disclose is the governed follow-up to a match: the requester names match
+        keys it learned were hits and states why it needs the details. The
+        responder decides each record holding those keys under its release
+        policy: released now, denied with a reason code that is safe to show, or
+        held for its legal officers' approval under a ticket with a deadline.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDisclosure(self, request, context):
+        """GetDisclosure reports the current state of an earlier disclosure request
+        and, when asked, delivers the details released since (for example after
+        the responder's legal officers approved a ticket).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -84,6 +114,16 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.Match,
                     request_deserializer=spoor_dot_federation_dot_v1_dot_federation__pb2.MatchRequest.FromString,
                     response_serializer=spoor_dot_federation_dot_v1_dot_federation__pb2.MatchResponse.SerializeToString,
+            ),
+            'Disclose': grpc.unary_unary_rpc_method_handler(
+                    servicer.Disclose,
+                    request_deserializer=spoor_dot_federation_dot_v1_dot_federation__pb2.DiscloseRequest.FromString,
+                    response_serializer=spoor_dot_federation_dot_v1_dot_federation__pb2.DiscloseResponse.SerializeToString,
+            ),
+            'GetDisclosure': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDisclosure,
+                    request_deserializer=spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureRequest.FromString,
+                    response_serializer=spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -142,6 +182,60 @@ class FederationService(object):
             '/spoor.federation.v1.FederationService/Match',
             spoor_dot_federation_dot_v1_dot_federation__pb2.MatchRequest.SerializeToString,
             spoor_dot_federation_dot_v1_dot_federation__pb2.MatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Disclose(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spoor.federation.v1.FederationService/Disclose',
+            spoor_dot_federation_dot_v1_dot_federation__pb2.DiscloseRequest.SerializeToString,
+            spoor_dot_federation_dot_v1_dot_federation__pb2.DiscloseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDisclosure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spoor.federation.v1.FederationService/GetDisclosure',
+            spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureRequest.SerializeToString,
+            spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -62,7 +62,39 @@ _FederationServiceMatchType = typing_extensions.TypeVar(
     ],
 )
 
-class FederationServiceStub(typing.Generic[_FederationServiceDescribeType, _FederationServiceMatchType]):
+_FederationServiceDiscloseType = typing_extensions.TypeVar(
+    '_FederationServiceDiscloseType',
+    grpc.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.DiscloseRequest,
+        spoor.federation.v1.federation_pb2.DiscloseResponse,
+    ],
+    grpc.aio.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.DiscloseRequest,
+        spoor.federation.v1.federation_pb2.DiscloseResponse,
+    ],
+    default=grpc.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.DiscloseRequest,
+        spoor.federation.v1.federation_pb2.DiscloseResponse,
+    ],
+)
+
+_FederationServiceGetDisclosureType = typing_extensions.TypeVar(
+    '_FederationServiceGetDisclosureType',
+    grpc.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.GetDisclosureRequest,
+        spoor.federation.v1.federation_pb2.GetDisclosureResponse,
+    ],
+    grpc.aio.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.GetDisclosureRequest,
+        spoor.federation.v1.federation_pb2.GetDisclosureResponse,
+    ],
+    default=grpc.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.GetDisclosureRequest,
+        spoor.federation.v1.federation_pb2.GetDisclosureResponse,
+    ],
+)
+
+class FederationServiceStub(typing.Generic[_FederationServiceDescribeType, _FederationServiceMatchType, _FederationServiceDiscloseType, _FederationServiceGetDisclosureType]):
     """FederationService is served by every agency node to its configured peers
     over mutual TLS.
     """
@@ -77,6 +109,14 @@ class FederationServiceStub(typing.Generic[_FederationServiceDescribeType, _Fede
             spoor.federation.v1.federation_pb2.MatchRequest,
             spoor.federation.v1.federation_pb2.MatchResponse,
         ],
+        grpc.UnaryUnaryMultiCallable[
+            spoor.federation.v1.federation_pb2.DiscloseRequest,
+            spoor.federation.v1.federation_pb2.DiscloseResponse,
+        ],
+        grpc.UnaryUnaryMultiCallable[
+            spoor.federation.v1.federation_pb2.GetDisclosureRequest,
+            spoor.federation.v1.federation_pb2.GetDisclosureResponse,
+        ],
     ], channel: grpc.Channel) -> None: ...
 
     @typing.overload
@@ -88,6 +128,14 @@ class FederationServiceStub(typing.Generic[_FederationServiceDescribeType, _Fede
         grpc.aio.UnaryUnaryMultiCallable[
             spoor.federation.v1.federation_pb2.MatchRequest,
             spoor.federation.v1.federation_pb2.MatchResponse,
+        ],
+        grpc.aio.UnaryUnaryMultiCallable[
+            spoor.federation.v1.federation_pb2.DiscloseRequest,
+            spoor.federation.v1.federation_pb2.DiscloseResponse,
+        ],
+        grpc.aio.UnaryUnaryMultiCallable[
+            spoor.federation.v1.federation_pb2.GetDisclosureRequest,
+            spoor.federation.v1.federation_pb2.GetDisclosureResponse,
         ],
     ], channel: grpc.aio.Channel) -> None: ...
 
@@ -104,6 +152,20 @@ class FederationServiceStub(typing.Generic[_FederationServiceDescribeType, _Fede
     cardinality mode).
     """
 
+    Disclose: _FederationServiceDiscloseType
+    """Disclose is the governed follow-up to a match: the requester names match
+    keys it learned were hits and states why it needs the details. The
+    responder decides each record holding those keys under its release
+    policy: released now, denied with a reason code that is safe to show, or
+    held for its legal officers' approval under a ticket with a deadline.
+    """
+
+    GetDisclosure: _FederationServiceGetDisclosureType
+    """GetDisclosure reports the current state of an earlier disclosure request
+    and, when asked, delivers the details released since (for example after
+    the responder's legal officers approved a ticket).
+    """
+
 FederationServiceAsyncStub: typing_extensions.TypeAlias = FederationServiceStub[
     grpc.aio.UnaryUnaryMultiCallable[
         spoor.federation.v1.federation_pb2.DescribeRequest,
@@ -112,6 +174,14 @@ FederationServiceAsyncStub: typing_extensions.TypeAlias = FederationServiceStub[
     grpc.aio.UnaryUnaryMultiCallable[
         spoor.federation.v1.federation_pb2.MatchRequest,
         spoor.federation.v1.federation_pb2.MatchResponse,
+    ],
+    grpc.aio.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.DiscloseRequest,
+        spoor.federation.v1.federation_pb2.DiscloseResponse,
+    ],
+    grpc.aio.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.GetDisclosureRequest,
+        spoor.federation.v1.federation_pb2.GetDisclosureResponse,
     ],
 ]
 
@@ -141,6 +211,30 @@ class FederationServiceServicer(metaclass=abc.ABCMeta):
         number of elements requested and nothing else; the requester learns which
         of its own elements the responder holds (or only how many, in
         cardinality mode).
+        """
+
+    @abc.abstractmethod
+    def Disclose(
+        self,
+        request: spoor.federation.v1.federation_pb2.DiscloseRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[spoor.federation.v1.federation_pb2.DiscloseResponse, collections.abc.Awaitable[spoor.federation.v1.federation_pb2.DiscloseResponse]]:
+        """Disclose is the governed follow-up to a match: the requester names match
+        keys it learned were hits and states why it needs the details. The
+        responder decides each record holding those keys under its release
+        policy: released now, denied with a reason code that is safe to show, or
+        held for its legal officers' approval under a ticket with a deadline.
+        """
+
+    @abc.abstractmethod
+    def GetDisclosure(
+        self,
+        request: spoor.federation.v1.federation_pb2.GetDisclosureRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[spoor.federation.v1.federation_pb2.GetDisclosureResponse, collections.abc.Awaitable[spoor.federation.v1.federation_pb2.GetDisclosureResponse]]:
+        """GetDisclosure reports the current state of an earlier disclosure request
+        and, when asked, delivers the details released since (for example after
+        the responder's legal officers approved a ticket).
         """
 
 def add_FederationServiceServicer_to_server(servicer: FederationServiceServicer, server: typing.Union[grpc.Server, grpc.aio.Server]) -> None: ...
