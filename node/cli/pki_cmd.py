@@ -55,9 +55,9 @@ def _guarded(func: Callable[P, R]) -> Callable[P, R]:
             ) from exc
         except certs.ConfigMismatchError as exc:
             raise _fail(
-                f"The {exc.key} {exc.given!r} differs from {exc.configured!r} in spoor.toml.",
+                f"The {exc.key} {exc.given!r} differs from {exc.configured!r} in {exc.source}.",
                 "Nothing was changed.",
-                f"Leave out the option to use {exc.configured!r}, or correct spoor.toml.",
+                f"Leave out the option to use {exc.configured!r}, or correct {exc.source}.",
             ) from exc
         except (certs.AgencyIdError, certs.CountryCodeError) as exc:
             raise _fail(f"{exc}.", "Nothing was changed.", "Correct the value and re-run.") from exc
@@ -122,7 +122,13 @@ def init_ca(
     click.echo(f"  key          {node_home.ca_key_path} (mode 0600, keep it offline if you can)")
     click.echo(f"  certificate  {node_home.ca_cert_path}")
     click.echo(f"  fingerprint  {certs.fingerprint(cert_pem)}")
-    click.echo("Next: 'spoor pki issue' for this node's certificate.")
+    if force and node_home.node_cert_path.exists():
+        click.echo(
+            "The node certificate in keys/ was issued by the replaced CA: run 'spoor pki issue' "
+            "now, and send the new CA to every counterpart ('spoor pki export-ca')."
+        )
+    else:
+        click.echo("Next: 'spoor pki issue' for this node's certificate.")
 
 
 @pki.command("issue")

@@ -62,13 +62,16 @@ class PkiFileMissingError(PkiError):
 
 
 class ConfigMismatchError(PkiError):
-    """A value given on the command line contradicts the node's spoor.toml."""
+    """A value given contradicts the node's spoor.toml or its agency CA."""
 
-    def __init__(self, key: str, given: str, configured: str) -> None:
+    def __init__(
+        self, key: str, given: str, configured: str, *, source: str = "spoor.toml"
+    ) -> None:
         self.key = key
         self.given = given
         self.configured = configured
-        super().__init__(f"{key} {given!r} differs from {configured!r} in spoor.toml")
+        self.source = source
+        super().__init__(f"{key} {given!r} differs from {configured!r} in {source}")
 
 
 @dataclass(frozen=True)
@@ -232,12 +235,21 @@ def issue_home_certificate(
     """Issue this node's certificate from the agency CA in its home and write ``keys/node.*``.
 
     ``agency_id`` defaults to the CA's organisation (the agency it was created
-    for). Pass ``conn`` when already inside a store transaction so the audit
-    entry joins it.
+    for) and must match it. Pass ``conn`` when already inside a store
+    transaction so the audit entry joins it.
     """
     ca_key_pem, ca_cert_pem = read_ca(home)
+    ca_agency = _ca_agency(ca_cert_pem)
     if agency_id is None:
-        agency_id = _ca_agency(ca_cert_pem)
+        if ca_agency is None:
+            raise CertificateError(
+                "the CA certificate names no agency; give the agency id explicitly",
+                code="malformed",
+            )
+        agency_id = ca_agency
+    elif ca_agency is not None and agency_id != ca_agency:
+        # A CA vouches for its own agency only; peers would refuse the result anyway.
+        raise ConfigMismatchError("agency id", agency_id, ca_agency, source="the agency CA")
     previous: str | None = None
     if home.node_cert_path.exists():
         try:
@@ -269,12 +281,10 @@ def issue_home_certificate(
     return issued
 
 
-def _ca_agency(ca_cert_pem: bytes) -> str:
+def _ca_agency(ca_cert_pem: bytes) -> str | None:
     orgs = load_certificate(ca_cert_pem).subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     if not orgs:
-        raise CertificateError(
-            "the CA certificate names no agency; pass --agency", code="malformed"
-        )
+        return None  # a CA made by other tools; the operator names the agency
     return validate_agency_id(str(orgs[0].value))
 
 

@@ -12,6 +12,7 @@ keeps being applied rather than being ignored.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -49,6 +50,20 @@ def verified_crl(
     crl_pem: bytes, ca_pem: bytes | x509.Certificate
 ) -> x509.CertificateRevocationList:
     """Parse a CRL and check that ``ca_pem`` issued and signed it."""
+    if isinstance(ca_pem, bytes):
+        # Nodes check the same peer CRL on every call; remember the good ones.
+        return _verified_crl_cached(bytes(crl_pem), ca_pem)
+    return _verified_crl(crl_pem, ca_pem)
+
+
+@functools.lru_cache(maxsize=64)
+def _verified_crl_cached(crl_pem: bytes, ca_pem: bytes) -> x509.CertificateRevocationList:
+    return _verified_crl(crl_pem, ca_pem)
+
+
+def _verified_crl(
+    crl_pem: bytes, ca_pem: bytes | x509.Certificate
+) -> x509.CertificateRevocationList:
     crl = load_crl(crl_pem)
     ca = load_ca(ca_pem)
     if crl.issuer != ca.subject or not crl.is_signature_valid(ca.public_key()):  # type: ignore[arg-type]

@@ -140,6 +140,30 @@ class TestInitCaAndIssue:
         assert "not an IP address" in out
         assert issued.node_cert_path.read_bytes() == before
 
+    def test_agency_other_than_the_cas_is_refused(self, issued: NodeHome) -> None:
+        """A CA issues certificates for its own agency only; nothing is replaced."""
+        before = issued.node_cert_path.read_bytes()
+        code, out = _run("issue", "--home", str(issued.root), "--agency", "vn-customs")
+        assert code != 0
+        assert "the agency CA" in out
+        assert issued.node_cert_path.read_bytes() == before
+
+    def test_forced_new_ca_asks_for_a_new_node_certificate(self, issued: NodeHome) -> None:
+        """Replacing the CA reminds the operator the node certificate must be reissued."""
+        code, out = _run(
+            "init-ca",
+            "--home",
+            str(issued.root),
+            "--agency",
+            "ke-kws",
+            "--country",
+            "KE",
+            "--force",
+        )
+        assert code == 0
+        assert "spoor pki issue" in out
+        assert "export-ca" in out
+
     def test_reissue_names_the_replaced_serial(self, issued: NodeHome) -> None:
         """Rotating the node certificate tells the operator which serial to revoke if needed."""
         old = pki.serial_hex(issued.node_cert_path.read_bytes())
