@@ -52,3 +52,27 @@ class DeadlineTooShort(SpoorError):
     def __init__(self, remaining_s: float) -> None:
         self.remaining_s = remaining_s
         super().__init__(f"only {remaining_s:.2f}s left before the caller's deadline")
+
+
+class DisclosureNotFound(SpoorError):
+    """No disclosure request or ticket by that reference exists for this caller.
+
+    An unknown reference and one belonging to another agency raise the same
+    error with the same message, so nothing about other agencies leaks.
+    """
+
+    def __init__(self, what: str, reference: str) -> None:
+        self.what = what
+        self.reference = reference
+        super().__init__(f"no {what} {reference!r} is known for you")
+
+
+class TicketStateConflict(SpoorError):
+    """An approval ticket is not in a state that allows the action (e.g. overdue, decided)."""
+
+    def __init__(self, ticket_id: str, status: str, reason: str, hint: str) -> None:
+        self.ticket_id = ticket_id
+        self.status = status
+        self.reason = reason
+        self.hint = hint
+        super().__init__(f"ticket {ticket_id} is {status}: {reason}; {hint}")
