@@ -303,4 +303,6 @@ def stats(
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
         return
-    Console(width=200).print(_stats_table(report))
+    console = Console()
+    # Fifteen columns need room; a pipe or narrow terminal still gets the whole table.
+    Console(width=max(console.width, 180)).print(_stats_table(report))
