@@ -1,0 +1,177 @@
+"""Running case tables against a policy, with the coverage rule.
+
+Coverage rule: every participation and release rule has a case where it
+matches and a case where it does not; every guard has a case where it fires.
+A rule only counts in cases of the stage it belongs to (guards: their stages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policy.cases import Case, CaseSet, load_cases
+from policy.errors import Problem
+from policy.evaluate import Decision, evaluate_participation, evaluate_release
+from policy.model import Policy
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One case: what was expected, what was decided, and every difference."""
+
+    case: Case
+    decision: Decision
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class RuleCoverage:
+    """How often a rule fired and stayed clear across the cases."""
+
+    rule_id: str
+    kind: str
+    fired: int = 0
+    clear: int = 0
+
+    @property
+    def gap(self) -> str | None:
+        """What is missing for this rule, or ``None`` when covered."""
+        if self.kind == "guard":
+            return None if self.fired else "no case where this guard fires"
+        missing = []
+        if not self.fired:
+            missing.append("no case where it matches")
+        if not self.clear:
+            missing.append("no case where it does not match")
+        return " and ".join(missing) or None
+
+
+@dataclass
+class TestReport:
+    """Results of running case tables against a policy."""
+
+    results: list[CaseResult] = field(default_factory=list)
+    coverage: dict[str, RuleCoverage] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def gaps(self) -> dict[str, str]:
+        """Rule id -> what the case tables still lack."""
+        return {rid: c.gap for rid, c in self.coverage.items() if c.gap}
+
+    @property
+    def ok(self) -> bool:
+        """All cases pass, every rule is covered, and the case files are valid."""
+        return bool(self.results) and not self.failed and not self.gaps and not self.problems
+
+
+def decide(policy: Policy, case: Case) -> Decision:
+    """Evaluate one case against a policy."""
+    evaluate = evaluate_participation if case.stage == "participation" else evaluate_release
+    return evaluate(policy, case.request, case.record)
+
+
+def _as_set(value: Any) -> set[str] | None:
+    if value is None:
+        return set()
+    if isinstance(value, list):
+        return {str(v) for v in value}
+    return None
+
+
+def compare(case: Case, d: Decision) -> list[str]:
+    """Every way ``d`` differs from what ``case`` expects."""
+    e = case.expect
+    out: list[str] = []
+    if d.outcome.value != e["outcome"]:
+        out.append(f"outcome: expected {e['outcome']}, got {d.outcome.value} "
+                   f"({d.reason_code}{'; ' + d.explanation.error if d.explanation.error else ''})")
+    if "reason_code" in e and d.reason_code != e["reason_code"]:
+        out.append(f"reason_code: expected {e['reason_code']}, got {d.reason_code}")
+    for key, actual in (("denied_by", d.denied_by), ("matched", d.matched_rules)):
+        if key in e:
+            want = _as_set(e[key])
+            if want is None:
+                out.append(f"{key}: expected a list of rule ids")
+            elif want != set(actual):
+                out.append(f"{key}: expected {sorted(want)}, got {sorted(actual)}")
+    if "fields" in e:
+        want_fields = e["fields"]
+        if isinstance(want_fields, dict):
+            if want_fields != d.fields:
+                out.append(f"fields: expected {want_fields}, got {d.fields}")
+        else:
+            want = _as_set(want_fields)
+            if want is None or want != set(d.fields):
+                out.append(f"fields: expected {sorted(want or [])}, got {sorted(d.fields)}")
+    if "obligations" in e:
+        got = d.obligations.as_dict() if d.obligations else None
+        want_o = e["obligations"]
+        if want_o is None or got is None:
+            if want_o != got:
+                out.append(f"obligations: expected {want_o}, got {got}")
+        else:
+            for k, v in want_o.items():
+                if k not in got:
+                    out.append(f"obligations: unknown obligation '{k}'")
+                elif got[k] != v:
+                    out.append(f"obligations.{k}: expected {v}, got {got[k]}")
+    if "approval" in e:
+        got_a = d.approval.as_dict() if d.approval else None
+        want_a = e["approval"]
+        if want_a is None or got_a is None:
+            if want_a != got_a:
+                out.append(f"approval: expected {want_a}, got {got_a}")
+        else:
+            for k, v in want_a.items():
+                if k not in got_a:
+                    out.append(f"approval: unknown key '{k}'")
+                elif got_a[k] != v:
+                    out.append(f"approval.{k}: expected {v}, got {got_a[k]}")
+    return out
+
+
+def run_case_set(policy: Policy, case_set: CaseSet) -> TestReport:
+    """Run already-loaded cases."""
+    report = TestReport(problems=list(case_set.problems), files=list(case_set.files))
+    for rule in policy.rules:
+        report.coverage[rule.id] = RuleCoverage(rule.id, rule.kind)
+    for case in case_set.cases:
+        d = decide(policy, case)
+        report.results.append(CaseResult(case, d, tuple(compare(case, d))))
+        for check in d.explanation.guards + d.explanation.rules:
+            cov = report.coverage.get(check.rule_id)
+            if cov is None:
+                continue
+            if check.matched:
+                cov.fired += 1
+            else:
+                cov.clear += 1
+    return report
+
+
+def run_cases(policy: Policy, cases_path: str | Path | Sequence[str | Path]) -> TestReport:
+    """Run the case table(s) at ``cases_path`` against ``policy``."""
+    if isinstance(cases_path, str | Path):
+        paths: list[str | Path] = [cases_path]
+    else:
+        paths = list(cases_path)
+    expanded: list[str | Path] = []
+    for p in paths:
+        if Path(p).is_dir():
+            expanded += sorted(q for q in Path(p).iterdir() if q.suffix in (".yaml", ".yml"))
+        else:
+            expanded.append(p)
+    return run_case_set(policy, load_cases(expanded))
