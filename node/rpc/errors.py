@@ -19,7 +19,15 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from node.budget import BudgetExceeded
-from node.errors import DeadlineTooShort, InvalidRequest, NotAPeer, ServiceUnavailable, VersionMismatch
+from node.errors import (
+    DeadlineTooShort,
+    DisclosureNotFound,
+    InvalidRequest,
+    NotAPeer,
+    ServiceUnavailable,
+    TicketStateConflict,
+    VersionMismatch,
+)
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed, SetTooLarge
 
 
@@ -119,6 +127,28 @@ def classify(exc: BaseException, request_id: str) -> PublicError:
             grpc.StatusCode.INTERNAL,
             f"the match could not be computed (reference {request_id}); nothing was disclosed",
             error_details_pb2.RequestInfo(request_id=request_id),
+        )
+    if isinstance(exc, DisclosureNotFound):
+        # Unknown and foreign references answer identically, so nothing leaks.
+        return PublicError(
+            grpc.StatusCode.NOT_FOUND,
+            f"no {exc.what} {exc.reference!r} is known for your agency; nothing was disclosed — "
+            "check the reference your node stored when it sent the request",
+            error_details_pb2.ErrorInfo(
+                reason="NOT_FOUND", domain="spoor", metadata={"resource": exc.what}
+            ),
+        )
+    if isinstance(exc, TicketStateConflict):
+        return PublicError(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f"ticket {exc.ticket_id} is {exc.status}: {exc.reason}; {exc.hint}",
+            error_details_pb2.PreconditionFailure(
+                violations=[
+                    error_details_pb2.PreconditionFailure.Violation(
+                        type="TICKET_STATE", subject=exc.ticket_id, description=exc.reason
+                    )
+                ]
+            ),
         )
     return PublicError(
         grpc.StatusCode.INTERNAL,
