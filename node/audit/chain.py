@@ -48,18 +48,20 @@ ALL_FIELDS: frozenset[str] = frozenset(
 )
 
 MAX_TEXT = 512
+MAX_PERSONAL_TEXT = 8192  # justifications are free text written by officers
 MAX_DETAILS_BYTES = 4096
-# Keys that would smuggle personal content or match material into ``details``.
-FORBIDDEN_DETAIL_KEYS = frozenset(
+# ``details`` keys that always name personal content: refused whatever the value.
+PERSONAL_DETAIL_KEYS = frozenset((*PERSONAL_FIELDS, "name", "names", "justifications"))
+# Keys that would carry match material or record contents unless they are mere counts
+# (``{"keys": 120}`` is a count; ``{"keys": ["v1|passport|..."]}`` is not).
+CONTENT_DETAIL_KEYS = frozenset(
     (
-        *PERSONAL_FIELDS,
-        "name",
-        "names",
         "identifier",
         "identifiers",
+        "key",
         "keys",
         "match_keys",
-        "elements_list",
+        "elements",
         "psi",
         "setup",
         "request_bytes",
@@ -149,21 +151,33 @@ def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def _check_text(name: str, value: object) -> str:
+def _check_text(name: str, value: object, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str):
         raise InvalidAuditFieldError(name, f"expected text, got {type(value).__name__}")
-    if not value or len(value) > MAX_TEXT:
-        raise InvalidAuditFieldError(name, f"must be 1 to {MAX_TEXT} characters")
+    if len(value) > limit:
+        raise InvalidAuditFieldError(name, f"longer than {limit} characters")
     return value
+
+
+def _check_key_types(value: object) -> list[str]:
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise InvalidAuditFieldError("key_types", "expected a list of key type names")
+    names = [_check_text("key_types", item) for item in value]
+    if not all(names):
+        raise InvalidAuditFieldError("key_types", "key type names must not be empty")
+    return names
 
 
 def _check_details(value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidAuditFieldError("details", f"expected a dict, got {type(value).__name__}")
-    for key in value:
+    for key, item in value.items():
         if not isinstance(key, str):
             raise InvalidAuditFieldError("details", "keys must be text")
-        if key.lower() in FORBIDDEN_DETAIL_KEYS:
+        is_count = isinstance(item, int | float) or item is None
+        if key.lower() in PERSONAL_DETAIL_KEYS or (
+            key.lower() in CONTENT_DETAIL_KEYS and not is_count
+        ):
             raise InvalidAuditFieldError(
                 "details",
                 f"key {key!r} would carry personal content or match material; "
@@ -190,10 +204,10 @@ def validate_fields(
     for name, value in given.items():
         if name not in ALL_FIELDS:
             raise InvalidAuditFieldError(name, "not an audit field (see node.audit.append)")
-        if value is None:
+        if value is None or value == "":  # absent: nothing to record
             continue
         if name in PERSONAL_FIELDS:
-            personal[name] = _check_text(name, value)
+            personal[name] = _check_text(name, value, MAX_PERSONAL_TEXT)
         elif name in TEXT_FIELDS:
             clear[name] = _check_text(name, value)
         elif name in INT_FIELDS:
@@ -201,9 +215,7 @@ def validate_fields(
                 raise InvalidAuditFieldError(name, "expected a non-negative integer")
             clear[name] = value
         elif name == "key_types":
-            if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
-                raise InvalidAuditFieldError(name, "expected a list of key type names")
-            clear[name] = [_check_text(name, item) for item in value]
+            clear[name] = _check_key_types(value)
         else:
             details = _check_details(value)
             if details:  # an empty dict is stored as absent, so it hashes the same way back

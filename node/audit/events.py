@@ -25,6 +25,7 @@ EVENTS = MappingProxyType(
         "records.deleted": "records were deleted from the node",
         "records.purged": "records past their review or retention date were purged",
         "certificate.issued": "a CA or node certificate was issued",
+        "certificate.revoked": "certificates were revoked (added to the agency CRL)",
         "node.initialized": "the node home was created",
         "audit.purged": "personal content in audit entries past retention was purged",
         "audit.exported": "audit entries were exported for oversight",

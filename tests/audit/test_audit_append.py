@@ -70,9 +70,11 @@ class TestValidation:
             ("match.requested", {"hits": True}, "hits"),
             ("match.requested", {"key_types": "passport"}, "key_types"),
             ("match.requested", {"officer": 42}, "officer"),
-            ("match.requested", {"purpose": ""}, "purpose"),
+            ("match.requested", {"purpose": "p" * 600}, "purpose"),
+            ("match.requested", {"key_types": ["passport", ""]}, "key_types"),
             ("match.requested", {"details": {"officer": "someone"}}, "details"),
             ("match.requested", {"details": {"identifiers": ["C1234567"]}}, "details"),
+            ("match.requested", {"details": {"keys": "v1|phone|+84912345678"}}, "details"),
             ("match.requested", {"details": {"blob": b"\x01psi"}}, "details"),
             ("match.requested", {"details": {"n": "x" * 5000}}, "details"),
         ],
@@ -86,6 +88,20 @@ class TestValidation:
         assert caught.value.field == bad
         assert rows(conn, "meta") == []
         assert rows(conn, "audit_entries") == []
+
+    def test_counts_and_empty_text_are_accepted(self, conn: sqlite3.Connection) -> None:
+        """Counts under content-like names are fine, and empty text is recorded as absent."""
+        entry = record(
+            conn,
+            "records.imported",
+            officer="",
+            purpose="",
+            details={"keys": 120, "records": 40, "identifiers_not_keyed": 3},
+        )
+        assert entry.commitments == {}
+        assert "purpose" not in entry.fields
+        assert rows(conn, "audit_personal") == []
+        assert audit.verify(conn).ok
 
     def test_unknown_event_is_refused(self, conn: sqlite3.Connection) -> None:
         """Event names come from a closed vocabulary; a typo is an error, not a new event."""
