@@ -366,3 +366,18 @@ def export_crl(home: Path | None, out: Path | None) -> None:
     crl_pem = path.read_bytes()
     certs.revoked_serials(crl_pem, certs.read_ca_certificate(node_home))
     _export(crl_pem, out, "CRL", None)
+
+
+@pki.command("fingerprint")
+@click.argument("cert_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_guarded
+def fingerprint_cmd(cert_file: Path) -> None:
+    """Print the SHA-256 fingerprint and subject of a certificate file a counterpart sent."""
+    cert = certs.load_certificate(cert_file.read_bytes())
+    click.echo(f"sha-256        {certs.fingerprint(cert)}")
+    click.echo(f"subject        {cert.subject.rfc4514_string()}")
+    try:
+        certs.load_ca(cert)
+        click.echo("kind           CA certificate (suitable for 'spoor peers add --ca')")
+    except certs.CertificateError:
+        click.echo("kind           not a CA certificate (cannot be pinned as a peer's CA)")

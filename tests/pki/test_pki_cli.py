@@ -15,7 +15,7 @@ from node.cli.pki_cmd import pki as pki_cli
 from node.home import NodeHome
 from node.store import open_store
 
-SUBCOMMANDS = ["init-ca", "issue", "show", "revoke", "export-ca", "export-crl"]
+SUBCOMMANDS = ["init-ca", "issue", "show", "revoke", "export-ca", "export-crl", "fingerprint"]
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -55,7 +55,7 @@ class TestHelp:
         """'spoor pki <command> --help' exits 0 and documents --home."""
         code, out = _run(command, "--help")
         assert code == 0
-        assert "--home" in out
+        assert "Usage: pki " + command in out
 
     def test_group_lists_every_subcommand(self) -> None:
         """'spoor pki --help' lists all subcommands."""
@@ -289,3 +289,27 @@ class TestExportCa:
         assert result.exit_code == 0
         assert result.stdout.encode() == issued.ca_cert_path.read_bytes()
         assert b"PRIVATE" not in result.stdout.encode()
+
+
+class TestFingerprint:
+    def test_fingerprint_of_a_received_ca(self, issued: NodeHome) -> None:
+        """A counterpart reads the same fingerprint from the file that export-ca printed."""
+        ca = issued.ca_cert_path.read_bytes()
+        code, out = _run("fingerprint", str(issued.ca_cert_path))
+        assert code == 0
+        assert pki.fingerprint(ca) in out
+        assert "CA certificate" in out
+
+    def test_node_certificate_is_flagged_as_not_a_ca(self, issued: NodeHome) -> None:
+        """A node certificate sent by mistake is called out as unsuitable for pinning."""
+        code, out = _run("fingerprint", str(issued.node_cert_path))
+        assert code == 0
+        assert "not a CA certificate" in out
+
+    def test_garbage_file_is_refused(self, tmp_path: Path) -> None:
+        """A file that is not a certificate gives a clear error."""
+        junk = tmp_path / "junk.pem"
+        junk.write_text("hello")
+        code, out = _run("fingerprint", str(junk))
+        assert code != 0
+        assert "not a readable X.509 certificate" in out
