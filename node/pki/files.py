@@ -107,6 +107,25 @@ def write_public(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _install_pair(key_path: Path, key_pem: bytes, cert_path: Path, cert_pem: bytes) -> None:
+    """Install a key and its certificate together: both are staged before either replaces.
+
+    A failure while staging leaves the old pair in place, so a node never ends
+    up with a key that does not match its certificate.
+    """
+    staged_key = key_path.with_name(key_path.name + ".new")
+    staged_cert = cert_path.with_name(cert_path.name + ".new")
+    try:
+        write_private(staged_key, key_pem)
+        write_public(staged_cert, cert_pem)
+    except BaseException:
+        staged_key.unlink(missing_ok=True)
+        staged_cert.unlink(missing_ok=True)
+        raise
+    os.replace(staged_key, key_path)
+    os.replace(staged_cert, cert_path)
+
+
 def read_home_identity(home: NodeHome) -> HomeIdentity:
     """Read ``agency_id`` and ``country`` from the node's spoor.toml, if it exists."""
     if not home.config_path.is_file():
@@ -184,9 +203,8 @@ def init_home_ca(
     cert = load_certificate(cert_pem)
     with _audited(home, conn, "certificate.issued") as record:
         if record is not None:
-            record(details=_certificate_details("ca", cert))
-        write_private(home.ca_key_path, key_pem)
-        write_public(home.ca_cert_path, cert_pem)
+            record(actor="operator", details=_certificate_details("ca", cert))
+        _install_pair(home.ca_key_path, key_pem, home.ca_cert_path, cert_pem)
     return cert_pem
 
 
@@ -275,9 +293,8 @@ def issue_home_certificate(
     )
     with _audited(home, conn, "certificate.issued") as record:
         if record is not None:
-            record(details=_certificate_details("node", cert))
-        write_private(home.node_key_path, key_pem)
-        write_public(home.node_cert_path, cert_pem)
+            record(actor="operator", details=_certificate_details("node", cert))
+        _install_pair(home.node_key_path, key_pem, home.node_cert_path, cert_pem)
     return issued
 
 
@@ -304,6 +321,7 @@ def revoke_in_home(
     with _audited(home, conn, "certificate.revoked") as record:
         if record is not None:
             record(
+                actor="operator",
                 details={"serials": [format(serial, "x") for serial in wanted], "reason": reason},
             )
         write_public(path, crl_pem)

@@ -11,8 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from node import pki
+from node.audit.verify import verify as audit_verify
 from node.cli.pki_cmd import pki as pki_cli
 from node.home import NodeHome
+from node.pki import files as pki_files
 from node.store import open_store
 
 SUBCOMMANDS = ["init-ca", "issue", "show", "revoke", "export-ca", "export-crl", "fingerprint"]
@@ -214,6 +216,44 @@ class TestAudit:
         assert node_details["serial"] == pki.serial_hex(cert)
         assert node_details["fingerprint"] == pki.fingerprint(cert)
         assert "PRIVATE KEY" not in rows[1][1]
+
+    def test_failed_write_keeps_old_pair_and_rolls_back_the_entry(
+        self, home: NodeHome, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A failed certificate write keeps the old key and certificate and audits nothing."""
+        _initialised(home)
+        _run("init-ca", "--home", str(home.root))
+        _run("issue", "--home", str(home.root))
+        before = home.node_key_path.read_bytes(), home.node_cert_path.read_bytes()
+
+        def broken_disk(path: Path, data: bytes) -> None:
+            raise OSError(28, "No space left on device", str(path))
+
+        monkeypatch.setattr(pki_files, "write_public", broken_disk)
+        with pytest.raises(OSError, match="No space left"):
+            pki.issue_home_certificate(home)
+        assert (home.node_key_path.read_bytes(), home.node_cert_path.read_bytes()) == before
+        assert not list(home.keys_dir.glob("*.new"))
+        conn = sqlite3.connect(home.db_path)
+        count = conn.execute("SELECT count(*) FROM audit_entries").fetchone()[0]
+        conn.close()
+        assert count == 2  # the CA and the first node certificate only
+
+    def test_revoking_records_an_audit_entry_and_the_chain_verifies(self, home: NodeHome) -> None:
+        """certificate.revoked lists the serials and reason; the audit chain stays intact."""
+        _initialised(home)
+        _run("init-ca", "--home", str(home.root))
+        assert _run("revoke", "--home", str(home.root), "0A1b", "--reason", "superseded")[0] == 0
+        conn = open_store(home.db_path)
+        try:
+            event, details = conn.execute(
+                "SELECT event, details FROM audit_entries ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            assert event == "certificate.revoked"
+            assert json.loads(details) == {"serials": ["a1b"], "reason": "superseded"}
+            assert audit_verify(conn).ok
+        finally:
+            conn.close()
 
 
 class TestShow:
