@@ -182,6 +182,19 @@ class TestCheckpoints:
 
 
 class TestVerifyCommand:
+    def test_registered_under_spoor(
+        self, conn: sqlite3.Connection, trail: list[AuditEntry], home: NodeHome
+    ) -> None:
+        """'spoor audit verify' and 'spoor stats' are reachable from the main command."""
+        from node.cli.main import cli  # noqa: PLC0415 - imports every command group
+
+        runner = CliRunner()
+        verified = runner.invoke(cli, ["audit", "verify", "--home", str(home.root)])
+        assert verified.exit_code == 0, verified.output
+        stats = runner.invoke(cli, ["stats", "--json", "--home", str(home.root)])
+        assert stats.exit_code == 0, stats.output
+        assert json.loads(stats.output)["total"]["requests_sent"] == 1
+
     def test_exit_zero_and_one_line_summary(
         self, conn: sqlite3.Connection, trail: list[AuditEntry], home: NodeHome
     ) -> None:
