@@ -32,7 +32,7 @@ from policy.context import FACT_KEYS, RequestContext
 from policy.errors import Problem
 from policy.loader import is_case_file
 from policy.schema import Reader
-from policy.source import Node, SourceError, parse_text
+from policy.source import Node, SourceError, parse
 
 REQUEST_KEYS = (
     "requester",
@@ -215,7 +215,8 @@ def load_cases(paths: list[Path] | list[str] | list[str | Path]) -> CaseSet:
         out.files.append(name)
         r = Reader()
         try:
-            root = parse_text(Path(path).read_text(encoding="utf-8"), name)
+            root, bad_values = parse(Path(path).read_text(encoding="utf-8"), name)
+            out.problems.extend(bad_values)
         except SourceError as exc:
             out.problems.extend(exc.problems)
             continue

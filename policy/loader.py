@@ -34,7 +34,7 @@ from policy.model import (
     compute_digest,
 )
 from policy.schema import Reader, origin
-from policy.source import Node, SourceError, parse_text
+from policy.source import Node, SourceError, parse
 
 LIBRARIES = ("baseline",)
 FORMAT_VERSION = 1
@@ -144,15 +144,19 @@ class _Builder:
             "release": [],
         }
         self.files: list[str] = []
+        self.broken_file = False
 
     def add_file(self, name: str, text: str, library: str | None) -> None:
         self.files.append(name)
         try:
-            root = parse_text(text, name)
+            root, problems = parse(text, name)
+            self.r.problems.extend(problems)
         except SourceError as exc:
             self.r.problems.extend(exc.problems)
+            self.broken_file = True
             return
         if root is None:
+            self.broken_file = True
             self.r.problems.append(Problem(name, 1, 1, "the file is empty",
                                            "a policy file starts with 'spoor_policy: 1'"))
             return
@@ -255,6 +259,8 @@ class _Builder:
 
     def agency(self) -> Agency | None:
         if not self.agency_nodes:
+            if self.broken_file:  # the broken file may be the one that holds it
+                return None
             self.r.problems.append(Problem(self.files[0] if self.files else "<policy>", 1, 1,
                                            "the policy has no 'agency:' section",
                                            "say whose policy this is: id, name, country, "
@@ -284,7 +290,11 @@ class _Builder:
         names = [self.r.text(item, f"an entry of {what}") for item in self.r.seq(node, what)]
         return tuple(n for n in names if n)
 
-    def counterparts(self, instruments: dict[str, Instrument]) -> dict[str, Counterpart]:
+    def declared(self, section: str) -> tuple[str, ...]:
+        """Ids declared in a reference section, whether or not their details check."""
+        return tuple(dict.fromkeys(key.raw for key, _, _ in self.sections[section]))
+
+    def counterparts(self, instruments: tuple[str, ...]) -> dict[str, Counterpart]:
         out: dict[str, Counterpart] = {}
         seen: dict[str, Node] = {}
         req = ["name", "country", "competent_authority", "competences", "instruments",
@@ -318,7 +328,7 @@ class _Builder:
                     insts or (), dp or (), bool(cites), crimes or (), protected, origin(key_node))
         return out
 
-    def assurances(self, counterparts: dict[str, Counterpart]) -> dict[str, Assurance]:
+    def assurances(self, counterparts: tuple[str, ...]) -> dict[str, Assurance]:
         out: dict[str, Assurance] = {}
         seen: dict[str, Node] = {}
         req = ["counterpart", "kind", "scope", "offence_classes", "issued"]
@@ -358,20 +368,33 @@ class _Builder:
         for node, library in self.rule_nodes[kind]:
             what = f"a {kind} rule"
             m = self.r.mapping(node, what, common + extra_req, optional + extra_opt)
-            if m is None or not set(common + extra_req) <= set(m):
+            if m is None:
                 continue
-            rid = self.r.ident(m["id"], "rule id")
-            if rid is None or not self._unique(seen, m["id"], "rule id"):
+            complete = set(common + extra_req) <= set(m)
+            rid = self.r.ident(m["id"], "rule id") if "id" in m else None
+            if rid is not None and not self._unique(seen, m["id"], "rule id"):
                 continue
-            what = f"rule {rid}"
-            title = self.r.text(m["title"], "title")
-            refs = [self.r.text(i, "a legal reference")
-                    for i in self.r.seq(m["legal_references"], "legal_references")]
-            if m["legal_references"].kind == "seq" and not refs:
-                self.r.error(m["legal_references"], f"{what} cites no legal reference",
-                             "name the article, section or instrument the rule rests on")
-            explanation = self.r.template(m["explanation"], "explanation")
-            conditions = self.conditions(m["when"], what, vocabularies)
+            what = f"rule {rid or '(without id)'}"
+            title = self.r.text(m["title"], "title") if "title" in m else None
+            refs = []
+            if "legal_references" in m:
+                refs = [self.r.text(i, "a legal reference")
+                        for i in self.r.seq(m["legal_references"], "legal_references")]
+                if m["legal_references"].kind == "seq" and not refs:
+                    self.r.error(m["legal_references"], f"{what} cites no legal reference",
+                                 "name the article, section or instrument the rule rests on")
+            explanation = self.r.template(m["explanation"], "explanation") if (
+                "explanation" in m) else None
+            conditions = self.conditions(m["when"], what, vocabularies) if "when" in m else None
+            if not complete or rid is None:
+                # Still read what is there, so one run reports every mistake.
+                if kind == "release" and "fields" in m:
+                    self.fields(m["fields"])
+                if kind == "release" and "obligations" in m:
+                    self.obligations(m["obligations"])
+                if kind == "guard" and "reason_code" in m:
+                    self.r.choice(m["reason_code"], "reason_code", vocab.GUARD_REASON_CODES)
+                continue
             eff_from = self.r.day(m["effective_from"], "effective_from") if (
                 "effective_from" in m) else None
             eff_until = self.r.day(m["effective_until"], "effective_until") if (
@@ -491,13 +514,17 @@ class _Builder:
         instruments = self.instruments()
         species = self.species()
         agency = self.agency()
-        counterparts = self.counterparts(instruments)
-        assurances = self.assurances(counterparts)
+        # Cross-references are checked against every id declared, even one whose
+        # details have an error, so a single mistake does not cascade.
+        declared_instruments = self.declared("instruments")
+        declared_counterparts = self.declared("counterparts")
+        counterparts = self.counterparts(declared_instruments)
+        assurances = self.assurances(declared_counterparts)
         vocabularies: dict[str, tuple[str, ...]] = {
-            "counterparts": tuple(counterparts),
+            "counterparts": declared_counterparts,
             "countries": COUNTRIES,
             "purposes": vocab.PURPOSES,
-            "instruments": tuple(instruments),
+            "instruments": declared_instruments,
             "offence_classes": vocab.OFFENCE_CLASSES,
             "assurance_kinds": vocab.ASSURANCE_KINDS,
             "record_kinds": vocab.RECORD_KINDS,

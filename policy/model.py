@@ -210,27 +210,27 @@ class Policy:
     def canonical(self) -> dict[str, Any]:
         """The meaning of the policy as plain data (positions and file names left out)."""
         return {
-            "agency": _plain(self.agency),
+            "agency": plain_data(self.agency),
             "includes": sorted(self.includes),
-            "instruments": {k: _plain(v) for k, v in sorted(self.instruments.items())},
-            "counterparts": {k: _plain(v) for k, v in sorted(self.counterparts.items())},
-            "assurances": {k: _plain(v) for k, v in sorted(self.assurances.items())},
-            "species": {k: _plain(v) for k, v in sorted(self.species.items())},
-            "guards": [_plain(r) for r in self.guards],
-            "participation": [_plain(r) for r in self.participation],
-            "release": [_plain(r) for r in self.release],
+            "instruments": {k: plain_data(v) for k, v in sorted(self.instruments.items())},
+            "counterparts": {k: plain_data(v) for k, v in sorted(self.counterparts.items())},
+            "assurances": {k: plain_data(v) for k, v in sorted(self.assurances.items())},
+            "species": {k: plain_data(v) for k, v in sorted(self.species.items())},
+            "guards": [plain_data(r) for r in self.guards],
+            "participation": [plain_data(r) for r in self.participation],
+            "release": [plain_data(r) for r in self.release],
         }
 
 
-def _plain(obj: Any) -> Any:
+def plain_data(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {
-            f.name: _plain(getattr(obj, f.name))
+            f.name: plain_data(getattr(obj, f.name))
             for f in dataclasses.fields(obj)
             if f.name != "origin"
         }
     if isinstance(obj, tuple | list):
-        return [_plain(x) for x in obj]
+        return [plain_data(x) for x in obj]
     if isinstance(obj, date):
         return obj.isoformat()
     return obj

@@ -43,8 +43,12 @@ def suggest(value: str, choices: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
+    if not options:
+        return "nothing is declared yet; declare it under 'reference:' first"
     if len(options) <= 16:
         return "allowed: " + ", ".join(options)
+    if all(len(o) == 2 and o.isupper() for o in options):
+        return "use the ISO 3166 two-letter country code, for example KE, VN or MZ"
     return None
 
 
@@ -76,13 +80,17 @@ class Reader:
         required = tuple(required)
         allowed = required + tuple(optional)
         out: dict[str, Node] = {}
+        misspelt: set[str] = set()
         for key, (key_node, value) in node.entries.items():
             if key not in allowed:
-                self.error(key_node, f"unknown key '{key}' in {what}", suggest(key, allowed))
+                hint = suggest(key, allowed)
+                self.error(key_node, f"unknown key '{key}' in {what}", hint)
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                misspelt.update(close)
                 continue
             out[key] = value
         for key in required:
-            if key not in node.entries:
+            if key not in node.entries and key not in misspelt:
                 self.error(node, f"{what} is missing the required key '{key}'")
         return out
 

@@ -52,7 +52,21 @@ class SourceError(Exception):
 
 
 def parse_text(text: str, file: str) -> Node | None:
-    """Parse one YAML document; ``None`` when the file holds no document at all."""
+    """Parse one YAML document; ``None`` when the file holds no document at all.
+
+    Raises :class:`SourceError` for any problem, including invalid values.
+    """
+    root, problems = parse(text, file)
+    if problems:
+        raise SourceError(problems)
+    return root
+
+
+def parse(text: str, file: str) -> tuple[Node | None, list[Problem]]:
+    """Parse one YAML document, returning invalid values (bad dates) as problems.
+
+    Raises :class:`SourceError` only when the file is not readable YAML at all.
+    """
     try:
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
@@ -75,7 +89,7 @@ def parse_text(text: str, file: str) -> Node | None:
         raise SourceError([Problem(file, 1, 1, f"YAML error: {exc}")]) from None
     documents = [d for d in documents if d is not None]
     if not documents:
-        return None
+        return None, []
     if len(documents) > 1:
         second = documents[1].start_mark
         raise SourceError(
@@ -91,9 +105,7 @@ def parse_text(text: str, file: str) -> Node | None:
         )
     problems: list[Problem] = []
     root = _convert(documents[0], file, problems)
-    if problems:
-        raise SourceError(problems)
-    return root
+    return root, problems
 
 
 def _convert(node: yaml.Node, file: str, problems: list[Problem]) -> Node:

@@ -1,0 +1,254 @@
+"""``spoor policy``: check, test, explain and diff release policies.
+
+Exit codes: 0 all good, 1 the policy has problems or cases fail, 2 usage errors
+(wrong options, unreadable request or record files).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from node.home import NodeHome
+from policy import (
+    Policy,
+    PolicyError,
+    Problem,
+    evaluate_participation,
+    evaluate_release,
+    load_policy,
+)
+from policy.cases import REQUEST_KEYS, find_case_files, load_cases, make_request
+from policy.diff import diff_policies
+from policy.explain import render
+from policy.testing import TestReport, run_case_set
+
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+def _policy_path(path: str | None, home: str | None) -> Path:
+    if path:
+        return Path(path)
+    return NodeHome.resolve(home).policy_dir
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for p in problems:
+        colour = "red" if p.severity == "error" else "yellow"
+        click.secho(p.format(), fg=colour, err=True)
+
+
+def _load(path: Path, today: date | None = None) -> Policy:
+    try:
+        return load_policy(path, today=today)
+    except PolicyError as exc:
+        _print_problems(exc.problems)
+        click.secho(
+            f"{len(exc.problems)} error(s) in {path}; nothing was changed. "
+            "Fix them and run 'spoor policy check' again.",
+            fg="red",
+            err=True,
+        )
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _coverage_warnings(policy: Policy, report: TestReport) -> list[Problem]:
+    out = []
+    for rule in policy.rules:
+        gap = report.gaps.get(rule.id)
+        if gap:
+            o = rule.origin
+            out.append(
+                Problem(o.file, o.line, o.column, f"rule {rule.id} is not fully tested: {gap}",
+                        "add a case to the policy's *.cases.yaml table", "warning")
+            )
+    return out
+
+
+home_opt = click.option(
+    "--home",
+    "home",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    envvar="SPOOR_HOME",
+    help="Node home; its policy/ directory is used when PATH is not given.",
+)
+today_opt = click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date for expiry warnings (default: today, UTC).",
+)
+
+
+@click.group("policy")
+def policy() -> None:
+    """Check, test, explain and compare release policies."""
+
+
+@policy.command("check")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=str))
+@home_opt
+@today_opt
+def check(path: str | None, home: str | None, today: datetime | None) -> None:
+    """Check a policy file or directory for errors and warnings.
+
+    Every error is printed as file:line:column with a hint. Warnings cover
+    instruments or assurances expiring within 30 days and rules without tests.
+    """
+    where = _policy_path(path, home)
+    loaded = _load(where, today.date() if today else None)
+    warnings = list(loaded.warnings)
+    case_files = find_case_files(where)
+    if not case_files:
+        warnings.append(Problem(str(where), 1, 1, "no test cases found; every rule is untested",
+                                "add a <name>.cases.yaml table next to the policy", "warning"))
+    else:
+        report = run_case_set(loaded, load_cases(case_files))
+        warnings += _coverage_warnings(loaded, report)
+        warnings += report.problems
+        if report.failed:
+            warnings.append(Problem(str(where), 1, 1,
+                                    f"{len(report.failed)} test case(s) fail",
+                                    "run 'spoor policy test' for details", "warning"))
+    _print_problems(warnings)
+    click.echo(f"{where}: OK — {len(loaded.rules)} rules ({len(loaded.guards)} guards, "
+               f"{len(loaded.participation)} participation, {len(loaded.release)} release), "
+               f"{len(warnings)} warning(s)")
+    click.echo(f"digest {loaded.digest}")
+
+
+@policy.command("test")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=str))
+@click.argument("cases", nargs=-1, type=click.Path(exists=True, path_type=str))
+@home_opt
+@click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
+def test(path: str | None, cases: tuple[str, ...], home: str | None, verbose: bool) -> None:
+    """Run case tables against a policy and enforce the coverage rule.
+
+    CASES default to the *.cases.yaml files next to the policy (and cases/).
+    Every rule needs a case where it matches and one where it does not; every
+    guard a case where it fires.
+    """
+    where = _policy_path(path, home)
+    loaded = _load(where)
+    files = [Path(c) for c in cases] or find_case_files(where)
+    if not files:
+        click.secho(f"no case files found for {where}; add a <name>.cases.yaml table",
+                    fg="red", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    report = run_case_set(loaded, load_cases(files))
+    _print_problems(report.problems)
+    for result in report.results:
+        c = result.case
+        if result.passed:
+            if verbose:
+                click.echo(f"PASS {c.file}:{c.line}: {c.name}")
+            continue
+        click.secho(f"FAIL {c.file}:{c.line}: {c.name}", fg="red")
+        for failure in result.failures:
+            click.echo(f"       {failure}")
+    gaps = _coverage_warnings(loaded, report)
+    for gap in gaps:
+        click.secho(gap.format().replace(": warning:", ": coverage:"), fg="yellow")
+    covered = len(report.coverage) - len(report.gaps)
+    click.echo(f"{len(report.results) - len(report.failed)} passed, {len(report.failed)} failed; "
+               f"coverage {covered}/{len(report.coverage)} rules")
+    if not report.ok:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _read_yaml(path: str, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise click.BadParameter(f"cannot read the {what} file: {exc}") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"the {what} file must hold a mapping of 'key: value' lines")
+    return data
+
+
+@policy.command("explain")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=str))
+@home_opt
+@click.option("--request", "request_file", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file with the request (requester, purpose, legal_basis, ...).")
+@click.option("--record", "record_file", type=click.Path(exists=True, dir_okay=False),
+              required=True, help="YAML file with the record's facts.")
+@click.option("--stage", type=click.Choice(["release", "participation"]), default="release",
+              show_default=True)
+@click.option("--requester")
+@click.option("--purpose")
+@click.option("--legal-basis")
+@click.option("--case-reference")
+@click.option("--officer")
+@click.option("--now", help="Time of the request, e.g. 2026-03-01T10:00:00Z (default: now).")
+@click.option("--justification")
+@click.option("--field", "fields", multiple=True, help="Requested field or field group.")
+@click.option("--charge", "charges", multiple=True, help="Potential charge (offence class).")
+@click.option("--assurance", "assurances", multiple=True, help="Assurance id given.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision record as JSON.")
+def explain(path: str | None, home: str | None, request_file: str | None, record_file: str,
+            stage: str, as_json: bool, fields: tuple[str, ...], charges: tuple[str, ...],
+            assurances: tuple[str, ...], **inline: str | None) -> None:
+    """Decide one request for one record and show the full decision record.
+
+    The request comes from --request and/or the inline options (inline wins).
+    """
+    raw: dict[str, Any] = _read_yaml(request_file, "request") if request_file else {}
+    for key, value in inline.items():
+        if value is not None:
+            raw[key] = value
+    if fields:
+        raw["requested_fields"] = list(fields)
+    if charges:
+        raw["potential_charges"] = list(charges)
+    if assurances:
+        raw["assurances"] = list(assurances)
+    raw.setdefault("now", datetime.now(UTC))
+    unknown = sorted(set(raw) - set(REQUEST_KEYS))
+    if unknown:
+        raise click.BadParameter(f"unknown request key(s): {', '.join(unknown)}",
+                                 param_hint="--request")
+    try:
+        ctx = make_request(raw)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    record = _read_yaml(record_file, "record")
+    loaded = _load(_policy_path(path, home))
+    evaluate = evaluate_participation if stage == "participation" else evaluate_release
+    decision = evaluate(loaded, ctx, record)
+    if as_json:
+        out = decision.explanation.as_dict()
+        out["released_values"] = decision.fields
+        out["denied_by"] = decision.denied_by
+        click.echo(json.dumps(out, indent=2, default=str, ensure_ascii=False))
+    else:
+        click.echo(render(decision))
+
+
+@policy.command("diff")
+@click.argument("old", type=click.Path(exists=True, path_type=str))
+@click.argument("new", type=click.Path(exists=True, path_type=str))
+@click.option("--cases", "cases", multiple=True, type=click.Path(exists=True, path_type=str),
+              help="Case table(s) to compare on (default: those next to both versions).")
+def diff(old: str, new: str, cases: tuple[str, ...]) -> None:
+    """Show which rules and which test-case decisions change between OLD and NEW."""
+    old_policy, new_policy = _load(Path(old)), _load(Path(new))
+    files: list[Path] = [Path(c) for c in cases]
+    if not files:
+        seen: set[str] = set()
+        for candidate in find_case_files(Path(new)) + find_case_files(Path(old)):
+            if candidate.name not in seen:  # the new version's table wins
+                seen.add(candidate.name)
+                files.append(candidate)
+    report = diff_policies(old_policy, new_policy, load_cases(files))
+    _print_problems(report.problems)
+    click.echo(report.render())
