@@ -4,9 +4,10 @@ Private keys are written with :func:`node.home.write_private` (mode 0600 from
 the first byte); certificates and the CRL are public and written 0644. Each
 file is replaced atomically so a crash never leaves half a file behind.
 When the node home is initialised (``spoor init``), creating a CA or issuing a
-certificate appends a ``certificate.issued`` audit entry in the same
-transaction as the file writes (no key material: kind, serial, fingerprint and
-expiry). A failed write rolls the entry back.
+certificate appends a ``certificate.issued`` audit entry (kind, serial,
+fingerprint, expiry) and revoking appends ``certificate.revoked`` (serials,
+reason), each in the same transaction as the file writes; no key material is
+ever audited, and a failed write rolls the entry back.
 """
 
 from __future__ import annotations
@@ -221,10 +222,7 @@ def _certificate_details(kind: str, cert: x509.Certificate) -> dict[str, str]:
 def _audited(
     home: NodeHome, conn: sqlite3.Connection | None, event: str
 ) -> Iterator[AuditRecorder | None]:
-    """Yield a recorder bound to an open transaction, or None when ``event`` cannot be audited."""
-    if event not in audit.EVENTS:  # an event the trail does not know yet is not recorded
-        yield None
-        return
+    """Yield a recorder bound to an open transaction, or None when there is no database yet."""
     append = audit.append
     if conn is not None:  # the caller already holds a transaction
         yield lambda **fields: append(conn, event, **fields)
