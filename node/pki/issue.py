@@ -11,6 +11,7 @@ PEM because gRPC needs them that way; callers write them with
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from node.pki.errors import CertificateError
 from node.pki.identity import agency_uri, load_certificate, validate_agency_id, validate_country
+
+# One RFC 1123 label; internationalised names must be given in their xn-- form.
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 CA_DAYS = 3650
 # 397 days is the longest leaf lifetime browsers accept; keeping to it makes
@@ -121,10 +125,9 @@ def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 
 
 def _dns(value: str) -> str:
-    name = value.strip().lower()
-    labels = name.split(".")
-    if not name or len(name) > 253 or any(not 0 < len(label) <= 63 for label in labels):
-        raise ValueError(f"{value!r} is not a DNS host name")
+    name = value.strip().lower().removesuffix(".")
+    if len(name) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in name.split(".")):
+        raise ValueError(f"{value!r} is not a DNS host name (letters, digits, hyphens, dots)")
     return name
 
 

@@ -126,7 +126,13 @@ class TestNodeCertificate:
         assert caught.value.code == "wrong_ca"
 
     @pytest.mark.parametrize(
-        ("hostnames", "ips"), [(("bad..name",), ()), (("localhost",), ("300.1.1.1",))]
+        ("hostnames", "ips"),
+        [
+            (("bad..name",), ()),
+            (("under_score.example",), ()),
+            (("-lead.example",), ()),
+            (("kws.go.ke",), ("300.1.1.1",)),
+        ],
     )
     def test_bad_names_are_refused(
         self, kenya: AgencyPki, hostnames: tuple[str, ...], ips: tuple[str, ...]
