@@ -33,9 +33,13 @@ from node.psi.messages import parse_request, parse_request_shallow
 MIN_BUCKET = 64
 DEFAULT_FPR = 1e-9
 # The library computes the GCS hash range as max(n_client, n_server) * n_client
-# / fpr into a signed 64-bit integer and silently wraps it negative beyond
-# 2**63 (about 96k client elements at fpr=1e-9). Stay well below that.
+# / fpr into a signed 64-bit integer, which silently wraps negative beyond 2**63
+# (about 96k client elements at fpr=1e-9). It then picks the Golomb divisor
+# from 1 - n_server / hash_range in double precision, which rounds to exactly 1
+# once the average gap exceeds about 2**53 and breaks the encoder (a 40k-element
+# request against a 64-element set fails). Both bounds below keep clear of that.
 _MAX_HASH_RANGE = 2**62
+_MAX_AVERAGE_GAP = 2**48
 # Dummy elements start with a NUL byte, which no match key can contain, so a
 # dummy never equals a real key on either side.
 _DUMMY_PREFIX = "\x00spoor-padding|"
@@ -73,15 +77,17 @@ def padded_elements(elements: Sequence[str]) -> list[str]:
 
 
 def effective_fpr(fpr: float, num_client: int, num_server: int) -> float:
-    """The false-positive rate to build a GCS with so its hash range fits in 64 bits.
+    """The false-positive rate to build a GCS with so the library can encode it.
 
     ``fpr`` is the chance that any of the ``num_client`` lookups is a false hit.
-    For very large sets it is raised just enough to keep the library's hash
-    range below 2**62.
+    When the request is large compared with the responder's set it is raised
+    just enough to keep the library's hash range below 2**62 and its average
+    gap below 2**48 (still a tiny rate: about 1e-8 for 40k elements against 64).
     """
     if not 0 < fpr < 1:
         raise ValueError("fpr must be between 0 and 1")
-    floor = max(num_client, num_server) * num_client / _MAX_HASH_RANGE
+    hash_range_cap = min(_MAX_HASH_RANGE, max(num_server, 1) * _MAX_AVERAGE_GAP)
+    floor = max(num_client, num_server) * num_client / hash_range_cap
     chosen = max(fpr, floor)
     if chosen >= 1:
         raise ValueError("sets this large cannot be matched in one request")

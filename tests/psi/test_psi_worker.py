@@ -1,0 +1,149 @@
+"""The library runs in worker processes: a crash, hang or overrun loses only that call."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pytest
+
+from node.psi import MalformedPsiMessage, PsiPool, PsiWorkerFailed, SetTooLarge
+from tests.psi.helpers import REQUESTER_KEYS, SHARED_POSITIONS, make_exchange, mutate_setup
+
+
+def _empty_bloom(setup: Any) -> None:
+    setup.bloom_filter.num_hash_functions = 10
+    setup.bloom_filter.bits = b""
+
+
+def _gcs_hash_range_zero(setup: Any) -> None:
+    setup.gcs.hash_range = 0
+
+
+def _gcs_div_int32_max(setup: Any) -> None:
+    setup.gcs.div = 2**31 - 1
+
+
+def _gcs_div_minus_one(setup: Any) -> None:
+    setup.gcs.div = -1
+
+
+class TestCrashIsolation:
+    """Inputs that kill the PSI library 2.0.6 kill only its worker when validation is bypassed."""
+
+    @pytest.mark.parametrize(
+        ("change", "reason"),
+        [
+            (_empty_bloom, "SIGABRT"),
+            (_gcs_hash_range_zero, "SIGABRT"),
+            (_gcs_div_int32_max, "SIGSEGV"),
+            (_gcs_div_minus_one, "did not finish within 2 s"),
+        ],
+        ids=["bloom-empty-aborts", "gcs-hash-range-0-aborts", "gcs-div-segfaults", "gcs-div-hangs"],
+    )
+    def test_worker_dies_and_parent_survives(
+        self, short_pool: PsiPool, change: Any, reason: str
+    ) -> None:
+        """Running a crashing setup in a worker raises PsiWorkerFailed; the next call works."""
+        exchange = make_exchange()
+        hostile = mutate_setup(exchange.setup_bytes, change)
+        with pytest.raises(PsiWorkerFailed) as caught:
+            exchange.session._run_library(hostile, exchange.response_bytes, pool=short_pool)
+        assert reason in caught.value.reason
+        dead = set(short_pool.worker_pids())
+
+        result = short_pool.finish(exchange.session, exchange.setup_bytes, exchange.response_bytes)
+        assert result.indices == SHARED_POSITIONS
+        assert not dead & set(short_pool.worker_pids())
+        assert os.getpid() not in short_pool.worker_pids()
+
+    def test_validation_stops_the_same_inputs(self, short_pool: PsiPool) -> None:
+        """Through finish(), each crashing setup is refused before any worker runs."""
+        exchange = make_exchange()
+        for change in (_empty_bloom, _gcs_hash_range_zero, _gcs_div_int32_max, _gcs_div_minus_one):
+            hostile = mutate_setup(exchange.setup_bytes, change)
+            with pytest.raises(MalformedPsiMessage):
+                short_pool.finish(exchange.session, hostile, exchange.response_bytes)
+        assert short_pool.worker_pids() == []
+
+
+class TestMisreportingGuards:
+    """Inputs on which the library silently misreports are caught or corrected."""
+
+    def test_out_of_range_indices_are_discarded(self, short_pool: PsiPool) -> None:
+        """A longer response makes the library report indices past the request; they are dropped."""
+        exchange = make_exchange()
+        # Two serialized responses concatenate into one holding every element
+        # twice: a response longer than the request, as a hostile peer could send.
+        doubled = exchange.response_bytes * 2
+        raw = exchange.session._run_library(exchange.setup_bytes, doubled, pool=short_pool)
+        n = exchange.session.element_count
+        assert any(i >= n for i in raw)
+        interpreted = exchange.session._interpret(raw)
+        assert interpreted.indices is not None
+        assert all(0 <= i < len(REQUESTER_KEYS) for i in interpreted.indices)
+        assert interpreted.indices == SHARED_POSITIONS
+
+
+class TestPoolBehaviour:
+    """The pool bounds workers, reports failures with structure and stays usable."""
+
+    def test_memory_limit(self) -> None:
+        """A task that exceeds the worker's address-space limit fails cleanly."""
+        with PsiPool(max_workers=1, timeout_s=10, memory_limit_bytes=256 * 1024**2) as pool:
+            with pytest.raises(PsiWorkerFailed) as caught:
+                pool.run(bytearray, 1024**3)
+            assert "memory" in caught.value.reason
+            assert pool.run(len, b"still serving") == 13
+
+    def test_responder_errors_keep_their_fields(self, psi_pool: PsiPool) -> None:
+        """A refusal raised inside a worker arrives in the parent with its structured fields."""
+        exchange = make_exchange(["a", "b", "c"])
+        with pytest.raises(SetTooLarge) as too_large:
+            psi_pool.serve(["a"], exchange.session.request_bytes, reveal=True, max_elements=2)
+        assert (too_large.value.limit, too_large.value.actual) == (2, 3)
+        with pytest.raises(MalformedPsiMessage) as malformed:
+            psi_pool.serve(["a"], exchange.session.request_bytes, reveal=False)
+        assert malformed.value.field == "request.reveal_intersection"
+
+    def test_hang_does_not_block_another_worker(self) -> None:
+        """While one worker hangs, a call in a second worker completes; close() ends the hang."""
+        exchange = make_exchange()
+        hostile = mutate_setup(exchange.setup_bytes, _gcs_div_minus_one)
+        failures: list[BaseException] = []
+
+        with PsiPool(max_workers=2, timeout_s=60) as pool:
+
+            def hang() -> None:
+                try:
+                    exchange.session._run_library(hostile, exchange.response_bytes, pool=pool)
+                except PsiWorkerFailed as exc:
+                    failures.append(exc)
+
+            thread = threading.Thread(target=hang)
+            thread.start()
+            other = make_exchange()
+            result = pool.finish(other.session, other.setup_bytes, other.response_bytes)
+            assert thread.is_alive()
+            pool.close()
+            thread.join(timeout=30)
+        assert result.indices == SHARED_POSITIONS
+        assert len(failures) == 1
+        assert "SIGKILL" in str(failures[0])
+
+    def test_closed_pool_refuses(self) -> None:
+        """A closed pool raises PsiWorkerFailed instead of starting workers."""
+        pool = PsiPool(max_workers=1, timeout_s=5)
+        pool.close()
+        exchange = make_exchange()
+        with pytest.raises(PsiWorkerFailed):
+            pool.finish(exchange.session, exchange.setup_bytes, exchange.response_bytes)
+
+    def test_workers_are_reused(self, psi_pool: PsiPool) -> None:
+        """Consecutive calls run in the same worker process rather than a new one each time."""
+        psi_pool.run(len, b"warm")
+        before = set(psi_pool.worker_pids())
+        for _ in range(3):
+            psi_pool.run(len, b"x")
+        assert set(psi_pool.worker_pids()) == before
