@@ -32,6 +32,7 @@ from node.audit.errors import (
 from node.audit.events import EVENTS
 from node.audit.export import ExportSummary, export_jsonl, verify_export
 from node.audit.purge import DEFAULT_RETENTION_DAYS, PurgeReport, purge_personal
+from node.audit.reconcile import ReconcileReport, reconcile
 from node.audit.stats import CounterpartStats, StatsReport, compute_stats
 from node.audit.verify import Problem, VerifyReport, verify
 
@@ -50,6 +51,7 @@ __all__ = [
     "NotInTransactionError",
     "Problem",
     "PurgeReport",
+    "ReconcileReport",
     "StatsReport",
     "UnknownEventError",
     "VerifyReport",
@@ -61,6 +63,7 @@ __all__ = [
     "maybe_checkpoint",
     "node_public_key",
     "purge_personal",
+    "reconcile",
     "verify",
     "verify_export",
     "write_checkpoint",

@@ -187,6 +187,44 @@ def checkpoint_cmd(home: Path | None) -> None:
     click.echo(checkpoint.to_json())
 
 
+@audit.command("reconcile")
+@click.argument("ours", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("theirs", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def reconcile_cmd(ours: Path, theirs: Path) -> None:
+    """Pair two agencies' exports one to one by transcript hash; exit 1 on any gap."""
+    try:
+        report = trail.reconcile(
+            ours.read_text(encoding="utf-8").splitlines(),
+            theirs.read_text(encoding="utf-8").splitlines(),
+        )
+    except (OSError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise click.ClickException(
+            f"cannot read the exports: {exc}\n  Nothing was changed.\n"
+            "  Pass two files written by 'spoor audit export'."
+        ) from exc
+    click.echo(
+        f"{len(report.paired)} exchanges paired between {report.ours or '?'} and "
+        f"{report.theirs or '?'}"
+    )
+    findings = [
+        *report.export_problems,
+        *(f"only in ours: entry {s.seq} ({s.event})" for s in report.only_ours),
+        *(f"only in theirs: entry {s.seq} ({s.event})" for s in report.only_theirs),
+        *report.disagreements,
+    ]
+    for finding in findings[:MAX_PROBLEMS_SHOWN]:
+        click.echo(f"  - {finding}", err=True)
+    if len(findings) > MAX_PROBLEMS_SHOWN:
+        click.echo(f"  ... and {len(findings) - MAX_PROBLEMS_SHOWN} more", err=True)
+    if findings:
+        click.echo(
+            f"{len(findings)} finding(s). Exports cut to different periods or counterparts "
+            "leave entries unpaired; export the same period from both nodes and compare again.",
+            err=True,
+        )
+        raise SystemExit(1)
+
+
 def _retention_days(home: NodeHome) -> int:
     try:
         return load_config(home).audit.retention_days
