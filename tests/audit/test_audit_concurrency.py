@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import time
 from pathlib import Path
+from typing import Any
 
 from node import audit
 from node.home import NodeHome
 from node.store import connect, transaction
 
-PER_WORKER = 40
+PER_WORKER = 60
 
 
-def _append_many(db_path: str, worker: int, count: int) -> None:
+def _append_many(db_path: str, worker: int, count: int, start: Any) -> None:
     conn = connect(Path(db_path))
+    start.wait(timeout=30)  # both writers begin together, so their appends contend
     try:
         for n in range(count):
             with transaction(conn):
@@ -24,6 +27,7 @@ def _append_many(db_path: str, worker: int, count: int) -> None:
                 audit.append(
                     conn, "records.imported", actor=f"worker-{worker}", details={"worker": worker}
                 )
+            time.sleep(0.002)  # let the other writer take the lock between our transactions
     finally:
         conn.close()
 
@@ -34,8 +38,9 @@ class TestConcurrentAppends:
     ) -> None:
         """Entries from two writer processes interleave into one contiguous, verifiable chain."""
         context = multiprocessing.get_context("fork")
+        start = context.Barrier(2)
         workers = [
-            context.Process(target=_append_many, args=(str(home.db_path), w, PER_WORKER))
+            context.Process(target=_append_many, args=(str(home.db_path), w, PER_WORKER, start))
             for w in (1, 2)
         ]
         for process in workers:
