@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ DEFAULT_MAX_TASKS_PER_WORKER = 200
 # Extra CPU seconds granted beyond the wall-clock timeout before the kernel
 # kills a worker whose parent is gone and can no longer enforce the timeout.
 _CPU_BACKSTOP_GRACE_S = 10
+# How often a running task checks whether its caller has given up.
+_STOP_POLL_S = 0.1
 # The directory holding the ``node`` package, so a worker imports the same code.
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -151,6 +154,16 @@ class _Worker:
         return f"the worker exited with status {code}"
 
 
+@dataclass(frozen=True)
+class _Task:
+    """One call: the message sent to the worker and the limits the parent enforces."""
+
+    message: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], float]
+    deadline: float
+    budget: float
+    should_stop: Callable[[], bool] | None
+
+
 class WorkerPool:
     """A bounded set of reusable PSI worker processes with per-call limits.
 
@@ -183,41 +196,45 @@ class WorkerPool:
         self._closed = False
 
     def call(
-        self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None, **kwargs: Any
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        timeout_s: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        **kwargs: Any,
     ) -> Any:
-        """Run ``fn(*args, **kwargs)`` in a worker; ``fn`` must be a module-level function."""
+        """Run ``fn(*args, **kwargs)`` in a worker; ``fn`` must be a module-level function.
+
+        ``should_stop`` is polled while the task runs (e.g. "has the RPC been
+        cancelled?"); when it returns true the worker is killed and the call
+        raises ``PsiWorkerFailed``.
+        """
         budget = self.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + budget
         if self._closed:
             raise PsiWorkerFailed(reason="the PSI worker pool is closed")
         if not self._slots.acquire(timeout=budget):
             raise PsiWorkerFailed(reason=f"no PSI worker became free within {budget:g} s")
+        task = _Task((fn, args, kwargs, budget), deadline, budget, should_stop)
         try:
-            return self._call_in_slot(fn, args, kwargs, deadline, budget)
+            return self._call_in_slot(task)
         finally:
             self._slots.release()
 
-    def _call_in_slot(
-        self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        deadline: float,
-        budget: float,
-    ) -> Any:
+    def _call_in_slot(self, task: _Task) -> Any:
         worker = self._checkout()
         try:
             try:
-                worker.conn.send((fn, args, kwargs, budget))
+                worker.conn.send(task.message)
             except (EOFError, OSError):
                 # The worker died while idle; that is not this task's fault.
                 self._discard(worker)
                 worker = self._checkout()
                 try:
-                    worker.conn.send((fn, args, kwargs, budget))
+                    worker.conn.send(task.message)
                 except (EOFError, OSError):
                     raise PsiWorkerFailed(reason=worker.death_reason()) from None
-            status, value = self._wait(worker, deadline, budget)
+            status, value = self._wait(worker, task)
         except BaseException:
             if worker in self._busy:
                 self._discard(worker)
@@ -229,11 +246,19 @@ class WorkerPool:
             raise PsiError.from_payload(value)
         raise PsiWorkerFailed(reason=str(value))
 
-    def _wait(self, worker: _Worker, deadline: float, budget: float) -> tuple[str, Any]:
-        remaining = max(0.0, deadline - time.monotonic())
-        if not worker.conn.poll(remaining):
-            self._discard(worker)
-            raise PsiWorkerFailed(reason=f"the PSI step did not finish within {budget:g} s")
+    def _wait(self, worker: _Worker, task: _Task) -> tuple[str, Any]:
+        deadline, budget, should_stop = task.deadline, task.budget, task.should_stop
+        while True:
+            remaining = max(0.0, deadline - time.monotonic())
+            slice_s = remaining if should_stop is None else min(remaining, _STOP_POLL_S)
+            if worker.conn.poll(slice_s):
+                break
+            if should_stop is not None and should_stop():
+                self._discard(worker)
+                raise PsiWorkerFailed(reason="the caller cancelled the PSI step")
+            if time.monotonic() >= deadline:
+                self._discard(worker)
+                raise PsiWorkerFailed(reason=f"the PSI step did not finish within {budget:g} s")
         try:
             status, value = worker.conn.recv()
         except (EOFError, OSError):

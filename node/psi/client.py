@@ -12,7 +12,7 @@ are discarded.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +102,7 @@ class ClientSession:
         pool: PsiPool | None = None,
         limits: Limits = DEFAULT_LIMITS,
         timeout_s: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> ClientResult:
         """Validate the counterpart's answer, then compute the intersection in a worker.
 
@@ -115,7 +116,9 @@ class ClientSession:
             parse_response(response_bytes, expected_count=0)
             return ClientResult(indices=[] if self.reveal else None, count=0)
         self.validate(setup_bytes, response_bytes, limits)
-        raw = self._run_library(setup_bytes, response_bytes, pool=pool, timeout_s=timeout_s)
+        raw = self._run_library(
+            setup_bytes, response_bytes, pool=pool, timeout_s=timeout_s, should_stop=should_stop
+        )
         result = self._interpret(raw)
         self._key = None
         return result
@@ -127,6 +130,7 @@ class ClientSession:
         *,
         pool: PsiPool | None = None,
         timeout_s: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> Any:
         """Run the library step in a worker without validating (tests use this directly)."""
         from node.psi.pool import default_pool  # noqa: PLC0415 - pool imports this module
@@ -141,6 +145,7 @@ class ClientSession:
             bytes(setup_bytes),
             bytes(response_bytes),
             timeout_s=timeout_s,
+            should_stop=should_stop,
         )
 
     def _interpret(self, raw: Any) -> ClientResult:

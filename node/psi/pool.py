@@ -52,9 +52,15 @@ class PsiPool:
         """Default wall-clock limit of one call, in seconds."""
         return self._workers.timeout_s
 
-    def run(self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None) -> Any:
+    def run(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        timeout_s: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Any:
         """Run a module-level function in a worker and return its result."""
-        return self._workers.call(fn, *args, timeout_s=timeout_s)
+        return self._workers.call(fn, *args, timeout_s=timeout_s, should_stop=should_stop)
 
     def serve(
         self,
@@ -65,11 +71,14 @@ class PsiPool:
         max_elements: int | None = None,
         fpr: float = DEFAULT_FPR,
         timeout_s: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> ServerResult:
         """Answer a PSI request in a worker (see ``node.psi.server.process``).
 
         The request is counted here first, so an oversized or empty request is
-        refused without touching a worker.
+        refused without touching a worker. Pass the RPC's remaining time as
+        ``timeout_s`` and ``should_stop=lambda: not context.is_active()`` so a
+        cancelled call stops its curve work.
         """
         count_request_elements(request_bytes, max_elements=max_elements)
         result: ServerResult = self._workers.call(
@@ -80,6 +89,7 @@ class PsiPool:
             fpr=fpr,
             max_elements=max_elements,
             timeout_s=timeout_s,
+            should_stop=should_stop,
         )
         return result
 
@@ -91,10 +101,16 @@ class PsiPool:
         *,
         limits: Limits = DEFAULT_LIMITS,
         timeout_s: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> ClientResult:
         """Validate the counterpart's answer and compute the intersection in a worker."""
         return session.finish(
-            setup_bytes, response_bytes, pool=self, limits=limits, timeout_s=timeout_s
+            setup_bytes,
+            response_bytes,
+            pool=self,
+            limits=limits,
+            timeout_s=timeout_s,
+            should_stop=should_stop,
         )
 
     def worker_pids(self) -> list[int]:

@@ -132,6 +132,20 @@ class TestPoolBehaviour:
         assert len(failures) == 1
         assert "SIGKILL" in str(failures[0])
 
+    def test_cancelled_call_stops_its_worker(self) -> None:
+        """When should_stop turns true (a cancelled RPC), the worker is killed and the call ends."""
+        exchange = make_exchange()
+        hostile = mutate_setup(exchange.setup_bytes, _gcs_div_minus_one)
+        cancelled = threading.Event()
+        with PsiPool(max_workers=1, timeout_s=60) as pool:
+            threading.Timer(0.5, cancelled.set).start()
+            with pytest.raises(PsiWorkerFailed) as caught:
+                exchange.session._run_library(
+                    hostile, exchange.response_bytes, pool=pool, should_stop=cancelled.is_set
+                )
+            assert "cancelled" in caught.value.reason
+            assert pool.worker_pids() == []
+
     def test_closed_pool_refuses(self) -> None:
         """A closed pool raises PsiWorkerFailed instead of starting workers."""
         pool = PsiPool(max_workers=1, timeout_s=5)
