@@ -42,6 +42,7 @@ class VerifyReport:
     personal_values_checked: int = 0
     external_checkpoint: Checkpoint | None = None
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -70,12 +71,12 @@ class VerifyReport:
 
 
 def _walk_chain(
-    conn: sqlite3.Connection, wanted: set[int], problems: list[Problem]
+    conn: sqlite3.Connection, wanted: set[int], problems: list[Problem], warnings: list[str]
 ) -> tuple[int, str, dict[int, str]]:
     """Check every entry; return (highest seq, head hash, hashes at the wanted seqs)."""
     expected, prev, last_hash = 1, GENESIS_HASH, GENESIS_HASH
     found: dict[int, str] = {}
-    last_seq = 0
+    last_seq, last_ts = 0, ""
     for row in conn.execute("SELECT * FROM audit_entries ORDER BY seq"):
         seq = int(row["seq"])
         if seq != expected:
@@ -110,6 +111,12 @@ def _walk_chain(
             )
         if seq in wanted:
             found[seq] = str(row["entry_hash"])
+        if str(row["ts"]) < last_ts:
+            warnings.append(
+                f"entry {seq} is dated {row['ts']}, before entry {last_seq} ({last_ts}): "
+                "the node clock went back, or the entry deserves a closer look"
+            )
+        last_ts = str(row["ts"])
         prev = str(row["entry_hash"])
         last_hash = prev
         last_seq = seq
@@ -197,7 +204,13 @@ def verify(
     wanted = {c.entry_count for c in stored}
     if external is not None:
         wanted.add(external.entry_count)
-    count, head_hash, hashes = _walk_chain(conn, wanted, problems)
+    warnings: list[str] = []
+    count, head_hash, hashes = _walk_chain(conn, wanted, problems, warnings)
+    if stored and node_public_key is None:
+        warnings.append(
+            "the node's audit signing key is missing: stored checkpoints were checked against "
+            "their own public keys only; restore keys/audit-signing.key from backup"
+        )
     personal = _check_personal(conn, problems)
     for index, checkpoint in enumerate(stored, start=1):
         problems.extend(
@@ -217,6 +230,7 @@ def verify(
         entry_count=count,
         head_hash=head_hash,
         checkpoints_checked=len(stored),
+        warnings=warnings,
         personal_values_checked=personal,
         external_checkpoint=external,
         problems=problems,

@@ -113,6 +113,8 @@ def verify_cmd(checkpoint_file: Path | None, home: Path | None) -> None:
         raise click.ClickException(f"{exc}\n  Nothing was checked.") from exc
     with _store(node_home) as conn:
         report = trail.verify(conn, external=external, node_public_key=node_key)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if report.ok:
         click.echo(report.summary())
         return

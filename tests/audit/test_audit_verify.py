@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,16 @@ class TestIntactTrail:
         report = audit.verify(conn)
         assert report.ok
         assert report.entry_count == 0
+
+    def test_backdated_entry_is_a_warning(
+        self, conn: sqlite3.Connection, trail: list[AuditEntry]
+    ) -> None:
+        """An entry dated before its predecessor is flagged without failing the check."""
+        record(conn, "peer.removed", at=datetime(2020, 1, 1, tzinfo=UTC), counterpart="vn-ems")
+        report = audit.verify(conn)
+        assert report.ok
+        assert len(report.warnings) == 1
+        assert f"entry {ENTRIES + 1} is dated 2020-01-01" in report.warnings[0]
 
 
 class TestTamperCases:
