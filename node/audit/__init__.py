@@ -30,7 +30,8 @@ from node.audit.errors import (
     UnknownEventError,
 )
 from node.audit.events import EVENTS
-from node.audit.export import ExportSummary, export_jsonl, verify_export
+from node.audit.export import ExportSummary, export_jsonl
+from node.audit.export_verify import verify_export
 from node.audit.purge import DEFAULT_RETENTION_DAYS, PurgeReport, purge_personal
 from node.audit.reconcile import ReconcileReport, reconcile
 from node.audit.stats import CounterpartStats, StatsReport, compute_stats

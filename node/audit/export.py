@@ -19,18 +19,15 @@ from typing import Any
 from node.audit.chain import (
     GENESIS_HASH,
     append_entry,
-    chain_hash,
-    commit_personal,
     entry_body,
     format_ts,
     row_fields,
 )
 from node.audit.checkpoint import CHECKPOINT_TYPE, Checkpoint, write_checkpoint
 from node.audit.errors import AuditError
-from node.audit.verify import Problem
+from node.audit.export_verify import EXPORT_TYPE
 from node.home import NodeHome, write_private
 
-EXPORT_TYPE = "spoor-audit-export"
 EXPORT_VERSION = 1
 HASH_RULE = "entry_hash = sha256(bytes.fromhex(prev_hash) + canonical_json(body))"
 COMMITMENT_RULE = (
@@ -85,10 +82,8 @@ def export_lines(
     where, params = _where(since, until, counterpart)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        rows = conn.execute(
-            f"SELECT * FROM audit_entries WHERE {where} ORDER BY seq",  # noqa: S608 - fixed clauses
-            params,
-        ).fetchall()
+        query = f"SELECT * FROM audit_entries WHERE {where} ORDER BY seq"  # noqa: S608 - fixed clauses
+        before = len(conn.execute(query, params).fetchall())
         append_entry(
             conn,
             "audit.exported",
@@ -96,7 +91,7 @@ def export_lines(
                 "actor": actor,
                 "counterpart": counterpart,
                 "details": {
-                    "entries": len(rows),
+                    "entries": before,
                     "since": format_ts(since) if since else None,
                     "until": format_ts(until) if until else None,
                 },
@@ -104,6 +99,9 @@ def export_lines(
             now=moment,
         )
         checkpoint = write_checkpoint(conn, home, now=moment)
+        # Selected after the export's own entry, so an unfiltered export runs from
+        # the first entry to exactly the head the closing checkpoint signs.
+        rows = conn.execute(query, params).fetchall()
         personal_rows = conn.execute(
             "SELECT seq, field, value, salt FROM audit_personal ORDER BY seq, field"
         ).fetchall()
@@ -183,42 +181,3 @@ def export_jsonl(
     except OSError as exc:
         raise AuditError(f"{out}: cannot write the audit export: {exc}") from exc
     return ExportSummary(out, count, checkpoint)
-
-
-def verify_export(lines: list[str]) -> list[Problem]:
-    """Check an export as an auditor would: entry hashes, links, commitments, checkpoint."""
-    problems: list[Problem] = []
-    if not lines:
-        return [Problem(None, "empty", "the export holds no lines")]
-    try:
-        parsed = [json.loads(line) for line in lines if line.strip()]
-    except json.JSONDecodeError as exc:
-        return [Problem(None, "unreadable", f"line is not JSON ({exc})")]
-    if parsed[0].get("type") != EXPORT_TYPE:
-        return [Problem(None, "unreadable", "first line is not a Spoor audit export header")]
-    previous: dict[str, Any] | None = None
-    for item in parsed[1:]:
-        if item.get("type") == CHECKPOINT_TYPE:
-            checkpoint = Checkpoint.from_mapping(item, "export")
-            if not checkpoint.signature_valid():
-                problems.append(Problem(None, "bad checkpoint", "signature is not valid"))
-            if checkpoint.public_key != parsed[0].get("public_key"):
-                problems.append(Problem(None, "bad checkpoint", "public key differs from header"))
-            continue
-        seq = int(item["seq"])
-        if chain_hash(item["prev_hash"], item["body"]) != item["entry_hash"]:
-            problems.append(Problem(seq, "modified", "content does not match its hash"))
-        if item["body"].get("seq") != seq:
-            problems.append(Problem(seq, "modified", "sequence number differs from the body"))
-        if (
-            previous is not None
-            and previous["seq"] + 1 == seq
-            and previous["entry_hash"] != item["prev_hash"]
-        ):
-            problems.append(Problem(seq, "broken link", "does not follow the previous entry"))
-        commitments = item["body"].get("commitments", {})
-        for name, held in item.get("personal", {}).items():
-            if commit_personal(name, held["value"], held["salt"]) != commitments.get(name):
-                problems.append(Problem(seq, "personal content altered", f"{name} differs"))
-        previous = item
-    return problems

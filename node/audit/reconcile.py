@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.audit.export import EXPORT_TYPE, verify_export
+from node.audit.export_verify import EXPORT_TYPE, verify_export
 from node.audit.verify import Problem
 
 # event on the asking side -> events that may answer it on the other side

@@ -94,9 +94,18 @@ def audit() -> None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="A checkpoint kept outside the node ('spoor audit checkpoint'); detects a cut-off tail.",
 )
+@click.option(
+    "--export",
+    "export_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Check an export file ('spoor audit export') on its own instead of the node database.",
+)
 @home_option
-def verify_cmd(checkpoint_file: Path | None, home: Path | None) -> None:
+def verify_cmd(checkpoint_file: Path | None, export_file: Path | None, home: Path | None) -> None:
     """Check every entry, commitment and checkpoint; exit 1 at the first bad entry."""
+    if export_file is not None:
+        _verify_export_file(export_file)
+        return
     node_home = NodeHome.resolve(home)
     external = None
     if checkpoint_file is not None:
@@ -130,6 +139,23 @@ def verify_cmd(checkpoint_file: Path | None, home: Path | None) -> None:
         "keep a copy of node.db as evidence and compare it with the last exported checkpoint.",
         err=True,
     )
+    raise SystemExit(1)
+
+
+def _verify_export_file(path: Path) -> None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: cannot read the export: {exc}") from exc
+    problems = trail.verify_export(lines)
+    if not problems:
+        entries = sum(1 for line in lines if line.strip() and json.loads(line)["type"] == "entry")
+        click.echo(f"export OK: {entries} entries and the closing checkpoint verified ({path})")
+        return
+    ordered = sorted(problems, key=lambda p: (p.seq is None, p.seq or 0))
+    click.echo(f"export BROKEN: first bad entry: {ordered[0]}", err=True)
+    for problem in ordered[:MAX_PROBLEMS_SHOWN]:
+        click.echo(f"  - {problem}", err=True)
     raise SystemExit(1)
 
 

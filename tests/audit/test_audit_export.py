@@ -12,6 +12,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from node import audit
+from node.audit.chain import chain_hash
 from node.cli.audit_cmd import audit as audit_cli
 from node.home import NodeHome
 from tests.audit.helpers import record
@@ -42,9 +43,11 @@ class TestExport:
         lines = _read(out)
         assert lines[0]["type"] == "spoor-audit-export"
         assert lines[0]["public_key"] == audit.node_public_key(home)
-        assert [line["seq"] for line in lines[1:-1]] == [1, 2, 3]
+        assert [line["seq"] for line in lines[1:-1]] == [1, 2, 3, 4]
+        assert lines[4]["body"]["event"] == "audit.exported"  # the export records itself
         assert lines[-1]["type"] == "spoor-audit-checkpoint"
-        assert summary.checkpoint.entry_count == 4  # the export's own entry is pinned too
+        assert summary.checkpoint.entry_count == 4
+        assert lines[-1]["head_hash"] == lines[4]["entry_hash"]
         assert lines[1]["personal"]["officer"]["value"] == "Sgt Achieng"
         assert stat.S_IMODE(out.stat().st_mode) == 0o600
         assert audit.verify_export(out.read_text().splitlines()) == []
@@ -100,6 +103,23 @@ class TestExport:
         renamed = text.replace("Sgt Achieng", "Sgt Someone").splitlines()
         assert [p.kind for p in audit.verify_export(renamed)] == ["personal content altered"]
 
+    def test_gaps_and_rewrites_in_a_full_export_are_detected(
+        self, conn: sqlite3.Connection, home: NodeHome, tmp_path: Path
+    ) -> None:
+        """A dropped line, or a re-hashed last entry, no longer fits the signed checkpoint."""
+        _populate(conn)
+        out = tmp_path / "audit.jsonl"
+        audit.export_jsonl(conn, home, out)
+        lines = out.read_text().splitlines()
+        dropped = [line for n, line in enumerate(lines) if n != 2]
+        assert [(p.seq, p.kind) for p in audit.verify_export(dropped)] == [(2, "missing")]
+        last = json.loads(lines[-2])
+        last["body"]["status"] = "forged"
+        last["entry_hash"] = chain_hash(last["prev_hash"], last["body"])
+        rewritten = [*lines[:-2], json.dumps(last), lines[-1]]
+        assert [(p.seq, p.kind) for p in audit.verify_export(rewritten)] == [(4, "rewritten")]
+        assert audit.verify_export(["not json"])[0].kind == "unreadable"
+
 
 class TestExportCommand:
     def test_export_command_writes_the_file(
@@ -113,6 +133,22 @@ class TestExportCommand:
         assert result.exit_code == 0, result.output
         assert "exported 2 entries" in result.output  # --until includes the whole day
         assert [line["seq"] for line in _read(out)[1:-1]] == [2, 3]
+
+    def test_verify_export_command(
+        self, conn: sqlite3.Connection, home: NodeHome, tmp_path: Path
+    ) -> None:
+        """'spoor audit verify --export' checks a file alone: 0 when sound, 1 when edited."""
+        _populate(conn)
+        out = tmp_path / "audit.jsonl"
+        audit.export_jsonl(conn, home, out)
+        runner = CliRunner()
+        fine = runner.invoke(audit_cli, ["verify", "--export", str(out)])
+        assert fine.exit_code == 0, fine.output
+        assert "export OK: 4 entries" in fine.output
+        out.write_text(out.read_text().replace('"hits": 1', '"hits": 7'))
+        broken = runner.invoke(audit_cli, ["verify", "--export", str(out)])
+        assert broken.exit_code == 1
+        assert "first bad entry: entry 1: modified" in broken.output
 
     def test_bad_date_changes_nothing(self, conn: sqlite3.Connection, home: NodeHome) -> None:
         """An unreadable --since is refused before anything is written."""
