@@ -136,7 +136,7 @@ class Record:
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON: equal digests mean an unchanged record."""
-        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+        return content_digest(self.canonical_json())
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
@@ -156,6 +156,11 @@ class Record:
             else:
                 kwargs[key] = value
         return cls(**kwargs)
+
+
+def content_digest(content: str) -> str:
+    """SHA-256 (hex) of a record's canonical JSON text."""
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 _FIELDS: Final = tuple(f.name for f in fields(Record))

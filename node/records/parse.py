@@ -60,6 +60,8 @@ def _show(value: object) -> str:
 
 
 def _text(value: object) -> str | None:
+    if type(value) is str:
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -76,6 +78,8 @@ def _items(value: object) -> tuple[Any, ...]:
     text = _text(value)
     if text is None:
         return ()
+    if ";" not in text and "\n" not in text:
+        return (text,)
     return tuple(t for t in _LIST_SPLIT.split(text) if t)
 
 
@@ -111,8 +115,11 @@ class _Row:
         return text
 
     def texts(self, column: str) -> tuple[str, ...]:
+        raw = self.row.get(column)
+        if not raw:
+            return ()
         out = []
-        for item in _items(self.row.get(column)):
+        for item in _items(raw):
             text = _text(item)
             if text:
                 out.append(text)
@@ -266,9 +273,9 @@ def parse_row(row: Mapping[str, Any]) -> Record:
     }
     kw: dict[str, Any] = {}
     if kind is not None:
-        allowed = set(COMMON_FIELDS) | set(KIND_FIELDS[kind])
-        for column, value in row.items():
-            if column not in allowed and _text(value) is not None and value != []:
+        for column in _NOT_FOR[kind].intersection(row):
+            value = row[column]
+            if value and _text(value) is not None and value != []:
                 r.bad(column, f"does not apply to a {kind} record", value, "leave it empty")
         kw = _KIND_PARSERS[kind](r)
     if r.problems or record_id is None or kind is None:
@@ -327,5 +334,13 @@ def _shipment(r: _Row) -> dict[str, Any]:
         "seizure_place": r.text("seizure_place"),
     }
 
+
+_NOT_FOR = {
+    kind: frozenset(
+        c for k in RECORD_KINDS for c in KIND_FIELDS[k]
+        if c not in KIND_FIELDS[kind] and c not in COMMON_FIELDS
+    )
+    for kind in RECORD_KINDS
+}
 
 _KIND_PARSERS = {"person": _person, "organisation": _organisation, "shipment": _shipment}

@@ -17,9 +17,16 @@ from itertools import islice
 
 from node.records.facts import RecordFacts, facts
 from node.records.keys import derive_keys
-from node.records.model import Record
+from node.records.model import Record, content_digest
 
 BATCH = 5000
+IMPORT_CACHE_KIB = 262_144
+_BULK_INDEXES = {
+    "match_keys_key": "CREATE INDEX IF NOT EXISTS match_keys_key ON match_keys (key)",
+    "records_review_date": (
+        "CREATE INDEX IF NOT EXISTS records_review_date ON records (review_date)"
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +47,8 @@ class PreparedRecord:
             record.record_id,
             record.kind,
             record.review_date,
-            record.digest(),
-            record.canonical_json(),
+            content_digest(content := record.canonical_json()),
+            content,
             tuple(derive_keys(record).matchable()),
         )
 
@@ -83,33 +90,71 @@ def _existing(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[int, 
     return out
 
 
-def upsert_prepared(
-    conn: sqlite3.Connection, prepared: Iterable[PreparedRecord], batch_size: int = BATCH
-) -> UpsertCounts:
-    """Store prepared records (inside the caller's transaction); see :func:`upsert`."""
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    empty = conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
-    next_rid = int(conn.execute("SELECT COALESCE(MAX(rid), 0) + 1 FROM records").fetchone()[0])
-    total = UpsertCounts()
-    for batch in _batches(prepared, batch_size):
-        # A store that was empty when the import began holds only this import's
-        # records, whose ids the reader already checked for duplicates.
-        existing = {} if empty else _existing(conn, [p.record_id for p in batch])
+class Upserter:
+    """Stores batches of prepared records for one import, inside the caller's transaction.
+
+    When the store held no records at the start, every record is new (the
+    reader already refused duplicate ids), so no lookups are needed.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, unique_ids: bool = False) -> None:
+        self.conn = conn
+        self.now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.empty = conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
+        self.next_rid = int(
+            conn.execute("SELECT COALESCE(MAX(rid), 0) + 1 FROM records").fetchone()[0]
+        )
+        # Callers that already refused duplicate ids (the importer) need no second check.
+        self.seen: set[str] | None = set() if self.empty and not unique_ids else None
+        # A large cache keeps the indexes' hot pages in memory during a big import.
+        conn.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+        self.bulk = False
+
+    def begin_bulk(self) -> None:
+        """For a large load into an empty store: build the key indexes once, at :meth:`finish`.
+
+        Sorting all keys once is several times faster than keeping the index
+        ordered row by row; it happens in the same transaction, so readers never
+        see the store without its indexes.
+        """
+        if self.empty and not self.bulk:
+            for name in _BULK_INDEXES:
+                self.conn.execute(f"DROP INDEX IF EXISTS {name}")
+            self.bulk = True
+
+    def finish(self) -> None:
+        """Rebuild indexes dropped by :meth:`begin_bulk` (call before the transaction commits)."""
+        if self.bulk:
+            for statement in _BULK_INDEXES.values():
+                self.conn.execute(statement)
+            self.bulk = False
+
+    def add(self, batch: list[PreparedRecord]) -> UpsertCounts:
+        """Insert new records, replace changed ones, skip identical ones; the counts."""
+        conn = self.conn
+        existing = {} if self.empty else _existing(conn, [p.record_id for p in batch])
         new_rows, changed_rows, key_rows, drop = [], [], [], []
         unchanged = 0
         for p in batch:
             old = existing.get(p.record_id)
+            if old is None and self.seen is not None and p.record_id in self.seen:
+                # The same id twice in one call on an empty store: keep the last version.
+                old = (-1, "")
             if old is None:
-                rid = next_rid
-                next_rid += 1
-                new_rows.append((rid, p.record_id, p.kind, p.review_date, p.digest, p.content, now))
+                rid = self.next_rid
+                self.next_rid += 1
+                new_rows.append(
+                    (rid, p.record_id, p.kind, p.review_date, p.digest, p.content, self.now)
+                )
+                if self.seen is not None:
+                    self.seen.add(p.record_id)
             elif old[1] == p.digest:
                 unchanged += 1
                 continue
             else:
-                rid = old[0]
+                rid = old[0] if old[0] >= 0 else self._rid_of(p.record_id)
                 drop.append((rid,))
-                changed_rows.append((p.kind, p.review_date, p.digest, p.content, now, rid))
+                changed_rows.append((p.kind, p.review_date, p.digest, p.content, self.now, rid))
             existing[p.record_id] = (rid, p.digest)
             key_rows.extend((rid, k) for k in p.keys)
         if new_rows:
@@ -123,7 +168,21 @@ def upsert_prepared(
             conn.executemany("DELETE FROM match_keys WHERE rid=?", drop)
         if key_rows:
             conn.executemany("INSERT OR IGNORE INTO match_keys VALUES (?,?)", key_rows)
-        total = total + UpsertCounts(len(new_rows), len(changed_rows), unchanged, len(key_rows))
+        return UpsertCounts(len(new_rows), len(changed_rows), unchanged, len(key_rows))
+
+    def _rid_of(self, record_id: str) -> int:
+        row = self.conn.execute("SELECT rid FROM records WHERE record_id=?", (record_id,))
+        return int(row.fetchone()[0])
+
+
+def upsert_prepared(
+    conn: sqlite3.Connection, prepared: Iterable[PreparedRecord], batch_size: int = BATCH
+) -> UpsertCounts:
+    """Store prepared records (inside the caller's transaction); see :func:`upsert`."""
+    upserter = Upserter(conn)
+    total = UpsertCounts()
+    for batch in _batches(prepared, batch_size):
+        total = total + upserter.add(batch)
     return total
 
 

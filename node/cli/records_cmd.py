@@ -1,0 +1,230 @@
+"""``spoor records``: import, list, show, delete and purge the agency's records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import click
+
+from node import store
+from node.home import NodeHome
+from node.records import store as record_store
+from node.records.io import FORMATS, FileUnreadable
+from node.records.keys import derive_keys
+
+_SHOWN_ERRORS = 20
+
+
+def _open(home: str | None) -> sqlite3.Connection:
+    node_home = NodeHome.resolve(home)
+    try:
+        return store.open_store(node_home.db_path)
+    except store.StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _audit(conn: sqlite3.Connection, event: str, **fields: Any) -> None:
+    from node import audit  # noqa: PLC0415 - loaded only for writing commands
+
+    audit.append(conn, event, **fields)
+
+
+def _mapping(pairs: tuple[str, ...], map_file: str | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if map_file:
+        import yaml  # noqa: PLC0415
+
+        try:
+            data = yaml.safe_load(Path(map_file).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise click.BadParameter(f"cannot read the mapping file: {exc}") from exc
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+        ):
+            raise click.BadParameter(
+                "the mapping file must map each file header to a field, e.g. 'Nome: names'"
+            )
+        out.update(data)
+    for pair in pairs:
+        src, sep, dst = pair.partition("=")
+        if not sep or not src.strip() or not dst.strip():
+            raise click.BadParameter(f"{pair!r}: write SOURCE=FIELD, e.g. 'Passaporte=documents'")
+        out[src.strip()] = dst.strip()
+    return out
+
+
+@click.group("records")
+def records() -> None:
+    """Import and manage the agency's records (persons, organisations, shipments)."""
+
+
+_home = click.option("--home", type=click.Path(file_okay=False), default=None,
+                     help="Node home directory (default: $SPOOR_HOME or ./spoor-home).")
+
+
+@records.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="File format (default: from the file extension).")
+@click.option("--map", "maps", multiple=True, metavar="SRC=FIELD",
+              help="Read column SRC as record field FIELD (repeatable).")
+@click.option("--map-file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="YAML file mapping file headers to record fields.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the valid rows and refuse the others (default: all or nothing).")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --skip-invalid: write refused rows and reasons here (CSV or .jsonl).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes validating rows (default: 2 for large files, else 1).")
+@_home
+def import_cmd(file: Path, fmt: str | None, maps: tuple[str, ...], map_file: str | None,
+               skip_invalid: bool, rejects: Path | None, workers: int | None,
+               home: str | None) -> None:
+    """Validate FILE (CSV, JSON Lines or XLSX) and store its records with their match keys.
+
+    One invalid row imports nothing unless --skip-invalid is given. Re-importing
+    the same file changes nothing: records are replaced by record_id only when
+    their content changed.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from node.records.importer import ImportRefused, estimate_rows, import_file
+
+    if rejects is not None and not skip_invalid:
+        raise click.UsageError("--rejects needs --skip-invalid (without it nothing is refused "
+                               "selectively: one bad row imports nothing)")
+    mapping = _mapping(maps, map_file)
+    conn = _open(home)
+    total = estimate_rows(file) if file.is_file() else 0
+    show_bar = total > 20_000
+    bar = Progress("[progress.description]{task.description}", BarColumn(),
+                   MofNCompleteColumn(), TimeRemainingColumn(), transient=True,
+                   disable=not show_bar)
+    try:
+        with bar:
+            task = bar.add_task("importing", total=total or None)
+            report = import_file(conn, file, fmt, mapping, skip_invalid=skip_invalid,
+                                 rejects=rejects, workers=workers,
+                                 progress=lambda n: bar.advance(task, n))
+    except FileUnreadable as exc:
+        for e in exc.errors[:_SHOWN_ERRORS]:
+            click.echo(str(e), err=True)
+        raise click.ClickException("the file could not be read; nothing was imported") from exc
+    except ImportRefused as exc:
+        r = exc.report
+        for e in r.errors[:_SHOWN_ERRORS]:
+            click.echo(str(e), err=True)
+        if r.error_count > _SHOWN_ERRORS:
+            click.echo(f"... and {r.error_count - _SHOWN_ERRORS} more", err=True)
+        raise click.ClickException(
+            f"{r.refused} of {r.rows} rows are invalid; nothing was imported and the node's "
+            "records are unchanged. Fix the rows above, or use --skip-invalid --rejects FILE "
+            "to import the valid rows only."
+        ) from exc
+    finally:
+        conn.close()
+    c = report.counts
+    click.echo(f"{file}: {report.rows} rows — {c.inserted} new, {c.updated} updated, "
+               f"{c.unchanged} unchanged, {report.refused} refused; {c.keys} match keys written")
+    for p in report.problems[:_SHOWN_ERRORS]:
+        click.echo(f"warning: {p}", err=True)
+    if report.problem_count:
+        click.echo(f"{report.problem_count} identifier(s) failed validation and were not keyed "
+                   "(the records were stored; correct the identifiers and import again)", err=True)
+    if report.refused and report.rejects:
+        click.echo(f"refused rows and reasons written to {report.rejects}")
+    elif report.refused:
+        for e in report.errors[:_SHOWN_ERRORS]:
+            click.echo(f"refused: {e}", err=True)
+
+
+@records.command("list")
+@click.option("--kind", type=click.Choice(("person", "organisation", "shipment")), default=None)
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@_home
+def list_cmd(kind: str | None, limit: int, offset: int, as_json: bool, home: str | None) -> None:
+    """List stored records (id, kind, label, case reference, review date)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    conn = _open(home)
+    try:
+        total = record_store.count(conn, kind)
+        page = record_store.list_records(conn, kind, limit, offset)
+    finally:
+        conn.close()
+    if as_json:
+        for r in page:
+            click.echo(json.dumps(r.to_json(), ensure_ascii=False))
+        return
+    table = Table(title=f"{len(page)} of {total} records")
+    for col in ("record id", "kind", "label", "case reference", "review date"):
+        table.add_column(col)
+    for r in page:
+        label = (r.names[0] if r.names else r.org_name) or ", ".join(r.containers or r.air_waybills)
+        table.add_row(r.record_id, r.kind, label or "", r.case_reference or "", r.review_date)
+    Console().print(table)
+
+
+@records.command("show")
+@click.argument("record_id")
+@_home
+def show_cmd(record_id: str, home: str | None) -> None:
+    """Show one record, its match keys and any identifiers that could not be keyed."""
+    conn = _open(home)
+    try:
+        record = record_store.get(conn, record_id)
+    finally:
+        conn.close()
+    if record is None:
+        raise click.ClickException(f"no record {record_id!r} on this node; see 'spoor records list'")
+    click.echo(json.dumps(record.to_json(), ensure_ascii=False, indent=2))
+    derivation = derive_keys(record)
+    click.echo("match keys:")
+    for k in derivation.keys:
+        note = "" if k.matchable else "  (low entropy: never matched alone)"
+        click.echo(f"  {k.value}{note}")
+    for p in derivation.problems:
+        click.echo(f"not keyed: {p}")
+
+
+@records.command("delete")
+@click.argument("record_id")
+@_home
+def delete_cmd(record_id: str, home: str | None) -> None:
+    """Delete one record and its match keys."""
+    conn = _open(home)
+    try:
+        with store.transaction(conn):
+            found = record_store.delete(conn, record_id)
+            if found:
+                _audit(conn, "records.deleted", details={"records": 1})
+    finally:
+        conn.close()
+    if not found:
+        raise click.ClickException(f"no record {record_id!r} on this node; nothing was deleted")
+    click.echo(f"deleted {record_id} and its match keys")
+
+
+@records.command("purge-expired")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Purge records whose review date is before this day (default: today).")
+@_home
+def purge_cmd(today: dt.datetime | None, home: str | None) -> None:
+    """Delete every record past its review/retention date."""
+    day = today.date() if today else dt.date.today()
+    conn = _open(home)
+    try:
+        with store.transaction(conn):
+            n = record_store.purge_expired(conn, day)
+            if n:
+                _audit(conn, "records.purged", details={"records": n})
+    finally:
+        conn.close()
+    click.echo(f"purged {n} record(s) with a review date before {day.isoformat()}")

@@ -1,0 +1,259 @@
+"""Importing a record file into the node: validate, derive keys, store, audit — atomically.
+
+The default is all-or-nothing: every row is checked, and one bad row means
+nothing is stored (the errors say where and why). With ``skip_invalid`` the
+good rows are stored and the refused ones written, with their reasons, to a
+rejects file (mode 0600: it holds record contents).
+
+Validation and key derivation run in worker processes for large files, while
+this process reads the file and writes SQLite in large batches; everything
+happens inside one ``BEGIN IMMEDIATE`` transaction together with the audit
+entry, so an interrupted import leaves the node exactly as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any, TextIO
+
+from node import store as node_store
+from node.records.io import FileUnreadable, RowError, check_row, duplicate_error, iter_rows
+from node.records.keys import derive_keys
+from node.records.model import content_digest
+from node.records.store import PreparedRecord, Upserter, UpsertCounts
+
+CHUNK = 2000
+PARALLEL_FROM_ROWS = 20_000
+MAX_REPORTED = 200
+
+Progress = Callable[[int], None]
+
+
+class ImportRefused(Exception):
+    """Rows were invalid and the import was all-or-nothing: nothing was stored."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(
+            f"{report.error_count} invalid row(s) in {report.file}; nothing was imported"
+        )
+        self.report = report
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did. ``errors`` and ``problems`` hold the first few of each."""
+
+    file: str
+    rows: int = 0
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    refused: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    problems: list[RowError] = field(default_factory=list)
+    problem_count: int = 0
+    rejects: Path | None = None
+
+    def add_error(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append(error)
+
+    def add_problem(self, problem: RowError) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_REPORTED:
+            self.problems.append(problem)
+
+
+# (row, prepared record or None, errors, identifier problems as "column: message")
+_Checked = tuple[int, PreparedRecord | None, list[RowError], list[str]]
+
+
+def check_chunk(file: str, rows: list[tuple[int, dict[str, Any]]]) -> list[_Checked]:
+    """Validate rows and derive their keys (runs in a worker process for large files)."""
+    out: list[_Checked] = []
+    for n, cells in rows:
+        got = check_row(file, n, cells)
+        if isinstance(got, list):
+            out.append((n, None, got, []))
+            continue
+        derivation = derive_keys(got)
+        prepared = PreparedRecord(
+            got.record_id,
+            got.kind,
+            got.review_date,
+            content_digest(content := got.canonical_json()),
+            content,
+            tuple(derivation.matchable()),
+        )
+        out.append((n, prepared, [], derivation.problems))
+    return out
+
+
+def _chunks(rows: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+    while chunk := list(islice(rows, CHUNK)):
+        yield chunk
+
+
+def _checked(
+    file: str, rows: Iterator[tuple[int, dict[str, Any]]], workers: int
+) -> Iterator[list[_Checked]]:
+    if workers <= 1:
+        for chunk in _chunks(rows):
+            yield check_chunk(file, chunk)
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending: deque[Future[list[_Checked]]] = deque()
+        for chunk in _chunks(rows):
+            pending.append(pool.submit(check_chunk, file, chunk))
+            # Bounded read-ahead keeps memory flat however large the file is.
+            if len(pending) >= 3 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def estimate_rows(path: Path) -> int:
+    """Roughly how many rows a file holds (lines for text files), for the progress bar."""
+    if path.suffix.lower() == ".xlsx":
+        return 0
+    count = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            count += block.count(b"\n")
+    return count
+
+
+class _Rejects:
+    """Refused rows and their reasons, as CSV (or JSON Lines when the name ends .jsonl)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.fh: TextIO = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self.jsonl = path.suffix.lower() in (".jsonl", ".ndjson")
+        self.writer: Any = None
+
+    def write(self, row: int, errors: list[RowError], cells: dict[str, Any]) -> None:
+        reasons = "; ".join(f"{e.column}: {e.message}" + (f" ({e.value})" if e.value else "")
+                            for e in errors)
+        if self.jsonl:
+            self.fh.write(json.dumps({"row": row, "errors": reasons, "record": cells},
+                                     ensure_ascii=False, default=str) + "\n")
+            return
+        if self.writer is None:
+            self.writer = csv.writer(self.fh)
+            self.writer.writerow(["row", "errors", "record"])
+        self.writer.writerow([row, reasons, json.dumps(cells, ensure_ascii=False, default=str)])
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def import_file(
+    conn: sqlite3.Connection,
+    path: Path,
+    fmt: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    skip_invalid: bool = False,
+    rejects: Path | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a record file in one transaction with its audit entry.
+
+    Raises :class:`FileUnreadable` for a file that cannot be read at all and
+    :class:`ImportRefused` (nothing stored) when rows are invalid and
+    ``skip_invalid`` is false.
+    """
+    report = ImportReport(file=str(path))
+    if workers is None:
+        big = path.is_file() and path.stat().st_size > PARALLEL_FROM_ROWS * 200
+        workers = min(2, os.cpu_count() or 1) if big else 1
+    rows = iter_rows(path, fmt, mapping)
+    originals: dict[int, dict[str, Any]] = {}
+    if skip_invalid:
+        rows = _remember(rows, originals)
+    sink = _Rejects(rejects) if skip_invalid and rejects is not None else None
+    report.rejects = rejects if sink else None
+    seen: dict[str, int] = {}
+    try:
+        with node_store.transaction(conn):
+            upserter = Upserter(conn, unique_ids=True)
+            if workers > 1:
+                upserter.begin_bulk()
+            for chunk in _checked(str(path), rows, workers):
+                good: list[PreparedRecord] = []
+                for n, prepared, errors, problems in chunk:
+                    report.rows += 1
+                    cells = originals.pop(n, {})
+                    if prepared is not None and prepared.record_id in seen:
+                        errors = [duplicate_error(str(path), n, prepared.record_id,
+                                                  seen[prepared.record_id])]
+                        prepared = None
+                    if prepared is None:
+                        report.refused += 1
+                        for e in errors:
+                            report.add_error(e)
+                        if sink is not None:
+                            sink.write(n, errors, cells)
+                        continue
+                    seen[prepared.record_id] = n
+                    for p in problems:
+                        column, _, message = p.partition(": ")
+                        report.add_problem(RowError(str(path), n, column, message))
+                    good.append(prepared)
+                if report.error_count == 0 or skip_invalid:
+                    report.counts = report.counts + upserter.add(good)
+                if progress is not None:
+                    progress(len(chunk))
+            if report.error_count and not skip_invalid:
+                raise ImportRefused(report)
+            upserter.finish()
+            _audit(conn, report)
+    finally:
+        if sink is not None:
+            sink.close()
+    return report
+
+
+def _remember(
+    rows: Iterator[tuple[int, dict[str, Any]]], into: dict[int, dict[str, Any]]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    for n, cells in rows:
+        into[n] = cells
+        yield n, cells
+
+
+def _audit(conn: sqlite3.Connection, report: ImportReport) -> None:
+    from node import audit  # noqa: PLC0415 - audit pulls in signing keys only when writing
+
+    c = report.counts
+    audit.append(
+        conn,
+        "records.imported",
+        elements=c.keys,
+        details={
+            "rows": report.rows,
+            "inserted": c.inserted,
+            "updated": c.updated,
+            "unchanged": c.unchanged,
+            "refused": report.refused,
+            "keys": c.keys,
+            "identifiers_not_keyed": report.problem_count,
+        },
+    )
+
+
+__all__ = ["FileUnreadable", "ImportRefused", "ImportReport", "import_file"]

@@ -1,0 +1,332 @@
+"""Reading record files: CSV, JSON Lines and XLSX, with column mapping.
+
+Agencies live in spreadsheets whose headers are in their own language, so
+headers are matched loosely ("Record ID" → ``record_id``) and a mapping renames
+foreign ones (``{"Número do passaporte": "documents"}``). Every row is validated;
+each error reads ``file:row:column: what is wrong (value) — what to do``.
+Row numbers are the ones the analyst sees: the header is row 1 in CSV and XLSX,
+and JSON Lines counts lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from node.records.model import ALL_COLUMNS, Record
+from node.records.parse import FieldProblem, RowInvalid, parse_row
+
+FORMATS = ("csv", "jsonl", "xlsx")
+_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
+_HEADER_SPACE = re.compile(r"[\s\-]+")
+_KNOWN = frozenset(ALL_COLUMNS)
+csv.field_size_limit(1 << 24)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem in an input file, located by file, row and column."""
+
+    file: str
+    row: int
+    column: str
+    message: str
+    value: str = ""
+    hint: str = ""
+
+    def __str__(self) -> str:
+        value = f" ({self.value})" if self.value else ""
+        hint = f" — {self.hint}" if self.hint else ""
+        return f"{self.file}:{self.row}:{self.column}: {self.message}{value}{hint}"
+
+
+@dataclass(slots=True)
+class ReadResult:
+    """Valid records, errors of refused rows, and identifiers that will not be keyed."""
+
+    records: list[Record] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    problems: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class FileUnreadable(Exception):
+    """The file as a whole cannot be read (missing, wrong format, bad header)."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def detect_format(path: Path, fmt: str | None) -> str:
+    """The file format: as given, else from the file extension."""
+    if fmt:
+        if fmt not in FORMATS:
+            raise FileUnreadable(
+                [
+                    RowError(
+                        str(path), 0, "-", f"unknown format {fmt!r}", "", "use csv, jsonl or xlsx"
+                    )
+                ]
+            )
+        return fmt
+    found = _EXTENSIONS.get(path.suffix.lower())
+    if found is None:
+        raise FileUnreadable(
+            [
+                RowError(
+                    str(path),
+                    0,
+                    "-",
+                    "cannot tell the file format from its name",
+                    path.suffix,
+                    "pass --format csv, jsonl or xlsx",
+                )
+            ]
+        )
+    return found
+
+
+def canonical_header(name: str) -> str:
+    """A header as a field name: trimmed, lower case, spaces and dashes as underscores."""
+    return _HEADER_SPACE.sub("_", name.strip().lower())
+
+
+def map_headers(file: str, headers: list[str], mapping: Mapping[str, str] | None) -> list[str]:
+    """Field names for the file's headers; raises :class:`FileUnreadable` for unknown ones."""
+    mapping = mapping or {}
+    loose = {canonical_header(k): v for k, v in mapping.items()}
+    out: list[str] = []
+    errors: list[RowError] = []
+    for i, raw in enumerate(headers):
+        raw = (raw or "").strip()
+        target = mapping.get(raw) or loose.get(canonical_header(raw)) or canonical_header(raw)
+        if target not in _KNOWN:
+            where = raw or f"column {i + 1}"
+            errors.append(
+                RowError(
+                    file,
+                    1,
+                    where,
+                    "unknown column",
+                    raw,
+                    f"rename it to a record field or map it with --map '{where}=FIELD'"
+                    " (fields: docs/records.md)",
+                )
+            )
+        elif target in out:
+            errors.append(
+                RowError(
+                    file,
+                    1,
+                    raw,
+                    f"second column for {target}",
+                    raw,
+                    "keep one column per field; separate several values with ';'",
+                )
+            )
+        out.append(target)
+    for missing in ("record_id", "kind", "review_date"):
+        if missing not in out:
+            errors.append(
+                RowError(
+                    file,
+                    1,
+                    missing,
+                    "required column is missing",
+                    "",
+                    f"add a {missing} column or map one to it",
+                )
+            )
+    if errors:
+        raise FileUnreadable(errors)
+    return out
+
+
+def _csv_rows(
+    path: Path, mapping: Mapping[str, str] | None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise FileUnreadable(
+                [
+                    RowError(
+                        str(path),
+                        1,
+                        "-",
+                        "the file is empty",
+                        "",
+                        "export the sheet with its header row",
+                    )
+                ]
+            )
+        names = map_headers(str(path), header, mapping)
+        for n, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            yield n, dict(zip(names, cells, strict=False))
+
+
+def _jsonl_rows(
+    path: Path, mapping: Mapping[str, str] | None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    mapping = mapping or {}
+    with path.open(encoding="utf-8-sig") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield n, {"__error__": f"not valid JSON ({exc.msg} at character {exc.pos})"}
+                continue
+            if not isinstance(obj, dict):
+                yield n, {"__error__": "a line must hold one JSON object"}
+                continue
+            out: dict[str, Any] = {}
+            for key, value in obj.items():
+                target = mapping.get(key) or canonical_header(key)
+                out[target] = value
+            yield n, out
+
+
+def _xlsx_rows(
+    path: Path, mapping: Mapping[str, str] | None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    import openpyxl  # noqa: PLC0415 - heavy; only spreadsheets need it
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many unrelated types for a bad file
+        raise FileUnreadable(
+            [
+                RowError(
+                    str(path),
+                    0,
+                    "-",
+                    "not a readable XLSX workbook",
+                    type(exc).__name__,
+                    "save the sheet as .xlsx",
+                )
+            ]
+        ) from exc
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise FileUnreadable(
+                [
+                    RowError(
+                        str(path),
+                        1,
+                        "-",
+                        "the first sheet is empty",
+                        "",
+                        "put the records on the first sheet, headers in row 1",
+                    )
+                ]
+            )
+        width = max((i + 1 for i, h in enumerate(header) if h not in (None, "")), default=0)
+        names = map_headers(str(path), [str(h or "") for h in header[:width]], mapping)
+        for n, cells in enumerate(rows, start=2):
+            values = list(cells[:width])
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            yield n, dict(zip(names, values, strict=False))
+    finally:
+        book.close()
+
+
+def iter_rows(
+    path: Path, fmt: str | None = None, mapping: Mapping[str, str] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (row number, {field: cell}) for every non-empty row of a record file."""
+    if not path.is_file():
+        raise FileUnreadable([RowError(str(path), 0, "-", "no such file", "", "check the path")])
+    kind = detect_format(path, fmt)
+    reader = {"csv": _csv_rows, "jsonl": _jsonl_rows, "xlsx": _xlsx_rows}[kind]
+    try:
+        yield from reader(path, mapping)
+    except UnicodeDecodeError as exc:
+        raise FileUnreadable(
+            [
+                RowError(
+                    str(path),
+                    0,
+                    "-",
+                    "not UTF-8 text",
+                    str(exc.reason),
+                    "save the file as UTF-8 (CSV UTF-8 in spreadsheet programs)",
+                )
+            ]
+        ) from exc
+
+
+def row_errors(file: str, row: int, problems: list[FieldProblem]) -> list[RowError]:
+    """Field problems of one row as located errors."""
+    return [RowError(file, row, p.column, p.message, p.value, p.hint) for p in problems]
+
+
+def check_row(file: str, row: int, cells: dict[str, Any]) -> Record | list[RowError]:
+    """The row's record, or its errors."""
+    if "__error__" in cells:
+        return [RowError(file, row, "-", str(cells["__error__"]), "", "fix or remove the line")]
+    try:
+        return parse_row(cells)
+    except RowInvalid as exc:
+        return row_errors(file, row, exc.problems)
+
+
+def duplicate_error(file: str, row: int, record_id: str, first: int) -> RowError:
+    """The error for a record id that an earlier row of the same file already used."""
+    return RowError(
+        file,
+        row,
+        "record_id",
+        f"same record_id as row {first}",
+        record_id,
+        "give every record its own id",
+    )
+
+
+def read_records(
+    path: str | Path, fmt: str | None = None, mapping: Mapping[str, str] | None = None
+) -> ReadResult:
+    """Read and validate a whole record file into memory (for query files and small imports).
+
+    File-level problems (missing file, unknown columns) come back as errors too;
+    large imports stream through :func:`node.records.importer.import_file` instead.
+    """
+    from node.records.keys import derive_keys  # noqa: PLC0415 - keys import normalize lazily
+
+    p = Path(path)
+    result = ReadResult()
+    seen: dict[str, int] = {}
+    try:
+        for n, cells in iter_rows(p, fmt, mapping):
+            got = check_row(str(p), n, cells)
+            if isinstance(got, list):
+                result.errors.extend(got)
+                continue
+            if got.record_id in seen:
+                result.errors.append(duplicate_error(str(p), n, got.record_id, seen[got.record_id]))
+                continue
+            seen[got.record_id] = n
+            for problem in derive_keys(got).problems:
+                column, _, message = problem.partition(": ")
+                result.problems.append(RowError(str(p), n, column, message))
+            result.records.append(got)
+    except FileUnreadable as exc:
+        result.errors.extend(exc.errors)
+    return result
