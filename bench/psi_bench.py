@@ -1,0 +1,145 @@
+"""PSI time per phase: Spoor's hardened path against the bare library, same run.
+
+Run: ``.venv/bin/python bench/psi_bench.py [--sizes 1000 10000] [--runs 3]``
+
+For each size n the requester holds n keys and the responder n keys, half of
+them shared. Phases:
+
+- client request: ``node.psi.start`` (fresh key, dedupe, shuffle, encrypt) vs
+  the library's ``CreateRequest``;
+- server setup+response: ``PsiPool.serve`` (count, validate, pad to a bucket,
+  fresh key, GCS setup, re-encrypt, in a warm worker) vs the library's
+  ``CreateSetupMessage`` + ``ProcessRequest`` in-process;
+- client finish: ``PsiPool.finish`` (validate setup and response, worker round
+  trip, map indices) vs the library's ``GetIntersection`` in-process.
+
+Times are medians of ``--runs`` runs. The worker start-up line is the cost of
+a cold worker (a new interpreter importing the PSI library), paid once per
+worker, not per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import private_set_intersection.python as psi
+
+from node.psi import PsiPool, start
+from node.psi.server import DEFAULT_FPR, effective_fpr, padded_elements
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _median_time(fn: Callable[[], Any], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def _sets(n: int) -> tuple[list[str], list[str]]:
+    requester = [f"v1|passport|VNM|C{i:07d}" for i in range(n)]
+    responder = [f"v1|passport|VNM|C{i:07d}" for i in range(n // 2, n // 2 + n)]
+    return requester, responder
+
+
+def _bench_size(pool: PsiPool, n: int, runs: int) -> list[tuple[str, float, float]]:
+    requester, responder = _sets(n)
+
+    # Client request.
+    lib_request = _median_time(
+        lambda: psi.client.CreateWithNewKey(True).CreateRequest(requester), runs
+    )
+    spoor_request = _median_time(lambda: start(requester, reveal=True), runs)
+
+    # Server setup + response. The bare library gets the same padded set and
+    # rate so the comparison isolates validation and the worker round trip.
+    session = start(requester, reveal=True)
+    lib_client = psi.client.CreateWithNewKey(True)
+    lib_req = lib_client.CreateRequest(requester)
+    server_set = padded_elements(responder)
+    fpr = effective_fpr(DEFAULT_FPR, n, len(server_set))
+
+    def lib_serve() -> tuple[Any, Any]:
+        server = psi.server.CreateWithNewKey(True)
+        setup = server.CreateSetupMessage(fpr, n, server_set, psi.DataStructure.GCS)
+        return setup, server.ProcessRequest(lib_req)
+
+    lib_server = _median_time(lib_serve, runs)
+    spoor_server = _median_time(
+        lambda: pool.serve(responder, session.request_bytes, reveal=True), runs
+    )
+
+    # Client finish.
+    lib_setup, lib_resp = lib_serve()
+    lib_finish = _median_time(lambda: lib_client.GetIntersection(lib_setup, lib_resp), runs)
+    timings: list[float] = []
+
+    def spoor_finish() -> None:
+        fresh = start(requester, reveal=True)
+        answer = pool.serve(responder, fresh.request_bytes, reveal=True)
+        t0 = time.perf_counter()
+        result = pool.finish(fresh, answer.setup_bytes, answer.response_bytes)
+        timings.append(time.perf_counter() - t0)
+        assert result.count == n // 2
+
+    for _ in range(runs):
+        spoor_finish()
+    return [
+        ("client request", lib_request, spoor_request),
+        ("server setup+response", lib_server, spoor_server),
+        ("client finish", lib_finish, statistics.median(timings)),
+    ]
+
+
+def _worker_startup(runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        with PsiPool(max_workers=1) as pool:
+            t0 = time.perf_counter()
+            pool.run(len, b"")
+            samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    """Print the machine, then one table row per phase and size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    print(f"machine : {_cpu_model()}, {os.cpu_count()} CPUs, {platform.platform()}")
+    print(f"python  : {platform.python_version()}, openmined-psi {psi.__version__}")
+    print(f"runs    : median of {args.runs}; responder set = n keys, n/2 shared")
+    print(f"worker start-up (cold, once per worker): {_worker_startup(args.runs) * 1000:.0f} ms")
+    print()
+    header = f"{'phase':<24}{'n':>8}{'library (s)':>14}{'spoor (s)':>12}{'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+    with PsiPool(max_workers=1, timeout_s=600) as pool:
+        pool.run(len, b"")  # warm the worker so rows measure steady-state calls
+        for n in args.sizes:
+            for phase, lib, spoor in _bench_size(pool, n, args.runs):
+                print(f"{phase:<24}{n:>8}{lib:>14.3f}{spoor:>12.3f}{spoor / lib:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
