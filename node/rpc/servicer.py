@@ -17,12 +17,14 @@ from typing import TypeVar
 import grpc
 import structlog
 
-from node.errors import DeadlineTooShort, InvalidRequest, SpoorError
+from node.disclosure import DisclosureResponder
+from node.errors import DeadlineTooShort, InvalidRequest, ServiceUnavailable, SpoorError
 from node.logs import get_logger
 from node.matching import CAPABILITIES, PROTOCOL_VERSION, MatchCall, Responder
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi.errors import MalformedPsiMessage, SetTooLarge
 from node.records.keys import KEY_SCHEME_VERSION
+from node.rpc import disclosure_adapter
 from node.rpc.auth import Authenticator
 from node.rpc.errors import classify, set_error
 from spoor.federation.v1 import federation_pb2 as pb
@@ -50,11 +52,16 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
     """Serves Describe and Match for one node."""
 
     def __init__(
-        self, identity: NodeIdentity, responder: Responder, authenticator: Authenticator
+        self,
+        identity: NodeIdentity,
+        responder: Responder,
+        authenticator: Authenticator,
+        disclosure: DisclosureResponder | None = None,
     ) -> None:
         self.identity = identity
         self.responder = responder
         self.authenticator = authenticator
+        self.disclosure = disclosure
 
     def _handle(
         self,
@@ -159,3 +166,26 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             )
 
         return self._handle("Match", context, pb.MatchResponse(), body)
+
+    def _disclosure_service(self) -> DisclosureResponder:
+        if self.disclosure is None:
+            raise ServiceUnavailable("this node does not serve disclosure requests")
+        return self.disclosure
+
+    def Disclose(  # noqa: N802 - gRPC method name
+        self, request: pb.DiscloseRequest, context: grpc.ServicerContext
+    ) -> pb.DiscloseResponse:
+        def body(peer: str, summary: dict[str, object]) -> pb.DiscloseResponse:
+            return disclosure_adapter.disclose(self._disclosure_service(), peer, request, summary)
+
+        return self._handle("Disclose", context, pb.DiscloseResponse(), body)
+
+    def GetDisclosure(  # noqa: N802 - gRPC method name
+        self, request: pb.GetDisclosureRequest, context: grpc.ServicerContext
+    ) -> pb.GetDisclosureResponse:
+        def body(peer: str, summary: dict[str, object]) -> pb.GetDisclosureResponse:
+            return disclosure_adapter.get_disclosure(
+                self._disclosure_service(), peer, request, summary
+            )
+
+        return self._handle("GetDisclosure", context, pb.GetDisclosureResponse(), body)

@@ -1,0 +1,201 @@
+"""The disclosure request and its answer as the domain sees them, and input checks.
+
+A :class:`DisclosureCall` is what a counterpart asked for, after transport
+decoding; :func:`validate_call` refuses it with :class:`~node.errors.InvalidRequest`
+(naming the field) before anything is charged, decided or stored.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import policy as policy_lang
+from node.errors import InvalidRequest, VersionMismatch
+from node.matching import PROTOCOL_VERSION
+from node.records.keys import KEY_SCHEME_VERSION
+
+#: A disclosure is about chosen hits, not a trawl: at most this many keys per request.
+MAX_KEYS_PER_REQUEST = 100
+MAX_KEY_LENGTH = 512
+MAX_TEXT = 256
+MAX_JUSTIFICATION = 4000
+
+_KEY_RE = re.compile(r"^v(\d+)\|([a-z][a-z0-9_]{0,31})\|(.+)$")
+
+RELEASE = "RELEASE"
+DENY = "DENY"
+PENDING_APPROVAL = "PENDING_APPROVAL"
+
+#: The code given for every key that leads to no releasable record — the same as
+#: for a record the policy will not release, so a request learns nothing new.
+NOT_RELEASABLE = "NOT_RELEASABLE"
+
+
+def iso(moment: datetime) -> str:
+    """Fixed-width ISO 8601 UTC text (string order equals time order)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    """Read a time written by :func:`iso` (or any ISO 8601 text with a zone)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DisclosureCall:
+    """A disclosure request as the responder sees it."""
+
+    requester: str
+    protocol_version: int
+    key_scheme_version: int
+    request_id: str
+    match_keys: tuple[str, ...]
+    purpose: str
+    legal_basis: str
+    case_reference: str
+    officer: str
+    justification: str = ""
+    potential_charges: tuple[str, ...] = ()
+    assurances: tuple[str, ...] = ()
+    requested_fields: tuple[str, ...] = ()
+    match_id: str = ""
+
+
+@dataclass(frozen=True)
+class ItemDecision:
+    """The decision on one item of a disclosure request."""
+
+    item_id: str
+    outcome: str
+    reason_code: str
+    match_key: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    transforms: dict[str, str] = field(default_factory=dict)
+    obligations: dict[str, Any] | None = None
+    ticket_id: str | None = None
+    deadline: str | None = None
+    overdue: bool = False
+    decided_at: str = ""
+
+
+@dataclass(frozen=True)
+class DisclosureAnswer:
+    """What the responder answers to Disclose or GetDisclosure."""
+
+    disclosure_id: str
+    items: list[ItemDecision]
+    policy_digest: str
+    elements_charged: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """How many items were released, denied and pending (for audit and summaries)."""
+        out = {"released": 0, "denied": 0, "pending": 0}
+        names = {RELEASE: "released", DENY: "denied", PENDING_APPROVAL: "pending"}
+        for item in self.items:
+            out[names[item.outcome]] += 1
+        return out
+
+
+def _text(name: str, value: str, limit: int = MAX_TEXT) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidRequest(name, "is required")
+    if len(value) > limit:
+        raise InvalidRequest(name, f"is longer than {limit} characters")
+    return value
+
+
+def check_key(index: int, key: str) -> None:
+    """Refuse a string that is not a complete match key of this node's scheme version."""
+    where = f"match_keys[{index}]"
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidRequest(where, f"is longer than {MAX_KEY_LENGTH} characters")
+    found = _KEY_RE.match(key)
+    if found is None:
+        raise InvalidRequest(
+            where, "is not a complete match key (expected 'v<version>|<key type>|<value>')"
+        )
+    if int(found.group(1)) != KEY_SCHEME_VERSION:
+        raise InvalidRequest(
+            where, f"uses key-scheme version {found.group(1)}; this node uses {KEY_SCHEME_VERSION}"
+        )
+
+
+def _check_versions(call: DisclosureCall) -> None:
+    if call.protocol_version != PROTOCOL_VERSION:
+        raise VersionMismatch("protocol version", PROTOCOL_VERSION, call.protocol_version)
+    if call.key_scheme_version != KEY_SCHEME_VERSION:
+        raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, call.key_scheme_version)
+    try:
+        uuid.UUID(call.request_id)
+    except ValueError as exc:
+        raise InvalidRequest("request_id", "must be a UUID") from exc
+
+
+def _check_reason(call: DisclosureCall, pol: policy_lang.Policy) -> None:
+    for name in ("purpose", "legal_basis", "case_reference", "officer"):
+        _text(name, getattr(call, name))
+    if len(call.justification) > MAX_JUSTIFICATION:
+        raise InvalidRequest("justification", f"is longer than {MAX_JUSTIFICATION} characters")
+    if call.purpose.strip() not in policy_lang.PURPOSES:
+        raise InvalidRequest("purpose", f"is not one of: {', '.join(policy_lang.PURPOSES)}")
+    if call.legal_basis.strip() not in pol.instruments:
+        raise InvalidRequest("legal_basis", "is not a legal instrument this agency recognises")
+    for charge in call.potential_charges:
+        if charge not in policy_lang.OFFENCE_CLASSES:
+            raise InvalidRequest("potential_charges", f"{charge!r} is not a known offence class")
+    for aid in call.assurances:
+        if aid not in pol.assurances:
+            raise InvalidRequest("assurances", f"{aid!r} is not an assurance this agency holds")
+    if len(call.match_id) > MAX_TEXT:
+        raise InvalidRequest("match_id", f"is longer than {MAX_TEXT} characters")
+
+
+def _check_asked(call: DisclosureCall) -> None:
+    if not call.requested_fields:
+        raise InvalidRequest("requested_fields", "name at least one field or field group")
+    for name in call.requested_fields:
+        if name not in policy_lang.FIELD_GROUPS and name not in policy_lang.GROUP_NAMES:
+            raise InvalidRequest("requested_fields", f"{name!r} is not a field or field group")
+    if not call.match_keys:
+        raise InvalidRequest("match_keys", "name at least one match key that was a hit")
+    if len(call.match_keys) > MAX_KEYS_PER_REQUEST:
+        raise InvalidRequest(
+            "match_keys", f"holds {len(call.match_keys)} keys; at most {MAX_KEYS_PER_REQUEST}"
+        )
+    if len(set(call.match_keys)) != len(call.match_keys):
+        raise InvalidRequest("match_keys", "names the same key twice")
+    for index, key in enumerate(call.match_keys):
+        check_key(index, key)
+
+
+def validate_call(call: DisclosureCall, pol: policy_lang.Policy) -> None:
+    """Check a request completely before anything is charged or stored."""
+    _check_versions(call)
+    _check_reason(call, pol)
+    _check_asked(call)
+
+
+def context_of(call: DisclosureCall, now: datetime) -> policy_lang.RequestContext:
+    """The policy's view of the request."""
+    return policy_lang.RequestContext(
+        requester=call.requester,
+        purpose=call.purpose.strip(),
+        legal_basis=call.legal_basis.strip(),
+        case_reference=call.case_reference.strip(),
+        officer=call.officer.strip(),
+        now=now,
+        justification=call.justification.strip() or None,
+        potential_charges=tuple(call.potential_charges),
+        assurances=tuple(call.assurances),
+        requested_fields=tuple(call.requested_fields),
+    )

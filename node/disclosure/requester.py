@@ -1,0 +1,471 @@
+"""The requester's side: ask for details behind chosen hits, follow up, keep what is released.
+
+Hits are chosen from what ``spoor match`` stored (``matches`` / ``match_hits``)
+by match id, hit id or row number, so nobody retypes an identifier. Released
+details are stored with the obligations that travel with them and the date
+after which they must be purged. The counterpart's answer is checked before
+anything is stored: an item that does not answer a key we sent, a field
+outside the vocabulary, or a release without obligations is refused whole.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import policy as policy_lang
+from node import audit, store
+from node.disclosure.model import (
+    DENY,
+    PENDING_APPROVAL,
+    RELEASE,
+    DisclosureAnswer,
+    DisclosureCall,
+    ItemDecision,
+    iso,
+    now_utc,
+)
+from node.errors import DisclosureNotFound, InvalidRequest
+from node.matching import PROTOCOL_VERSION, key_types_of
+from node.records.keys import KEY_SCHEME_VERSION
+
+
+class CounterpartReplyError(Exception):
+    """The counterpart's answer cannot be trusted as given; nothing of it was stored."""
+
+    def __init__(self, peer: str, reason: str) -> None:
+        self.peer = peer
+        self.reason = reason
+        super().__init__(f"{peer}: the answer was refused ({reason}); nothing was stored")
+
+
+class DisclosureChannel(Protocol):
+    """How the requester reaches one counterpart (gRPC in production, direct in tests)."""
+
+    peer_id: str
+
+    def disclose(self, call: DisclosureCall) -> DisclosureAnswer: ...
+
+    def get_disclosure(self, disclosure_id: str, include_fields: bool) -> DisclosureAnswer: ...
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One stored hit: which of our rows matched at which counterpart, on which key."""
+
+    hit_id: int
+    match_id: str
+    peer: str
+    row_number: int
+    record_id: str
+    key_type: str
+    match_key: str
+
+
+@dataclass(frozen=True)
+class RequestReason:
+    """Why the requester asks: sent to the counterpart and written to both audit trails."""
+
+    purpose: str
+    legal_basis: str
+    case_reference: str
+    officer: str
+    justification: str
+    potential_charges: tuple[str, ...] = ()
+    assurances: tuple[str, ...] = ()
+    requested_fields: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        for name in ("purpose", "legal_basis", "case_reference", "officer", "justification"):
+            if not getattr(self, name).strip():
+                raise InvalidRequest(name, "is required (give it on the command line)")
+        if not self.requested_fields:
+            raise InvalidRequest("fields", "name at least one field or field group to ask for")
+        for name in self.requested_fields:
+            if name not in policy_lang.FIELD_GROUPS and name not in policy_lang.GROUP_NAMES:
+                raise InvalidRequest("fields", f"{name!r} is not a field or field group")
+        for charge in self.potential_charges:
+            if charge not in policy_lang.OFFENCE_CLASSES:
+                raise InvalidRequest("charge", f"{charge!r} is not a known offence class")
+
+
+def select_hits(
+    conn: sqlite3.Connection,
+    match_id: str | None = None,
+    hit_ids: Sequence[int] = (),
+    rows: Sequence[int] = (),
+) -> list[Hit]:
+    """Hits of one match (all, or those named by hit id or input row), for one counterpart."""
+    if not match_id and not hit_ids:
+        raise InvalidRequest("match", "name a match id (from 'spoor match') or hit ids")
+    query = (
+        "SELECT h.hit_id, h.match_id, m.peer, h.row_number, h.record_id, h.key_type, "
+        "h.match_key FROM match_hits h JOIN matches m ON m.match_id = h.match_id"
+    )
+    clauses: list[str] = []
+    args: list[object] = []
+    if match_id:
+        known = conn.execute("SELECT 1 FROM matches WHERE match_id=?", (match_id,)).fetchone()
+        if known is None:
+            raise DisclosureNotFound("match", match_id)
+        clauses.append("h.match_id = ?")
+        args.append(match_id)
+    if hit_ids:
+        clauses.append(f"h.hit_id IN ({','.join('?' * len(hit_ids))})")
+        args.extend(hit_ids)
+    if rows:
+        clauses.append(f"h.row_number IN ({','.join('?' * len(rows))})")
+        args.extend(rows)
+    found = [
+        Hit(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]), str(r[6]))
+        for r in conn.execute(f"{query} WHERE {' AND '.join(clauses)} ORDER BY h.hit_id", args)
+    ]
+    missing = sorted(set(hit_ids) - {h.hit_id for h in found})
+    if missing:
+        raise InvalidRequest("hit", f"no stored hit {', '.join(map(str, missing))} in that match")
+    if not found:
+        raise InvalidRequest("match", "has no hits to ask about (check the match id and rows)")
+    peers = sorted({h.peer for h in found})
+    if len(peers) > 1:
+        raise InvalidRequest("hit", f"the hits belong to several counterparts ({', '.join(peers)})")
+    return found
+
+
+def _check_answer(peer: str, answer: DisclosureAnswer, sent: set[str] | None) -> None:
+    if not answer.disclosure_id or len(answer.disclosure_id) > 64:
+        raise CounterpartReplyError(peer, "no usable disclosure id")
+    for item in answer.items:
+        if not item.item_id or len(item.item_id) > 64:
+            raise CounterpartReplyError(peer, "an item has no usable id")
+        if item.outcome not in (RELEASE, DENY, PENDING_APPROVAL):
+            raise CounterpartReplyError(peer, f"unknown outcome {item.outcome!r}")
+        if sent is not None and item.match_key not in sent:
+            raise CounterpartReplyError(peer, "an item answers a key that was not sent")
+        unknown = [f for f in item.fields if f not in policy_lang.FIELD_GROUPS]
+        if unknown:
+            raise CounterpartReplyError(peer, f"unknown field(s) {', '.join(sorted(unknown))}")
+        if item.fields and item.outcome != RELEASE:
+            raise CounterpartReplyError(peer, "fields were sent for an item not released")
+        if item.outcome == RELEASE and item.fields:
+            _check_obligations(peer, item.obligations)
+
+
+def _check_obligations(peer: str, obligations: dict[str, Any] | None) -> None:
+    if not obligations:
+        raise CounterpartReplyError(peer, "details were released without obligations")
+    if obligations.get("handling_code") not in policy_lang.HANDLING_CODES:
+        raise CounterpartReplyError(peer, "details were released without a known handling code")
+    days = obligations.get("retention_days")
+    if not isinstance(days, int) or days < 1:
+        raise CounterpartReplyError(peer, "details were released without a retention period")
+
+
+def send_request(
+    conn: sqlite3.Connection,
+    channel: DisclosureChannel,
+    hits: Sequence[Hit],
+    reason: RequestReason,
+    now: datetime | None = None,
+) -> str:
+    """Ask the counterpart about ``hits``; store its answer and anything released.
+
+    Returns the counterpart's disclosure id.
+    """
+    reason.validate()
+    if not hits:
+        raise InvalidRequest("hit", "choose at least one hit")
+    by_key: dict[str, Hit] = {}
+    for hit in hits:
+        by_key.setdefault(hit.match_key, hit)
+    match_ids = sorted({h.match_id for h in hits})
+    call = DisclosureCall(
+        requester="",
+        protocol_version=PROTOCOL_VERSION,
+        key_scheme_version=KEY_SCHEME_VERSION,
+        request_id=str(uuid.uuid4()),
+        match_keys=tuple(by_key),
+        purpose=reason.purpose.strip(),
+        legal_basis=reason.legal_basis.strip(),
+        case_reference=reason.case_reference.strip(),
+        officer=reason.officer.strip(),
+        justification=reason.justification.strip(),
+        potential_charges=reason.potential_charges,
+        assurances=reason.assurances,
+        requested_fields=reason.requested_fields,
+        match_id=match_ids[0] if len(match_ids) == 1 else "",
+    )
+    answer = channel.disclose(call)
+    _check_answer(channel.peer_id, answer, set(by_key))
+    moment = now or now_utc()
+    counts = answer.counts()
+    with store.transaction(conn):
+        conn.execute(
+            "INSERT INTO disclosures_sent(disclosure_id, request_id, peer, match_id, sent_at, "
+            "purpose, legal_basis, case_reference, officer, justification, potential_charges, "
+            "assurances, requested_fields, policy_digest, checked_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                answer.disclosure_id,
+                call.request_id,
+                channel.peer_id,
+                call.match_id or None,
+                iso(moment),
+                call.purpose,
+                call.legal_basis,
+                call.case_reference,
+                call.officer,
+                call.justification,
+                json.dumps(list(call.potential_charges)),
+                json.dumps(list(call.assurances)),
+                json.dumps(list(call.requested_fields)),
+                answer.policy_digest,
+                iso(moment),
+            ),
+        )
+        for item in answer.items:
+            hit = by_key[item.match_key]
+            conn.execute(
+                "INSERT INTO disclosure_items_sent(disclosure_id, item_id, hit_id, record_id, "
+                "match_key, key_type, outcome, reason_code, ticket_id, deadline, overdue, "
+                "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    answer.disclosure_id,
+                    item.item_id,
+                    hit.hit_id,
+                    hit.record_id,
+                    item.match_key,
+                    hit.key_type,
+                    item.outcome,
+                    item.reason_code,
+                    item.ticket_id,
+                    item.deadline,
+                    int(item.overdue),
+                    iso(moment),
+                ),
+            )
+        stored = _store_released(conn, channel.peer_id, answer.disclosure_id, answer.items, moment)
+        audit.append(
+            conn,
+            "disclosure.requested",
+            counterpart=channel.peer_id,
+            purpose=call.purpose,
+            legal_basis=call.legal_basis,
+            case_reference=call.case_reference,
+            officer=call.officer,
+            justification=call.justification,
+            request_id=call.request_id,
+            policy_digest=answer.policy_digest,
+            key_types=key_types_of(call.match_keys),
+            elements=len(call.match_keys),
+            status="OK",
+            details={
+                "disclosure_id": answer.disclosure_id,
+                "match_id": call.match_id or None,
+                **counts,
+            },
+        )
+        if stored:
+            _audit_fetch(conn, channel.peer_id, call.request_id, answer, stored)
+    return answer.disclosure_id
+
+
+def _audit_fetch(
+    conn: sqlite3.Connection, peer: str, request_id: str, answer: DisclosureAnswer, stored: int
+) -> None:
+    audit.append(
+        conn,
+        "disclosure.fetched",
+        counterpart=peer,
+        request_id=request_id,
+        policy_digest=answer.policy_digest,
+        status="OK",
+        details={"disclosure_id": answer.disclosure_id, "stored": stored},
+    )
+
+
+def _store_released(
+    conn: sqlite3.Connection,
+    peer: str,
+    disclosure_id: str,
+    items: Sequence[ItemDecision],
+    moment: datetime,
+) -> int:
+    """Store released details not stored yet, with obligations and retention; the count."""
+    stored = 0
+    for item in items:
+        if item.outcome != RELEASE or not item.fields or item.obligations is None:
+            continue
+        row = conn.execute(
+            "SELECT record_id, match_key, fetched FROM disclosure_items_sent "
+            "WHERE disclosure_id=? AND item_id=?",
+            (disclosure_id, item.item_id),
+        ).fetchone()
+        if row is None or row["fetched"]:
+            continue
+        ob = item.obligations
+        retain_until = iso(moment + timedelta(days=int(ob["retention_days"])))
+        conn.execute(
+            "INSERT INTO disclosures_received(disclosure_id, item_id, peer, record_id, match_key, "
+            "fields, transforms, handling_code, use_limited_to_purpose, use_limited_to_case, "
+            "purpose, case_reference, onward_transfer, judicial_use, retention_days, "
+            "received_at, retain_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                disclosure_id,
+                item.item_id,
+                peer,
+                row["record_id"],
+                row["match_key"],
+                json.dumps(item.fields, ensure_ascii=False),
+                json.dumps(item.transforms),
+                str(ob["handling_code"]),
+                int(bool(ob.get("use_limited_to_purpose"))),
+                int(bool(ob.get("use_limited_to_case"))),
+                str(ob.get("purpose", "")),
+                str(ob.get("case_reference", "")),
+                str(ob.get("onward_transfer", "prohibited")),
+                str(ob.get("judicial_use", "prohibited")),
+                int(ob["retention_days"]),
+                iso(moment),
+                retain_until,
+            ),
+        )
+        conn.execute(
+            "UPDATE disclosure_items_sent SET fetched=1 WHERE disclosure_id=? AND item_id=?",
+            (disclosure_id, item.item_id),
+        )
+        stored += 1
+    return stored
+
+
+def refresh(
+    conn: sqlite3.Connection,
+    channel: DisclosureChannel,
+    disclosure_id: str,
+    *,
+    fetch: bool,
+    now: datetime | None = None,
+) -> int:
+    """Ask the counterpart how the request stands; with ``fetch``, store newly released details.
+
+    Returns how many released items were stored by this call.
+    """
+    row = conn.execute(
+        "SELECT request_id, peer FROM disclosures_sent WHERE disclosure_id=?", (disclosure_id,)
+    ).fetchone()
+    if row is None:
+        raise DisclosureNotFound("disclosure request", disclosure_id)
+    if str(row["peer"]) != channel.peer_id:
+        raise InvalidRequest("peer", f"disclosure {disclosure_id} was sent to {row['peer']}")
+    answer = channel.get_disclosure(disclosure_id, fetch)
+    _check_answer(channel.peer_id, answer, None)
+    known = {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT item_id FROM disclosure_items_sent WHERE disclosure_id=?", (disclosure_id,)
+        )
+    }
+    if any(item.item_id not in known for item in answer.items):
+        raise CounterpartReplyError(channel.peer_id, "an item was not part of the request")
+    moment = now or now_utc()
+    with store.transaction(conn):
+        for item in answer.items:
+            conn.execute(
+                "UPDATE disclosure_items_sent SET outcome=?, reason_code=?, ticket_id=?, "
+                "deadline=?, overdue=?, updated_at=? WHERE disclosure_id=? AND item_id=?",
+                (
+                    item.outcome,
+                    item.reason_code,
+                    item.ticket_id,
+                    item.deadline,
+                    int(item.overdue),
+                    iso(moment),
+                    disclosure_id,
+                    item.item_id,
+                ),
+            )
+        conn.execute(
+            "UPDATE disclosures_sent SET checked_at=? WHERE disclosure_id=?",
+            (iso(moment), disclosure_id),
+        )
+        stored = (
+            _store_released(conn, channel.peer_id, disclosure_id, answer.items, moment)
+            if fetch
+            else 0
+        )
+        if stored:
+            _audit_fetch(conn, channel.peer_id, str(row["request_id"]), answer, stored)
+    return stored
+
+
+@dataclass(frozen=True)
+class SentItem:
+    """One item of a request this node sent, as last reported."""
+
+    disclosure_id: str
+    peer: str
+    case_reference: str
+    item_id: str
+    hit_id: int | None
+    record_id: str | None
+    key_type: str
+    outcome: str
+    reason_code: str
+    ticket_id: str | None
+    deadline: str | None
+    overdue: bool
+    fetched: bool
+
+    @property
+    def state(self) -> str:
+        """released / awaiting fetch / pending / overdue / denied."""
+        if self.outcome == RELEASE:
+            return "released" if self.fetched else "released (fetch it)"
+        if self.outcome == PENDING_APPROVAL:
+            return "overdue" if self.overdue else "pending"
+        return "denied"
+
+
+def sent_items(conn: sqlite3.Connection, disclosure_id: str | None = None) -> list[SentItem]:
+    """Items of requests this node sent (all, or of one request), newest request first."""
+    rows = conn.execute(
+        "SELECT s.disclosure_id, s.peer, s.case_reference, i.item_id, i.hit_id, i.record_id, "
+        "i.key_type, i.outcome, i.reason_code, i.ticket_id, i.deadline, i.overdue, i.fetched "
+        "FROM disclosures_sent s JOIN disclosure_items_sent i "
+        "ON i.disclosure_id = s.disclosure_id "
+        "WHERE (? IS NULL OR s.disclosure_id = ?) ORDER BY s.sent_at DESC, i.rowid",
+        (disclosure_id, disclosure_id),
+    ).fetchall()
+    return [
+        SentItem(
+            str(r[0]),
+            str(r[1]),
+            str(r[2]),
+            str(r[3]),
+            r[4],
+            r[5],
+            str(r[6]),
+            str(r[7]),
+            str(r[8]),
+            r[9],
+            r[10],
+            bool(r[11]),
+            bool(r[12]),
+        )
+        for r in rows
+    ]
+
+
+def open_requests(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(disclosure id, peer) of requests with items still pending or released but not fetched."""
+    rows = conn.execute(
+        "SELECT DISTINCT s.disclosure_id, s.peer FROM disclosures_sent s "
+        "JOIN disclosure_items_sent i ON i.disclosure_id = s.disclosure_id "
+        "WHERE i.outcome = 'PENDING_APPROVAL' OR (i.outcome = 'RELEASE' AND i.fetched = 0) "
+        "ORDER BY s.sent_at",
+    ).fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]

@@ -1,0 +1,482 @@
+"""The responder's side of the governed follow-up, without any transport.
+
+For each requested key the responder looks up the records holding it, keeps
+only those its participation policy lets take part in a match for this
+request (anything else could not have been a hit), and decides each under its
+release policy. A key leading to no such record gets the same denial as a
+record the policy will not release (``NOT_RELEASABLE``), so a request learns
+nothing a match would not have told it; and every key is charged to the
+requester's element budget, exactly like a match element, so disclosure
+requests cannot be used to test membership for free.
+
+The request, the decisions, any tickets and the audit entries commit in one
+transaction: either the counterpart's request is fully on record, or nothing is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import policy as policy_lang
+from node import audit, budget, store
+from node.config import NodeConfig
+from node.disclosure.model import (
+    DENY,
+    NOT_RELEASABLE,
+    PENDING_APPROVAL,
+    RELEASE,
+    DisclosureAnswer,
+    DisclosureCall,
+    ItemDecision,
+    context_of,
+    iso,
+    now_utc,
+    parse_iso,
+    validate_call,
+)
+from node.errors import DisclosureNotFound, InvalidRequest
+from node.matching import key_types_of
+from node.policy_holder import PolicyHolder
+from node.records import facts as record_facts
+from node.records import store as record_store
+
+#: The longest reference accepted in GetDisclosure (a UUID is 36 characters).
+MAX_REFERENCE = 64
+
+#: Ticket statuses during which a ticket awaits a decision.
+AWAITING = ("pending", "reopened")
+
+
+def key_digest(key: str) -> str:
+    """What the responder keeps of a requested key: a digest, never the requester's text."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class DisclosureResponder:
+    """Decides disclosure requests and reports their state to the requester."""
+
+    def __init__(self, config: NodeConfig, db_path: Path, policies: PolicyHolder) -> None:
+        self.config = config
+        self.db_path = db_path
+        self.policies = policies
+
+    def _connect(self) -> sqlite3.Connection:
+        return store.connect(Path(self.db_path))
+
+    # -- Disclose ---------------------------------------------------------------
+
+    def disclose(self, call: DisclosureCall, now: datetime | None = None) -> DisclosureAnswer:
+        """Decide every record the requested keys lead to; raise on bad input (nothing stored)."""
+        moment = now or now_utc()
+        pol = self.policies.current()
+        validate_call(call, pol)
+        conn = self._connect()
+        try:
+            replay = self._replay(conn, call, moment)
+            if replay is not None:
+                return replay
+            charge = budget.charge(
+                conn,
+                call.requester,
+                len(call.match_keys),
+                self.config.limits.max_elements_per_peer_per_day,
+                moment,
+            )
+            return self._decide_and_store(conn, pol, call, moment, charge.charged)
+        finally:
+            conn.close()
+
+    def _eligible_records(
+        self,
+        conn: sqlite3.Connection,
+        pol: policy_lang.Policy,
+        ctx: policy_lang.RequestContext,
+        key: str,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        rows = conn.execute(
+            "SELECT DISTINCT r.record_id FROM match_keys k JOIN records r ON r.rid = k.rid "
+            "WHERE k.key = ? ORDER BY r.record_id",
+            (key,),
+        ).fetchall()
+        out: list[tuple[str, dict[str, Any]]] = []
+        for (record_id,) in rows:
+            record = record_store.get(conn, str(record_id))
+            if record is None:
+                continue
+            facts = record_facts(record)
+            if policy_lang.evaluate_participation(pol, ctx, facts).outcome == RELEASE:
+                out.append((str(record_id), facts))
+        return out
+
+    def _decide_and_store(
+        self,
+        conn: sqlite3.Connection,
+        pol: policy_lang.Policy,
+        call: DisclosureCall,
+        moment: datetime,
+        charged: int,
+    ) -> DisclosureAnswer:
+        ctx = context_of(call, moment)
+        disclosure_id = str(uuid.uuid4())
+        decided_at = iso(moment)
+        items: list[ItemDecision] = []
+        rows: list[tuple[Any, ...]] = []
+        tickets: list[tuple[Any, ...]] = []
+        for key in call.match_keys:
+            records = self._eligible_records(conn, pol, ctx, key)
+            if not records:
+                item = ItemDecision(
+                    str(uuid.uuid4()), DENY, NOT_RELEASABLE, key, decided_at=decided_at
+                )
+                items.append(item)
+                rows.append((item, None, {}, "no record eligible for this request holds the key"))
+                continue
+            for record_id, facts in records:
+                decision = policy_lang.evaluate_release(pol, ctx, facts)
+                item, ticket = self._item(decision, key, record_id, call.requester, moment)
+                items.append(item)
+                rows.append((item, record_id, list(decision.denied_by), decision.explanation.text))
+                if ticket is not None:
+                    tickets.append(ticket)
+        # Pending items keep their decided fields at home until an officer approves.
+        public = [i if i.outcome == RELEASE else _without_fields(i) for i in items]
+        answer = DisclosureAnswer(disclosure_id, public, pol.digest, charged)
+        with store.transaction(conn):
+            self._insert(
+                conn,
+                call,
+                disclosure_id=disclosure_id,
+                digest=pol.digest,
+                moment=moment,
+                rows=rows,
+                tickets=tickets,
+            )
+            self._audit_received(conn, call, answer, pol.digest)
+        return answer
+
+    def _item(
+        self,
+        decision: policy_lang.Decision,
+        key: str,
+        record_id: str,
+        requester: str,
+        moment: datetime,
+    ) -> tuple[ItemDecision, tuple[Any, ...] | None]:
+        item_id = str(uuid.uuid4())
+        outcome = str(decision.outcome.value)
+        obligations = decision.obligations.as_dict() if decision.obligations else None
+        transforms = dict(getattr(decision.explanation, "transforms", {}) or {})
+        if outcome == DENY:
+            return ItemDecision(
+                item_id, DENY, decision.reason_code, key, decided_at=iso(moment)
+            ), None
+        fields = dict(decision.fields)
+        if outcome == RELEASE:
+            item = ItemDecision(
+                item_id,
+                RELEASE,
+                decision.reason_code,
+                key,
+                fields,
+                transforms,
+                obligations,
+                decided_at=iso(moment),
+            )
+            return item, None
+        approval = decision.approval
+        hours = (approval.deadline_hours if approval else None) or (
+            self.config.disclosure.ticket_deadline_hours
+        )
+        deadline = iso(moment + timedelta(hours=hours))
+        ticket_id = "T-" + uuid.uuid4().hex[:12]
+        item = ItemDecision(
+            item_id,
+            PENDING_APPROVAL,
+            decision.reason_code,
+            key,
+            fields,
+            transforms,
+            obligations,
+            ticket_id=ticket_id,
+            deadline=deadline,
+            decided_at=iso(moment),
+        )
+        ticket = (
+            ticket_id,
+            item_id,
+            requester,
+            record_id,
+            iso(moment),
+            deadline,
+            _dumps(list(approval.roles) if approval else []),
+            int(bool(approval and approval.two_person)),
+        )
+        return item, ticket
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        call: DisclosureCall,
+        *,
+        disclosure_id: str,
+        digest: str,
+        moment: datetime,
+        rows: list[tuple[Any, ...]],
+        tickets: list[tuple[Any, ...]],
+    ) -> None:
+        conn.execute(
+            "INSERT INTO disclosure_requests(disclosure_id, requester, request_id, match_id, "
+            "received_at, purpose, legal_basis, case_reference, officer, justification, "
+            "potential_charges, assurances, requested_fields, policy_digest, keys_count) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                disclosure_id,
+                call.requester,
+                call.request_id,
+                call.match_id or None,
+                iso(moment),
+                call.purpose.strip(),
+                call.legal_basis.strip(),
+                call.case_reference.strip(),
+                call.officer.strip(),
+                call.justification.strip(),
+                _dumps(list(call.potential_charges)),
+                _dumps(list(call.assurances)),
+                _dumps(list(call.requested_fields)),
+                digest,
+                len(call.match_keys),
+            ),
+        )
+        for position, (item, record_id, denied_by, explanation) in enumerate(rows):
+            conn.execute(
+                "INSERT INTO disclosure_decisions(item_id, disclosure_id, position, key_digest, "
+                "record_id, outcome, reason_code, fields, transforms, obligations, denied_by, "
+                "explanation, decided_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    item.item_id,
+                    disclosure_id,
+                    position,
+                    key_digest(item.match_key),
+                    record_id,
+                    item.outcome,
+                    item.reason_code,
+                    _dumps(item.fields),
+                    _dumps(item.transforms),
+                    _dumps(item.obligations) if item.obligations is not None else None,
+                    _dumps(denied_by),
+                    explanation,
+                    item.decided_at,
+                ),
+            )
+        for ticket in tickets:
+            conn.execute(
+                "INSERT INTO tickets(ticket_id, item_id, disclosure_id, counterpart, record_id, "
+                "status, created_at, deadline, roles, two_person) "
+                "VALUES (?,?,?,?,?,'pending',?,?,?,?)",
+                (ticket[0], ticket[1], disclosure_id, *ticket[2:]),
+            )
+
+    def _audit_received(
+        self, conn: sqlite3.Connection, call: DisclosureCall, answer: DisclosureAnswer, digest: str
+    ) -> None:
+        counts = answer.counts()
+        common: dict[str, Any] = {
+            "counterpart": call.requester,
+            "request_id": call.request_id,
+            "policy_digest": digest,
+        }
+        audit.append(
+            conn,
+            "disclosure.received",
+            **common,
+            purpose=call.purpose.strip(),
+            legal_basis=call.legal_basis.strip(),
+            case_reference=call.case_reference.strip(),
+            officer=call.officer.strip(),
+            justification=call.justification.strip() or None,
+            key_types=key_types_of(call.match_keys),
+            elements=len(call.match_keys),
+            status="OK",
+            details={"disclosure_id": answer.disclosure_id, "match_id": call.match_id or None},
+        )
+        audit.append(
+            conn,
+            "disclosure.decided",
+            **common,
+            status="OK",
+            details={"disclosure_id": answer.disclosure_id, "items": len(answer.items), **counts},
+        )
+        if counts["released"]:
+            audit.append(
+                conn,
+                "disclosure.fetched",
+                **common,
+                status="OK",
+                details={"disclosure_id": answer.disclosure_id, "delivered": counts["released"]},
+            )
+
+    def _replay(
+        self, conn: sqlite3.Connection, call: DisclosureCall, moment: datetime
+    ) -> DisclosureAnswer | None:
+        """The same request sent again (same request_id) gets the same disclosure, uncharged."""
+        row = conn.execute(
+            "SELECT disclosure_id FROM disclosure_requests WHERE requester=? AND request_id=?",
+            (call.requester, call.request_id),
+        ).fetchone()
+        if row is None:
+            return None
+        answer = self._current(conn, str(row[0]), include_fields=True, moment=moment)
+        by_digest = {key_digest(k): k for k in call.match_keys}
+        stored = {
+            str(r[0]): str(r[1])
+            for r in conn.execute(
+                "SELECT item_id, key_digest FROM disclosure_decisions WHERE disclosure_id=?",
+                (answer.disclosure_id,),
+            )
+        }
+        if set(stored.values()) != set(by_digest):
+            raise InvalidRequest(
+                "request_id", "was already used for a different request; use a new UUID"
+            )
+        items = [_with_key(item, by_digest[stored[item.item_id]]) for item in answer.items]
+        return DisclosureAnswer(answer.disclosure_id, items, answer.policy_digest, 0)
+
+    # -- GetDisclosure ----------------------------------------------------------
+
+    def get_disclosure(
+        self,
+        requester: str,
+        disclosure_id: str,
+        *,
+        include_fields: bool,
+        now: datetime | None = None,
+    ) -> DisclosureAnswer:
+        """The request's items as they stand now; NOT_FOUND alike for unknown and foreign ids."""
+        moment = now or now_utc()
+        reference = disclosure_id.strip()
+        if not reference:
+            raise InvalidRequest("disclosure_id", "is required")
+        if len(reference) > MAX_REFERENCE:
+            raise InvalidRequest("disclosure_id", f"is longer than {MAX_REFERENCE} characters")
+        conn = self._connect()
+        try:
+            row = conn.execute(
+                "SELECT request_id FROM disclosure_requests WHERE disclosure_id=? AND requester=?",
+                (reference, requester),
+            ).fetchone()
+            if row is None:
+                raise DisclosureNotFound("disclosure request", reference)
+            answer = self._current(conn, reference, include_fields=include_fields, moment=moment)
+            delivered = sum(1 for i in answer.items if i.outcome == RELEASE and i.fields)
+            if delivered:
+                with store.transaction(conn):
+                    audit.append(
+                        conn,
+                        "disclosure.fetched",
+                        counterpart=requester,
+                        request_id=str(row[0]),
+                        policy_digest=answer.policy_digest,
+                        status="OK",
+                        details={"disclosure_id": reference, "delivered": delivered},
+                    )
+            return answer
+        finally:
+            conn.close()
+
+    def _current(
+        self,
+        conn: sqlite3.Connection,
+        disclosure_id: str,
+        *,
+        include_fields: bool,
+        moment: datetime,
+    ) -> DisclosureAnswer:
+        rows = conn.execute(
+            "SELECT d.item_id, d.outcome, d.reason_code, d.fields, d.transforms, d.obligations, "
+            "d.decided_at, t.ticket_id, t.status, t.deadline, t.decided_at AS ticket_decided "
+            "FROM disclosure_decisions d LEFT JOIN tickets t ON t.item_id = d.item_id "
+            "WHERE d.disclosure_id=? ORDER BY d.position",
+            (disclosure_id,),
+        ).fetchall()
+        items = [_current_item(r, include_fields, moment) for r in rows]
+        return DisclosureAnswer(disclosure_id, items, self.policies.current().digest)
+
+
+def _without_fields(item: ItemDecision) -> ItemDecision:
+    return ItemDecision(
+        item.item_id,
+        item.outcome,
+        item.reason_code,
+        item.match_key,
+        {},
+        {},
+        item.obligations,
+        item.ticket_id,
+        item.deadline,
+        item.overdue,
+        item.decided_at,
+    )
+
+
+def _with_key(item: ItemDecision, key: str) -> ItemDecision:
+    return ItemDecision(
+        item.item_id,
+        item.outcome,
+        item.reason_code,
+        key,
+        item.fields,
+        item.transforms,
+        item.obligations,
+        item.ticket_id,
+        item.deadline,
+        item.overdue,
+        item.decided_at,
+    )
+
+
+def _current_item(row: sqlite3.Row, include_fields: bool, moment: datetime) -> ItemDecision:
+    obligations = json.loads(row["obligations"]) if row["obligations"] else None
+    fields: dict[str, Any] = json.loads(row["fields"])
+    transforms: dict[str, str] = json.loads(row["transforms"])
+    outcome, reason = str(row["outcome"]), str(row["reason_code"])
+    ticket_id, decided_at = row["ticket_id"], str(row["decided_at"])
+    deadline, overdue = None, False
+    if ticket_id is not None:
+        status, deadline = str(row["status"]), str(row["deadline"])
+        if status == "approved":
+            outcome, reason = RELEASE, "RELEASED"
+            decided_at = str(row["ticket_decided"])
+        elif status in ("denied", "expired"):
+            # A human refusal is shown as the generic code: the officer's reason stays home.
+            outcome, reason = DENY, NOT_RELEASABLE
+            decided_at = str(row["ticket_decided"] or decided_at)
+        else:
+            outcome = PENDING_APPROVAL
+            overdue = parse_iso(deadline) < moment
+    if outcome != RELEASE:
+        fields, transforms, obligations = {}, {}, (None if outcome == DENY else obligations)
+    elif not include_fields:
+        fields = {}
+    return ItemDecision(
+        str(row["item_id"]),
+        outcome,
+        reason,
+        "",
+        fields,
+        transforms,
+        obligations,
+        ticket_id,
+        deadline,
+        overdue,
+        decided_at,
+    )
