@@ -46,8 +46,15 @@ REQUEST_KEYS = (
     "assurances",
     "requested_fields",
 )
-EXPECT_KEYS = ("outcome", "reason_code", "denied_by", "matched", "fields", "obligations",
-               "approval")
+EXPECT_KEYS = (
+    "outcome",
+    "reason_code",
+    "denied_by",
+    "matched",
+    "fields",
+    "obligations",
+    "approval",
+)
 CASE_KEYS = ("name", "stage", "parameters", "request", "record", "expect")
 OUTCOMES = ("RELEASE", "DENY", "PENDING_APPROVAL")
 
@@ -121,7 +128,7 @@ def _timestamp(value: Any) -> datetime:
     elif isinstance(value, str):
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     else:
-        raise ValueError("'now' must be a date and time such as 2026-03-01T10:00:00Z")
+        raise TypeError("'now' must be a date and time such as 2026-03-01T10:00:00Z")
     if moment.utcoffset() is None:
         raise ValueError("'now' needs a time zone, for example 2026-03-01T10:00:00Z")
     return moment.astimezone(UTC)
@@ -131,7 +138,7 @@ def _texts(value: Any, what: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"'{what}' must be a list of names")
+        raise TypeError(f"'{what}' must be a list of names")
     return tuple(value)
 
 
@@ -161,12 +168,17 @@ def _parameter_rows(node: Node, r: Reader) -> list[dict[str, Any]]:
     raw = node.to_python()
     if isinstance(raw, dict):
         if not all(isinstance(v, list) and v for v in raw.values()):
-            r.error(node, "each parameter needs a non-empty list of values",
-                    "write parameters: {category: [victim, witness]}")
+            r.error(
+                node,
+                "each parameter needs a non-empty list of values",
+                "write parameters: {category: [victim, witness]}",
+            )
             return []
         names = list(raw)
-        return [dict(zip(names, combo, strict=True))
-                for combo in itertools.product(*(raw[n] for n in names))]
+        return [
+            dict(zip(names, combo, strict=True))
+            for combo in itertools.product(*(raw[n] for n in names))
+        ]
     if isinstance(raw, list) and raw and all(isinstance(row, dict) for row in raw):
         return raw
     r.error(node, "parameters must be a mapping of name to values, or a list of rows")
@@ -174,8 +186,7 @@ def _parameter_rows(node: Node, r: Reader) -> list[dict[str, Any]]:
 
 
 def _read_case(item: Node, defaults: dict[str, Any], r: Reader, out: CaseSet) -> None:
-    m = r.mapping(item, "a case", ["name", "expect"], ["stage", "parameters", "request",
-                                                        "record"])
+    m = r.mapping(item, "a case", ["name", "expect"], ["stage", "parameters", "request", "record"])
     if m is None or "name" not in m or "expect" not in m:
         return
     r.mapping(m["expect"], "expect", optional=EXPECT_KEYS)
@@ -191,20 +202,35 @@ def _read_case(item: Node, defaults: dict[str, Any], r: Reader, out: CaseSet) ->
         expect = raw.get("expect") or {}
         where = m["name"]
         if stage not in ("participation", "release"):
-            r.error(m.get("stage", item), f"unknown stage '{stage}'",
-                    "stage is participation or release")
+            r.error(
+                m.get("stage", item),
+                f"unknown stage '{stage}'",
+                "stage is participation or release",
+            )
             continue
         if expect.get("outcome") not in OUTCOMES:
-            r.error(m["expect"], f"expected outcome must be one of {', '.join(OUTCOMES)}",
-                    "add outcome: RELEASE, DENY or PENDING_APPROVAL")
+            r.error(
+                m["expect"],
+                f"expected outcome must be one of {', '.join(OUTCOMES)}",
+                "add outcome: RELEASE, DENY or PENDING_APPROVAL",
+            )
             continue
         try:
             request = make_request(raw.get("request") or {})
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             r.error(m.get("request", item), str(exc))
             continue
-        out.cases.append(Case(str(raw["name"]), stage, request, raw.get("record") or {},
-                              expect, where.file, where.line))
+        out.cases.append(
+            Case(
+                str(raw["name"]),
+                stage,
+                request,
+                raw.get("record") or {},
+                expect,
+                where.file,
+                where.line,
+            )
+        )
 
 
 def load_cases(paths: list[Path] | list[str] | list[str | Path]) -> CaseSet:
@@ -224,12 +250,15 @@ def load_cases(paths: list[Path] | list[str] | list[str | Path]) -> CaseSet:
             out.problems.append(Problem(name, 1, 1, f"cannot read the case file: {exc}"))
             continue
         if root is None:
-            out.problems.append(Problem(name, 1, 1, "the case file is empty",
-                                        "a case file starts with 'spoor_cases: 1'"))
+            out.problems.append(
+                Problem(
+                    name, 1, 1, "the case file is empty", "a case file starts with 'spoor_cases: 1'"
+                )
+            )
             continue
         top = r.mapping(root, "a case file", ["spoor_cases", "cases"], ["defaults"])
         if top is not None and "cases" in top:
-            defaults = {}
+            defaults: dict[str, Any] = {}
             if "defaults" in top:
                 r.mapping(top["defaults"], "defaults", optional=("stage", "request", "record"))
                 defaults = top["defaults"].to_python() or {}

@@ -45,7 +45,7 @@ class State:
         return True, f"{who} is a competent authority for {purpose}"
 
     @cached_property
-    def legal_basis(self) -> tuple[bool, str]:
+    def legal_basis(self) -> tuple[bool, str]:  # noqa: PLR0911 - one return per ground of refusal
         basis, who = self.ctx.legal_basis, self.ctx.requester
         inst = self.policy.instruments.get(basis)
         if inst is None:
@@ -69,7 +69,7 @@ class State:
         return (
             a.counterpart == self.ctx.requester
             and a.kind == "no_death_penalty"
-            and BOTH_USES <= set(a.scope)
+            and set(a.scope) >= BOTH_USES
             and offence in a.offence_classes
             and a.issued <= self.today
             and (a.expires is None or self.today <= a.expires)
@@ -84,7 +84,10 @@ class State:
         charges = set(self.ctx.potential_charges) | set(self.facts.offence_classes)
         exposed = sorted(charges & set(self.profile.death_penalty))
         if not exposed:
-            return False, f"no offence concerned carries the death penalty in {self.profile.country}"
+            return (
+                False,
+                f"no offence concerned carries the death penalty in {self.profile.country}",
+            )
         given = [self.policy.assurances[a] for a in self.ctx.assurances]
         uncovered = [o for o in exposed if not any(self._assurance_covers(a, o) for a in given)]
         if uncovered:
@@ -147,7 +150,9 @@ def _member(get: Callable[[State], str | None], label: str) -> Callable[..., tup
     return check
 
 
-def _any(get: Callable[[State], list[str] | tuple[str, ...]], label: str) -> Callable[..., tuple[bool, str]]:
+def _any(
+    get: Callable[[State], list[str] | tuple[str, ...]], label: str
+) -> Callable[..., tuple[bool, str]]:
     def check(state: State, value: bool | tuple[str, ...]) -> tuple[bool, str]:
         actual = list(get(state))
         assert isinstance(value, tuple)
@@ -197,51 +202,122 @@ def _country(state: State) -> str | None:
 CONDITIONS: dict[str, ConditionDef] = {
     d.name: d
     for d in (
-        ConditionDef("requester", "list", "counterparts", "the requester is one of",
-                     _member(lambda s: s.ctx.requester, "the requester")),
-        ConditionDef("requester_country", "list", "countries", "the requester's country is one of",
-                     _member(_country, "the requester's country")),
-        ConditionDef("purpose", "list", "purposes", "the stated purpose is one of",
-                     _member(lambda s: s.ctx.purpose, "the purpose")),
-        ConditionDef("legal_basis", "list", "instruments", "the stated legal basis is one of",
-                     _member(lambda s: s.ctx.legal_basis, "the legal basis")),
-        ConditionDef("potential_charge", "list", "offence_classes",
-                     "a potential charge is one of",
-                     _any(lambda s: s.ctx.potential_charges, "potential charges")),
-        ConditionDef("assurance", "list", "assurance_kinds",
-                     "the request carries a valid assurance of kind",
-                     _any(_assurance_kinds, "valid assurances given")),
-        ConditionDef("justification_given", "bool", None, "a justification was given",
-                     _flag(_justified)),
-        ConditionDef("requester_competent", "bool", None,
-                     "the requester is a competent authority for the purpose",
-                     _flag(lambda s: s.competent)),
-        ConditionDef("legal_basis_valid", "bool", None,
-                     "the legal basis is in force with the requester and covers the purpose",
-                     _flag(lambda s: s.legal_basis)),
-        ConditionDef("capital_exposure_without_assurance", "bool", None,
-                     "an offence concerned may carry the death penalty for the requester "
-                     "and no assurance covers direct and indirect use",
-                     _flag(lambda s: s.capital_exposure)),
-        ConditionDef("dual_criminality", "bool", None,
-                     "the conduct is an offence in both jurisdictions",
-                     _flag(lambda s: s.dual_criminality)),
-        ConditionDef("kind", "list", "record_kinds", "the record is of kind",
-                     _member(lambda s: s.facts.kind, "the record kind")),
-        ConditionDef("subject_category", "list", "subject_categories",
-                     "the subject category is one of",
-                     _member(lambda s: s.facts.subject_category, "the subject category")),
-        ConditionDef("offence_class", "list", "offence_classes",
-                     "the record concerns an offence class among",
-                     _any(lambda s: s.facts.offence_classes, "record offence classes")),
-        ConditionDef("handling_restriction", "list", "handling_restrictions",
-                     "the record carries a handling restriction among",
-                     _any(lambda s: s.facts.handling_restrictions, "record restrictions")),
-        ConditionDef("cites_appendix", "list", "cites_appendices",
-                     "a species in the record is listed in CITES appendix",
-                     _any(State.appendices, "CITES appendices of the record's species")),
-        ConditionDef("review_date_passed", "bool", None, "the record's review date has passed",
-                     _flag(_review_passed)),
+        ConditionDef(
+            "requester",
+            "list",
+            "counterparts",
+            "the requester is one of",
+            _member(lambda s: s.ctx.requester, "the requester"),
+        ),
+        ConditionDef(
+            "requester_country",
+            "list",
+            "countries",
+            "the requester's country is one of",
+            _member(_country, "the requester's country"),
+        ),
+        ConditionDef(
+            "purpose",
+            "list",
+            "purposes",
+            "the stated purpose is one of",
+            _member(lambda s: s.ctx.purpose, "the purpose"),
+        ),
+        ConditionDef(
+            "legal_basis",
+            "list",
+            "instruments",
+            "the stated legal basis is one of",
+            _member(lambda s: s.ctx.legal_basis, "the legal basis"),
+        ),
+        ConditionDef(
+            "potential_charge",
+            "list",
+            "offence_classes",
+            "a potential charge is one of",
+            _any(lambda s: s.ctx.potential_charges, "potential charges"),
+        ),
+        ConditionDef(
+            "assurance",
+            "list",
+            "assurance_kinds",
+            "the request carries a valid assurance of kind",
+            _any(_assurance_kinds, "valid assurances given"),
+        ),
+        ConditionDef(
+            "justification_given", "bool", None, "a justification was given", _flag(_justified)
+        ),
+        ConditionDef(
+            "requester_competent",
+            "bool",
+            None,
+            "the requester is a competent authority for the purpose",
+            _flag(lambda s: s.competent),
+        ),
+        ConditionDef(
+            "legal_basis_valid",
+            "bool",
+            None,
+            "the legal basis is in force with the requester and covers the purpose",
+            _flag(lambda s: s.legal_basis),
+        ),
+        ConditionDef(
+            "capital_exposure_without_assurance",
+            "bool",
+            None,
+            "an offence concerned may carry the death penalty for the requester "
+            "and no assurance covers direct and indirect use",
+            _flag(lambda s: s.capital_exposure),
+        ),
+        ConditionDef(
+            "dual_criminality",
+            "bool",
+            None,
+            "the conduct is an offence in both jurisdictions",
+            _flag(lambda s: s.dual_criminality),
+        ),
+        ConditionDef(
+            "kind",
+            "list",
+            "record_kinds",
+            "the record is of kind",
+            _member(lambda s: s.facts.kind, "the record kind"),
+        ),
+        ConditionDef(
+            "subject_category",
+            "list",
+            "subject_categories",
+            "the subject category is one of",
+            _member(lambda s: s.facts.subject_category, "the subject category"),
+        ),
+        ConditionDef(
+            "offence_class",
+            "list",
+            "offence_classes",
+            "the record concerns an offence class among",
+            _any(lambda s: s.facts.offence_classes, "record offence classes"),
+        ),
+        ConditionDef(
+            "handling_restriction",
+            "list",
+            "handling_restrictions",
+            "the record carries a handling restriction among",
+            _any(lambda s: s.facts.handling_restrictions, "record restrictions"),
+        ),
+        ConditionDef(
+            "cites_appendix",
+            "list",
+            "cites_appendices",
+            "a species in the record is listed in CITES appendix",
+            _any(State.appendices, "CITES appendices of the record's species"),
+        ),
+        ConditionDef(
+            "review_date_passed",
+            "bool",
+            None,
+            "the record's review date has passed",
+            _flag(_review_passed),
+        ),
     )
 }
 

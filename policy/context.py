@@ -45,11 +45,11 @@ class RequestContext:
     requested_fields: tuple[str, ...] = ()
 
 
-class InvalidRequest(ValueError):
+class InvalidRequestError(ValueError):
     """The request uses a value outside the agreed vocabulary."""
 
 
-class InvalidFacts(ValueError):
+class InvalidFactsError(ValueError):
     """The record's facts are malformed or use unknown values."""
 
 
@@ -70,94 +70,106 @@ class Facts:
 
 
 def check_request(policy: Policy, ctx: RequestContext) -> None:
-    """Raise :class:`InvalidRequest` if the request uses an unknown value."""
+    """Raise :class:`InvalidRequestError` if the request uses an unknown value."""
     if not isinstance(ctx.now, datetime) or ctx.now.utcoffset() is None:
         raise TypeError("RequestContext.now must be a timezone-aware datetime")
     if ctx.purpose not in vocab.PURPOSES:
-        raise InvalidRequest(f"unknown purpose '{ctx.purpose}'")
+        raise InvalidRequestError(f"unknown purpose '{ctx.purpose}'")
     if ctx.legal_basis not in policy.instruments:
-        raise InvalidRequest(f"unknown legal basis '{ctx.legal_basis}'")
+        raise InvalidRequestError(f"unknown legal basis '{ctx.legal_basis}'")
     for charge in ctx.potential_charges:
         if charge not in vocab.OFFENCE_CLASSES:
-            raise InvalidRequest(f"unknown offence class '{charge}' in potential charges")
+            raise InvalidRequestError(f"unknown offence class '{charge}' in potential charges")
     for aid in ctx.assurances:
         if aid not in policy.assurances:
-            raise InvalidRequest(f"unknown assurance '{aid}'")
+            raise InvalidRequestError(f"unknown assurance '{aid}'")
     for name in ctx.requested_fields:
         if not vocab.is_field_or_group(name):
-            raise InvalidRequest(f"unknown field or field group '{name}'")
+            raise InvalidRequestError(f"unknown field or field group '{name}'")
     for attr in ("requester", "case_reference", "officer"):
         if not isinstance(getattr(ctx, attr), str) or not getattr(ctx, attr).strip():
-            raise InvalidRequest(f"the request has no {attr.replace('_', ' ')}")
+            raise InvalidRequestError(f"the request has no {attr.replace('_', ' ')}")
 
 
 def _str_list(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
     value = raw.get(key) or []
     if not isinstance(value, list | tuple):
-        raise InvalidFacts(f"{key} must be a list")
+        raise InvalidFactsError(f"{key} must be a list")
     for item in value:
         if item not in allowed:
-            raise InvalidFacts(f"unknown value '{item}' in {key}")
+            raise InvalidFactsError(f"unknown value '{item}' in {key}")
     return tuple(value)
 
 
 def _opt_str(raw: Mapping[str, Any], key: str) -> str | None:
     value = raw.get(key)
     if value is not None and not isinstance(value, str):
-        raise InvalidFacts(f"{key} must be text")
+        raise InvalidFactsError(f"{key} must be text")
     return value
 
 
-def parse_facts(raw: Mapping[str, Any]) -> Facts:
-    """Validate a RecordFacts mapping (see docs/architecture.md)."""
-    if not isinstance(raw, Mapping):
-        raise InvalidFacts("record facts must be a mapping")
-    unknown = sorted(set(raw) - set(FACT_KEYS))
-    if unknown:
-        raise InvalidFacts(f"unknown record fact(s): {', '.join(map(str, unknown))}")
-    record_id = raw.get("record_id")
-    if not isinstance(record_id, str) or not record_id:
-        raise InvalidFacts("record_id is missing")
-    kind = raw.get("kind")
-    if kind not in vocab.RECORD_KINDS:
-        raise InvalidFacts(f"unknown record kind '{kind}'")
-    category = _opt_str(raw, "subject_category")
-    if category is not None and category not in vocab.SUBJECT_CATEGORIES:
-        raise InvalidFacts(f"unknown subject category '{category}'")
+def _review_date(raw: Mapping[str, Any]) -> date | None:
     review = raw.get("review_date")
     if isinstance(review, str):
         try:
             review = date.fromisoformat(review)
         except ValueError:
-            raise InvalidFacts(f"review_date '{review}' is not YYYY-MM-DD") from None
+            raise InvalidFactsError(f"review_date '{review}' is not YYYY-MM-DD") from None
     if review is not None and (not isinstance(review, date) or isinstance(review, datetime)):
-        raise InvalidFacts("review_date must be a YYYY-MM-DD date")
+        raise InvalidFactsError("review_date must be a YYYY-MM-DD date")
+    return review
+
+
+def _species(raw: Mapping[str, Any]) -> tuple[tuple[str, str | None], ...]:
     species = []
     for item in raw.get("species") or []:
         if not isinstance(item, Mapping) or not isinstance(item.get("scientific_name"), str):
-            raise InvalidFacts("each species needs a scientific_name")
+            raise InvalidFactsError("each species needs a scientific_name")
         extra = set(item) - {"scientific_name", "population"}
         if extra:
-            raise InvalidFacts(f"unknown species key(s): {', '.join(sorted(map(str, extra)))}")
+            raise InvalidFactsError(f"unknown species key(s): {', '.join(sorted(map(str, extra)))}")
         population = item.get("population")
         if population is not None and not isinstance(population, str):
-            raise InvalidFacts("a species population must be text")
+            raise InvalidFactsError("a species population must be text")
         species.append((item["scientific_name"], population))
+    return tuple(species)
+
+
+def _fields(raw: Mapping[str, Any]) -> dict[str, object]:
     fields = raw.get("fields") or {}
     if not isinstance(fields, Mapping):
-        raise InvalidFacts("fields must be a mapping of field name to value")
+        raise InvalidFactsError("fields must be a mapping of field name to value")
     for name in fields:
         if name not in vocab.FIELD_GROUPS:
-            raise InvalidFacts(f"unknown field '{name}'")
+            raise InvalidFactsError(f"unknown field '{name}'")
+    return dict(fields)
+
+
+def parse_facts(raw: Mapping[str, Any]) -> Facts:
+    """Validate a RecordFacts mapping (see docs/architecture.md)."""
+    if not isinstance(raw, Mapping):
+        raise InvalidFactsError("record facts must be a mapping")
+    unknown = sorted(set(raw) - set(FACT_KEYS))
+    if unknown:
+        raise InvalidFactsError(f"unknown record fact(s): {', '.join(map(str, unknown))}")
+    record_id = raw.get("record_id")
+    if not isinstance(record_id, str) or not record_id:
+        raise InvalidFactsError("record_id is missing")
+    kind = raw.get("kind")
+    if kind not in vocab.RECORD_KINDS:
+        raise InvalidFactsError(f"unknown record kind '{kind}'")
+    category = _opt_str(raw, "subject_category")
+    if category is not None and category not in vocab.SUBJECT_CATEGORIES:
+        raise InvalidFactsError(f"unknown subject category '{category}'")
     return Facts(
         record_id=record_id,
         kind=kind,
         subject_category=category,
         case_reference=_opt_str(raw, "case_reference"),
         source=_opt_str(raw, "source"),
-        review_date=review,
+        review_date=_review_date(raw),
         handling_restrictions=_str_list(raw, "handling_restrictions", vocab.HANDLING_RESTRICTIONS),
         offence_classes=_str_list(raw, "offence_classes", vocab.OFFENCE_CLASSES),
-        species=tuple(species),
-        fields=dict(fields),
+        species=_species(raw),
+        fields=_fields(raw),
     )

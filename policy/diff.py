@@ -53,8 +53,11 @@ class DiffReport:
         lines = [f"Old policy digest: {self.old_digest}", f"New policy digest: {self.new_digest}"]
         if not self.changed:
             lines.append("The two versions are identical in meaning.")
-        for label, ids in (("added", self.rules_added), ("removed", self.rules_removed),
-                           ("changed", self.rules_changed)):
+        for label, ids in (
+            ("added", self.rules_added),
+            ("removed", self.rules_removed),
+            ("changed", self.rules_changed),
+        ):
             if ids:
                 lines.append(f"Rules {label}: {', '.join(ids)}")
         if self.reference_changes:
@@ -85,7 +88,9 @@ def _reference_changes(old: Policy, new: Policy) -> list[str]:
             elif key not in b:
                 out.append(f"{section[:-1] if section != 'species' else 'species'} {key} removed")
             elif a[key] != b[key]:
-                changed = sorted(k for k in set(a[key]) | set(b[key]) if a[key].get(k) != b[key].get(k))
+                changed = sorted(
+                    k for k in set(a[key]) | set(b[key]) if a[key].get(k) != b[key].get(k)
+                )
                 name = section[:-1] if section != "species" else "species"
                 out.append(f"{name} {key}: {', '.join(changed)} changed")
     return out
@@ -93,6 +98,32 @@ def _reference_changes(old: Policy, new: Policy) -> list[str]:
 
 def _dict(value: Any) -> dict[str, Any] | None:
     return value.as_dict() if value is not None else None
+
+
+def _field_changes(a: Decision, b: Decision) -> list[str]:
+    out = []
+    gained = sorted(set(b.fields) - set(a.fields))
+    lost = sorted(set(a.fields) - set(b.fields))
+    if gained:
+        out.append(f"fields now released: {', '.join(gained)}")
+    if lost:
+        out.append(f"fields no longer released: {', '.join(lost)}")
+    for f in sorted(set(a.fields) & set(b.fields)):
+        if a.fields[f] != b.fields[f]:
+            out.append(f"field {f} released differently (transformation changed)")
+    return out
+
+
+def _mapping_changes(label: str, x: dict[str, Any] | None, y: dict[str, Any] | None) -> list[str]:
+    if x == y:
+        return []
+    if x is None or y is None:
+        return [f"{label}: {x or 'none'} -> {y or 'none'}"]
+    return [
+        f"{label}.{k}: {x.get(k)} -> {y.get(k)}"
+        for k in sorted(set(x) | set(y))
+        if x.get(k) != y.get(k)
+    ]
 
 
 def decision_changes(a: Decision, b: Decision) -> list[str]:
@@ -106,25 +137,9 @@ def decision_changes(a: Decision, b: Decision) -> list[str]:
         out.append(f"guards firing: {sorted(a.denied_by)} -> {sorted(b.denied_by)}")
     if set(a.matched_rules) != set(b.matched_rules):
         out.append(f"rules matching: {sorted(a.matched_rules)} -> {sorted(b.matched_rules)}")
-    gained = sorted(set(b.fields) - set(a.fields))
-    lost = sorted(set(a.fields) - set(b.fields))
-    if gained:
-        out.append(f"fields now released: {', '.join(gained)}")
-    if lost:
-        out.append(f"fields no longer released: {', '.join(lost)}")
-    for f in sorted(set(a.fields) & set(b.fields)):
-        if a.fields[f] != b.fields[f]:
-            out.append(f"field {f} released differently (transformation changed)")
-    for label, x, y in (("obligations", _dict(a.obligations), _dict(b.obligations)),
-                        ("approval", _dict(a.approval), _dict(b.approval))):
-        if x == y:
-            continue
-        if x is None or y is None:
-            out.append(f"{label}: {x or 'none'} -> {y or 'none'}")
-            continue
-        for k in sorted(set(x) | set(y)):
-            if x.get(k) != y.get(k):
-                out.append(f"{label}.{k}: {x.get(k)} -> {y.get(k)}")
+    out += _field_changes(a, b)
+    out += _mapping_changes("obligations", _dict(a.obligations), _dict(b.obligations))
+    out += _mapping_changes("approval", _dict(a.approval), _dict(b.approval))
     return out
 
 

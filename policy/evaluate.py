@@ -20,8 +20,8 @@ from typing import Any
 from policy import vocab
 from policy.conditions import CONDITIONS, State, describe
 from policy.context import (
-    InvalidFacts,
-    InvalidRequest,
+    InvalidFactsError,
+    InvalidRequestError,
     RequestContext,
     check_request,
     parse_facts,
@@ -95,31 +95,46 @@ def _request_summary(ctx: RequestContext) -> dict[str, Any]:
         return {}
 
 
-def _deny(stage: str, policy: Policy, ctx: RequestContext, facts: Mapping[str, Any],
-          code: str, error: str) -> Decision:
+def _deny(
+    stage: str,
+    policy: Policy,
+    ctx: RequestContext,
+    facts: Mapping[str, Any],
+    *,
+    code: str,
+    error: str,
+) -> Decision:
     record_id = facts.get("record_id") if isinstance(facts, Mapping) else None
     explanation = Explanation(
-        stage=stage, outcome=Outcome.DENY.value, reason_code=code,
+        stage=stage,
+        outcome=Outcome.DENY.value,
+        reason_code=code,
         record_id=record_id if isinstance(record_id, str) else None,
-        request=_request_summary(ctx), policy_digest=getattr(policy, "digest", ""),
+        request=_request_summary(ctx),
+        policy_digest=getattr(policy, "digest", ""),
         error=error,
     )
     explanation = replace(explanation, text=render_explanation(explanation))
-    return Decision(stage, Outcome.DENY, code, explanation,
-                    policy_digest=getattr(policy, "digest", ""))
+    return Decision(
+        stage, Outcome.DENY, code, explanation, policy_digest=getattr(policy, "digest", "")
+    )
 
 
-def _evaluate(stage: str, policy: Policy, ctx: RequestContext,
-              facts: Mapping[str, Any]) -> Decision:
+def _evaluate(
+    stage: str, policy: Policy, ctx: RequestContext, facts: Mapping[str, Any]
+) -> Decision:
     try:
         return _decide(stage, policy, ctx, facts)
-    except InvalidRequest as exc:
-        return _deny(stage, policy, ctx, facts, "INVALID_REQUEST", str(exc))
-    except InvalidFacts as exc:
-        return _deny(stage, policy, ctx, facts, "EVALUATION_ERROR", f"record facts: {exc}")
+    except InvalidRequestError as exc:
+        return _deny(stage, policy, ctx, facts, code="INVALID_REQUEST", error=str(exc))
+    except InvalidFactsError as exc:
+        return _deny(
+            stage, policy, ctx, facts, code="EVALUATION_ERROR", error=f"record facts: {exc}"
+        )
     except Exception as exc:  # fail closed: whatever went wrong, nothing is released
-        return _deny(stage, policy, ctx, facts, "EVALUATION_ERROR",
-                     f"{type(exc).__name__}: {exc}")
+        return _deny(
+            stage, policy, ctx, facts, code="EVALUATION_ERROR", error=f"{type(exc).__name__}: {exc}"
+        )
 
 
 def _template_values(state: State) -> dict[str, str]:
@@ -162,8 +177,17 @@ def check_rule(rule: Rule, state: State) -> RuleCheck:
         values = _template_values(state)
         values["detail"] = "; ".join(c.detail for c in checks)
         text = rule.explanation.format_map(values)
-    return RuleCheck(rule.id, rule.kind, rule.title, matched, tuple(checks), first_unmet,
-                     rule.legal_references, text, rule.library)
+    return RuleCheck(
+        rule.id,
+        rule.kind,
+        rule.title,
+        matched,
+        tuple(checks),
+        first_unmet,
+        rule.legal_references,
+        text,
+        rule.library,
+    )
 
 
 def _references(rules: Sequence[Rule]) -> tuple[str, ...]:
@@ -173,8 +197,9 @@ def _references(rules: Sequence[Rule]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _decide(stage: str, policy: Policy, ctx: RequestContext,
-            raw_facts: Mapping[str, Any]) -> Decision:
+def _decide(
+    stage: str, policy: Policy, ctx: RequestContext, raw_facts: Mapping[str, Any]
+) -> Decision:
     check_request(policy, ctx)
     facts = parse_facts(raw_facts)
     state = State(policy, ctx, facts)
@@ -184,23 +209,46 @@ def _decide(stage: str, policy: Policy, ctx: RequestContext,
     rule_checks = tuple(check_rule(r, state) for r in rules)
     fired = [g for g, c in zip(guards, guard_checks, strict=True) if c.matched]
     matched = [r for r, c in zip(rules, rule_checks, strict=True) if c.matched]
-    base = Explanation(stage=stage, outcome="", reason_code="", record_id=facts.record_id,
-                       request=_request_summary(ctx), guards=guard_checks, rules=rule_checks,
-                       policy_digest=policy.digest)
+    base = Explanation(
+        stage=stage,
+        outcome="",
+        reason_code="",
+        record_id=facts.record_id,
+        request=_request_summary(ctx),
+        guards=guard_checks,
+        rules=rule_checks,
+        policy_digest=policy.digest,
+    )
 
     def done(outcome: Outcome, code: str, **kw: Any) -> Decision:
-        expl_kw = {k: kw[k] for k in ("fields", "transforms", "withheld", "obligations",
-                                      "approval") if k in kw}
+        expl_kw = {
+            k: kw[k]
+            for k in ("fields", "transforms", "withheld", "obligations", "approval")
+            if k in kw
+        }
         if "released" in kw:
             expl_kw["fields"] = tuple(kw["released"])
         cited = fired if fired else matched
-        e = replace(base, outcome=outcome.value, reason_code=code,
-                    legal_references=_references(cited), **expl_kw)
+        e = replace(
+            base,
+            outcome=outcome.value,
+            reason_code=code,
+            legal_references=_references(cited),
+            **expl_kw,
+        )
         e = replace(e, text=render_explanation(e))
-        return Decision(stage, outcome, code, e, fields=dict(kw.get("released", {})),
-                        obligations=kw.get("obligations"), approval=kw.get("approval"),
-                        denied_by=[g.id for g in fired], matched_rules=[r.id for r in matched],
-                        policy_digest=policy.digest)
+        return Decision(
+            stage,
+            outcome,
+            code,
+            e,
+            fields=dict(kw.get("released", {})),
+            obligations=kw.get("obligations"),
+            approval=kw.get("approval"),
+            denied_by=[g.id for g in fired],
+            matched_rules=[r.id for r in matched],
+            policy_digest=policy.digest,
+        )
 
     if fired:
         codes = [g.reason_code or "NOT_RELEASABLE" for g in fired]
@@ -217,6 +265,12 @@ def _decide(stage: str, policy: Policy, ctx: RequestContext,
     approval = combine_approval(matched)
     outcome = Outcome.PENDING_APPROVAL if approval else Outcome.RELEASE
     code = "APPROVAL_REQUIRED" if approval else "RELEASED"
-    return done(outcome, code, released=outcome_fields.released,
-                transforms=outcome_fields.transforms, withheld=outcome_fields.withheld,
-                obligations=obligations, approval=approval)
+    return done(
+        outcome,
+        code,
+        released=outcome_fields.released,
+        transforms=outcome_fields.transforms,
+        withheld=outcome_fields.withheld,
+        obligations=obligations,
+        approval=approval,
+    )

@@ -101,23 +101,29 @@ class Explanation:
 
 
 def _consent(level: str) -> str:
-    return {"permitted": "permitted", "with_consent": "only with our prior consent",
-            "prohibited": "prohibited"}[level]
+    return {
+        "permitted": "permitted",
+        "with_consent": "only with our prior consent",
+        "prohibited": "prohibited",
+    }[level]
 
 
-def render_explanation(e: Explanation) -> str:
-    """Plain-language text of an explanation."""
-    lines: list[str] = []
-    verdict = {
-        ("participation", "RELEASE"): "MAY TAKE PART in the match",
-        ("participation", "DENY"): "KEPT OUT of the match",
-        ("release", "RELEASE"): "RELEASED",
-        ("release", "DENY"): "REFUSED",
-        ("release", "PENDING_APPROVAL"): "HELD FOR APPROVAL",
-    }.get((e.stage, e.outcome), e.outcome)
-    lines.append(f"Decision ({e.stage}): record {e.record_id or '?'} is {verdict}.")
-    lines.append(f"Reason code shown to the requester: {e.reason_code} — "
-                 f"{vocab.REASON_CODES.get(e.reason_code, '')}.")
+VERDICTS = {
+    ("participation", "RELEASE"): "MAY TAKE PART in the match",
+    ("participation", "DENY"): "KEPT OUT of the match",
+    ("release", "RELEASE"): "RELEASED",
+    ("release", "DENY"): "REFUSED",
+    ("release", "PENDING_APPROVAL"): "HELD FOR APPROVAL",
+}
+
+
+def _heading(e: Explanation) -> list[str]:
+    verdict = VERDICTS.get((e.stage, e.outcome), e.outcome)
+    lines = [
+        f"Decision ({e.stage}): record {e.record_id or '?'} is {verdict}.",
+        f"Reason code shown to the requester: {e.reason_code} — "
+        f"{vocab.REASON_CODES.get(e.reason_code, '')}.",
+    ]
     req = e.request
     if req:
         lines.append(
@@ -127,56 +133,74 @@ def render_explanation(e: Explanation) -> str:
         )
     if e.error:
         lines.append(f"The request could not be evaluated: {e.error}. Nothing was released.")
-    if e.guards:
-        lines.append("")
-        lines.append("Guards checked:")
-        for g in e.guards:
-            if g.matched:
-                lines.append(f"  [FIRES] {g.rule_id} — {g.title}")
-                if g.text:
-                    lines.append(f"          {g.text}")
-            else:
-                why = g.conditions[-1].detail if g.conditions else g.first_unmet
-                lines.append(f"  [clear] {g.rule_id} — {why}")
-    if e.rules:
-        lines.append("")
-        lines.append(f"{e.stage.capitalize()} rules:")
-        for r in e.rules:
-            if r.matched:
-                lines.append(f"  [MATCH] {r.rule_id} — {r.title}")
-                if r.text:
-                    lines.append(f"          {r.text}")
-            else:
-                lines.append(f"  [no]    {r.rule_id} — first unmet: {r.first_unmet}")
-    if e.stage == "release" and e.outcome != "DENY" or e.fields:
-        lines.append("")
+    return lines
+
+
+def _rule_lines(title: str, checks: tuple[RuleCheck, ...], *, guards: bool) -> list[str]:
+    if not checks:
+        return []
+    lines = ["", title]
+    for c in checks:
+        if c.matched:
+            lines.append(f"  [{'FIRES' if guards else 'MATCH'}] {c.rule_id} — {c.title}")
+            if c.text:
+                lines.append(f"          {c.text}")
+        elif guards:
+            why = c.conditions[-1].detail if c.conditions else c.first_unmet
+            lines.append(f"  [clear] {c.rule_id} — {why}")
+        else:
+            lines.append(f"  [no]    {c.rule_id} — first unmet: {c.first_unmet}")
+    return lines
+
+
+def _field_lines(e: Explanation) -> list[str]:
+    lines: list[str] = []
+    if (e.stage == "release" and e.outcome != "DENY") or e.fields:
         shown = [f"{f} ({e.transforms[f]})" if f in e.transforms else f for f in e.fields]
-        lines.append("Fields released: " + (", ".join(shown) if shown else "none"))
+        lines += ["", "Fields released: " + (", ".join(shown) if shown else "none")]
     if e.withheld:
         lines.append("Fields withheld:")
         lines.extend(f"  {f}: {why}" for f, why in e.withheld.items())
-    if e.obligations:
-        o = e.obligations
-        lines.append("")
-        lines.append("Obligations on the recipient:")
-        lines.append(f"  handling code {o.handling_code}: {vocab.HANDLING_MEANINGS[o.handling_code]}")
-        if o.use_limited_to_purpose:
-            lines.append(f"  use limited to the purpose {o.purpose}")
-        if o.use_limited_to_case:
-            lines.append(f"  use limited to case {o.case_reference}")
-        lines.append(f"  onward transfer {_consent(o.onward_transfer)}")
-        lines.append(f"  use in judicial proceedings {_consent(o.judicial_use)}")
-        lines.append(f"  delete after {o.retention_days} days")
-    if e.approval:
-        a = e.approval
-        who = " and ".join(a.roles) or "the responder's legal officers"
-        two = " (two different people must approve)" if a.two_person else ""
-        due = f" within {a.deadline_hours} hours" if a.deadline_hours else ""
-        lines.append("")
-        lines.append(f"Approval required from {who}{two}{due}.")
+    return lines
+
+
+def _obligation_lines(o: Obligations | None) -> list[str]:
+    if o is None:
+        return []
+    lines = [
+        "",
+        "Obligations on the recipient:",
+        f"  handling code {o.handling_code}: {vocab.HANDLING_MEANINGS[o.handling_code]}",
+    ]
+    if o.use_limited_to_purpose:
+        lines.append(f"  use limited to the purpose {o.purpose}")
+    if o.use_limited_to_case:
+        lines.append(f"  use limited to case {o.case_reference}")
+    lines.append(f"  onward transfer {_consent(o.onward_transfer)}")
+    lines.append(f"  use in judicial proceedings {_consent(o.judicial_use)}")
+    lines.append(f"  delete after {o.retention_days} days")
+    return lines
+
+
+def _approval_lines(a: Approval | None) -> list[str]:
+    if a is None:
+        return []
+    who = " and ".join(a.roles) or "the responder's legal officers"
+    two = " (two different people must approve)" if a.two_person else ""
+    due = f" within {a.deadline_hours} hours" if a.deadline_hours else ""
+    return ["", f"Approval required from {who}{two}{due}."]
+
+
+def render_explanation(e: Explanation) -> str:
+    """Plain-language text of an explanation."""
+    lines = _heading(e)
+    lines += _rule_lines("Guards checked:", e.guards, guards=True)
+    lines += _rule_lines(f"{e.stage.capitalize()} rules:", e.rules, guards=False)
+    lines += _field_lines(e)
+    lines += _obligation_lines(e.obligations)
+    lines += _approval_lines(e.approval)
     if e.legal_references:
-        lines.append("")
-        lines.append("Legal references: " + "; ".join(e.legal_references))
+        lines += ["", "Legal references: " + "; ".join(e.legal_references)]
     if e.policy_digest:
         lines.append(f"Policy digest: {e.policy_digest}")
     return "\n".join(lines)

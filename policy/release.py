@@ -47,8 +47,11 @@ class Approval:
     deadline_hours: int | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"roles": list(self.roles), "two_person": self.two_person,
-                "deadline_hours": self.deadline_hours}
+        return {
+            "roles": list(self.roles),
+            "two_person": self.two_person,
+            "deadline_hours": self.deadline_hours,
+        }
 
 
 @dataclass(frozen=True)

@@ -94,22 +94,41 @@ class Reader:
                 self.error(node, f"{what} is missing the required key '{key}'")
         return out
 
+    def unique(self, seen: dict[str, Node], key_node: Node, what: str) -> bool:
+        """Record ``key_node`` in ``seen``; a problem (and False) if it was there already."""
+        if key_node.raw in seen:
+            first = seen[key_node.raw]
+            self.error(
+                key_node,
+                f"{what} '{key_node.raw}' is declared twice (first at {first.file}:{first.line})",
+                "keep one declaration",
+            )
+            return False
+        seen[key_node.raw] = key_node
+        return True
+
     def text(self, node: Node, what: str) -> str | None:
         if node.kind != "scalar" or node.value is None or node.raw == "":
             self.error(node, f"{what} must be text")
             return None
         if isinstance(node.value, bool) and not node.quoted:
             # yes/no/on/off are booleans in YAML; say so rather than guess.
-            self.error(node, f"{what} must be text, got the yes/no value '{node.raw}'",
-                       f"write it in quotes: \"{node.raw}\"")
+            self.error(
+                node,
+                f"{what} must be text, got the yes/no value '{node.raw}'",
+                f'write it in quotes: "{node.raw}"',
+            )
             return None
         return node.raw
 
     def ident(self, node: Node, what: str) -> str | None:
         value = self.text(node, what)
         if value is not None and not ID_PATTERN.match(value):
-            self.error(node, f"{what} '{value}' is not a valid identifier",
-                       "use letters, digits and . _ - : + without spaces")
+            self.error(
+                node,
+                f"{what} '{value}' is not a valid identifier",
+                "use letters, digits and . _ - : + without spaces",
+            )
             return None
         return value
 
@@ -138,8 +157,9 @@ class Reader:
                 value = None
         if isinstance(value, datetime) or not isinstance(value, date):
             if node.value is not None or node.kind != "scalar":
-                self.error(node, f"{what} must be a date written YYYY-MM-DD",
-                           "for example 2026-12-31")
+                self.error(
+                    node, f"{what} must be a date written YYYY-MM-DD", "for example 2026-12-31"
+                )
             return None
         return value
 
@@ -192,13 +212,19 @@ class Reader:
         try:
             names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
         except ValueError as exc:
-            self.error(node, f"{what} has a broken placeholder: {exc}",
-                       "placeholders are written {name}; write {{ and }} for literal braces")
+            self.error(
+                node,
+                f"{what} has a broken placeholder: {exc}",
+                "placeholders are written {name}; write {{ and }} for literal braces",
+            )
             return None
         for name in names:
             if name not in TEMPLATE_NAMES:
-                self.error(node, f"unknown placeholder '{{{name}}}' in {what}",
-                           suggest(name, TEMPLATE_NAMES) or "allowed: " + ", ".join(TEMPLATE_NAMES))
+                self.error(
+                    node,
+                    f"unknown placeholder '{{{name}}}' in {what}",
+                    suggest(name, TEMPLATE_NAMES) or "allowed: " + ", ".join(TEMPLATE_NAMES),
+                )
                 return None
         return value
 

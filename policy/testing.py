@@ -91,13 +91,40 @@ def _as_set(value: Any) -> set[str] | None:
     return None
 
 
+def _compare_partial(label: str, want: Any, got: dict[str, Any] | None) -> list[str]:
+    """Compare only the keys the case names (``null`` means: expect none at all)."""
+    if want is None or got is None:
+        return [] if want == got else [f"{label}: expected {want}, got {got}"]
+    if not isinstance(want, dict):
+        return [f"{label}: expected a mapping or null"]
+    out = []
+    for k, v in want.items():
+        if k not in got:
+            out.append(f"{label}: unknown key '{k}'")
+        elif got[k] != v:
+            out.append(f"{label}.{k}: expected {v}, got {got[k]}")
+    return out
+
+
+def _compare_fields(want: Any, got: dict[str, object]) -> list[str]:
+    """A list compares the released field names; a mapping also compares the values."""
+    if isinstance(want, dict):
+        return [] if want == got else [f"fields: expected {want}, got {got}"]
+    names = _as_set(want)
+    if names is None or names != set(got):
+        return [f"fields: expected {sorted(names or [])}, got {sorted(got)}"]
+    return []
+
+
 def compare(case: Case, d: Decision) -> list[str]:
     """Every way ``d`` differs from what ``case`` expects."""
     e = case.expect
     out: list[str] = []
     if d.outcome.value != e["outcome"]:
-        out.append(f"outcome: expected {e['outcome']}, got {d.outcome.value} "
-                   f"({d.reason_code}{'; ' + d.explanation.error if d.explanation.error else ''})")
+        why = f"; {d.explanation.error}" if d.explanation.error else ""
+        out.append(
+            f"outcome: expected {e['outcome']}, got {d.outcome.value} ({d.reason_code}{why})"
+        )
     if "reason_code" in e and d.reason_code != e["reason_code"]:
         out.append(f"reason_code: expected {e['reason_code']}, got {d.reason_code}")
     for key, actual in (("denied_by", d.denied_by), ("matched", d.matched_rules)):
@@ -108,38 +135,13 @@ def compare(case: Case, d: Decision) -> list[str]:
             elif want != set(actual):
                 out.append(f"{key}: expected {sorted(want)}, got {sorted(actual)}")
     if "fields" in e:
-        want_fields = e["fields"]
-        if isinstance(want_fields, dict):
-            if want_fields != d.fields:
-                out.append(f"fields: expected {want_fields}, got {d.fields}")
-        else:
-            want = _as_set(want_fields)
-            if want is None or want != set(d.fields):
-                out.append(f"fields: expected {sorted(want or [])}, got {sorted(d.fields)}")
+        out += _compare_fields(e["fields"], d.fields)
     if "obligations" in e:
-        got = d.obligations.as_dict() if d.obligations else None
-        want_o = e["obligations"]
-        if want_o is None or got is None:
-            if want_o != got:
-                out.append(f"obligations: expected {want_o}, got {got}")
-        else:
-            for k, v in want_o.items():
-                if k not in got:
-                    out.append(f"obligations: unknown obligation '{k}'")
-                elif got[k] != v:
-                    out.append(f"obligations.{k}: expected {v}, got {got[k]}")
+        got_o = d.obligations.as_dict() if d.obligations else None
+        out += _compare_partial("obligations", e["obligations"], got_o)
     if "approval" in e:
         got_a = d.approval.as_dict() if d.approval else None
-        want_a = e["approval"]
-        if want_a is None or got_a is None:
-            if want_a != got_a:
-                out.append(f"approval: expected {want_a}, got {got_a}")
-        else:
-            for k, v in want_a.items():
-                if k not in got_a:
-                    out.append(f"approval: unknown key '{k}'")
-                elif got_a[k] != v:
-                    out.append(f"approval.{k}: expected {v}, got {got_a[k]}")
+        out += _compare_partial("approval", e["approval"], got_a)
     return out
 
 

@@ -127,8 +127,7 @@ HANDLING_MEANINGS: Final = MappingProxyType(
         "UK-3x5x2:P": "lawful sharing permitted (UK 3x5x2 handling code P)",
         "H0": "not to be used in judicial proceedings without the provider's permission "
         "(Europol H0)",
-        "TLP:AMBER": "recipient's organisation and its clients on a need-to-know basis "
-        "(TLP:AMBER)",
+        "TLP:AMBER": "recipient's organisation and its clients on a need-to-know basis (TLP:AMBER)",
         "UK-3x5x2:C": "lawful sharing permitted only under the stated conditions "
         "(UK 3x5x2 handling code C)",
         "H1": "not to be disseminated without the provider's permission (Europol H1)",

@@ -66,8 +66,14 @@ def _coverage_warnings(policy: Policy, report: TestReport) -> list[Problem]:
         if gap:
             o = rule.origin
             out.append(
-                Problem(o.file, o.line, o.column, f"rule {rule.id} is not fully tested: {gap}",
-                        "add a case to the policy's *.cases.yaml table", "warning")
+                Problem(
+                    o.file,
+                    o.line,
+                    o.column,
+                    f"rule {rule.id} is not fully tested: {gap}",
+                    "add a case to the policy's *.cases.yaml table",
+                    "warning",
+                )
             )
     return out
 
@@ -108,20 +114,37 @@ def check(path: str | None, home: str | None, today: datetime | None) -> None:
     warnings = list(loaded.warnings)
     case_files = find_case_files(where)
     if not case_files:
-        warnings.append(Problem(str(where), 1, 1, "no test cases found; every rule is untested",
-                                "add a <name>.cases.yaml table next to the policy", "warning"))
+        warnings.append(
+            Problem(
+                str(where),
+                1,
+                1,
+                "no test cases found; every rule is untested",
+                "add a <name>.cases.yaml table next to the policy",
+                "warning",
+            )
+        )
     else:
         report = run_case_set(loaded, load_cases(case_files))
         warnings += _coverage_warnings(loaded, report)
         warnings += report.problems
         if report.failed:
-            warnings.append(Problem(str(where), 1, 1,
-                                    f"{len(report.failed)} test case(s) fail",
-                                    "run 'spoor policy test' for details", "warning"))
+            warnings.append(
+                Problem(
+                    str(where),
+                    1,
+                    1,
+                    f"{len(report.failed)} test case(s) fail",
+                    "run 'spoor policy test' for details",
+                    "warning",
+                )
+            )
     _print_problems(warnings)
-    click.echo(f"{where}: OK — {len(loaded.rules)} rules ({len(loaded.guards)} guards, "
-               f"{len(loaded.participation)} participation, {len(loaded.release)} release), "
-               f"{len(warnings)} warning(s)")
+    click.echo(
+        f"{where}: OK — {len(loaded.rules)} rules ({len(loaded.guards)} guards, "
+        f"{len(loaded.participation)} participation, {len(loaded.release)} release), "
+        f"{len(warnings)} warning(s)"
+    )
     click.echo(f"digest {loaded.digest}")
 
 
@@ -141,8 +164,9 @@ def test(path: str | None, cases: tuple[str, ...], home: str | None, verbose: bo
     loaded = _load(where)
     files = [Path(c) for c in cases] or find_case_files(where)
     if not files:
-        click.secho(f"no case files found for {where}; add a <name>.cases.yaml table",
-                    fg="red", err=True)
+        click.secho(
+            f"no case files found for {where}; add a <name>.cases.yaml table", fg="red", err=True
+        )
         sys.exit(EXIT_PROBLEMS)
     report = run_case_set(loaded, load_cases(files))
     _print_problems(report.problems)
@@ -159,8 +183,10 @@ def test(path: str | None, cases: tuple[str, ...], home: str | None, verbose: bo
     for gap in gaps:
         click.secho(gap.format().replace(": warning:", ": coverage:"), fg="yellow")
     covered = len(report.coverage) - len(report.gaps)
-    click.echo(f"{len(report.results) - len(report.failed)} passed, {len(report.failed)} failed; "
-               f"coverage {covered}/{len(report.coverage)} rules")
+    click.echo(
+        f"{len(report.results) - len(report.failed)} passed, {len(report.failed)} failed; "
+        f"coverage {covered}/{len(report.coverage)} rules"
+    )
     if not report.ok:
         sys.exit(EXIT_PROBLEMS)
 
@@ -178,12 +204,22 @@ def _read_yaml(path: str, what: str) -> dict[str, Any]:
 @policy.command("explain")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=str))
 @home_opt
-@click.option("--request", "request_file", type=click.Path(exists=True, dir_okay=False),
-              help="YAML file with the request (requester, purpose, legal_basis, ...).")
-@click.option("--record", "record_file", type=click.Path(exists=True, dir_okay=False),
-              required=True, help="YAML file with the record's facts.")
-@click.option("--stage", type=click.Choice(["release", "participation"]), default="release",
-              show_default=True)
+@click.option(
+    "--request",
+    "request_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML file with the request (requester, purpose, legal_basis, ...).",
+)
+@click.option(
+    "--record",
+    "record_file",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="YAML file with the record's facts.",
+)
+@click.option(
+    "--stage", type=click.Choice(["release", "participation"]), default="release", show_default=True
+)
 @click.option("--requester")
 @click.option("--purpose")
 @click.option("--legal-basis")
@@ -195,9 +231,19 @@ def _read_yaml(path: str, what: str) -> dict[str, Any]:
 @click.option("--charge", "charges", multiple=True, help="Potential charge (offence class).")
 @click.option("--assurance", "assurances", multiple=True, help="Assurance id given.")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision record as JSON.")
-def explain(path: str | None, home: str | None, request_file: str | None, record_file: str,
-            stage: str, as_json: bool, fields: tuple[str, ...], charges: tuple[str, ...],
-            assurances: tuple[str, ...], **inline: str | None) -> None:
+def explain(
+    *,
+    path: str | None,
+    home: str | None,
+    request_file: str | None,
+    record_file: str,
+    stage: str,
+    as_json: bool,
+    fields: tuple[str, ...],
+    charges: tuple[str, ...],
+    assurances: tuple[str, ...],
+    **inline: str | None,
+) -> None:
     """Decide one request for one record and show the full decision record.
 
     The request comes from --request and/or the inline options (inline wins).
@@ -215,11 +261,12 @@ def explain(path: str | None, home: str | None, request_file: str | None, record
     raw.setdefault("now", datetime.now(UTC))
     unknown = sorted(set(raw) - set(REQUEST_KEYS))
     if unknown:
-        raise click.BadParameter(f"unknown request key(s): {', '.join(unknown)}",
-                                 param_hint="--request")
+        raise click.BadParameter(
+            f"unknown request key(s): {', '.join(unknown)}", param_hint="--request"
+        )
     try:
         ctx = make_request(raw)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise click.UsageError(str(exc)) from None
     record = _read_yaml(record_file, "record")
     loaded = _load(_policy_path(path, home))
@@ -237,8 +284,13 @@ def explain(path: str | None, home: str | None, request_file: str | None, record
 @policy.command("diff")
 @click.argument("old", type=click.Path(exists=True, path_type=str))
 @click.argument("new", type=click.Path(exists=True, path_type=str))
-@click.option("--cases", "cases", multiple=True, type=click.Path(exists=True, path_type=str),
-              help="Case table(s) to compare on (default: those next to both versions).")
+@click.option(
+    "--cases",
+    "cases",
+    multiple=True,
+    type=click.Path(exists=True, path_type=str),
+    help="Case table(s) to compare on (default: those next to both versions).",
+)
 def diff(old: str, new: str, cases: tuple[str, ...]) -> None:
     """Show which rules and which test-case decisions change between OLD and NEW."""
     old_policy, new_policy = _load(Path(old)), _load(Path(new))
