@@ -119,3 +119,25 @@ class PeerClient:
         except grpc.RpcError as err:
             raise self._fail(err) from None
         return response
+
+    def disclose(
+        self, request: pb.DiscloseRequest, timeout: float | None = None
+    ) -> pb.DiscloseResponse:
+        try:
+            response: pb.DiscloseResponse = self.stub.Disclose(
+                request, timeout=timeout or self.deadline, metadata=self.metadata
+            )
+        except grpc.RpcError as err:
+            raise self._fail(err) from None
+        return response
+
+    def get_disclosure(
+        self, request: pb.GetDisclosureRequest, timeout: float | None = None
+    ) -> pb.GetDisclosureResponse:
+        try:
+            response: pb.GetDisclosureResponse = self.stub.GetDisclosure(
+                request, timeout=timeout or self.deadline, metadata=self.metadata
+            )
+        except grpc.RpcError as err:
+            raise self._fail(err) from None
+        return response

@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from node import audit, peers, store
 from node.config import NodeConfig
+from node.disclosure import DisclosureResponder
 from node.home import NodeHome
 from node.logs import get_logger
 from node.matching import Responder
@@ -199,6 +200,7 @@ def build_node(
     policies.load_initial()
     pool = PsiPool(max_workers=config.psi.workers, timeout_s=config.psi.timeout_seconds)
     responder = Responder(config, home.db_path, policies, pool)
+    disclosure = DisclosureResponder(config, home.db_path, policies)
     if authenticator_factory is not None:
         authenticator = authenticator_factory(home.db_path)
     elif insecure:
@@ -219,7 +221,7 @@ def build_node(
         maximum_concurrent_rpcs=config.server.max_workers * 4,
     )
     federation_pb2_grpc.add_FederationServiceServicer_to_server(
-        FederationServicer(identity, responder, authenticator), server
+        FederationServicer(identity, responder, authenticator, disclosure), server
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
