@@ -1,11 +1,13 @@
-"""Reconciling two agencies' audit exports one to one by transcript hash.
+"""Reconciling two agencies' audit exports one to one.
 
-Both nodes of a match or disclosure record the same transcript hash, so an
-oversight body holding both agencies' exports can pair every request with its
-answer: a ``match.requested`` on one side with the ``match.served`` (or
-``match.refused``) on the other, a ``disclosure.requested`` with its
-``disclosure.received``. Anything left unpaired, or paired but disagreeing
-(element counts, who the counterpart was), is a finding.
+Both nodes of a match record the same transcript hash, and both nodes of any
+exchange the same request id, so an oversight body holding both agencies'
+exports can pair every request with its answer: a ``match.requested`` on one
+side with the ``match.served`` (or ``match.refused``) on the other, a
+``disclosure.requested`` with its ``disclosure.received``. Entries are paired
+by transcript hash where they carry one, else by request id. Anything left
+unpaired, or paired but disagreeing (element counts, who the counterpart
+was), is a finding. Fetches are not paired: a release may be fetched again.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ COUNTERPARTS: dict[str, frozenset[str]] = {
     "match.refused": frozenset({"match.requested"}),
     "disclosure.requested": frozenset({"disclosure.received"}),
     "disclosure.received": frozenset({"disclosure.requested"}),
-    "disclosure.fetched": frozenset({"disclosure.fetched"}),
 }
 
 
@@ -35,7 +36,7 @@ class Side:
 
     seq: int
     event: str
-    transcript_hash: str
+    link: str  # "transcript:<hash>" or "request:<id>"
     counterpart: str | None
     elements: int | None
 
@@ -66,13 +67,14 @@ def _sides(items: Iterable[dict[str, Any]]) -> list[Side]:
             continue
         body = item["body"]
         fields = body.get("fields", {})
-        digest = fields.get("transcript_hash")
-        if body.get("event") in COUNTERPARTS and digest:
+        digest, request_id = fields.get("transcript_hash"), fields.get("request_id")
+        link = f"transcript:{digest}" if digest else f"request:{request_id}" if request_id else ""
+        if body.get("event") in COUNTERPARTS and link:
             out.append(
                 Side(
                     int(item["seq"]),
                     str(body["event"]),
-                    str(digest),
+                    link,
                     fields.get("counterpart"),
                     fields.get("elements"),
                 )
@@ -93,15 +95,15 @@ def _parse(lines: list[str], label: str, report: ReconcileReport) -> tuple[str |
 
 
 def reconcile(our_lines: list[str], their_lines: list[str]) -> ReconcileReport:
-    """Pair the entries of two exports (each verified first) by transcript hash."""
+    """Pair the entries of two exports (each verified first) by transcript hash or request id."""
     report = ReconcileReport(None, None)
     report.ours, ours = _parse(our_lines, "our export", report)
     report.theirs, theirs = _parse(their_lines, "their export", report)
     waiting: dict[str, list[Side]] = {}
     for side in theirs:
-        waiting.setdefault(side.transcript_hash, []).append(side)
+        waiting.setdefault(side.link, []).append(side)
     for mine in ours:
-        candidates = waiting.get(mine.transcript_hash, [])
+        candidates = waiting.get(mine.link, [])
         partner = next((c for c in candidates if c.event in COUNTERPARTS[mine.event]), None)
         if partner is None:
             report.only_ours.append(mine)

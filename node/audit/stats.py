@@ -1,14 +1,21 @@
 """Cooperation figures computed from the audit trail (``spoor stats``).
 
-Per counterpart and period: match requests sent (``match.requested``) and
-received (``match.served``; ``match.refused`` counted apart), elements each
-way, hits on this node's requests, disclosures requested by this node and
-received from the counterpart with their outcome (released / denied /
-pending), time to a human decision (median and 90th percentile of
-``waited_seconds`` on ``disclosure.approved`` / ``disclosure.refused``) and
-overdue tickets. Overdue tickets come from the disclosure ``tickets`` table
-when it exists (pending and past deadline, now); otherwise from the
-``overdue`` count on ``disclosure.decided`` entries in the period.
+Per counterpart and period:
+
+* matching: requests sent (``match.requested``) with their elements and hits,
+  requests received (``match.served``) with their elements, and refusals
+  (``match.refused``);
+* disclosures this node asked for (``disclosure.requested``) and how the
+  counterpart answered at the time (released / denied / pending items);
+* disclosures the counterpart asked of this node (``disclosure.received``) and
+  this node's decisions on their items: the policy's (``disclosure.decided``)
+  plus legal officers' final approvals and refusals of pending tickets
+  (``disclosure.approved`` / ``disclosure.refused``; an approval that still
+  awaits a second officer is not a decision), with the median and 90th
+  percentile of the time each ticket waited for its decision;
+* overdue tickets: from the disclosure ``tickets`` table when it exists
+  (pending past deadline, now); otherwise the ``overdue`` counts on
+  ``disclosure.decided`` entries in the period.
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ class CounterpartStats:
     elements_received: int = 0
     hits: int = 0
     disclosures_requested: int = 0
+    requested_released: int = 0
+    requested_denied: int = 0
+    requested_pending: int = 0
     disclosures_received: int = 0
     released: int = 0
     denied: int = 0
@@ -64,6 +74,9 @@ class CounterpartStats:
             "elements_received": self.elements_received,
             "hits": self.hits,
             "disclosures_requested": self.disclosures_requested,
+            "requested_released": self.requested_released,
+            "requested_denied": self.requested_denied,
+            "requested_pending": self.requested_pending,
             "disclosures_received": self.disclosures_received,
             "released": self.released,
             "denied": self.denied,
@@ -83,6 +96,9 @@ class CounterpartStats:
             "elements_received",
             "hits",
             "disclosures_requested",
+            "requested_released",
+            "requested_denied",
+            "requested_pending",
             "disclosures_received",
             "released",
             "denied",
@@ -141,6 +157,9 @@ def _apply(stats: CounterpartStats, event: str, row: sqlite3.Row, details: dict[
         stats.requests_refused += 1
     elif event == "disclosure.requested":
         stats.disclosures_requested += 1
+        stats.requested_released += _int(details.get("released"))
+        stats.requested_denied += _int(details.get("denied"))
+        stats.requested_pending += _int(details.get("pending"))
     elif event == "disclosure.received":
         stats.disclosures_received += 1
     elif event == "disclosure.decided":
@@ -149,6 +168,8 @@ def _apply(stats: CounterpartStats, event: str, row: sqlite3.Row, details: dict[
         stats.pending += _int(details.get("pending"))
         stats.overdue += _int(details.get("overdue"))
     elif event in ("disclosure.approved", "disclosure.refused"):
+        if details.get("final") is False:  # one approval of two: not yet a decision
+            return
         if event == "disclosure.approved":
             stats.released += 1
         else:

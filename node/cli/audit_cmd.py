@@ -298,53 +298,55 @@ def _duration(seconds: float | None) -> str:
     return f"{hours / 24:.1f}d"
 
 
+def _outcomes(released: int, denied: int, pending: int) -> str:
+    return f"{released}/{denied}/{pending}"
+
+
 def _stats_table(report: trail.StatsReport) -> Table:
     period = f"{report.since or 'start'} to {report.until or 'now'}"
     table = Table(title=f"Cooperation figures, {period}", title_justify="left")
     headings = (
-        "counterpart",
-        "req sent",
-        "req recv",
-        "refused",
-        "elem sent",
-        "elem recv",
+        "matches\nsent",
+        "elements\nsent",
         "hits",
-        "disc sent",
-        "disc recv",
-        "released",
-        "denied",
-        "pending",
-        "overdue",
-        "median decision",
-        "p90 decision",
+        "matches\nserved",
+        "elements\nreceived",
+        "matches\nrefused",
+        "disclosures\nasked",
+        "their answers\nr/d/p",
+        "disclosures\nreceived",
+        "our answers\nr/d/p",
+        "overdue\ntickets",
+        "median\ndecision",
+        "p90\ndecision",
     )
-    for index, heading in enumerate(headings):
-        table.add_column(heading, justify="left" if index == 0 else "right")
+    table.add_column("counterpart", no_wrap=True)
+    for heading in headings:
+        widest = max(len(word) for word in heading.split())
+        table.add_column(heading, justify="right", min_width=widest)
+    last = report.counterparts[-1] if report.counterparts else None
     for row in [*report.counterparts, report.total]:
         table.add_row(
             row.counterpart,
-            *(
-                str(v)
-                for v in (
-                    row.requests_sent,
-                    row.requests_received,
-                    row.requests_refused,
-                    row.elements_sent,
-                    row.elements_received,
-                    row.hits,
-                    row.disclosures_requested,
-                    row.disclosures_received,
-                    row.released,
-                    row.denied,
-                    row.pending,
-                    row.overdue,
-                )
-            ),
+            str(row.requests_sent),
+            str(row.elements_sent),
+            str(row.hits),
+            str(row.requests_received),
+            str(row.elements_received),
+            str(row.requests_refused),
+            str(row.disclosures_requested),
+            _outcomes(row.requested_released, row.requested_denied, row.requested_pending),
+            str(row.disclosures_received),
+            _outcomes(row.released, row.denied, row.pending),
+            str(row.overdue),
             _duration(row.median_decision_seconds),
             _duration(row.p90_decision_seconds),
-            end_section=row is report.counterparts[-1] if report.counterparts else False,
+            end_section=row is last,
         )
-    table.caption = f"overdue tickets from the {report.overdue_source}"
+    table.caption = (
+        "r/d/p: items released / denied / pending. Overdue tickets from the "
+        f"{report.overdue_source}."
+    )
     return table
 
 
@@ -370,5 +372,5 @@ def stats(
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
         return
     console = Console()
-    # Fifteen columns need room; a pipe or narrow terminal still gets the whole table.
-    Console(width=max(console.width, 180)).print(_stats_table(report))
+    # Fourteen columns need room; a pipe or narrow terminal still gets the whole table.
+    Console(width=max(console.width, 160)).print(_stats_table(report))

@@ -15,7 +15,8 @@ from node.home import NodeHome
 from node.store import open_store
 from tests.audit.helpers import record
 
-T1, T2, T3 = "a1" * 32, "b2" * 32, "c3" * 32
+T1, T3 = "a1" * 32, "c3" * 32
+R2 = "0b7e3c1e-disclosure"
 
 
 def _node(root: Path, agency_id: str, country: str) -> tuple[NodeHome, sqlite3.Connection]:
@@ -35,8 +36,8 @@ def pair(
     vn, vn_conn = _node(tmp_path, "vn-ems", "VN")
     record(ke_conn, "match.requested", counterpart="vn-ems", transcript_hash=T1, elements=10)
     record(vn_conn, "match.served", counterpart="ke-kws", transcript_hash=T1, elements=10)
-    record(ke_conn, "disclosure.requested", counterpart="vn-ems", transcript_hash=T2)
-    record(vn_conn, "disclosure.received", counterpart="ke-kws", transcript_hash=T2)
+    record(ke_conn, "disclosure.requested", counterpart="vn-ems", request_id=R2)
+    record(vn_conn, "disclosure.received", counterpart="ke-kws", request_id=R2)
     record(vn_conn, "records.imported", elements=300)  # takes no part
     yield ke, ke_conn, vn, vn_conn
     ke_conn.close()

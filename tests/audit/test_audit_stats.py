@@ -28,7 +28,13 @@ def cooperation(conn: sqlite3.Connection) -> None:
     record(conn, "match.served", at=MAY, counterpart="vn-ems", elements=80)
     record(conn, "match.refused", at=MAY, counterpart="th-dnp", status="budget_exceeded")
     record(conn, "match.served", at=JUNE, counterpart="th-dnp", elements=20)
-    record(conn, "disclosure.requested", at=MAY, counterpart="vn-ems")
+    record(
+        conn,
+        "disclosure.requested",
+        at=MAY,
+        counterpart="vn-ems",
+        details={"disclosure_id": "d1", "released": 1, "denied": 0, "pending": 2},
+    )
     record(conn, "disclosure.received", at=MAY, counterpart="th-dnp")
     record(
         conn,
@@ -46,6 +52,15 @@ def cooperation(conn: sqlite3.Connection) -> None:
             officer="Legal Officer Mutua",
             details={"ticket_id": f"t{waited}", "waited_seconds": waited},
         )
+    record(  # first of two approvals under the two-person rule: not yet a decision
+        conn,
+        "disclosure.approved",
+        at=JUNE,
+        counterpart="th-dnp",
+        officer="Legal Officer Wekesa",
+        status="APPROVAL_RECORDED",
+        details={"ticket_id": "t-y", "final": False},
+    )
     record(
         conn,
         "disclosure.refused",
@@ -73,11 +88,12 @@ class TestFigures:
     def test_disclosure_outcomes_and_decision_times(
         self, conn: sqlite3.Connection, cooperation: None
     ) -> None:
-        """Released, denied and pending follow decisions; decision times give median and p90."""
+        """Released, denied and pending follow final decisions; waits give median and p90."""
         report = audit.compute_stats(conn, now=NOW)
-        th = by_name(report)["th-dnp"]
+        th, vn = by_name(report)["th-dnp"], by_name(report)["vn-ems"]
         assert th.disclosures_received == 1
-        assert by_name(report)["vn-ems"].disclosures_requested == 1
+        assert vn.disclosures_requested == 1
+        assert (vn.requested_released, vn.requested_denied, vn.requested_pending) == (1, 0, 2)
         assert (th.released, th.denied, th.pending) == (5, 2, 0)
         assert th.median_decision_seconds == 3 * HOUR
         assert th.p90_decision_seconds == pytest.approx(8.2 * HOUR)
@@ -153,6 +169,7 @@ class TestStatsCommand:
         assert "vn-ems" in result.output
         assert "all counterparts" in result.output
         assert "Cooperation figures" in result.output
+        assert "2/1/4" in result.output  # th-dnp in May: released/denied/pending
 
     def test_missing_home_is_a_clear_error(self, tmp_path: object) -> None:
         """A home without a database is reported with what to do, and nothing is created."""
