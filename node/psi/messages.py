@@ -34,6 +34,10 @@ MAX_BLOOM_HASH_FUNCTIONS = 128
 MAX_BLOOM_FILL_RATIO = 0.625
 # The Golomb divisor is a shift width applied to 64-bit integers.
 MAX_GCS_DIV = 63
+# Share of the hash range a GCS may cover. An honest setup covers about
+# fpr / n_client of it (1e-9 or less with Spoor's settings); a dense one would
+# turn a fraction of any requester's elements into false hits.
+MAX_GCS_DENSITY = 2.0**-16
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,42 @@ def _check_gcs(gcs: Any) -> None:
         raise MalformedPsiMessage("setup.gcs.div", "is too large for setup.gcs.hash_range")
     if len(gcs.bits) == 0:
         raise MalformedPsiMessage("setup.gcs.bits", "is empty")
+    count = _check_golomb_stream(bytes(gcs.bits), gcs.div, gcs.hash_range)
+    if count > gcs.hash_range * MAX_GCS_DENSITY:
+        raise MalformedPsiMessage(
+            "setup.gcs.bits", "is dense enough to report many elements as hits"
+        )
+
+
+def _check_golomb_stream(bits: bytes, div: int, hash_range: int) -> int:
+    """Decode the Golomb-coded stream and return how many values it holds.
+
+    The library's decoder trusts the stream: a code that runs past the last
+    byte makes it read beyond the buffer (fuzzing 2.0.6 with well-sized
+    parameters and random bits segfaults it in about one case in seven). The
+    format, as the library writes it: bits least-significant first within each
+    byte; each value is the gap from the previous one, written as a unary
+    quotient (zeros ended by a one) followed by ``div`` remainder bits.
+    """
+    nbits = 8 * len(bits)
+    stream = format(int.from_bytes(bits, "little"), f"0{nbits}b")[::-1]
+    position = total = count = 0
+    while (one := stream.find("1", position)) >= 0:
+        end = one + 1 + div
+        if end > nbits:
+            raise MalformedPsiMessage("setup.gcs.bits", "ends in the middle of a value")
+        quotient = one - position
+        remainder = int(stream[one + 1 : end][::-1], 2)
+        total += (quotient << div) | remainder
+        if total >= hash_range:
+            raise MalformedPsiMessage(
+                "setup.gcs.bits", "encodes a value outside setup.gcs.hash_range"
+            )
+        count += 1
+        position = end
+    if count == 0:
+        raise MalformedPsiMessage("setup.gcs.bits", "encodes no values")
+    return count
 
 
 def _check_bloom_filter(bloom: Any) -> None:

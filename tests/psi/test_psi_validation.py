@@ -49,6 +49,12 @@ def _set_gcs(field: str, value: int | bytes) -> Callable[[Any], None]:
     return change
 
 
+def _dense_gcs(setup: Any) -> None:
+    setup.gcs.hash_range = 1 << 20
+    setup.gcs.div = 1
+    setup.gcs.bits = b"\x55" * 64
+
+
 class TestHostileSetup:
     """Every field of the counterpart's setup is checked in pure Python."""
 
@@ -113,6 +119,31 @@ class TestHostileSetup:
             exchange.response_bytes,
         )
         assert error.field == "setup.gcs.div"
+
+    @pytest.mark.parametrize(
+        ("change", "reason"),
+        [
+            (lambda s: setattr(s.gcs, "bits", s.gcs.bits[:-3]), "ends in the middle of a value"),
+            (lambda s: setattr(s.gcs, "bits", bytes(len(s.gcs.bits))), "encodes no values"),
+            (
+                lambda s: setattr(s.gcs, "hash_range", s.gcs.hash_range // 4),
+                "encodes a value outside setup.gcs.hash_range",
+            ),
+            (_dense_gcs, "is dense enough to report many elements as hits"),
+        ],
+        ids=["truncated-stream", "all-zero-stream", "value-past-hash-range", "dense"],
+    )
+    def test_gcs_stream_is_decoded(
+        self,
+        exchange: Exchange,
+        untouched_pool: PsiPool,
+        change: Callable[[Any], None],
+        reason: str,
+    ) -> None:
+        """The Golomb-coded bits must decode to values inside the hash range, sparsely."""
+        setup = mutate_setup(exchange.setup_bytes, change)
+        error = _refused(exchange, untouched_pool, setup, exchange.response_bytes)
+        assert (error.field, error.reason) == ("setup.gcs.bits", reason)
 
     def test_unsorted_raw_setup(self, untouched_pool: PsiPool) -> None:
         """A raw setup whose points are not sorted is refused (the library would miss hits)."""

@@ -4,12 +4,35 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from node.psi import MalformedPsiMessage, PsiPool, PsiWorkerFailed, SetTooLarge
-from tests.psi.helpers import REQUESTER_KEYS, SHARED_POSITIONS, make_exchange, mutate_setup
+from node.psi.messages import parse_setup
+from tests.psi.helpers import (
+    REQUESTER_KEYS,
+    SHARED_POSITIONS,
+    Exchange,
+    make_exchange,
+    mutate_setup,
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_pool() -> Iterator[PsiPool]:
+    """One pool for all fuzz examples."""
+    with PsiPool(max_workers=1, timeout_s=5) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="module")
+def fuzz_exchange() -> Exchange:
+    """One honest exchange the fuzz examples mutate."""
+    return make_exchange()
 
 
 def _empty_bloom(setup: Any) -> None:
@@ -66,6 +89,43 @@ class TestCrashIsolation:
             with pytest.raises(MalformedPsiMessage):
                 short_pool.finish(exchange.session, hostile, exchange.response_bytes)
         assert short_pool.worker_pids() == []
+
+
+class TestValidatedSetupsNeverCrash:
+    """Whatever passes validation runs in the library without killing the worker."""
+
+    @settings(max_examples=60, deadline=None, derandomize=True)
+    @given(
+        div=st.integers(min_value=1, max_value=63),
+        hash_range=st.one_of(
+            st.integers(min_value=1, max_value=2**20),
+            st.integers(min_value=1, max_value=2**63 - 1),
+        ),
+        bits=st.binary(min_size=1, max_size=160),
+    )
+    def test_random_gcs(
+        self,
+        fuzz_pool: PsiPool,
+        fuzz_exchange: Exchange,
+        div: int,
+        hash_range: int,
+        bits: bytes,
+    ) -> None:
+        """Random GCS parameters and bits are either refused or intersected cleanly."""
+        exchange = fuzz_exchange
+
+        def change(setup: Any) -> None:
+            setup.gcs.div = div
+            setup.gcs.hash_range = hash_range
+            setup.gcs.bits = bits
+
+        hostile = mutate_setup(exchange.setup_bytes, change)
+        try:
+            parse_setup(hostile)
+        except MalformedPsiMessage:
+            return
+        raw = exchange.session._run_library(hostile, exchange.response_bytes, pool=fuzz_pool)
+        assert all(0 <= i < exchange.session.element_count for i in raw)
 
 
 class TestMisreportingGuards:
