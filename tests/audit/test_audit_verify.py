@@ -241,6 +241,17 @@ class TestVerifyCommand:
         assert result.exit_code == 1
         assert f"entry {ENTRIES}: truncated" in result.output
 
+    def test_unreadable_signing_key_degrades_to_a_warning(
+        self, conn: sqlite3.Connection, trail: list[AuditEntry], home: NodeHome
+    ) -> None:
+        """An auditor without the node's key still gets the chain checked, with a warning."""
+        home.audit_key_path.parent.mkdir(parents=True, exist_ok=True)
+        home.audit_key_path.write_bytes(b"unreadable")
+        result = CliRunner().invoke(audit_cli, ["verify", "--home", str(home.root)])
+        assert result.exit_code == 0, result.output
+        assert "warning: cannot read the node's audit key" in result.output
+        assert f"audit trail OK: {ENTRIES} entries" in result.output
+
     def test_unreadable_checkpoint_file_is_a_clear_error(
         self, conn: sqlite3.Connection, home: NodeHome, tmp_path: Path
     ) -> None:
