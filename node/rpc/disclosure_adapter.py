@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from spoor.federation.v1 import federation_pb2 as pb
+
 from node.disclosure import DisclosureAnswer, DisclosureCall, DisclosureResponder, ItemDecision
 from node.disclosure.model import DENY, PENDING_APPROVAL, RELEASE
 from node.disclosure.requester import CounterpartReplyError
 from node.matching import key_types_of
-from spoor.federation.v1 import federation_pb2 as pb
 
 if TYPE_CHECKING:  # the client module imports the server module, which imports this one
     from node.rpc.client import PeerClient

@@ -1,0 +1,177 @@
+"""``spoor approvals``: the legal officers' desk for pending disclosure tickets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from node import store
+from node.cli.common import home_option, load_node
+from node.disclosure import tickets
+from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
+
+
+@click.group("approvals")
+def approvals() -> None:
+    """List, read and decide disclosure tickets awaiting a legal officer."""
+
+
+def _run(
+    home: str | None, action: Callable[..., tickets.Ticket], *args: object, **kwargs: object
+) -> tickets.Ticket:
+    node_home, _ = load_node(home)
+    conn = store.open_store(node_home.db_path)
+    try:
+        return action(conn, *args, **kwargs)
+    except (DisclosureNotFound, InvalidRequest, TicketStateConflict) as exc:
+        raise click.ClickException(f"{exc}. Nothing was changed.") from exc
+    finally:
+        conn.close()
+
+
+def _state(ticket: tickets.Ticket) -> str:
+    if ticket.overdue:
+        return "[bold red]OVERDUE[/bold red]"
+    colour = {"approved": "green", "denied": "red"}.get(ticket.status, "yellow")
+    return f"[{colour}]{ticket.status}[/{colour}]"
+
+
+@approvals.command("list")
+@home_option
+@click.option("--overdue", "overdue_only", is_flag=True, help="Only tickets past their deadline.")
+@click.option("--all", "include_decided", is_flag=True, help="Include decided tickets.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_cmd(home: str | None, overdue_only: bool, include_decided: bool, as_json: bool) -> None:
+    """Tickets awaiting a decision, earliest deadline first (overdue ones marked)."""
+    node_home, _ = load_node(home)
+    conn = store.open_store(node_home.db_path)
+    try:
+        found = tickets.list_tickets(
+            conn, include_decided=include_decided, overdue_only=overdue_only
+        )
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps([t.as_dict() for t in found], indent=2, ensure_ascii=False))
+        return
+    table = Table(title="Disclosure tickets")
+    for col in ("ticket", "counterpart", "record", "state", "deadline", "approvals", "roles"):
+        table.add_column(col)
+    for t in found:
+        table.add_row(
+            t.ticket_id,
+            t.counterpart,
+            t.record_id,
+            _state(t),
+            t.deadline,
+            f"{len(t.approvers)}/{t.approvals_needed}",
+            ", ".join(t.roles),
+        )
+    Console(width=160).print(table)
+    overdue = sum(1 for t in found if t.overdue)
+    if overdue:
+        click.echo(f"{overdue} ticket(s) OVERDUE: reopen with a new deadline or deny them")
+
+
+@approvals.command("show")
+@home_option
+@click.argument("ticket_id")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def show_cmd(home: str | None, ticket_id: str, as_json: bool) -> None:
+    """The request, the policy's decision and explanation, and the record."""
+    node_home, _ = load_node(home)
+    conn = store.open_store(node_home.db_path)
+    try:
+        detail = tickets.ticket_detail(conn, ticket_id)
+    except DisclosureNotFound as exc:
+        raise click.ClickException(f"{exc}. Nothing was changed.") from exc
+    finally:
+        conn.close()
+    data = {
+        "ticket": detail.ticket.as_dict(),
+        "request": detail.request,
+        "decision": detail.decision,
+        "record": detail.record,
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    t = detail.ticket
+    console = Console(width=120)
+    console.print(
+        f"[bold]Ticket {t.ticket_id}[/bold]  {_state(t)}  deadline {t.deadline}  "
+        f"approvals {len(t.approvers)}/{t.approvals_needed}"
+        f"{' (two-person rule)' if t.two_person else ''}  roles: {', '.join(t.roles)}"
+    )
+    console.print("\n[bold]Request[/bold]")
+    for key, value in detail.request.items():
+        console.print(f"  {key}: {value}")
+    console.print("\n[bold]Policy decision[/bold]")
+    dec = detail.decision
+    console.print(f"  outcome: {dec['outcome']} ({dec['reason_code']})")
+    console.print(f"  fields to release: {json.dumps(dec['fields'], ensure_ascii=False)}")
+    console.print(f"  obligations: {dec['obligations']}")
+    console.print("\n[bold]Explanation[/bold]")
+    console.print(dec["explanation"], markup=False)
+    console.print("\n[bold]Record[/bold]")
+    console.print(json.dumps(detail.record, indent=2, ensure_ascii=False), markup=False)
+    if t.history:
+        console.print("\n[bold]History[/bold]")
+        for a in t.history:
+            console.print(
+                f"  round {a.round} {a.at} {a.officer}: {a.decision}"
+                f"{' — ' + a.note if a.note else ''}",
+                markup=False,
+            )
+
+
+@approvals.command("approve")
+@home_option
+@click.argument("ticket_id")
+@click.option("--officer", required=True, help="Your name: recorded as accountable.")
+@click.option("--note", default=None, help="A note for the record.")
+def approve_cmd(home: str | None, ticket_id: str, officer: str, note: str | None) -> None:
+    """Approve a ticket (the two-person rule needs a second, different officer)."""
+    t = _run(home, tickets.approve, ticket_id, officer, note=note)
+    if t.status == "approved":
+        click.echo(
+            f"ticket {t.ticket_id} approved by {t.decided_by}; the counterpart can "
+            "now fetch the released details"
+        )
+    else:
+        click.echo(
+            f"approval by {officer} recorded ({len(t.approvers)}/{t.approvals_needed}); "
+            "a second, different officer must approve before anything is released"
+        )
+
+
+@approvals.command("deny")
+@home_option
+@click.argument("ticket_id")
+@click.option("--officer", required=True, help="Your name: recorded as accountable.")
+@click.option("--reason", required=True, help="Why (stays on this node; never sent).")
+def deny_cmd(home: str | None, ticket_id: str, officer: str, reason: str) -> None:
+    """Refuse a ticket; the counterpart sees only NOT_RELEASABLE."""
+    t = _run(home, tickets.deny, ticket_id, officer, reason=reason)
+    click.echo(
+        f"ticket {t.ticket_id} denied by {officer}; the counterpart is told only "
+        "that the record is not releasable"
+    )
+
+
+@approvals.command("reopen")
+@home_option
+@click.argument("ticket_id")
+@click.option("--officer", required=True, help="Your name: recorded as accountable.")
+@click.option("--deadline-hours", type=int, required=True, help="New deadline from now.")
+@click.option("--note", default=None, help="A note for the record.")
+def reopen_cmd(
+    home: str | None, ticket_id: str, officer: str, deadline_hours: int, note: str | None
+) -> None:
+    """Reopen an overdue or denied ticket with a new deadline (earlier approvals lapse)."""
+    t = _run(home, tickets.reopen, ticket_id, officer, deadline_hours=deadline_hours, note=note)
+    click.echo(f"ticket {t.ticket_id} reopened (round {t.round}); new deadline {t.deadline}")

@@ -1,0 +1,322 @@
+"""``spoor disclose``: the investigator's follow-up after a hit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from node import logs, peers, store
+from node.cli.common import home_option, load_node
+from node.config import NodeConfig
+from node.disclosure import export as disclosure_export
+from node.disclosure import requester
+from node.errors import DisclosureNotFound, InvalidRequest
+from node.home import NodeHome
+from node.rpc.client import PeerCallFailed, PeerClient
+from node.rpc.disclosure_adapter import PeerDisclosureChannel
+
+
+@click.group("disclose")
+def disclose() -> None:
+    """Ask a counterpart for the details behind hits, follow up, export with conditions."""
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return tuple(dict.fromkeys(out))
+
+
+def _channel(
+    home: NodeHome, config: NodeConfig, peer_id: str, insecure: bool
+) -> tuple[PeerClient, PeerDisclosureChannel]:
+    conn = store.open_store(home.db_path)
+    try:
+        known = {p.agency_id: p for p in peers.list_peers(conn)}
+    finally:
+        conn.close()
+    if peer_id not in known:
+        raise click.ClickException(f"{peer_id} is not a configured peer (see 'spoor peers list')")
+    client = PeerClient(home, config, known[peer_id], insecure=insecure)
+    return client, PeerDisclosureChannel(client)
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    if isinstance(exc, PeerCallFailed):
+        return click.ClickException(f"{exc}\nNothing was stored; check the request and retry.")
+    if isinstance(exc, InvalidRequest | DisclosureNotFound):
+        return click.ClickException(f"{exc}. Nothing was sent or changed.")
+    return click.ClickException(str(exc))
+
+
+def _print_items(items: list[requester.SentItem], console: Console) -> None:
+    table = Table(title="Disclosure requests")
+    for col in (
+        "disclosure",
+        "counterpart",
+        "your record",
+        "key type",
+        "state",
+        "reason",
+        "ticket",
+        "deadline",
+    ):
+        table.add_column(col)
+    styles = {"released": "green", "denied": "red", "overdue": "bold red"}
+    for item in items:
+        style = styles.get(item.state.split(" ")[0], "yellow")
+        table.add_row(
+            item.disclosure_id[:8],
+            item.peer,
+            item.record_id or "",
+            item.key_type,
+            f"[{style}]{item.state}[/{style}]",
+            item.reason_code,
+            item.ticket_id or "",
+            item.deadline or "",
+        )
+    console.print(table)
+
+
+def _items_json(items: list[requester.SentItem]) -> str:
+    return json.dumps(
+        [{**item.__dict__, "state": item.state} for item in items], indent=2, ensure_ascii=False
+    )
+
+
+@disclose.command("hits")
+@home_option
+@click.option("--match", "match_id", default=None, help="Only this match.")
+@click.option("--peer", "peer_id", default=None, help="Only matches with this counterpart.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
+def hits_cmd(home: str | None, match_id: str | None, peer_id: str | None, limit: int) -> None:
+    """List stored hits (newest match first) with the hit ids 'disclose request' takes."""
+    node_home, _ = load_node(home)
+    conn = store.open_store(node_home.db_path)
+    try:
+        rows = conn.execute(
+            "SELECT h.hit_id, m.match_id, m.peer, m.created_at, m.case_reference, h.row_number, "
+            "h.record_id, h.key_type FROM match_hits h JOIN matches m ON m.match_id = h.match_id "
+            "WHERE (? IS NULL OR m.match_id = ?) AND (? IS NULL OR m.peer = ?) "
+            "ORDER BY m.created_at DESC, h.hit_id LIMIT ?",
+            (match_id, match_id, peer_id, peer_id, limit),
+        ).fetchall()
+    finally:
+        conn.close()
+    table = Table(title="Stored hits")
+    for col in (
+        "hit",
+        "match",
+        "counterpart",
+        "matched at",
+        "case",
+        "row",
+        "your record",
+        "key type",
+    ):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(str(v) for v in r))
+    Console(width=200).print(table)
+
+
+@disclose.command("request")
+@home_option
+@click.option("--match", "match_id", default=None, help="Match id printed by 'spoor match'.")
+@click.option("--hit", "hit_ids", multiple=True, type=int, help="Hit id (repeatable).")
+@click.option("--row", "rows", multiple=True, type=int, help="Input row of the match (repeatable).")
+@click.option("--purpose", default=None, help="Purpose (default: the match's purpose).")
+@click.option("--legal-basis", default=None, help="Legal instrument (default: the match's).")
+@click.option(
+    "--case", "case_reference", default=None, help="Case reference (default: the match's)."
+)
+@click.option("--officer", default=None, help="Requesting officer (default: the match's).")
+@click.option("--justification", required=True, help="Why the details are needed.")
+@click.option("--charge", "charges", multiple=True, help="Potential charge (offence class).")
+@click.option("--assurance", "assurances", multiple=True, help="Assurance id relied on.")
+@click.option(
+    "--fields",
+    "fields",
+    multiple=True,
+    required=True,
+    help="Fields or field groups asked for, comma-separated (e.g. identity,documents).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
+def request_cmd(  # noqa: PLR0917 - one parameter per command-line option
+    home: str | None,
+    match_id: str | None,
+    hit_ids: tuple[int, ...],
+    rows: tuple[int, ...],
+    purpose: str | None,
+    legal_basis: str | None,
+    case_reference: str | None,
+    officer: str | None,
+    justification: str,
+    charges: tuple[str, ...],
+    assurances: tuple[str, ...],
+    fields: tuple[str, ...],
+    as_json: bool,
+    insecure: bool,
+) -> None:
+    """Ask the counterpart of a match for the details behind chosen hits."""
+    logs.configure(level="warning")
+    node_home, config = load_node(home)
+    conn = store.open_store(node_home.db_path)
+    try:
+        try:
+            hits = requester.select_hits(conn, match_id, hit_ids, rows)
+        except (InvalidRequest, DisclosureNotFound) as exc:
+            raise _fail(exc) from exc
+        match = conn.execute(
+            "SELECT purpose, legal_basis, case_reference, officer FROM matches WHERE match_id=?",
+            (hits[0].match_id,),
+        ).fetchone()
+        reason = requester.RequestReason(
+            purpose=purpose or str(match["purpose"]),
+            legal_basis=legal_basis or str(match["legal_basis"]),
+            case_reference=case_reference or str(match["case_reference"]),
+            officer=officer or str(match["officer"]),
+            justification=justification,
+            potential_charges=_split(charges),
+            assurances=_split(assurances),
+            requested_fields=_split(fields),
+        )
+        client, channel = _channel(node_home, config, hits[0].peer, insecure)
+        try:
+            disclosure_id = requester.send_request(conn, channel, hits, reason)
+        except (PeerCallFailed, InvalidRequest, requester.CounterpartReplyError) as exc:
+            raise _fail(exc) from exc
+        finally:
+            client.close()
+        items = requester.sent_items(conn, disclosure_id)
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(_items_json(items))
+        return
+    click.echo(f"disclosure {disclosure_id} sent to {hits[0].peer}")
+    _print_items(items, Console())
+
+
+def _refresh_all(
+    node_home: NodeHome,
+    config: NodeConfig,
+    disclosure_id: str | None,
+    *,
+    fetch: bool,
+    insecure: bool,
+) -> tuple[list[requester.SentItem], int, list[str]]:
+    conn = store.open_store(node_home.db_path)
+    stored, problems = 0, []
+    try:
+        if disclosure_id:
+            row = conn.execute(
+                "SELECT peer FROM disclosures_sent WHERE disclosure_id=?", (disclosure_id,)
+            ).fetchone()
+            if row is None:
+                raise _fail(DisclosureNotFound("disclosure request", disclosure_id))
+            targets = [(disclosure_id, str(row[0]))]
+        else:
+            targets = requester.open_requests(conn)
+        for target, peer_id in targets:
+            client, channel = _channel(node_home, config, peer_id, insecure)
+            try:
+                stored += requester.refresh(conn, channel, target, fetch=fetch)
+            except (PeerCallFailed, requester.CounterpartReplyError) as exc:
+                problems.append(str(exc))
+            finally:
+                client.close()
+        items = requester.sent_items(conn, disclosure_id)
+    finally:
+        conn.close()
+    return items, stored, problems
+
+
+@disclose.command("status")
+@home_option
+@click.argument("disclosure_id", required=False)
+@click.option("--no-refresh", is_flag=True, help="Show what is stored without asking counterparts.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
+def status_cmd(
+    home: str | None, disclosure_id: str | None, no_refresh: bool, as_json: bool, insecure: bool
+) -> None:
+    """Show each requested item: released, pending, overdue or denied."""
+    logs.configure(level="warning")
+    node_home, config = load_node(home)
+    problems: list[str] = []
+    if no_refresh:
+        conn = store.open_store(node_home.db_path)
+        try:
+            items = requester.sent_items(conn, disclosure_id)
+        finally:
+            conn.close()
+    else:
+        items, _, problems = _refresh_all(
+            node_home, config, disclosure_id, fetch=False, insecure=insecure
+        )
+    if as_json:
+        click.echo(_items_json(items))
+    else:
+        _print_items(items, Console())
+    for problem in problems:
+        click.echo(f"could not refresh: {problem}", err=True)
+
+
+@disclose.command("fetch")
+@home_option
+@click.argument("disclosure_id", required=False)
+@click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
+def fetch_cmd(home: str | None, disclosure_id: str | None, insecure: bool) -> None:
+    """Fetch details released since the request (e.g. after approval) and store them."""
+    logs.configure(level="warning")
+    node_home, config = load_node(home)
+    items, stored, problems = _refresh_all(
+        node_home, config, disclosure_id, fetch=True, insecure=insecure
+    )
+    _print_items(items, Console())
+    click.echo(f"{stored} released item(s) fetched and stored with their obligations")
+    for problem in problems:
+        click.echo(f"could not fetch: {problem}", err=True)
+    if problems and not stored:
+        raise SystemExit(1)
+
+
+@disclose.command("export")
+@home_option
+@click.option("--format", "fmt", type=click.Choice(disclosure_export.FORMATS), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--case", "case_reference", default=None, help="Only details released for this case.")
+def export_cmd(home: str | None, fmt: str, out: Path, case_reference: str | None) -> None:
+    """Write released details with handling code, use limits and retention on every row."""
+    node_home, _ = load_node(home)
+    conn = store.open_store(node_home.db_path)
+    try:
+        result = disclosure_export.write_export(conn, fmt, out, case_reference=case_reference)
+    finally:
+        conn.close()
+    click.echo(f"{result.rows} released item(s) written to {result.path} (mode 0600)")
+    if result.skipped_expired:
+        click.echo(
+            f"{result.skipped_expired} item(s) past retention were not exported; "
+            "run 'spoor disclose purge-expired'"
+        )
+
+
+@disclose.command("purge-expired")
+@home_option
+def purge_cmd(home: str | None) -> None:
+    """Delete released details past their retention date."""
+    node_home, _ = load_node(home)
+    conn = store.open_store(node_home.db_path)
+    try:
+        purged = disclosure_export.purge_expired(conn)
+    finally:
+        conn.close()
+    click.echo(f"{purged} released item(s) past retention purged")
