@@ -31,7 +31,7 @@ from typing import Any
 from node.audit.chain import format_ts
 
 UNKNOWN_COUNTERPART = "(none)"
-PENDING_STATUSES = frozenset({"pending", "pending_approval", "open"})
+PENDING_STATUSES = frozenset({"pending", "pending_approval", "open", "reopened"})
 
 
 @dataclass
@@ -145,16 +145,10 @@ def _int(value: object) -> int:
 
 
 def _apply(stats: CounterpartStats, event: str, row: sqlite3.Row, details: dict[str, Any]) -> None:
-    elements, hits = _int(row["elements"]), _int(row["hits"])
-    if event == "match.requested":
-        stats.requests_sent += 1
-        stats.elements_sent += elements
-        stats.hits += hits
-    elif event == "match.served":
-        stats.requests_received += 1
-        stats.elements_received += elements
-    elif event == "match.refused":
-        stats.requests_refused += 1
+    if event.startswith("match."):
+        _apply_match(stats, event, _int(row["elements"]), _int(row["hits"]))
+    elif event in ("disclosure.approved", "disclosure.refused", "ticket.reopened"):
+        _apply_officer_decision(stats, event, details)
     elif event == "disclosure.requested":
         stats.disclosures_requested += 1
         stats.requested_released += _int(details.get("released"))
@@ -167,19 +161,39 @@ def _apply(stats: CounterpartStats, event: str, row: sqlite3.Row, details: dict[
         stats.denied += _int(details.get("denied"))
         stats.pending += _int(details.get("pending"))
         stats.overdue += _int(details.get("overdue"))
-    elif event in ("disclosure.approved", "disclosure.refused"):
-        if details.get("final") is False:  # one approval of two: not yet a decision
-            return
-        if event == "disclosure.approved":
-            stats.released += 1
-        else:
-            stats.denied += 1
-        stats.pending -= 1
-        waited = details.get("waited_seconds")
-        if isinstance(waited, int | float) and not isinstance(waited, bool) and waited >= 0:
-            stats.decision_seconds.append(float(waited))
-    elif event == "ticket.reopened":
+
+
+def _apply_match(stats: CounterpartStats, event: str, elements: int, hits: int) -> None:
+    if event == "match.requested":
+        stats.requests_sent += 1
+        stats.elements_sent += elements
+        stats.hits += hits
+    elif event == "match.served":
+        stats.requests_received += 1
+        stats.elements_received += elements
+    elif event == "match.refused":
+        stats.requests_refused += 1
+
+
+def _apply_officer_decision(stats: CounterpartStats, event: str, details: dict[str, Any]) -> None:
+    if event == "ticket.reopened":
         stats.pending += 1
+        previous = str(details.get("previous_status", "")).lower()
+        if previous == "approved":
+            stats.released -= 1
+        elif previous in ("denied", "refused"):
+            stats.denied -= 1
+        return
+    if details.get("final") is False:  # one approval of two: not yet a decision
+        return
+    if event == "disclosure.approved":
+        stats.released += 1
+    else:
+        stats.denied += 1
+    stats.pending -= 1
+    waited = details.get("waited_seconds")
+    if isinstance(waited, int | float) and not isinstance(waited, bool) and waited >= 0:
+        stats.decision_seconds.append(float(waited))
 
 
 def _parse_deadline(value: object) -> datetime | None:
@@ -262,8 +276,10 @@ def compute_stats(
         for name, count in tickets.items():
             if counterpart is None or name == counterpart:
                 by_counterpart.setdefault(name, CounterpartStats(name)).overdue = count
-    for stats in by_counterpart.values():
+    for stats in by_counterpart.values():  # decisions on items asked before the period
         stats.pending = max(stats.pending, 0)
+        stats.released = max(stats.released, 0)
+        stats.denied = max(stats.denied, 0)
     rows = [s for s in sorted(by_counterpart.values(), key=lambda s: s.counterpart) if _relevant(s)]
     total = CounterpartStats("all counterparts")
     for stats in rows:

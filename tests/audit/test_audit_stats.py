@@ -100,6 +100,20 @@ class TestFigures:
         assert report.total.released == 5
         assert report.total.requests_sent == 2
 
+    def test_reopened_ticket_is_pending_again(
+        self, conn: sqlite3.Connection, cooperation: None
+    ) -> None:
+        """Reopening a refused ticket takes it out of the denied count and back to pending."""
+        record(
+            conn,
+            "ticket.reopened",
+            at=JUNE,
+            counterpart="th-dnp",
+            details={"ticket_id": "t-x", "previous_status": "denied"},
+        )
+        th = by_name(audit.compute_stats(conn, now=NOW))["th-dnp"]
+        assert (th.released, th.denied, th.pending) == (5, 1, 1)
+
     def test_period_and_counterpart_filters(
         self, conn: sqlite3.Connection, cooperation: None
     ) -> None:
