@@ -8,7 +8,7 @@ import click
 
 from node import audit, pki, store
 from node.config import NodeConfig, ServerConfig, save_config, validate_agency_id, validate_country
-from node.home import NodeHome, write_private
+from node.home import NodeHome
 
 STARTER_POLICY = "starter-policy.yaml"
 
@@ -79,28 +79,17 @@ def init(
                     details={"agency_id": agency_id, "country": country},
                 )
             if not no_pki:
-                ca_key, ca_cert = pki.create_ca(agency_id, country, common_name=display_name or None)
-                write_private(home.ca_key_path, ca_key)
-                home.ca_cert_path.write_bytes(ca_cert)
-                key, cert = pki.issue_node_certificate(
-                    ca_key,
-                    ca_cert,
-                    agency_id,
-                    hostnames=hostnames or ("localhost",),
-                    ip_addresses=ips or ("127.0.0.1", "::1"),
-                )
-                write_private(home.node_key_path, key)
-                home.node_cert_path.write_bytes(cert)
                 with store.transaction(conn):
-                    audit.append(
-                        conn,
-                        "certificate.issued",
-                        actor="operator",
-                        details={
-                            "serial": pki.serial_hex(cert),
-                            "fingerprint": pki.fingerprint(cert),
-                            "kind": "node",
-                        },
+                    pki.init_home_ca(
+                        home, agency_id, country, common_name=display_name or None, conn=conn
+                    )
+                    pki.issue_home_certificate(
+                        home,
+                        agency_id=agency_id,
+                        country=country,
+                        hostnames=hostnames or ("localhost",),
+                        ip_addresses=ips or ("127.0.0.1", "::1"),
+                        conn=conn,
                     )
             audit.ensure_signing_key(home)
         finally:
