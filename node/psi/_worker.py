@@ -24,7 +24,6 @@ writes to it, and the parent trusts its own workers' replies no more than
 from __future__ import annotations
 
 import contextlib
-import os
 import resource
 import signal
 import socket
@@ -50,6 +49,10 @@ _CPU_BACKSTOP_GRACE_S = 10
 _STOP_POLL_S = 0.1
 # The directory holding the ``node`` package, so a worker imports the same code.
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+_BOOTSTRAP = (
+    f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); "
+    "from node.psi._worker import bootstrap; bootstrap(sys.argv)"
+)
 
 
 def _limit_self(memory_limit_bytes: int | None) -> None:
@@ -104,21 +107,20 @@ class _Worker:
 
     def __init__(self, memory_limit_bytes: int | None) -> None:
         parent_sock, child_sock = socket.socketpair()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p
-        )
         limit = "none" if memory_limit_bytes is None else str(memory_limit_bytes)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "node.psi._worker", str(child_sock.fileno()), limit],
+                # -I: no PYTHON* variables, no user site, and neither the
+                # working directory nor a script directory on sys.path, so the
+                # worker imports exactly this package and nothing planted
+                # beside wherever the node happens to run.
+                [sys.executable, "-I", "-c", _BOOTSTRAP, str(child_sock.fileno()), limit],
                 pass_fds=(child_sock.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 # A crashing library prints a stack dump; keep it out of the
                 # node's structured logs. The failure reason is reported instead.
                 stderr=subprocess.DEVNULL,
-                env=env,
             )
         finally:
             child_sock.close()
@@ -319,11 +321,8 @@ class WorkerPool:
             worker.stop()
 
 
-def _main(argv: list[str]) -> None:
+def bootstrap(argv: list[str]) -> None:
+    """Entry point of a worker process: ``argv`` is [-c, socket fd, memory limit]."""
     fd = int(argv[1])
     limit = None if argv[2] == "none" else int(argv[2])
     worker_main(Connection(fd), limit)
-
-
-if __name__ == "__main__":
-    _main(sys.argv)

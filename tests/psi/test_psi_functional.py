@@ -11,6 +11,7 @@ from node.psi import (
     ClientResult,
     MalformedPsiMessage,
     PsiPool,
+    default_pool,
     process,
     start,
 )
@@ -91,6 +92,13 @@ class TestEdgeSets:
         """Duplicate responder records count once."""
         result = _match(psi_pool, ["a", "b"], ["a", "a", "a"], reveal=False)
         assert result.count == 1
+
+    def test_finish_without_a_pool(self) -> None:
+        """Without an explicit pool, finish runs in the process-wide default pool."""
+        session = start(["a", "b"], reveal=True)
+        served = process(["b"], session.request_bytes, reveal=True)
+        assert session.finish(served.setup_bytes, served.response_bytes).indices == [1]
+        assert default_pool().worker_pids()
 
     def test_session_is_single_use(self, psi_pool: PsiPool) -> None:
         """After a successful finish the session's key is gone and it cannot finish again."""
