@@ -1,0 +1,133 @@
+"""Shared pieces of the disclosure tests: a responding node's store, policy and records."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from node import store
+from node.config import NodeConfig
+from node.disclosure import DisclosureAnswer, DisclosureCall, DisclosureResponder
+from node.matching import PROTOCOL_VERSION
+from node.policy_holder import PolicyHolder
+from node.records import store as record_store
+from node.records.keys import KEY_SCHEME_VERSION, derive_keys
+from node.records.model import IdentityDocument, Record, SpeciesItem
+
+DATA = Path(__file__).parent / "data"
+POLICY_DIR = DATA / "policy"
+RESPONDER = "ke-kws"
+REQUESTER = "vn-customs"
+OTHER = "mz-pgr"
+
+SUSPECT = Record(
+    record_id="KWS-P-001",
+    kind="person",
+    review_date="2035-01-01",
+    case_reference="KWS/2026/17",
+    source="field report 88",
+    subject_category="suspect",
+    names=("Nguyen Van Hung",),
+    date_of_birth="1979-03-02",
+    nationality=("VN",),
+    documents=(IdentityDocument("passport", "C1234567", "VNM"),),
+    phones=("+84912345678",),
+    offence_classes=("wildlife_trafficking",),
+)
+VICTIM = Record(
+    record_id="KWS-P-002",
+    kind="person",
+    review_date="2035-01-01",
+    subject_category="victim",
+    names=("Amina Otieno",),
+    documents=(IdentityDocument("passport", "A7654321", "KEN"),),
+)
+IVORY = Record(
+    record_id="KWS-S-010",
+    kind="shipment",
+    review_date="2035-01-01",
+    source="informant 7",
+    containers=("MSCU1234566",),
+    species=(SpeciesItem("Loxodonta africana"),),
+    quantity="120 kg",
+    seizure_date="2026-02-11",
+    seizure_place="Mombasa, KE",
+    offence_classes=("wildlife_trafficking",),
+)
+CANE_RAT = Record(
+    record_id="KWS-S-011",
+    kind="shipment",
+    review_date="2035-01-01",
+    containers=("TGHU7654320",),
+    species=(SpeciesItem("Thryonomys swinderianus"),),
+    quantity="40 kg",
+    offence_classes=("wildlife_trafficking",),
+)
+RECORDS = (SUSPECT, VICTIM, IVORY, CANE_RAT)
+UNHELD_KEY = "v1|passport|VNM|Z9999999"
+
+
+def key_of(record: Record, key_type: str) -> str:
+    """The record's match key of one type (as both nodes derive it)."""
+    return next(k.value for k in derive_keys(record).keys if k.key_type == key_type)
+
+
+def call(keys: tuple[str, ...], **overrides: object) -> DisclosureCall:
+    """A well-formed disclosure request from the requester for ``keys``."""
+    base: dict[str, object] = {
+        "requester": REQUESTER,
+        "protocol_version": PROTOCOL_VERSION,
+        "key_scheme_version": KEY_SCHEME_VERSION,
+        "request_id": "3f1c8a52-5d0e-4a51-9d69-2a7de1c0b001",
+        "match_keys": keys,
+        "purpose": "criminal_investigation",
+        "legal_basis": "KE-VN-MoU-2024",
+        "case_reference": "VN-HCM-2026-044",
+        "officer": "Insp. Tran Thi Mai",
+        "justification": "Container and passport linked to an ivory seizure in Hai Phong.",
+        "requested_fields": (
+            "identity",
+            "date_of_birth",
+            "documents",
+            "shipment",
+            "species",
+            "seizure",
+            "case",
+        ),
+    }
+    base.update(overrides)
+    return DisclosureCall(**base)  # type: ignore[arg-type]
+
+
+@dataclass
+class ResponderNode:
+    """A responding node without transport: its store, policy and disclosure service."""
+
+    db_path: Path
+    config: NodeConfig
+    service: DisclosureResponder
+    conn: sqlite3.Connection
+
+    def disclose(self, keys: tuple[str, ...], **overrides: object) -> DisclosureAnswer:
+        return self.service.disclose(call(keys, **overrides))
+
+    def count(self, table: str) -> int:
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def make_responder(root: Path, now: datetime | None = None) -> ResponderNode:
+    root.mkdir(parents=True, exist_ok=True)
+    db_path = root / "node.db"
+    conn = store.open_store(db_path)
+    with store.transaction(conn):
+        record_store.upsert(conn, RECORDS)
+    config = NodeConfig(agency_id=RESPONDER, country="KE")
+    policies = PolicyHolder(POLICY_DIR, db_path)
+    policies.load_initial()
+    return ResponderNode(db_path, config, DisclosureResponder(config, db_path, policies), conn)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
