@@ -1,0 +1,184 @@
+"""Approval tickets: two-person rule, overdue tickets, reopening, refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from node.disclosure import DENY, NOT_RELEASABLE, PENDING_APPROVAL, RELEASE, tickets
+from node.disclosure.model import now_utc
+from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
+from tests.disclosure.helpers import REQUESTER, SUSPECT, ResponderNode, key_of
+
+SUSPECT_KEY = key_of(SUSPECT, "passport")
+
+
+def pending_ticket(responder: ResponderNode) -> tuple[str, str]:
+    """(disclosure id, ticket id) of a fresh request for the suspect."""
+    answer = responder.disclose((SUSPECT_KEY,))
+    (item,) = answer.items
+    assert item.outcome == PENDING_APPROVAL
+    assert item.ticket_id is not None
+    return answer.disclosure_id, item.ticket_id
+
+
+def events(responder: ResponderNode) -> list[str]:
+    return [r[0] for r in responder.conn.execute("SELECT event FROM audit_entries ORDER BY seq")]
+
+
+class TestTwoPersonRule:
+    def test_two_different_officers_release_the_record(self, responder: ResponderNode) -> None:
+        """One approval is not enough; a second, different officer releases the record."""
+        disclosure_id, ticket_id = pending_ticket(responder)
+        first = tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        assert first.status == "pending"
+        assert first.approvers == ("Adv. Wanjiru",)
+        second = tickets.approve(responder.conn, ticket_id, "Adv. Kamau", note="proportionate")
+        assert second.status == "approved"
+        assert second.decided_by == "Adv. Wanjiru, Adv. Kamau"
+        answer = responder.service.get_disclosure(REQUESTER, disclosure_id, include_fields=True)
+        (item,) = answer.items
+        assert item.outcome == RELEASE
+        assert item.fields["documents"][0]["number"] == "C1234567"
+        assert item.fields["date_of_birth"] == "1979"
+        assert "phones" not in item.fields
+        assert item.obligations is not None
+        assert item.obligations["handling_code"] == "H2"
+
+    def test_same_officer_cannot_approve_twice(self, responder: ResponderNode) -> None:
+        """The same officer approving again is refused and changes nothing."""
+        _, ticket_id = pending_ticket(responder)
+        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        before = events(responder)
+        with pytest.raises(TicketStateConflict) as err:
+            tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        assert "already approved" in err.value.reason
+        ticket = tickets.get_ticket(responder.conn, ticket_id)
+        assert ticket.status == "pending"
+        assert len(ticket.history) == 1
+        assert events(responder) == before
+
+    def test_approvals_are_audited_with_the_final_one_marked(
+        self, responder: ResponderNode
+    ) -> None:
+        """Each approval is audited; only the deciding one is final and carries the wait."""
+        _, ticket_id = pending_ticket(responder)
+        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        tickets.approve(responder.conn, ticket_id, "Adv. Kamau")
+        rows = responder.conn.execute(
+            "SELECT status, details FROM audit_entries WHERE event='disclosure.approved' "
+            "ORDER BY seq"
+        ).fetchall()
+        details = [json.loads(r["details"]) for r in rows]
+        assert [d["final"] for d in details] == [False, True]
+        assert [r["status"] for r in rows] == ["APPROVAL_RECORDED", "APPROVED"]
+        assert "waited_seconds" in details[1]
+        assert "waited_seconds" not in details[0]
+
+
+class TestOverdue:
+    def test_overdue_ticket_is_listed_and_cannot_be_approved(
+        self, responder: ResponderNode
+    ) -> None:
+        """Past its deadline a ticket shows as overdue and approving it is refused."""
+        _, ticket_id = pending_ticket(responder)
+        later = now_utc() + timedelta(hours=49)
+        overdue = tickets.list_tickets(responder.conn, overdue_only=True, now=later)
+        assert [t.ticket_id for t in overdue] == [ticket_id]
+        assert overdue[0].state == "overdue"
+        assert tickets.list_tickets(responder.conn, overdue_only=True) == []
+        with pytest.raises(TicketStateConflict) as err:
+            tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru", now=later)
+        assert err.value.status == "overdue"
+        assert tickets.get_ticket(responder.conn, ticket_id).history == ()
+
+    def test_requester_sees_overdue_flag(self, responder: ResponderNode) -> None:
+        """The requester's status read marks a ticket past its deadline as overdue."""
+        disclosure_id, _ = pending_ticket(responder)
+        later = now_utc() + timedelta(hours=49)
+        answer = responder.service.get_disclosure(
+            REQUESTER, disclosure_id, include_fields=False, now=later
+        )
+        assert answer.items[0].outcome == PENDING_APPROVAL
+        assert answer.items[0].overdue is True
+
+    def test_reopen_gives_new_deadline_and_fresh_round(self, responder: ResponderNode) -> None:
+        """Reopening an overdue ticket sets a new deadline; earlier approvals no longer count."""
+        _, ticket_id = pending_ticket(responder)
+        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        later = now_utc() + timedelta(hours=49)
+        reopened = tickets.reopen(
+            responder.conn, ticket_id, "Adv. Kamau", deadline_hours=24, now=later
+        )
+        assert reopened.status == "pending"
+        assert reopened.round == 2
+        assert not reopened.overdue
+        assert reopened.approvers == ()
+        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru", now=later)
+        done = tickets.approve(responder.conn, ticket_id, "Adv. Kamau", now=later)
+        assert done.status == "approved"
+        assert "ticket.reopened" in events(responder)
+
+    def test_reopen_refused_within_deadline_and_after_approval(
+        self, responder: ResponderNode
+    ) -> None:
+        """A ticket still within its deadline, or already approved, cannot be reopened."""
+        _, ticket_id = pending_ticket(responder)
+        with pytest.raises(TicketStateConflict):
+            tickets.reopen(responder.conn, ticket_id, "Adv. Kamau", deadline_hours=24)
+        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        tickets.approve(responder.conn, ticket_id, "Adv. Kamau")
+        with pytest.raises(TicketStateConflict) as err:
+            tickets.reopen(responder.conn, ticket_id, "Adv. Kamau", deadline_hours=24)
+        assert err.value.status == "approved"
+
+
+class TestRefusal:
+    def test_denied_ticket_shows_only_generic_code(self, responder: ResponderNode) -> None:
+        """A refusal reaches the requester as NOT_RELEASABLE; the reason stays home."""
+        disclosure_id, ticket_id = pending_ticket(responder)
+        tickets.deny(responder.conn, ticket_id, "Adv. Wanjiru", reason="cooperating witness")
+        (item,) = responder.service.get_disclosure(
+            REQUESTER, disclosure_id, include_fields=True
+        ).items
+        assert (item.outcome, item.reason_code, item.fields) == (DENY, NOT_RELEASABLE, {})
+        assert "disclosure.refused" in events(responder)
+        details = responder.conn.execute(
+            "SELECT details FROM audit_entries WHERE event='disclosure.refused'"
+        ).fetchone()[0]
+        assert "witness" not in details
+
+    def test_deny_needs_a_reason_and_officer(self, responder: ResponderNode) -> None:
+        """Denying without a reason or officer is refused and changes nothing."""
+        _, ticket_id = pending_ticket(responder)
+        with pytest.raises(InvalidRequest) as err:
+            tickets.deny(responder.conn, ticket_id, "Adv. Wanjiru", reason=" ")
+        assert err.value.field == "reason"
+        with pytest.raises(InvalidRequest):
+            tickets.deny(responder.conn, ticket_id, "", reason="no basis")
+        assert tickets.get_ticket(responder.conn, ticket_id).status == "pending"
+
+    def test_unknown_ticket_is_not_found(self, responder: ResponderNode) -> None:
+        """An unknown ticket id is reported as not found for every action."""
+        for action in (
+            lambda: tickets.get_ticket(responder.conn, "T-000000000000"),
+            lambda: tickets.approve(responder.conn, "T-000000000000", "Adv. Wanjiru"),
+            lambda: tickets.deny(responder.conn, "T-000000000000", "Adv. Wanjiru", reason="x"),
+        ):
+            with pytest.raises(DisclosureNotFound):
+                action()
+
+
+class TestShow:
+    def test_detail_carries_request_explanation_and_record(self, responder: ResponderNode) -> None:
+        """The officer sees the request, the policy's explanation and the record itself."""
+        _, ticket_id = pending_ticket(responder)
+        detail = tickets.ticket_detail(responder.conn, ticket_id)
+        assert detail.request["legal_basis"] == "KE-VN-MoU-2024"
+        assert detail.request["justification"].startswith("Container and passport")
+        assert "suspects-two-officers" in detail.decision["explanation"]
+        assert detail.decision["fields"]["date_of_birth"] == "1979"
+        assert detail.record is not None
+        assert detail.record["record_id"] == "KWS-P-001"
