@@ -91,7 +91,7 @@ class ClientSession:
 
     def validate(self, setup_bytes: bytes, response_bytes: bytes, limits: Limits) -> None:
         """Check the counterpart's setup and response field by field; raise if malformed."""
-        parse_setup(setup_bytes, limits=limits)
+        parse_setup(setup_bytes, limits=limits, client_count=self.element_count)
         parse_response(response_bytes, expected_count=self.element_count)
 
     def finish(

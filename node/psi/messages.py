@@ -29,15 +29,15 @@ POINT_PREFIXES = frozenset((0x02, 0x03))
 # The library derives a Bloom filter's hash count as ceil(-log2(fpr / n));
 # even fpr=1e-15 with ten million client elements stays under 80.
 MAX_BLOOM_HASH_FUNCTIONS = 128
-# A Bloom filter built at its capacity has half of its bits set. Far more than
-# that means it reports almost every element as a hit.
-MAX_BLOOM_FILL_RATIO = 0.625
 # The Golomb divisor is a shift width applied to 64-bit integers.
 MAX_GCS_DIV = 63
-# Share of the hash range a GCS may cover. An honest setup covers about
-# fpr / n_client of it (1e-9 or less with Spoor's settings); a dense one would
-# turn a fraction of any requester's elements into false hits.
-MAX_GCS_DENSITY = 2.0**-16
+# The false hits a setup may imply over a whole request. An honest setup is
+# built for a total false-positive rate ``fpr`` (1e-9 by default, at most 1e-3
+# by node configuration), so it covers about fpr / n_client of the hash space:
+# a GCS holds n_server values in a range of n_server * n_client / fpr, and a
+# Bloom filter at capacity has half its bits set with -log2(fpr / n_client)
+# hash functions. A denser setup (up to "everything matches") is refused.
+MAX_EXPECTED_FALSE_HITS = 2e-3
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,15 @@ def parse_response(response_bytes: bytes, *, expected_count: int) -> Any:
     return response
 
 
-def parse_setup(setup_bytes: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Any:
-    """Parse and validate a server setup before the library may read it."""
+def parse_setup(
+    setup_bytes: bytes, *, limits: Limits = DEFAULT_LIMITS, client_count: int = 1
+) -> Any:
+    """Parse and validate a server setup before the library may read it.
+
+    ``client_count`` is the number of elements the requester sent; it sets how
+    dense a filter may be (see ``MAX_EXPECTED_FALSE_HITS``).
+    """
+    max_coverage = MAX_EXPECTED_FALSE_HITS / max(client_count, 1)
     if len(setup_bytes) > limits.max_setup_bytes:
         raise MalformedPsiMessage(
             "setup", f"is {len(setup_bytes)} bytes, above the limit of {limits.max_setup_bytes}"
@@ -130,9 +137,9 @@ def parse_setup(setup_bytes: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Any:
     setup = _parse(psi.ServerSetup(), setup_bytes, "setup")
     kind = setup.WhichOneof("data_structure")
     if kind == "gcs":
-        _check_gcs(setup.gcs)
+        _check_gcs(setup.gcs, max_coverage)
     elif kind == "bloom_filter":
-        _check_bloom_filter(setup.bloom_filter)
+        _check_bloom_filter(setup.bloom_filter, max_coverage)
     elif kind == "raw":
         _check_raw(setup.raw, limits)
     else:
@@ -140,7 +147,7 @@ def parse_setup(setup_bytes: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Any:
     return setup
 
 
-def _check_gcs(gcs: Any) -> None:
+def _check_gcs(gcs: Any, max_coverage: float) -> None:
     # hash_range 0 divides by zero inside the library (abort); a negative one
     # makes every lookup miss.
     if gcs.hash_range <= 0:
@@ -155,7 +162,7 @@ def _check_gcs(gcs: Any) -> None:
     if len(gcs.bits) == 0:
         raise MalformedPsiMessage("setup.gcs.bits", "is empty")
     count = _check_golomb_stream(bytes(gcs.bits), gcs.div, gcs.hash_range)
-    if count > gcs.hash_range * MAX_GCS_DENSITY:
+    if count > gcs.hash_range * max_coverage:
         raise MalformedPsiMessage(
             "setup.gcs.bits", "is dense enough to report many elements as hits"
         )
@@ -192,7 +199,7 @@ def _check_golomb_stream(bits: bytes, div: int, hash_range: int) -> int:
     return count
 
 
-def _check_bloom_filter(bloom: Any) -> None:
+def _check_bloom_filter(bloom: Any, max_coverage: float) -> None:
     # No bits means a modulo by zero in the library (abort); a hash count of 0
     # or less makes every element a hit; a huge one hangs the lookup.
     if not 1 <= bloom.num_hash_functions <= MAX_BLOOM_HASH_FUNCTIONS:
@@ -204,7 +211,7 @@ def _check_bloom_filter(bloom: Any) -> None:
     if not bits:
         raise MalformedPsiMessage("setup.bloom_filter.bits", "is empty")
     fill = int.from_bytes(bits, "big").bit_count() / (8 * len(bits))
-    if fill > MAX_BLOOM_FILL_RATIO:
+    if fill**bloom.num_hash_functions > max_coverage:
         raise MalformedPsiMessage(
             "setup.bloom_filter.bits", "is saturated and would report almost every element"
         )

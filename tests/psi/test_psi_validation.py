@@ -9,6 +9,7 @@ import private_set_intersection.python as psi
 import pytest
 
 from node.psi import (
+    DEFAULT_LIMITS,
     Limits,
     MalformedPsiMessage,
     PsiPool,
@@ -17,7 +18,15 @@ from node.psi import (
     process,
     start,
 )
-from tests.psi.helpers import Exchange, make_exchange, mutate_response, mutate_setup
+from node.psi.messages import parse_setup
+from node.psi.server import padded_elements
+from tests.psi.helpers import (
+    RESPONDER_KEYS,
+    Exchange,
+    make_exchange,
+    mutate_response,
+    mutate_setup,
+)
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +154,22 @@ class TestHostileSetup:
         error = _refused(exchange, untouched_pool, setup, exchange.response_bytes)
         assert (error.field, error.reason) == ("setup.gcs.bits", reason)
 
+    @pytest.mark.parametrize(
+        ("structure", "field"),
+        [
+            (psi.DataStructure.GCS, "setup.gcs.bits"),
+            (psi.DataStructure.BLOOM_FILTER, "setup.bloom_filter.bits"),
+        ],
+        ids=["gcs", "bloom"],
+    )
+    def test_filter_too_coarse_for_the_request(self, structure: Any, field: str) -> None:
+        """A filter sized for one lookup is refused for a 5000-element request it would flood."""
+        server = psi.server.CreateWithNewKey(True)
+        setup = server.CreateSetupMessage(9.9e-4, 1, padded_elements(["a"]), structure)
+        with pytest.raises(MalformedPsiMessage) as caught:
+            parse_setup(setup.SerializeToString(), client_count=5000)
+        assert caught.value.field == field
+
     def test_unsorted_raw_setup(self, untouched_pool: PsiPool) -> None:
         """A raw setup whose points are not sorted is refused (the library would miss hits)."""
         honest = make_exchange()
@@ -210,6 +235,32 @@ class TestHostileSetup:
                 limits=Limits(max_setup_bytes=16),
             )
         assert caught.value.field == "setup"
+
+
+class TestHonestSetupsPass:
+    """Validation accepts every setup an honest responder can build."""
+
+    @pytest.mark.parametrize("client_count", [1, 40, 5000])
+    @pytest.mark.parametrize("fpr", [1e-9, 9.9e-4])
+    @pytest.mark.parametrize(
+        "structure",
+        [psi.DataStructure.GCS, psi.DataStructure.BLOOM_FILTER, psi.DataStructure.RAW],
+        ids=["gcs", "bloom", "raw"],
+    )
+    def test_library_setups(self, client_count: int, fpr: float, structure: Any) -> None:
+        """Setups from the library at the node's lowest and highest allowed rates pass."""
+        server = psi.server.CreateWithNewKey(True)
+        for size in (1, 200):
+            items = padded_elements([f"v1|phone|+2547000{i:05d}" for i in range(size)])
+            setup = server.CreateSetupMessage(fpr, client_count, items, structure)
+            parse_setup(setup.SerializeToString(), client_count=client_count)
+
+    def test_spoor_setups(self) -> None:
+        """Setups built by process() pass the requester's validation."""
+        for n in (1, 300):
+            session = start([f"k{i}" for i in range(n)], reveal=True)
+            result = process(RESPONDER_KEYS, session.request_bytes, reveal=True, fpr=9.9e-4)
+            session.validate(result.setup_bytes, result.response_bytes, DEFAULT_LIMITS)
 
 
 class TestHostileResponse:
