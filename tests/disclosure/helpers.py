@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from spoor.federation.v1 import federation_pb2 as pb
+
 from node import store
 from node.config import NodeConfig
 from node.disclosure import DisclosureAnswer, DisclosureCall, DisclosureResponder
@@ -15,6 +17,7 @@ from node.policy_holder import PolicyHolder
 from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
 from node.records.model import IdentityDocument, Record, SpeciesItem
+from node.rpc import disclosure_adapter as adapter
 
 DATA = Path(__file__).parent / "data"
 POLICY_DIR = DATA / "policy"
@@ -131,3 +134,61 @@ def make_responder(root: Path, now: datetime | None = None) -> ResponderNode:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+class DirectChannel:
+    """The requester's channel to a responder in the same process, through the proto adapter."""
+
+    def __init__(self, service: DisclosureResponder, requester: str = REQUESTER) -> None:
+        self.service = service
+        self.requester = requester
+        self.peer_id = RESPONDER
+
+    def disclose(self, request: DisclosureCall) -> DisclosureAnswer:
+        response = adapter.disclose(self.service, self.requester, adapter.request_pb(request), {})
+        return DisclosureAnswer(
+            response.disclosure_id,
+            [adapter.item_of(self.peer_id, i) for i in response.items],
+            response.policy_digest,
+            response.elements_charged,
+        )
+
+    def get_disclosure(self, disclosure_id: str, include_fields: bool) -> DisclosureAnswer:
+        response = adapter.get_disclosure(
+            self.service,
+            self.requester,
+            pb.GetDisclosureRequest(
+                disclosure_id=disclosure_id, include_released_fields=include_fields
+            ),
+            {},
+        )
+        return DisclosureAnswer(
+            response.disclosure_id,
+            [adapter.item_of(self.peer_id, i) for i in response.items],
+            response.policy_digest,
+        )
+
+
+def make_requester_db(root: Path, keys: list[tuple[str, str, str]]) -> sqlite3.Connection:
+    """A requester's store holding one match against the responder with the given hits.
+
+    ``keys`` lists (record id, key type, match key) of the requester's own rows.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    conn = store.open_store(root / "node.db")
+    with store.transaction(conn):
+        conn.execute(
+            "INSERT INTO matches(match_id, peer, request_id, created_at, purpose, legal_basis, "
+            "case_reference, officer, reveal, elements, hits, transcript_hash, policy_digest) "
+            "VALUES ('m-1', ?, 'r-1', '2026-11-22T10:00:00Z', 'criminal_investigation', "
+            "'KE-VN-MoU-2024', 'VN-HCM-2026-044', 'Insp. Tran Thi Mai', 'intersection', ?, ?, "
+            "'00', '00')",
+            (RESPONDER, len(keys), len(keys)),
+        )
+        for row, (record_id, key_type, key) in enumerate(keys, start=1):
+            conn.execute(
+                "INSERT INTO match_hits(match_id, row_number, record_id, key_type, match_key) "
+                "VALUES ('m-1', ?, ?, ?, ?)",
+                (row, record_id, key_type, key),
+            )
+    return conn
