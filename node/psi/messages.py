@@ -3,8 +3,10 @@
 The PSI library trusts its inputs: some malformed server setups abort,
 segfault or hang it (an empty Bloom filter, a GCS ``hash_range`` of 0, a GCS
 ``div`` of 2**31-1 or -1), and others make it silently misreport (an unsorted
-raw setup, a response longer than the request, a saturated Bloom filter). So
-every message a counterpart sends is checked here, field by field, before the
+raw setup, a response longer than the request, a saturated Bloom filter).
+Fuzzing 2.0.6 also showed that GCS bit strings which end in the middle of a
+value make it read past its buffer and segfault, so GCS setups are decoded
+here in full. So every message a counterpart sends is checked here, field by field, before the
 library ever sees it. These checks do no elliptic-curve work, so they are
 cheap enough to run before an element budget is charged.
 """
@@ -44,12 +46,11 @@ MAX_EXPECTED_FALSE_HITS = 2e-3
 class Limits:
     """Size limits applied to untrusted PSI messages.
 
-    ``max_elements`` bounds a request (and so a response); ``max_setup_bytes``
-    bounds a serialized server setup; ``max_setup_elements`` bounds the number
-    of points in a raw setup.
+    ``max_setup_bytes`` bounds a serialized server setup; ``max_setup_elements``
+    bounds the number of points in a raw setup. (A response is bounded by the
+    request it answers; a request by the responder's ``max_elements``.)
     """
 
-    max_elements: int = 1_000_000
     max_setup_bytes: int = 64 * 1024 * 1024
     max_setup_elements: int = 4_000_000
 
@@ -136,6 +137,10 @@ def parse_setup(
         )
     setup = _parse(psi.ServerSetup(), setup_bytes, "setup")
     kind = setup.WhichOneof("data_structure")
+    if kind is not None and len(unknown_fields.UnknownFieldSet(getattr(setup, kind))) > 0:
+        raise MalformedPsiMessage(
+            f"setup.{kind}", "carries fields this protocol version does not define"
+        )
     if kind == "gcs":
         _check_gcs(setup.gcs, max_coverage)
     elif kind == "bloom_filter":

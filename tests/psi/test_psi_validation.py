@@ -58,6 +58,15 @@ def _set_gcs(field: str, value: int | bytes) -> Callable[[Any], None]:
     return change
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
 def _dense_gcs(setup: Any) -> None:
     setup.gcs.hash_range = 1 << 20
     setup.gcs.div = 1
@@ -224,6 +233,17 @@ class TestHostileSetup:
         setup = exchange.setup_bytes + b"\x20\x07"
         error = _refused(exchange, untouched_pool, setup, exchange.response_bytes)
         assert error.field == "setup"
+
+    def test_unknown_fields_inside_the_filter(
+        self, exchange: Exchange, untouched_pool: PsiPool
+    ) -> None:
+        """Unknown fields nested inside the GCS message are refused too."""
+        setup = psi.ServerSetup()
+        setup.ParseFromString(exchange.setup_bytes)
+        gcs = setup.gcs.SerializeToString() + b"\x20\x01"
+        nested = b"\x12" + _varint(len(gcs)) + gcs
+        error = _refused(exchange, untouched_pool, nested, exchange.response_bytes)
+        assert error.field == "setup.gcs"
 
     def test_oversized_setup(self, exchange: Exchange, untouched_pool: PsiPool) -> None:
         """A setup above the size limit is refused before it is parsed."""
