@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
 
 from node import store
 from node.home import NodeHome
 from node.records import store as record_store
-from node.records.io import FORMATS, FileUnreadable
+from node.records.importer import ImportRefusedError, estimate_rows, import_file
+from node.records.io import FORMATS, UnreadableFileError
 from node.records.keys import derive_keys
 
 _SHOWN_ERRORS = 20
@@ -62,59 +66,105 @@ def records() -> None:
     """Import and manage the agency's records (persons, organisations, shipments)."""
 
 
-_home = click.option("--home", type=click.Path(file_okay=False), default=None,
-                     help="Node home directory (default: $SPOOR_HOME or ./spoor-home).")
+_home = click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Node home directory (default: $SPOOR_HOME or ./spoor-home).",
+)
 
 
 @records.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="File format (default: from the file extension).")
-@click.option("--map", "maps", multiple=True, metavar="SRC=FIELD",
-              help="Read column SRC as record field FIELD (repeatable).")
-@click.option("--map-file", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="YAML file mapping file headers to record fields.")
-@click.option("--skip-invalid", is_flag=True,
-              help="Import the valid rows and refuse the others (default: all or nothing).")
-@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --skip-invalid: write refused rows and reasons here (CSV or .jsonl).")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Processes validating rows (default: 2 for large files, else 1).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="File format (default: from the file extension).",
+)
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="SRC=FIELD",
+    help="Read column SRC as record field FIELD (repeatable).",
+)
+@click.option(
+    "--map-file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="YAML file mapping file headers to record fields.",
+)
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the valid rows and refuse the others (default: all or nothing).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --skip-invalid: write refused rows and reasons here (CSV or .jsonl).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes validating rows (default: 2 for large files, else 1).",
+)
 @_home
-def import_cmd(file: Path, fmt: str | None, maps: tuple[str, ...], map_file: str | None,
-               skip_invalid: bool, rejects: Path | None, workers: int | None,
-               home: str | None) -> None:
+def import_cmd(  # noqa: PLR0917 - click passes one parameter per option
+    file: Path,
+    fmt: str | None,
+    maps: tuple[str, ...],
+    map_file: str | None,
+    skip_invalid: bool,
+    rejects: Path | None,
+    workers: int | None,
+    home: str | None,
+) -> None:
     """Validate FILE (CSV, JSON Lines or XLSX) and store its records with their match keys.
 
     One invalid row imports nothing unless --skip-invalid is given. Re-importing
     the same file changes nothing: records are replaced by record_id only when
     their content changed.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    from node.records.importer import ImportRefused, estimate_rows, import_file
-
     if rejects is not None and not skip_invalid:
-        raise click.UsageError("--rejects needs --skip-invalid (without it nothing is refused "
-                               "selectively: one bad row imports nothing)")
+        raise click.UsageError(
+            "--rejects needs --skip-invalid (without it nothing is refused "
+            "selectively: one bad row imports nothing)"
+        )
     mapping = _mapping(maps, map_file)
     conn = _open(home)
     total = estimate_rows(file) if file.is_file() else 0
     show_bar = total > 20_000
-    bar = Progress("[progress.description]{task.description}", BarColumn(),
-                   MofNCompleteColumn(), TimeRemainingColumn(), transient=True,
-                   disable=not show_bar)
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=not show_bar,
+    )
     try:
         with bar:
             task = bar.add_task("importing", total=total or None)
-            report = import_file(conn, file, fmt, mapping, skip_invalid=skip_invalid,
-                                 rejects=rejects, workers=workers,
-                                 progress=lambda n: bar.advance(task, n))
-    except FileUnreadable as exc:
+            report = import_file(
+                conn,
+                file,
+                fmt,
+                mapping,
+                skip_invalid=skip_invalid,
+                rejects=rejects,
+                workers=workers,
+                progress=lambda n: bar.advance(task, n),
+            )
+    except UnreadableFileError as exc:
         for e in exc.errors[:_SHOWN_ERRORS]:
             click.echo(str(e), err=True)
         raise click.ClickException("the file could not be read; nothing was imported") from exc
-    except ImportRefused as exc:
+    except ImportRefusedError as exc:
         r = exc.report
         for e in r.errors[:_SHOWN_ERRORS]:
             click.echo(str(e), err=True)
@@ -128,13 +178,18 @@ def import_cmd(file: Path, fmt: str | None, maps: tuple[str, ...], map_file: str
     finally:
         conn.close()
     c = report.counts
-    click.echo(f"{file}: {report.rows} rows — {c.inserted} new, {c.updated} updated, "
-               f"{c.unchanged} unchanged, {report.refused} refused; {c.keys} match keys written")
+    click.echo(
+        f"{file}: {report.rows} rows — {c.inserted} new, {c.updated} updated, "
+        f"{c.unchanged} unchanged, {report.refused} refused; {c.keys} match keys written"
+    )
     for p in report.problems[:_SHOWN_ERRORS]:
         click.echo(f"warning: {p}", err=True)
     if report.problem_count:
-        click.echo(f"{report.problem_count} identifier(s) failed validation and were not keyed "
-                   "(the records were stored; correct the identifiers and import again)", err=True)
+        click.echo(
+            f"{report.problem_count} identifier(s) failed validation and were not keyed "
+            "(the records were stored; correct the identifiers and import again)",
+            err=True,
+        )
     if report.refused and report.rejects:
         click.echo(f"refused rows and reasons written to {report.rejects}")
     elif report.refused:
@@ -150,9 +205,6 @@ def import_cmd(file: Path, fmt: str | None, maps: tuple[str, ...], map_file: str
 @_home
 def list_cmd(kind: str | None, limit: int, offset: int, as_json: bool, home: str | None) -> None:
     """List stored records (id, kind, label, case reference, review date)."""
-    from rich.console import Console
-    from rich.table import Table
-
     conn = _open(home)
     try:
         total = record_store.count(conn, kind)
@@ -183,7 +235,9 @@ def show_cmd(record_id: str, home: str | None) -> None:
     finally:
         conn.close()
     if record is None:
-        raise click.ClickException(f"no record {record_id!r} on this node; see 'spoor records list'")
+        raise click.ClickException(
+            f"no record {record_id!r} on this node; see 'spoor records list'"
+        )
     click.echo(json.dumps(record.to_json(), ensure_ascii=False, indent=2))
     derivation = derive_keys(record)
     click.echo("match keys:")
@@ -213,8 +267,12 @@ def delete_cmd(record_id: str, home: str | None) -> None:
 
 
 @records.command("purge-expired")
-@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Purge records whose review date is before this day (default: today).")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Purge records whose review date is before this day (default: today).",
+)
 @_home
 def purge_cmd(today: dt.datetime | None, home: str | None) -> None:
     """Delete every record past its review/retention date."""

@@ -3,7 +3,7 @@
 Public entry points::
 
     from node.records import Record, derive_keys, facts, read_records
-    from node.records import store   # upsert, get, list_records, delete, purge_expired, eligible_keys
+    from node.records import store  # upsert, get, list_records, delete, purge_expired, ...
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The reader pulls in openpyxl; load it only when an import actually happens.
     if name == "read_records":
-        from node.records.io import read_records
+        from node.records.io import read_records  # noqa: PLC0415 - lazy: openpyxl is heavy
 
         return read_records
     raise AttributeError(name)

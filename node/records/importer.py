@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from node import store as node_store
-from node.records.io import FileUnreadable, RowError, check_row, duplicate_error, iter_rows
+from node.records.io import RowError, UnreadableFileError, check_row, duplicate_error, iter_rows
 from node.records.keys import derive_keys
 from node.records.model import content_digest
-from node.records.store import PreparedRecord, Upserter, UpsertCounts
+from node.records.store import PreparedRecord, UpsertCounts, Upserter
 
 CHUNK = 2000
 PARALLEL_FROM_ROWS = 20_000
@@ -39,7 +39,7 @@ MAX_REPORTED = 200
 Progress = Callable[[int], None]
 
 
-class ImportRefused(Exception):
+class ImportRefusedError(Exception):
     """Rows were invalid and the import was all-or-nothing: nothing was stored."""
 
     def __init__(self, report: ImportReport) -> None:
@@ -99,7 +99,9 @@ def check_chunk(file: str, rows: list[tuple[int, dict[str, Any]]]) -> list[_Chec
     return out
 
 
-def _chunks(rows: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+def _chunks(
+    rows: Iterator[tuple[int, dict[str, Any]]],
+) -> Iterator[list[tuple[int, dict[str, Any]]]]:
     while chunk := list(islice(rows, CHUNK)):
         yield chunk
 
@@ -145,11 +147,18 @@ class _Rejects:
         self.writer: Any = None
 
     def write(self, row: int, errors: list[RowError], cells: dict[str, Any]) -> None:
-        reasons = "; ".join(f"{e.column}: {e.message}" + (f" ({e.value})" if e.value else "")
-                            for e in errors)
+        reasons = "; ".join(
+            f"{e.column}: {e.message}" + (f" ({e.value})" if e.value else "") for e in errors
+        )
         if self.jsonl:
-            self.fh.write(json.dumps({"row": row, "errors": reasons, "record": cells},
-                                     ensure_ascii=False, default=str) + "\n")
+            self.fh.write(
+                json.dumps(
+                    {"row": row, "errors": reasons, "record": cells},
+                    ensure_ascii=False,
+                    default=str,
+                )
+                + "\n"
+            )
             return
         if self.writer is None:
             self.writer = csv.writer(self.fh)
@@ -173,8 +182,8 @@ def import_file(
 ) -> ImportReport:
     """Import a record file in one transaction with its audit entry.
 
-    Raises :class:`FileUnreadable` for a file that cannot be read at all and
-    :class:`ImportRefused` (nothing stored) when rows are invalid and
+    Raises :class:`UnreadableFileError` for a file that cannot be read at all and
+    :class:`ImportRefusedError` (nothing stored) when rows are invalid and
     ``skip_invalid`` is false.
     """
     report = ImportReport(file=str(path))
@@ -187,45 +196,62 @@ def import_file(
         rows = _remember(rows, originals)
     sink = _Rejects(rejects) if skip_invalid and rejects is not None else None
     report.rejects = rejects if sink else None
-    seen: dict[str, int] = {}
+    sorter = _Sorter(report, originals, sink)
     try:
         with node_store.transaction(conn):
             upserter = Upserter(conn, unique_ids=True)
             if workers > 1:
                 upserter.begin_bulk()
             for chunk in _checked(str(path), rows, workers):
-                good: list[PreparedRecord] = []
-                for n, prepared, errors, problems in chunk:
-                    report.rows += 1
-                    cells = originals.pop(n, {})
-                    if prepared is not None and prepared.record_id in seen:
-                        errors = [duplicate_error(str(path), n, prepared.record_id,
-                                                  seen[prepared.record_id])]
-                        prepared = None
-                    if prepared is None:
-                        report.refused += 1
-                        for e in errors:
-                            report.add_error(e)
-                        if sink is not None:
-                            sink.write(n, errors, cells)
-                        continue
-                    seen[prepared.record_id] = n
-                    for p in problems:
-                        column, _, message = p.partition(": ")
-                        report.add_problem(RowError(str(path), n, column, message))
-                    good.append(prepared)
+                good = sorter.sort(chunk)
                 if report.error_count == 0 or skip_invalid:
                     report.counts = report.counts + upserter.add(good)
                 if progress is not None:
                     progress(len(chunk))
             if report.error_count and not skip_invalid:
-                raise ImportRefused(report)
+                raise ImportRefusedError(report)
             upserter.finish()
             _audit(conn, report)
     finally:
         if sink is not None:
             sink.close()
     return report
+
+
+class _Sorter:
+    """Separates a checked chunk into records to store and rows refused, in file order."""
+
+    def __init__(
+        self, report: ImportReport, originals: dict[int, dict[str, Any]], sink: _Rejects | None
+    ) -> None:
+        self.report = report
+        self.originals = originals
+        self.sink = sink
+        self.seen: dict[str, int] = {}
+
+    def sort(self, chunk: list[_Checked]) -> list[PreparedRecord]:
+        report, file = self.report, self.report.file
+        good: list[PreparedRecord] = []
+        for n, prepared, errors, problems in chunk:
+            report.rows += 1
+            cells = self.originals.pop(n, {})
+            first = self.seen.get(prepared.record_id) if prepared is not None else None
+            if prepared is None or first is not None:
+                refusal = errors
+                if prepared is not None and first is not None:
+                    refusal = [duplicate_error(file, n, prepared.record_id, first)]
+                report.refused += 1
+                for e in refusal:
+                    report.add_error(e)
+                if self.sink is not None:
+                    self.sink.write(n, refusal, cells)
+                continue
+            self.seen[prepared.record_id] = n
+            for p in problems:
+                column, _, message = p.partition(": ")
+                report.add_problem(RowError(file, n, column, message))
+            good.append(prepared)
+        return good
 
 
 def _remember(
@@ -256,4 +282,4 @@ def _audit(conn: sqlite3.Connection, report: ImportReport) -> None:
     )
 
 
-__all__ = ["FileUnreadable", "ImportRefused", "ImportReport", "import_file"]
+__all__ = ["ImportRefusedError", "ImportReport", "UnreadableFileError", "import_file"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from node.records.model import ALL_COLUMNS, Record
-from node.records.parse import FieldProblem, RowInvalid, parse_row
+from node.records.parse import FieldProblem, InvalidRowError, parse_row
 
 FORMATS = ("csv", "jsonl", "xlsx")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
@@ -58,7 +58,7 @@ class ReadResult:
         return not self.errors
 
 
-class FileUnreadable(Exception):
+class UnreadableFileError(Exception):
     """The file as a whole cannot be read (missing, wrong format, bad header)."""
 
     def __init__(self, errors: list[RowError]) -> None:
@@ -70,7 +70,7 @@ def detect_format(path: Path, fmt: str | None) -> str:
     """The file format: as given, else from the file extension."""
     if fmt:
         if fmt not in FORMATS:
-            raise FileUnreadable(
+            raise UnreadableFileError(
                 [
                     RowError(
                         str(path), 0, "-", f"unknown format {fmt!r}", "", "use csv, jsonl or xlsx"
@@ -80,7 +80,7 @@ def detect_format(path: Path, fmt: str | None) -> str:
         return fmt
     found = _EXTENSIONS.get(path.suffix.lower())
     if found is None:
-        raise FileUnreadable(
+        raise UnreadableFileError(
             [
                 RowError(
                     str(path),
@@ -101,13 +101,13 @@ def canonical_header(name: str) -> str:
 
 
 def map_headers(file: str, headers: list[str], mapping: Mapping[str, str] | None) -> list[str]:
-    """Field names for the file's headers; raises :class:`FileUnreadable` for unknown ones."""
+    """Field names for the file's headers; raises :class:`UnreadableFileError` for unknown ones."""
     mapping = mapping or {}
     loose = {canonical_header(k): v for k, v in mapping.items()}
     out: list[str] = []
     errors: list[RowError] = []
-    for i, raw in enumerate(headers):
-        raw = (raw or "").strip()
+    for i, header in enumerate(headers):
+        raw = (header or "").strip()
         target = mapping.get(raw) or loose.get(canonical_header(raw)) or canonical_header(raw)
         if target not in _KNOWN:
             where = raw or f"column {i + 1}"
@@ -147,7 +147,7 @@ def map_headers(file: str, headers: list[str], mapping: Mapping[str, str] | None
                 )
             )
     if errors:
-        raise FileUnreadable(errors)
+        raise UnreadableFileError(errors)
     return out
 
 
@@ -158,7 +158,7 @@ def _csv_rows(
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None:
-            raise FileUnreadable(
+            raise UnreadableFileError(
                 [
                     RowError(
                         str(path),
@@ -208,7 +208,7 @@ def _xlsx_rows(
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types for a bad file
-        raise FileUnreadable(
+        raise UnreadableFileError(
             [
                 RowError(
                     str(path),
@@ -225,7 +225,7 @@ def _xlsx_rows(
         rows = sheet.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
-            raise FileUnreadable(
+            raise UnreadableFileError(
                 [
                     RowError(
                         str(path),
@@ -253,13 +253,15 @@ def iter_rows(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (row number, {field: cell}) for every non-empty row of a record file."""
     if not path.is_file():
-        raise FileUnreadable([RowError(str(path), 0, "-", "no such file", "", "check the path")])
+        raise UnreadableFileError(
+            [RowError(str(path), 0, "-", "no such file", "", "check the path")]
+        )
     kind = detect_format(path, fmt)
     reader = {"csv": _csv_rows, "jsonl": _jsonl_rows, "xlsx": _xlsx_rows}[kind]
     try:
         yield from reader(path, mapping)
     except UnicodeDecodeError as exc:
-        raise FileUnreadable(
+        raise UnreadableFileError(
             [
                 RowError(
                     str(path),
@@ -284,7 +286,7 @@ def check_row(file: str, row: int, cells: dict[str, Any]) -> Record | list[RowEr
         return [RowError(file, row, "-", str(cells["__error__"]), "", "fix or remove the line")]
     try:
         return parse_row(cells)
-    except RowInvalid as exc:
+    except InvalidRowError as exc:
         return row_errors(file, row, exc.problems)
 
 
@@ -327,6 +329,6 @@ def read_records(
                 column, _, message = problem.partition(": ")
                 result.problems.append(RowError(str(p), n, column, message))
             result.records.append(got)
-    except FileUnreadable as exc:
+    except UnreadableFileError as exc:
         result.errors.extend(exc.errors)
     return result

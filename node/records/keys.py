@@ -24,7 +24,7 @@ from typing import Final, Literal
 
 from node.records.model import DOCUMENT_TYPES, Record
 from node.records.normalize import identifiers as ids
-from node.records.normalize.errors import InvalidIdentifier
+from node.records.normalize.errors import InvalidIdentifierError
 from node.records.normalize.names import person_name, person_skeleton
 from node.records.normalize.orgs import company_name
 
@@ -35,7 +35,7 @@ Entropy = Literal["high", "medium", "low"]
 
 #: Every key type of this scheme version and its entropy class.
 KEY_TYPES: Final[dict[str, Entropy]] = {
-    **{doc: "high" for doc in DOCUMENT_TYPES},
+    **dict.fromkeys(DOCUMENT_TYPES, "high"),
     "phone": "high",
     "email": "high",
     "name_dob": "medium",
@@ -90,7 +90,7 @@ class _Builder:
             self._seen.add(value)
             self.out.keys.append(MatchKey(key_type, value, KEY_TYPES[key_type]))
 
-    def refuse(self, column: str, exc: InvalidIdentifier) -> None:
+    def refuse(self, column: str, exc: InvalidIdentifierError) -> None:
         self.out.problems.append(f"{column}: {exc.value!r} {exc.reason}; not keyed")
 
 
@@ -102,7 +102,7 @@ def _phone_region(record: Record) -> str | None:
     if record.nationality:
         try:
             return ids.country_alpha2(record.nationality[0])
-        except InvalidIdentifier:
+        except InvalidIdentifierError:
             return None
     return None
 
@@ -112,12 +112,12 @@ def _contacts(b: _Builder, record: Record) -> None:
     for raw in record.phones:
         try:
             b.add("phone", ids.phone(raw, region))
-        except InvalidIdentifier as exc:
+        except InvalidIdentifierError as exc:
             b.refuse("phones", exc)
     for raw in record.emails:
         try:
             b.add("email", ids.email(raw))
-        except InvalidIdentifier as exc:
+        except InvalidIdentifierError as exc:
             b.refuse("emails", exc)
 
 
@@ -125,7 +125,7 @@ def _person(b: _Builder, record: Record) -> None:
     for doc in record.documents:
         try:
             b.add(doc.doc_type, doc.issuing_country, ids.document_number(doc.number))
-        except InvalidIdentifier as exc:
+        except InvalidIdentifierError as exc:
             b.refuse("documents", exc)
     for raw in (*record.names, *record.aliases):
         name = person_name(raw)
@@ -163,7 +163,7 @@ def _organisation(b: _Builder, record: Record) -> None:
             continue
         try:
             b.add("org_registration", record.org_country, ids.registration_number(raw))
-        except InvalidIdentifier as exc:
+        except InvalidIdentifierError as exc:
             b.refuse("registration_numbers", exc)
     _contacts(b, record)
 
@@ -181,12 +181,12 @@ def _shipment(b: _Builder, record: Record) -> None:
         for raw in getattr(record, column):
             try:
                 b.add(key_type, normalize(raw))
-            except InvalidIdentifier as exc:
+            except InvalidIdentifierError as exc:
                 b.refuse(column, exc)
     if record.vessel_imo:
         try:
             b.add("vessel_imo", ids.imo_number(record.vessel_imo))
-        except InvalidIdentifier as exc:
+        except InvalidIdentifierError as exc:
             b.refuse("vessel_imo", exc)
     # A consignor sits at the port of loading, a consignee at the port of discharge.
     origin = record.route[0][:2] if record.route else record.country

@@ -58,7 +58,11 @@ class IdentityDocument:
     issuing_country: str
 
     def to_json(self) -> dict[str, str]:
-        return {"type": self.doc_type, "number": self.number, "issuing_country": self.issuing_country}
+        return {
+            "type": self.doc_type,
+            "number": self.number,
+            "issuing_country": self.issuing_country,
+        }
 
 
 @dataclass(frozen=True, slots=True)

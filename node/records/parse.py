@@ -26,7 +26,7 @@ from node.records.model import (
     Record,
     SpeciesItem,
 )
-from node.records.normalize.errors import InvalidIdentifier
+from node.records.normalize.errors import InvalidIdentifierError
 from node.records.normalize.identifiers import country_alpha2, country_alpha3
 
 _LIST_SPLIT = re.compile(r"\s*[;\n]\s*")
@@ -46,7 +46,7 @@ class FieldProblem:
     hint: str
 
 
-class RowInvalid(ValueError):
+class InvalidRowError(ValueError):
     """A row that cannot become a record; ``problems`` lists every bad cell."""
 
     def __init__(self, problems: list[FieldProblem]) -> None:
@@ -152,7 +152,7 @@ class _Row:
             return None
         try:
             return country_alpha2(text)
-        except InvalidIdentifier:
+        except InvalidIdentifierError:
             self.bad(column, "not a country", text, "use an ISO 3166 code such as KE or KEN")
             return None
 
@@ -161,7 +161,7 @@ class _Row:
         for item in self.texts(column):
             try:
                 out.append(country_alpha3(item))
-            except InvalidIdentifier:
+            except InvalidIdentifierError:
                 self.bad(column, "not a country", item, "use an ISO 3166 code such as VN or VNM")
         return tuple(out)
 
@@ -211,13 +211,23 @@ def _documents(r: _Row) -> tuple[IdentityDocument, ...]:
         doc_type, country, number = parts
         doc_type = doc_type.lower().replace(" ", "_")
         if doc_type not in DOCUMENT_TYPES:
-            r.bad("documents", "unknown document type", doc_type, "use " + ", ".join(DOCUMENT_TYPES))
+            r.bad(
+                "documents", "unknown document type", doc_type, "use " + ", ".join(DOCUMENT_TYPES)
+            )
             continue
         try:
             out.append(IdentityDocument(doc_type, number, country_alpha3(country)))
-        except InvalidIdentifier:
+        except InvalidIdentifierError:
             r.bad("documents", "unknown issuing country", country, "use an ISO code such as VNM")
     return tuple(out)
+
+
+def _is_country(alpha2: str) -> bool:
+    try:
+        country_alpha2(alpha2)
+    except InvalidIdentifierError:
+        return False
+    return True
 
 
 def _route(r: _Row) -> tuple[str, ...]:
@@ -225,11 +235,7 @@ def _route(r: _Row) -> tuple[str, ...]:
     for item in r.texts("route"):
         m = _LOCODE.match(item.upper())
         code = f"{m.group(1)}{m.group(2)}" if m else ""
-        try:
-            if not m:
-                raise InvalidIdentifier("route", item, "format")
-            country_alpha2(code[:2])
-        except InvalidIdentifier:
+        if not code or not _is_country(code[:2]):
             r.bad("route", "not a UN/LOCODE", item, "write port codes such as KEMBA; VNHPH")
             continue
         out.append(code)
@@ -252,7 +258,7 @@ def _species(r: _Row) -> tuple[SpeciesItem, ...]:
 
 
 def parse_row(row: Mapping[str, Any]) -> Record:
-    """Validate one row (column name → cell) and return its record, or raise :class:`RowInvalid`."""
+    """Validate one row (column → cell) into a record, or raise :class:`InvalidRowError`."""
     r = _Row(row)
     record_id = r.text("record_id", required=True)
     if record_id is not None and not _RECORD_ID.match(record_id):
@@ -279,15 +285,19 @@ def parse_row(row: Mapping[str, Any]) -> Record:
                 r.bad(column, f"does not apply to a {kind} record", value, "leave it empty")
         kw = _KIND_PARSERS[kind](r)
     if r.problems or record_id is None or kind is None:
-        raise RowInvalid(r.problems)
+        raise InvalidRowError(r.problems)
     return Record(**common, **kw)
 
 
 def _person(r: _Row) -> dict[str, Any]:
     category = r.text("subject_category", required=True)
     if category is not None and category not in SUBJECT_CATEGORIES:
-        r.bad("subject_category", "not a subject category", category,
-              "use " + ", ".join(SUBJECT_CATEGORIES))
+        r.bad(
+            "subject_category",
+            "not a subject category",
+            category,
+            "use " + ", ".join(SUBJECT_CATEGORIES),
+        )
     names = r.texts("names")
     if not names:
         r.bad("names", "missing", "", "give at least one name, in its original script")
@@ -337,7 +347,9 @@ def _shipment(r: _Row) -> dict[str, Any]:
 
 _NOT_FOR = {
     kind: frozenset(
-        c for k in RECORD_KINDS for c in KIND_FIELDS[k]
+        c
+        for k in RECORD_KINDS
+        for c in KIND_FIELDS[k]
         if c not in KIND_FIELDS[kind] and c not in COMMON_FIELDS
     )
     for kind in RECORD_KINDS

@@ -133,7 +133,10 @@ class Upserter:
         """Insert new records, replace changed ones, skip identical ones; the counts."""
         conn = self.conn
         existing = {} if self.empty else _existing(conn, [p.record_id for p in batch])
-        new_rows, changed_rows, key_rows, drop = [], [], [], []
+        new_rows: list[tuple[object, ...]] = []
+        changed_rows: list[tuple[object, ...]] = []
+        key_rows: list[tuple[int, str]] = []
+        drop: list[tuple[int]] = []
         unchanged = 0
         for p in batch:
             old = existing.get(p.record_id)

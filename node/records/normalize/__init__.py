@@ -3,12 +3,12 @@
 Every function here is deterministic and depends only on its input, so two
 nodes that hold the same fact in different scripts, orders or formats derive
 the same canonical text. Functions that validate identifiers raise
-:class:`InvalidIdentifier` instead of guessing.
+:class:`InvalidIdentifierError` instead of guessing.
 """
 
 from __future__ import annotations
 
-from node.records.normalize.errors import InvalidIdentifier
+from node.records.normalize.errors import InvalidIdentifierError
 from node.records.normalize.identifiers import (
     air_waybill,
     bill_of_lading,
@@ -27,7 +27,7 @@ from node.records.normalize.orgs import company_name
 from node.records.normalize.text import romanize, tokens
 
 __all__ = [
-    "InvalidIdentifier",
+    "InvalidIdentifierError",
     "air_waybill",
     "bill_of_lading",
     "cites_permit",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class InvalidIdentifier(ValueError):
+class InvalidIdentifierError(ValueError):
     """An identifier failed validation (format or check digit) and must not be keyed.
 
     ``kind`` names the identifier type (``container``, ``phone`` ...), ``value``

@@ -1,7 +1,7 @@
 """Identifiers: phones, emails, documents, countries, containers, vessels, air waybills.
 
 Each function returns the canonical text of a valid identifier or raises
-:class:`InvalidIdentifier`. Check digits are verified with python-stdnum (ISO
+:class:`InvalidIdentifierError`. Check digits are verified with python-stdnum (ISO
 6346 containers, IMO numbers) or the published rule (IATA air waybills, mod 7);
 an identifier that fails its check is never turned into a key, because a typing
 error would otherwise match an unrelated container or vessel.
@@ -17,7 +17,7 @@ import pycountry
 from stdnum import imo, iso6346
 from stdnum.exceptions import ValidationError
 
-from node.records.normalize.errors import InvalidIdentifier
+from node.records.normalize.errors import InvalidIdentifierError
 
 _ALNUM = re.compile(r"[^0-9A-Z]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -34,11 +34,11 @@ def country_alpha3(value: str) -> str:
     """ISO 3166-1 alpha-3 code for a code (alpha-2 or alpha-3) or an English country name."""
     text = value.strip()
     if not text:
-        raise InvalidIdentifier("country", value, "empty")
+        raise InvalidIdentifierError("country", value, "empty")
     try:
         country = pycountry.countries.lookup(text)
     except LookupError:
-        raise InvalidIdentifier(
+        raise InvalidIdentifierError(
             "country", value, "not an ISO 3166 country code or name"
         ) from None
     return str(country.alpha_3)
@@ -47,8 +47,10 @@ def country_alpha3(value: str) -> str:
 @lru_cache(maxsize=4096)
 def country_alpha2(value: str) -> str:
     """ISO 3166-1 alpha-2 code for a code (alpha-2 or alpha-3) or an English country name."""
-    alpha3 = country_alpha3(value)
-    return str(pycountry.countries.get(alpha_3=alpha3).alpha_2)
+    country = pycountry.countries.get(alpha_3=country_alpha3(value))
+    if country is None:  # pragma: no cover - alpha-3 came from pycountry itself
+        raise InvalidIdentifierError("country", value, "unknown country")
+    return str(country.alpha_2)
 
 
 @lru_cache(maxsize=65536)
@@ -57,10 +59,10 @@ def phone(value: str, region: str | None) -> str:
     try:
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidIdentifier("phone", value, f"not a phone number ({exc})") from None
+        raise InvalidIdentifierError("phone", value, f"not a phone number ({exc})") from None
     if not phonenumbers.is_valid_number(parsed):
         hint = "" if region or value.strip().startswith("+") else " (no country to read it in)"
-        raise InvalidIdentifier("phone", value, f"not a valid number{hint}")
+        raise InvalidIdentifierError("phone", value, f"not a valid number{hint}")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -71,12 +73,12 @@ def email(value: str) -> str:
     if text.startswith("mailto:"):
         text = text[len("mailto:") :]
     if not _EMAIL.match(text):
-        raise InvalidIdentifier("email", value, "not an e-mail address")
+        raise InvalidIdentifierError("email", value, "not an e-mail address")
     local, domain = text.rsplit("@", 1)
     try:
         domain = domain.encode("idna").decode("ascii")
     except UnicodeError:
-        raise InvalidIdentifier("email", value, "the domain is not a valid name") from None
+        raise InvalidIdentifierError("email", value, "the domain is not a valid name") from None
     if domain in _GMAIL_DOMAINS:
         local = local.split("+", 1)[0].replace(".", "")
         domain = "gmail.com"
@@ -88,7 +90,7 @@ def document_number(value: str) -> str:
     """Document number in capitals without spaces, dashes or dots."""
     text = _compact(value)
     if not 4 <= len(text) <= 24:
-        raise InvalidIdentifier("document", value, "expected 4 to 24 letters or digits")
+        raise InvalidIdentifierError("document", value, "expected 4 to 24 letters or digits")
     return text
 
 
@@ -98,7 +100,7 @@ def container(value: str) -> str:
         return str(iso6346.validate(_compact(value)))
     except ValidationError as exc:
         reason = "check digit does not match" if "checksum" in str(exc).lower() else str(exc)
-        raise InvalidIdentifier("container", value, reason) from None
+        raise InvalidIdentifierError("container", value, reason) from None
 
 
 def imo_number(value: str) -> str:
@@ -107,7 +109,7 @@ def imo_number(value: str) -> str:
         return str(imo.validate(value.upper().replace("IMO", "").strip()))
     except ValidationError as exc:
         reason = "check digit does not match" if "checksum" in str(exc).lower() else str(exc)
-        raise InvalidIdentifier("vessel_imo", value, reason) from None
+        raise InvalidIdentifierError("vessel_imo", value, reason) from None
 
 
 def air_waybill(value: str) -> str:
@@ -115,10 +117,12 @@ def air_waybill(value: str) -> str:
     digits = re.sub(r"[\s\-./]", "", value)
     m = _AWB.match(digits)
     if not m:
-        raise InvalidIdentifier("air_waybill", value, "expected 3 + 8 digits (e.g. 176-12345675)")
+        raise InvalidIdentifierError(
+            "air_waybill", value, "expected 3 + 8 digits (e.g. 176-12345675)"
+        )
     serial = m.group(2)
     if int(serial[:7]) % 7 != int(serial[7]):
-        raise InvalidIdentifier("air_waybill", value, "check digit does not match (mod 7)")
+        raise InvalidIdentifierError("air_waybill", value, "check digit does not match (mod 7)")
     return digits
 
 
@@ -131,7 +135,7 @@ def bill_of_lading(value: str) -> str:
     """Bill of lading number in capitals without separators (no check digit exists)."""
     text = _compact(value)
     if not 6 <= len(text) <= 30:
-        raise InvalidIdentifier("bill_of_lading", value, "expected 6 to 30 letters or digits")
+        raise InvalidIdentifierError("bill_of_lading", value, "expected 6 to 30 letters or digits")
     return text
 
 
@@ -139,7 +143,7 @@ def cites_permit(value: str) -> str:
     """CITES permit number in capitals without separators (``22KE000123``)."""
     text = _compact(value)
     if not 5 <= len(text) <= 30:
-        raise InvalidIdentifier("cites_permit", value, "expected 5 to 30 letters or digits")
+        raise InvalidIdentifierError("cites_permit", value, "expected 5 to 30 letters or digits")
     return text
 
 
@@ -147,7 +151,7 @@ def registration_number(value: str) -> str:
     """Company registration number in capitals without separators."""
     text = _compact(value)
     if not 3 <= len(text) <= 30:
-        raise InvalidIdentifier(
+        raise InvalidIdentifierError(
             "registration_number", value, "expected 3 to 30 letters or digits"
         )
     return text

@@ -24,7 +24,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from node.records.normalize.text import skeleton, split_pinyin_words, tokens
+from node.records.normalize.text import drop_final_h, skeleton, split_pinyin_words, tokens
 
 # Honorifics and titles, romanized and without punctuation. Dropped only when
 # they open the name and at least two words remain, so a given name such as
@@ -32,14 +32,57 @@ from node.records.normalize.text import skeleton, split_pinyin_words, tokens
 HONORIFICS = frozenset(
     {
         # English, French, German, Spanish, Portuguese, Italian
-        "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "mme", "mlle",
-        "herr", "frau", "sr", "sra", "srta", "senhor", "senhora", "sig", "sigra",
-        "dom", "dona", "rev", "hon", "capt", "col", "gen", "maj", "lt",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "dr",
+        "prof",
+        "sir",
+        "madam",
+        "mme",
+        "mlle",
+        "herr",
+        "frau",
+        "sr",
+        "sra",
+        "srta",
+        "senhor",
+        "senhora",
+        "sig",
+        "sigra",
+        "dom",
+        "dona",
+        "rev",
+        "hon",
+        "capt",
+        "col",
+        "gen",
+        "maj",
+        "lt",
         # Arabic, Swahili, West Africa, South Asia
-        "sheikh", "shaikh", "sheik", "shaykh", "haji", "hajji", "hajj", "alhaji", "alhaj",
-        "sayyid", "sayed", "alsayed", "alsyd", "syd", "bwana", "mzee", "chief",
+        "sheikh",
+        "shaikh",
+        "sheik",
+        "shaykh",
+        "haji",
+        "hajji",
+        "hajj",
+        "alhaji",
+        "alhaj",
+        "sayyid",
+        "sayed",
+        "alsayed",
+        "alsyd",
+        "syd",
+        "bwana",
+        "mzee",
+        "chief",
         # Russian
-        "gospodin", "gospozha", "tovarishch",
+        "gospodin",
+        "gospozha",
+        "tovarishch",
     }
 )
 
@@ -48,18 +91,54 @@ HONORIFICS = frozenset(
 # Vietnamese honorifics count only with their diacritics: "Anh" or "Chi" without
 # them are ordinary given names and Chinese syllables.
 _SCRIPT_PREFIXES = (
-    "นางสาว", "นาย", "นาง", "ด.ช.", "ด.ญ.",
-    "السيد ", "السيدة ", "الشيخ ",
-    "ông ", "bà ", "chị ", "cô ",
+    "นางสาว",
+    "นาย",
+    "นาง",
+    "ด.ช.",
+    "ด.ญ.",
+    "السيد ",
+    "السيدة ",
+    "الشيخ ",
+    "ông ",
+    "bà ",
+    "chị ",
+    "cô ",
 )
 _SCRIPT_SUFFIXES = ("先生", "女士", "小姐", "太太")
 
 # Particles that join a family name and that records keep or drop at random.
 PARTICLES = frozenset(
     {
-        "de", "da", "do", "das", "dos", "del", "della", "di", "du", "des", "la", "le",
-        "von", "van", "der", "den", "ter", "ten", "y", "e",
-        "bin", "ibn", "bn", "binti", "bint", "bnt", "ben", "ould", "wa", "wad",
+        "de",
+        "da",
+        "do",
+        "das",
+        "dos",
+        "del",
+        "della",
+        "di",
+        "du",
+        "des",
+        "la",
+        "le",
+        "von",
+        "van",
+        "der",
+        "den",
+        "ter",
+        "ten",
+        "y",
+        "e",
+        "bin",
+        "ibn",
+        "bn",
+        "binti",
+        "bint",
+        "bnt",
+        "ben",
+        "ould",
+        "wa",
+        "wad",
     }
 )
 # "van" is a Vietnamese middle name (Văn) as often as a Dutch particle: keep it
@@ -69,7 +148,7 @@ _KEEP_VAN_UNLESS_BEFORE = frozenset({"der", "den"})
 # Words glued to the word that follows them (Arabic article, "servant of").
 _GLUE_FORWARD = frozenset({"al", "el", "ul", "abd", "abdul", "abdel", "abdal"})
 # The same, as consonant skeletons (Arabic script gives "l", "bd" without vowels).
-_GLUE_FORWARD_SKELETON = frozenset({"l", "bd", "bdl"})
+_GLUE_FORWARD_SKELETON = frozenset({"l", "bd"})
 
 _MIN_WORDS = 2
 
@@ -138,5 +217,7 @@ def person_name(name: str) -> str:
 def person_skeleton(name: str) -> str:
     """Sorted consonant skeletons of the name's words (``hng ngn wn``); empty if none."""
     skel = [s for s in (skeleton(w) for w in name_words(name)) if s]
-    skel = _glue(skel, _GLUE_FORWARD_SKELETON)
+    # A final h goes after gluing: Arabic ة is romanized "h" and rarely written
+    # in Latin letters (فاطمة / Fatima, عبد الله / Abdullah).
+    skel = [drop_final_h(s) for s in _glue(skel, _GLUE_FORWARD_SKELETON)]
     return " ".join(sorted(skel))

@@ -28,7 +28,12 @@ _CJK_RANGES = (
     (0x20000, 0x2FFFF),  # Extensions B and later
 )
 
-_JOINERS = re.compile(r"['’ʼ`´\-‐‑]")
+# Thai marks a silent consonant (with an optional vowel sign) by the
+# thanthakhat ์; anyascii would spell it out (สมศักดิ์ → "smsakdi", said "somsak").
+_THAI_SILENT = re.compile("[\u0e01-\u0e2e][\u0e34-\u0e39]?\u0e4c")
+# Apostrophes (ASCII, U+2019, U+02BC, grave, acute) and hyphens (ASCII, U+2010,
+# U+2011) join the parts of a word.
+_JOINERS = re.compile("['\u2019\u02bc`\u00b4\\-\u2010\u2011]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _MAX_SYLLABLE = 6
 
@@ -45,6 +50,8 @@ def romanize(text: str) -> str:
     if text.isascii():
         return text.lower()
     text = unicodedata.normalize("NFC", text)
+    if "\u0e4c" in text:
+        text = _THAI_SILENT.sub("", text)
     parts: list[str] = []
     run: list[str] = []
     for ch in text:
@@ -113,12 +120,23 @@ def split_pinyin_words(words: tuple[str, ...]) -> tuple[str, ...]:
 # Consonant skeletons. Arabic script carries no short vowels and Thai writes
 # vowels around consonants, so anyascii gives "mhmd" for محمد and "smchay" for
 # สมชาย. Comparing consonants only — after folding letters that transliteration
-# schemes swap (q/k, j/ch) — lets "Mohammed", "Muhammad" and محمد meet. The
-# semivowels w and y count as vowels: Arabic و and ي stand for long vowels in
-# names (يوسف → "ywsf" against "Yusuf").
-_FOLDS = (("ph", "f"), ("q", "k"), ("j", "ch"), ("ck", "k"))
+# schemes swap (q/k, j/ch, x/ks, and aspirated kh/th/ph, which Thai and Arabic
+# romanizations write and Latin spellings often drop) — lets "Mohammed",
+# "Muhammad" and محمد meet. The semivowels w and y count as vowels: Arabic و and
+# ي stand for long vowels in names (يوسف → "ywsf" against "Yusuf").
+_FOLDS = (
+    ("ck", "k"),
+    ("kh", "k"),
+    ("th", "t"),
+    ("ph", "p"),
+    ("gh", "g"),
+    ("q", "k"),
+    ("j", "ch"),
+    ("x", "ks"),
+)
 _VOWELS = re.compile(r"[aeiouyw0-9]")
 _DOUBLES = re.compile(r"(.)\1+")
+_MIN_SKELETON = 2
 
 
 @lru_cache(maxsize=65536)
@@ -127,3 +145,10 @@ def skeleton(word: str) -> str:
     for src, dst in _FOLDS:
         word = word.replace(src, dst)
     return _DOUBLES.sub(r"\1", _VOWELS.sub("", word))
+
+
+def drop_final_h(skel: str) -> str:
+    """A skeleton without a final h after a consonant other than c, s (keeps ch, sh)."""
+    if len(skel) > _MIN_SKELETON and skel[-1] == "h" and skel[-2] not in "cs":
+        return skel[:-1]
+    return skel
