@@ -363,6 +363,8 @@ def refresh(
         raise InvalidRequest("peer", f"disclosure {disclosure_id} was sent to {row['peer']}")
     answer = channel.get_disclosure(disclosure_id, fetch)
     _check_answer(channel.peer_id, answer, None)
+    if answer.disclosure_id != disclosure_id:
+        raise CounterpartReplyError(channel.peer_id, "the answer is about another request")
     known = {
         str(r[0])
         for r in conn.execute(

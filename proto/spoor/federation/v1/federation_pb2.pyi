@@ -308,7 +308,8 @@ class DiscloseRequest(google.protobuf.message.Message):
     """key_scheme_version must equal the responder's key-scheme version."""
     request_id: builtins.str
     """request_id is a client-chosen identifier (UUID); sending the same request
-    again with the same request_id returns the first answer unchanged.
+    again with the same request_id returns the same disclosure as it stands
+    now, without deciding or charging it again.
     """
     purpose: builtins.str
     """purpose is the purpose of the request, from the policy vocabulary."""
