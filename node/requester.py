@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +20,10 @@ from node.errors import InvalidRequest, VersionMismatch
 from node.matching import PROTOCOL_VERSION, key_types_of, transcript_hash
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
+from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed
 from node.records.io import read_records
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
-from node.rpc.client import PeerClient
+from node.rpc.client import PeerCallFailed, PeerClient
 from spoor.federation.v1 import federation_pb2 as pb
 
 
@@ -216,24 +217,29 @@ def match_peer(
 def run_match(
     conn: sqlite3.Connection,
     rows: list[RowResult],
-    peer_ids: Sequence[str],
-    purpose: MatchPurpose,
+    purposes: Mapping[str, MatchPurpose],
     clients: ClientFactory,
     *,
     reveal_intersection: bool = True,
 ) -> MatchReport:
-    """Match the rows against each counterpart in turn; one failing peer does not stop the rest."""
-    from node.rpc.client import PeerCallFailed
+    """Match the rows against each counterpart in turn; one failing peer does not stop the rest.
 
-    purpose.validate()
+    ``purposes`` maps each counterpart to the purpose and legal basis relied on
+    with it (instruments differ from one counterpart to the next).
+    """
+    for purpose in purposes.values():
+        purpose.validate()
     outcomes: list[PeerOutcome] = []
-    for peer_id in peer_ids:
+    for peer_id, purpose in purposes.items():
         try:
             with clients(peer_id) as client:
                 outcomes.append(
                     match_peer(conn, client, rows, purpose, reveal_intersection=reveal_intersection)
                 )
-        except (PeerCallFailed, VersionMismatch, InvalidRequest) as exc:
+        except (
+            PeerCallFailed, VersionMismatch, InvalidRequest, MalformedPsiMessage, PsiWorkerFailed
+        ) as exc:
+            # A counterpart's bad answer loses only its own result.
             outcomes.append(PeerOutcome(agency_id=peer_id, error=str(exc)))
     return MatchReport(
         rows=rows,

@@ -11,6 +11,7 @@ all in one transaction.
 from __future__ import annotations
 
 import importlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,13 @@ class StoreError(Exception):
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open a connection with the pragmas every Spoor connection needs."""
+    """Open a connection with the pragmas every Spoor connection needs.
+
+    A new database file is created with mode 0600: it holds records and keys.
+    SQLite gives its -wal and -shm files the same mode.
+    """
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     conn = sqlite3.connect(
         path,
         isolation_level=None,  # explicit BEGIN IMMEDIATE / COMMIT below

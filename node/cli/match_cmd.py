@@ -11,22 +11,31 @@ from rich.table import Table
 
 from node import logs, peers, store
 from node.cli.common import home_option, load_node
+from node.cli.records_cmd import _mapping as header_mapping
 from node.errors import InvalidRequest
 from node.home import NodeHome
 from node.requester import MatchPurpose, MatchReport, QueryFileInvalid, load_rows, run_match
 from node.rpc.client import PeerClient
 
 
-def _parse_mapping(items: tuple[str, ...]) -> dict[str, str] | None:
-    if not items:
-        return None
-    mapping: dict[str, str] = {}
+def _legal_bases(items: tuple[str, ...], targets: list[str]) -> dict[str, str]:
+    default: str | None = None
+    per_peer: dict[str, str] = {}
     for item in items:
-        src, sep, dst = item.partition("=")
-        if not sep or not src or not dst:
-            raise click.BadParameter(f"{item!r} is not SOURCE=FIELD", param_hint="--map")
-        mapping[src] = dst
-    return mapping
+        peer, sep, basis = item.partition("=")
+        if not sep:
+            default = item
+        elif peer not in targets:
+            raise click.BadParameter(f"{peer!r} is not one of the peers matched", param_hint="--legal-basis")
+        else:
+            per_peer[peer] = basis
+    missing = [t for t in targets if t not in per_peer and default is None]
+    if missing:
+        raise click.BadParameter(
+            f"no legal basis for {', '.join(missing)}: give INSTRUMENT or PEER=INSTRUMENT",
+            param_hint="--legal-basis",
+        )
+    return {t: per_peer.get(t) or str(default) for t in targets}
 
 
 def report_json(report: MatchReport) -> dict[str, object]:
@@ -92,7 +101,14 @@ def print_report(report: MatchReport, console: Console) -> None:
 @click.option("--peer", "peer_ids", multiple=True, help="Counterpart agency id (repeatable).")
 @click.option("--all-peers", is_flag=True, help="Match against every configured peer.")
 @click.option("--purpose", required=True, help="Purpose, e.g. criminal_investigation.")
-@click.option("--legal-basis", required=True, help="Legal instrument relied on, e.g. CITES-Art-VIII.")
+@click.option(
+    "--legal-basis",
+    "legal_bases",
+    required=True,
+    multiple=True,
+    help="Legal instrument relied on, e.g. CITES-Art-VIII; PEER=INSTRUMENT for one counterpart "
+    "(repeatable).",
+)
 @click.option("--case", "case_reference", required=True, help="Your case reference.")
 @click.option("--officer", required=True, help="Officer accountable for the request.")
 @click.option(
@@ -100,6 +116,12 @@ def print_report(report: MatchReport, console: Console) -> None:
 )
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "xlsx"]), default=None)
 @click.option("--map", "mapping", multiple=True, help="Column mapping SOURCE=FIELD (repeatable).")
+@click.option(
+    "--map-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="YAML file mapping file headers to record fields.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
 def match(
@@ -108,12 +130,13 @@ def match(
     peer_ids: tuple[str, ...],
     all_peers: bool,
     purpose: str,
-    legal_basis: str,
+    legal_bases: tuple[str, ...],
     case_reference: str,
     officer: str,
     cardinality_only: bool,
     fmt: str | None,
     mapping: tuple[str, ...],
+    map_file: str | None,
     as_json: bool,
     insecure: bool,
 ) -> None:
@@ -137,7 +160,7 @@ def match(
                 param_hint="--peer",
             )
         try:
-            rows = load_rows(file, fmt=fmt, mapping=_parse_mapping(mapping))
+            rows = load_rows(file, fmt=fmt, mapping=header_mapping(mapping, map_file) or None)
         except QueryFileInvalid as exc:
             lines = "\n".join(f"  {e}" for e in exc.errors[:50])
             raise click.ClickException(f"{exc}\n{lines}") from exc
@@ -145,12 +168,12 @@ def match(
         def clients(agency_id: str) -> PeerClient:
             return PeerClient(NodeHome(node_home.root), config, known[agency_id], insecure=insecure)
 
+        bases = _legal_bases(legal_bases, targets)
         try:
             report = run_match(
                 conn,
                 rows,
-                targets,
-                MatchPurpose(purpose, legal_basis, case_reference, officer),
+                {t: MatchPurpose(purpose, bases[t], case_reference, officer) for t in targets},
                 clients,
                 reveal_intersection=not cardinality_only,
             )
