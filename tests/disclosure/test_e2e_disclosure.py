@@ -21,7 +21,7 @@ from tests.disclosure.helpers import POLICY_DIR, RECORDS, RESPONDER
 
 pytestmark = pytest.mark.e2e
 
-REQUESTER_ROWS = [
+REQUESTER_ROWS: list[dict[str, object]] = [
     {
         "record_id": "VN-Q-1",
         "kind": "person",

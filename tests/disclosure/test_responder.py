@@ -74,8 +74,17 @@ class TestDecisions:
             (UNHELD_KEY,), request_id="9b2f3c1e-6a7d-4e8f-9a0b-1c2d3e4f5a6b"
         ).items
         assert len(victim) == len(unheld) == 1
-        shape = lambda i: (i.outcome, i.reason_code, i.fields, i.obligations, i.ticket_id)  # noqa: E731
-        assert shape(victim[0]) == shape(unheld[0]) == (DENY, NOT_RELEASABLE, {}, None, None)
+        assert victim[0].item_id != unheld[0].item_id
+        same: tuple[object, ...] = (DENY, NOT_RELEASABLE, {}, None, None, False)
+        for item in (victim[0], unheld[0]):
+            assert (
+                item.outcome,
+                item.reason_code,
+                item.fields,
+                item.obligations,
+                item.ticket_id,
+                item.overdue,
+            ) == same
 
     def test_keys_are_charged_to_the_element_budget(self, responder: ResponderNode) -> None:
         """Every key of a disclosure request is charged like a match element."""

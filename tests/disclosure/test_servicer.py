@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 import grpc_testing
 import pytest
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from spoor.federation.v1 import federation_pb2 as pb
 
 from node.rpc.servicer import FederationServicer, NodeIdentity
