@@ -13,7 +13,8 @@ them shared. Phases:
 - client finish: ``PsiPool.finish`` (validate setup and response, worker round
   trip, map indices) vs the library's ``GetIntersection`` in-process.
 
-Times are medians of ``--runs`` runs. The worker start-up line is the cost of
+Times are medians of ``--runs`` runs, library and Spoor runs alternating so
+load from other processes falls on both alike. The worker start-up line is the cost of
 a cold worker (a new interpreter importing the PSI library), paid once per
 worker, not per call.
 """
@@ -45,13 +46,22 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _median_time(fn: Callable[[], Any], runs: int) -> float:
-    samples = []
+def _paired(
+    library: Callable[[], Any], spoor: Callable[[], float | None], runs: int
+) -> tuple[float, float]:
+    """Median seconds of each, alternating runs so load from elsewhere hits both alike.
+
+    ``spoor`` may return its own measured seconds (to leave set-up out of the figure).
+    """
+    lib_samples, spoor_samples = [], []
     for _ in range(runs):
         t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+        library()
+        lib_samples.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        own = spoor()
+        spoor_samples.append(own if own is not None else time.perf_counter() - t0)
+    return statistics.median(lib_samples), statistics.median(spoor_samples)
 
 
 def _sets(n: int) -> tuple[list[str], list[str]]:
@@ -63,14 +73,14 @@ def _sets(n: int) -> tuple[list[str], list[str]]:
 def _bench_size(pool: PsiPool, n: int, runs: int) -> list[tuple[str, float, float]]:
     requester, responder = _sets(n)
 
-    # Client request.
-    lib_request = _median_time(
-        lambda: psi.client.CreateWithNewKey(True).CreateRequest(requester), runs
-    )
-    spoor_request = _median_time(lambda: start(requester, reveal=True), runs)
+    def lib_request() -> None:
+        psi.client.CreateWithNewKey(True).CreateRequest(requester)
 
-    # Server setup + response. The bare library gets the same padded set and
-    # rate so the comparison isolates validation and the worker round trip.
+    def spoor_request() -> None:
+        start(requester, reveal=True)
+
+    # The bare library gets the same padded set and rate, so the comparison
+    # isolates validation and the worker round trip.
     session = start(requester, reveal=True)
     lib_client = psi.client.CreateWithNewKey(True)
     lib_req = lib_client.CreateRequest(requester)
@@ -82,30 +92,27 @@ def _bench_size(pool: PsiPool, n: int, runs: int) -> list[tuple[str, float, floa
         setup = server.CreateSetupMessage(fpr, n, server_set, psi.DataStructure.GCS)
         return setup, server.ProcessRequest(lib_req)
 
-    lib_server = _median_time(lib_serve, runs)
-    spoor_server = _median_time(
-        lambda: pool.serve(responder, session.request_bytes, reveal=True), runs
-    )
+    def spoor_serve() -> None:
+        pool.serve(responder, session.request_bytes, reveal=True)
 
-    # Client finish.
     lib_setup, lib_resp = lib_serve()
-    lib_finish = _median_time(lambda: lib_client.GetIntersection(lib_setup, lib_resp), runs)
-    timings: list[float] = []
 
-    def spoor_finish() -> None:
+    def lib_finish() -> None:
+        lib_client.GetIntersection(lib_setup, lib_resp)
+
+    def spoor_finish() -> float:
         fresh = start(requester, reveal=True)
         answer = pool.serve(responder, fresh.request_bytes, reveal=True)
         t0 = time.perf_counter()
         result = pool.finish(fresh, answer.setup_bytes, answer.response_bytes)
-        timings.append(time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
         assert result.count == n // 2
+        return elapsed
 
-    for _ in range(runs):
-        spoor_finish()
     return [
-        ("client request", lib_request, spoor_request),
-        ("server setup+response", lib_server, spoor_server),
-        ("client finish", lib_finish, statistics.median(timings)),
+        ("client request", *_paired(lib_request, spoor_request, runs)),
+        ("server setup+response", *_paired(lib_serve, spoor_serve, runs)),
+        ("client finish", *_paired(lib_finish, spoor_finish, runs)),
     ]
 
 
