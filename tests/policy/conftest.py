@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from policy_support import AGENCY_DIR, DEPLOY
 
 from policy import Policy, load_policy
+from tests.policy.policy_support import AGENCY_DIR, DEPLOY
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,12 @@ from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
-from policy_support import make_ctx, make_facts
 
 from policy import Outcome, Policy, evaluate_participation, evaluate_release, render
 from policy import conditions as conditions_module
 from policy.conditions import CONDITIONS, ConditionDef
 from policy.model import ApprovalSpec, Condition, FieldSpec, ObligationSpec, Rule
+from tests.policy.policy_support import make_ctx, make_facts
 
 
 def release_rule(rule_id: str, **kw: object) -> Rule:
@@ -71,7 +71,9 @@ class TestGuards:
 
     def test_reason_code_hides_protected_person(self, agency_policy: Policy) -> None:
         """A witness gets the same reason code as an Art. 3 record, never 'witness'."""
-        witness = evaluate_release(agency_policy, make_ctx(), make_facts(subject_category="witness"))
+        witness = evaluate_release(
+            agency_policy, make_ctx(), make_facts(subject_category="witness")
+        )
         art3 = evaluate_release(
             agency_policy, make_ctx(), make_facts(handling_restrictions=["interpol_art3"])
         )
@@ -146,8 +148,12 @@ class TestFields:
 
     def test_strictest_transformation_wins(self, agency_policy: Policy) -> None:
         """If one rule gives the month and another the year, only the year is released."""
-        a = release_rule("a", fields=FieldSpec(("date_of_birth",), (), (("date_of_birth", "month"),)))
-        b = release_rule("b", fields=FieldSpec(("date_of_birth",), (), (("date_of_birth", "year"),)))
+        a = release_rule(
+            "a", fields=FieldSpec(("date_of_birth",), (), (("date_of_birth", "month"),))
+        )
+        b = release_rule(
+            "b", fields=FieldSpec(("date_of_birth",), (), (("date_of_birth", "year"),))
+        )
         d = evaluate_release(
             with_release(agency_policy, a, b),
             make_ctx(requested_fields=("date_of_birth",)),
@@ -192,12 +198,14 @@ class TestObligationsAndApproval:
 
     def test_record_handling_code_raises_the_floor(self, agency_policy: Policy) -> None:
         """A record marked TLP:RED is released at TLP:RED even if the rule says AMBER."""
-        d = evaluate_release(agency_policy, make_ctx(), make_facts(handling_restrictions=["TLP:RED"]))
+        d = evaluate_release(
+            agency_policy, make_ctx(), make_facts(handling_restrictions=["TLP:RED"])
+        )
         assert d.obligations is not None
         assert d.obligations.handling_code == "TLP:RED"
 
     def test_approval_merges(self, agency_policy: Policy) -> None:
-        """Any rule requiring approval makes the decision pending; roles unite, deadline shortest."""
+        """Any rule requiring approval makes it pending; roles unite, the shortest deadline wins."""
         a = release_rule("a", approval=ApprovalSpec(True, ("legal_officer",), False, 48))
         b = release_rule("b", approval=ApprovalSpec(True, ("head_of_unit",), True, 24))
         c = release_rule("c")
@@ -231,7 +239,9 @@ class TestEffectiveDates:
             "march", effective_from=date(2026, 3, 1), effective_until=date(2026, 3, 31)
         )
         ctx = make_ctx(now=datetime.fromisoformat(f"{day}T12:00:00+00:00"))
-        d = evaluate_release(with_release(agency_policy, rule), ctx, make_facts(review_date="2030-01-01"))
+        d = evaluate_release(
+            with_release(agency_policy, rule), ctx, make_facts(review_date="2030-01-01")
+        )
         assert (d.matched_rules == ["march"]) is applies
         if not applies:
             assert "not in effect" in (d.explanation.rules[0].first_unmet or "")
@@ -273,7 +283,9 @@ class TestFailClosed:
             {"colour": "red"},
         ],
     )
-    def test_malformed_record_denies(self, agency_policy: Policy, overrides: dict[str, object]) -> None:
+    def test_malformed_record_denies(
+        self, agency_policy: Policy, overrides: dict[str, object]
+    ) -> None:
         """Unknown keys or values in a record deny with EVALUATION_ERROR."""
         d = evaluate_release(agency_policy, make_ctx(), make_facts(**overrides))
         assert d.outcome is Outcome.DENY
@@ -301,7 +313,9 @@ class TestExplanation:
 
     def test_first_unmet_condition_is_named(self, agency_policy: Policy) -> None:
         """A rule not matched names its first unmet condition and what was found."""
-        d = evaluate_participation(agency_policy, make_ctx(purpose="intelligence_analysis"), make_facts())
+        d = evaluate_participation(
+            agency_policy, make_ctx(purpose="intelligence_analysis"), make_facts()
+        )
         rule = d.explanation.rules[0]
         assert not rule.matched
         assert rule.first_unmet == (

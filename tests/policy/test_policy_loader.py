@@ -6,10 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from policy_support import AGENCY_DIR, write
 
 from policy import PolicyError, load_policy
 from policy.loader import load_sources
+from tests.policy.policy_support import AGENCY_DIR, write
 
 MINIMAL = """\
 spoor_policy: 1
@@ -112,7 +112,9 @@ BAD_INPUTS = [
         id="unknown-key",
     ),
     pytest.param(
-        MINIMAL.replace("      purpose: [criminal_investigation]\n", "      purpose: [criminal_investigaton]\n"),
+        MINIMAL.replace(
+            "      purpose: [criminal_investigation]\n", "      purpose: [criminal_investigaton]\n"
+        ),
         "agency.yaml:31:17: error: unknown value 'criminal_investigaton' in purpose "
         "(hint: did you mean 'criminal_investigation'?)",
         id="misspelt-purpose",
@@ -139,8 +141,9 @@ BAD_INPUTS = [
         id="unknown-placeholder",
     ),
     pytest.param(
-        MINIMAL.replace("      requester: [peer]\n      purpose: [criminal_investigation]\n",
-                        "      {}\n"),
+        MINIMAL.replace(
+            "      requester: [peer]\n      purpose: [criminal_investigation]\n", "      {}\n"
+        ),
         "rule p1 has no conditions",
         id="empty-when",
     ),
@@ -175,7 +178,7 @@ BAD_INPUTS = [
         id="library-reserved",
     ),
     pytest.param(
-        MINIMAL + MINIMAL[MINIMAL.index("  - id: p1"):],
+        MINIMAL + MINIMAL[MINIMAL.index("  - id: p1") :],
         "rule id 'p1' is declared twice (first at agency.yaml:25)",
         id="duplicate-rule-id",
     ),
@@ -279,7 +282,11 @@ class TestFiles:
     def test_agency_declared_twice_is_an_error(self, tmp_path: Path) -> None:
         """Only one file may say whose policy it is."""
         write(tmp_path, "a.yaml", MINIMAL)
-        write(tmp_path, "b.yaml", MINIMAL.split("reference:")[0].replace("include: [baseline]\n", ""))
+        write(
+            tmp_path,
+            "b.yaml",
+            MINIMAL.split("reference:", maxsplit=1)[0].replace("include: [baseline]\n", ""),
+        )
         with pytest.raises(PolicyError) as info:
             load_policy(tmp_path)
         assert any("declared in more than one file" in p.message for p in info.value.problems)
