@@ -11,10 +11,12 @@ Responder side:
   released fields as decided (what the legal officer sees is what leaves),
   the obligations and the explanation text from the same evaluation pass.
 * ``tickets`` — approval tickets for PENDING_APPROVAL items. ``status`` is
-  ``pending`` until decided, then ``approved`` or ``denied``; a reopened ticket
-  is ``pending`` again with a new ``deadline`` (ISO 8601 UTC) and a higher
-  ``round``. ``expired`` is reserved for tickets withdrawn unanswered. A
-  ticket is overdue while pending past its deadline.
+  ``pending`` until decided, then ``approved`` or ``denied``. A reopened ticket
+  goes back to ``pending`` with a new ``deadline`` (ISO 8601 UTC) and a higher
+  ``round``, so overdue counts keep reading one status; ``reopened`` and
+  ``expired`` are accepted for tickets marked so by other tools (``expired``
+  reads as a refusal, ``reopened`` as awaiting a decision). A ticket is
+  overdue while it awaits a decision past its deadline.
 * ``ticket_approvals`` — every officer action on a ticket (approve, deny,
   reopen) with the officer, the round, the note and the time. The two-person
   rule counts distinct officers approving in the current round.
