@@ -49,9 +49,6 @@ from node.records import store as record_store
 #: The longest reference accepted in GetDisclosure (a UUID is 36 characters).
 MAX_REFERENCE = 64
 
-#: Ticket statuses during which a ticket awaits a decision.
-AWAITING = ("pending", "reopened")
-
 
 def key_digest(key: str) -> str:
     """What the responder keeps of a requested key: a digest, never the requester's text."""
