@@ -47,7 +47,13 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
-    """The result of evaluating one record for one request."""
+    """The result of evaluating one record for one request.
+
+    ``fields`` holds the values released (after transformation); for
+    ``PENDING_APPROVAL`` they are what will be released once approved. On
+    ``DENY`` it is empty. ``reason_code`` is safe to show the counterpart;
+    ``denied_by`` (the firing guards) and ``explanation`` are internal.
+    """
 
     stage: str
     outcome: Outcome
