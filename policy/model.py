@@ -1,8 +1,9 @@
 """The loaded, validated policy: reference data and rules.
 
 Everything here is immutable once loaded. ``origin`` fields say where a thing
-was written; they are left out of the digest, so moving a rule within a file
-does not change what the policy means or its digest.
+was written; they are left out of the digest, and rules are digested in id
+order, so moving a rule (within a file or to another file) changes neither what
+the policy means nor its digest.
 """
 
 from __future__ import annotations
@@ -216,9 +217,13 @@ class Policy:
             "counterparts": {k: plain_data(v) for k, v in sorted(self.counterparts.items())},
             "assurances": {k: plain_data(v) for k, v in sorted(self.assurances.items())},
             "species": {k: plain_data(v) for k, v in sorted(self.species.items())},
-            "guards": [plain_data(r) for r in self.guards],
-            "participation": [plain_data(r) for r in self.participation],
-            "release": [plain_data(r) for r in self.release],
+            # Rules are sorted by id: the order they are written in has no effect
+            # on any decision, so it must not change the digest either.
+            "guards": [plain_data(r) for r in sorted(self.guards, key=lambda r: r.id)],
+            "participation": [
+                plain_data(r) for r in sorted(self.participation, key=lambda r: r.id)
+            ],
+            "release": [plain_data(r) for r in sorted(self.release, key=lambda r: r.id)],
         }
 
 

@@ -179,21 +179,22 @@ def test(path: str | None, cases: tuple[str, ...], home: str | None, verbose: bo
         click.secho(f"FAIL {c.file}:{c.line}: {c.name}", fg="red")
         for failure in result.failures:
             click.echo(f"       {failure}")
-    gaps = _coverage_warnings(loaded, report)
-    for gap in gaps:
+    passed = f"{len(report.results) - len(report.failed)} passed, {len(report.failed)} failed"
+    if report.problems or not report.results:
+        click.echo(f"{passed}; coverage not computed: fix the case files first")
+        sys.exit(EXIT_PROBLEMS)
+    for gap in _coverage_warnings(loaded, report):
         click.secho(gap.format().replace(": warning:", ": coverage:"), fg="yellow")
     covered = len(report.coverage) - len(report.gaps)
-    click.echo(
-        f"{len(report.results) - len(report.failed)} passed, {len(report.failed)} failed; "
-        f"coverage {covered}/{len(report.coverage)} rules"
-    )
+    click.echo(f"{passed}; coverage {covered}/{len(report.coverage)} rules")
     if not report.ok:
         sys.exit(EXIT_PROBLEMS)
 
 
 def _read_yaml(path: str, what: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        with Path(path).open(encoding="utf-8") as stream:  # the stream names the file in errors
+            data = yaml.safe_load(stream)
     except (OSError, yaml.YAMLError) as exc:
         raise click.BadParameter(f"cannot read the {what} file: {exc}") from None
     if not isinstance(data, dict):

@@ -91,6 +91,20 @@ class TestDigest:
         assert a.digest == b.digest
         assert len(a.digest) == 64
 
+    def test_digest_ignores_rule_order(self, tmp_path: Path) -> None:
+        """Moving rules between files of a directory leaves the digest unchanged."""
+        head, rules = MINIMAL.split("participation:\n")
+        second = rules.replace("id: p1", "id: p2")
+        one = load_sources([("a.yaml", head + "participation:\n" + rules + second)])
+        two = load_sources(
+            [
+                ("a.yaml", head + "participation:\n" + second),
+                ("b.yaml", "spoor_policy: 1\nparticipation:\n" + rules),
+            ]
+        )
+        assert [r.id for r in two.participation] == ["p2", "p1"]
+        assert one.digest == two.digest
+
     def test_digest_changes_with_meaning(self) -> None:
         """Changing a rule changes the digest."""
         a = load_sources([("a.yaml", MINIMAL)])
