@@ -13,7 +13,7 @@ import hashlib
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -140,7 +140,16 @@ class Responder:
                 elements.update(keys)
         return sorted(elements), admitted
 
-    def serve(self, call: MatchCall, now: datetime | None = None) -> MatchReply:
+    def serve(
+        self,
+        call: MatchCall,
+        now: datetime | None = None,
+        *,
+        time_left_s: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> MatchReply:
+        """Answer one match; ``time_left_s`` and ``should_stop`` come from the caller's deadline
+        and cancellation, so a call the requester gave up on stops its PSI worker."""
         validate_call(call)
         limit = self.config.limits.max_elements_per_request
         n = count_request_elements(call.psi_request)  # parse only; no curve work
@@ -167,6 +176,12 @@ class Responder:
                 reveal=call.reveal_intersection,
                 max_elements=limit,
                 fpr=self.config.psi.fpr,
+                timeout_s=(
+                    min(time_left_s, self.config.psi.timeout_seconds)
+                    if time_left_s is not None
+                    else None
+                ),
+                should_stop=should_stop,
             )
             digest = transcript_hash(
                 call.request_id, call.psi_request, result.setup_bytes, result.response_bytes

@@ -145,7 +145,9 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             if remaining is not None and remaining < MIN_SECONDS_FOR_PSI:
                 raise DeadlineTooShort(remaining)
             try:
-                reply = self.responder.serve(call)
+                reply = self.responder.serve(
+                    call, time_left_s=remaining, should_stop=lambda: not context.is_active()
+                )
             except (SpoorError, MalformedPsiMessage, SetTooLarge) as exc:
                 self.responder.record_refusal(call, classify(exc, "").code.name, type(exc).__name__)
                 raise

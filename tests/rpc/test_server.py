@@ -1,0 +1,273 @@
+"""Real gRPC servers on 127.0.0.1: mutual TLS accept and reject, health, limits, reflection."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from node import pki, store
+from node.config import load_config
+from node.home import NodeHome
+from node.matching import PROTOCOL_VERSION
+from node.peers import get as get_peer
+from node.psi import PSI_PROTOCOL_VERSION
+from node.psi import client as psi_client
+from node.records.keys import KEY_SCHEME_VERSION
+from node.rpc.client import PeerCallFailed, PeerClient
+from node.rpc.server import RunningNode, build_node
+from spoor.federation.v1 import federation_pb2 as pb
+from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
+from tests.conftest import init_node, install_test_policy, spoor, write_jsonl
+
+HELD = [
+    {"record_id": f"KE-S-{i}", "kind": "shipment", "containers": [c], "review_date": "2031-01-01"}
+    for i, c in enumerate(["MSCU1234566", "TGHU7654321"])
+]
+
+
+@pytest.fixture
+def agencies(tmp_path: Path) -> dict[str, Path]:
+    """ke-kws serves; vn-customs is its peer; rogue-ca is an agency ke-kws never pinned."""
+    homes = {
+        "ke-kws": init_node(tmp_path, "ke-kws", "KE"),
+        "vn-customs": init_node(tmp_path, "vn-customs", "VN"),
+        "zz-rogue": init_node(tmp_path, "zz-rogue", "ZA"),
+    }
+    ke, vn = homes["ke-kws"], homes["vn-customs"]
+    spoor("peers", "add", "--home", str(ke), "vn-customs", "--address", "127.0.0.1:9",
+          "--ca", str(vn / "keys" / "ca.crt"))
+    install_test_policy(ke, "ke-kws", ["vn-customs"])
+    spoor("records", "import", "--home", str(ke), str(write_jsonl(tmp_path / "h.jsonl", HELD)))
+    return homes
+
+
+@pytest.fixture
+def server(agencies: dict[str, Path]) -> Iterator[RunningNode]:
+    home = NodeHome(agencies["ke-kws"])
+    node = build_node(home, load_config(home), listen="127.0.0.1:0")
+    yield node
+    node.stop()
+
+
+def client_for(agencies: dict[str, Path], caller: str, port: int) -> PeerClient:
+    """A PeerClient from ``caller`` to ke-kws, pinning ke-kws's CA."""
+    ke_home = NodeHome(agencies["ke-kws"])
+    caller_home = NodeHome(agencies[caller])
+    spoor("peers", "add", "--home", str(caller_home.root), "ke-kws", "--address",
+          f"127.0.0.1:{port}", "--ca", str(ke_home.ca_cert_path))
+    conn = store.connect(caller_home.db_path)
+    peer = get_peer(conn, "ke-kws")
+    conn.close()
+    return PeerClient(caller_home, load_config(caller_home), peer)
+
+
+def raw_channel(ca: Path, key: Path | None, cert: Path | None, port: int) -> grpc.Channel:
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=ca.read_bytes(),
+        private_key=key.read_bytes() if key else None,
+        certificate_chain=cert.read_bytes() if cert else None,
+    )
+    return grpc.secure_channel(f"127.0.0.1:{port}", creds)
+
+
+class TestMutualTls:
+    def test_configured_peer_is_accepted(self, agencies: dict[str, Path], server: RunningNode) -> None:
+        """A peer whose certificate chains to the CA pinned for its agency gets an answer."""
+        with client_for(agencies, "vn-customs", server.port) as client:
+            described = client.describe()
+        assert described.agency_id == "ke-kws"
+
+    def test_no_client_certificate_fails_the_handshake(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """Without a client certificate the TLS handshake fails: UNAVAILABLE."""
+        keys = agencies["ke-kws"] / "keys"
+        with raw_channel(keys / "ca.crt", None, None, server.port) as channel:
+            with pytest.raises(grpc.RpcError) as info:
+                pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    def test_certificate_from_unpinned_ca_fails_the_handshake(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """A certificate from a CA the node never pinned is refused at the handshake."""
+        rogue = agencies["zz-rogue"] / "keys"
+        ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
+        with raw_channel(ke_ca, rogue / "node.key", rogue / "node.crt", server.port) as channel:
+            with pytest.raises(grpc.RpcError) as info:
+                pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    def test_agency_not_a_peer_is_permission_denied(
+        self, agencies: dict[str, Path], server: RunningNode, tmp_path: Path
+    ) -> None:
+        """A certificate from a pinned CA but naming an agency that is not a peer: PERMISSION_DENIED."""
+        vn_keys = agencies["vn-customs"] / "keys"
+        key, cert = pki.issue_node_certificate(
+            (vn_keys / "ca.key").read_bytes(), (vn_keys / "ca.crt").read_bytes(), "vn-other"
+        )
+        (tmp_path / "o.key").write_bytes(key)
+        (tmp_path / "o.crt").write_bytes(cert)
+        ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
+        with raw_channel(ke_ca, tmp_path / "o.key", tmp_path / "o.crt", server.port) as channel:
+            with pytest.raises(grpc.RpcError) as info:
+                pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    def test_agency_signed_by_another_peers_ca_is_permission_denied(
+        self, agencies: dict[str, Path], server: RunningNode, tmp_path: Path
+    ) -> None:
+        """One peer's CA cannot vouch for another agency: the pin is per agency."""
+        # Make zz-rogue a peer too, then let its CA issue a certificate claiming vn-customs.
+        spoor("peers", "add", "--home", str(agencies["ke-kws"]), "zz-rogue", "--address",
+              "127.0.0.1:9", "--ca", str(agencies["zz-rogue"] / "keys" / "ca.crt"))
+        rogue = agencies["zz-rogue"] / "keys"
+        key, cert = pki.issue_node_certificate(
+            (rogue / "ca.key").read_bytes(), (rogue / "ca.crt").read_bytes(), "vn-customs"
+        )
+        (tmp_path / "f.key").write_bytes(key)
+        (tmp_path / "f.crt").write_bytes(cert)
+        ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
+        with raw_channel(ke_ca, tmp_path / "f.key", tmp_path / "f.crt", server.port) as channel:
+            with pytest.raises(grpc.RpcError) as info:
+                pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    def test_removed_peer_is_refused_without_restart(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """After 'spoor peers remove' the next call from that agency is refused."""
+        with client_for(agencies, "vn-customs", server.port) as client:
+            client.describe()
+            spoor("peers", "remove", "--home", str(agencies["ke-kws"]), "vn-customs")
+            with pytest.raises(PeerCallFailed) as info:
+                client.describe()
+        assert info.value.code == "PERMISSION_DENIED"
+
+    def test_revoked_certificate_is_refused(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """A certificate on the CRL installed for the peer is refused on the next call."""
+        vn = NodeHome(agencies["vn-customs"])
+        serial = pki.serial_hex(vn.node_cert_path.read_bytes())
+        spoor("pki", "revoke", "--home", str(vn.root), serial)
+        with client_for(agencies, "vn-customs", server.port) as client:
+            client.describe()
+            spoor("peers", "add", "--home", str(agencies["ke-kws"]), "vn-customs", "--address",
+                  "127.0.0.1:9", "--ca", str(vn.ca_cert_path), "--crl",
+                  str(vn.keys_dir / "crl.pem"))
+            with pytest.raises(PeerCallFailed) as info:
+                client.describe()
+        assert info.value.code == "PERMISSION_DENIED"
+
+
+class TestServerBehaviour:
+    def test_health_is_serving(self, agencies: dict[str, Path], server: RunningNode) -> None:
+        """The health service reports SERVING for the node and for FederationService."""
+        keys = agencies["vn-customs"] / "keys"
+        spoor("peers", "add", "--home", str(agencies["vn-customs"]), "ke-kws", "--address",
+              f"127.0.0.1:{server.port}", "--ca", str(agencies["ke-kws"] / "keys" / "ca.crt"))
+        ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
+        with raw_channel(ke_ca, keys / "node.key", keys / "node.crt", server.port) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            for service in ("", "spoor.federation.v1.FederationService"):
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+    def test_reflection_is_off_by_default(self, agencies: dict[str, Path], server: RunningNode) -> None:
+        """Reflection answers UNIMPLEMENTED unless enabled."""
+        keys = agencies["vn-customs"] / "keys"
+        ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
+        with raw_channel(ke_ca, keys / "node.key", keys / "node.crt", server.port) as channel:
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            request = reflection_pb2.ServerReflectionRequest(list_services="")
+            with pytest.raises(grpc.RpcError) as info:
+                list(stub.ServerReflectionInfo(iter([request]), timeout=5))
+        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+    def test_reflection_when_enabled(self, agencies: dict[str, Path]) -> None:
+        """With reflection on, the service list includes FederationService."""
+        home = NodeHome(agencies["ke-kws"])
+        node = build_node(home, load_config(home), listen="127.0.0.1:0", reflection_on=True)
+        try:
+            keys = agencies["vn-customs"] / "keys"
+            with raw_channel(home.ca_cert_path, keys / "node.key", keys / "node.crt", node.port) as ch:
+                stub = reflection_pb2_grpc.ServerReflectionStub(ch)
+                request = reflection_pb2.ServerReflectionRequest(list_services="")
+                replies = list(stub.ServerReflectionInfo(iter([request]), timeout=5))
+        finally:
+            node.stop()
+        names = {s.name for s in replies[0].list_services_response.service}
+        assert "spoor.federation.v1.FederationService" in names
+
+    def test_second_node_cannot_share_the_port(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """so_reuseport is off: binding a second node to the same port fails loudly."""
+        home = NodeHome(agencies["ke-kws"])
+        with pytest.raises((OSError, RuntimeError)):
+            build_node(home, load_config(home), listen=f"127.0.0.1:{server.port}")
+
+    def test_message_size_limit_applies(self, agencies: dict[str, Path]) -> None:
+        """A request larger than the configured limit is refused with RESOURCE_EXHAUSTED."""
+        home = NodeHome(agencies["ke-kws"])
+        config = load_config(home)
+        config.limits.max_elements_per_request = 10
+        config.limits.max_responder_elements = 100
+        node = build_node(home, config, listen="127.0.0.1:0")
+        try:
+            with client_for(agencies, "vn-customs", node.port) as client:
+                huge = pb.MatchRequest(psi_request=b"x" * (config.max_message_bytes + 1024))
+                with pytest.raises(PeerCallFailed) as info:
+                    client.match(huge)
+        finally:
+            node.stop()
+        assert info.value.code == "RESOURCE_EXHAUSTED"
+
+    def test_health_answers_while_a_large_match_runs(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """PSI runs outside the gRPC threads: health checks complete while a big match is in flight."""
+        elements = [f"v1|phone|+2547{i:08d}" for i in range(15_000)]
+        session = psi_client.start(elements, reveal=True)
+        request = pb.MatchRequest(
+            protocol_version=PROTOCOL_VERSION, key_scheme_version=KEY_SCHEME_VERSION,
+            psi_protocol_version=PSI_PROTOCOL_VERSION, purpose="criminal_investigation",
+            legal_basis="CITES-Art-VIII", case_reference="C-1", requesting_officer="o",
+            reveal_mode=pb.REVEAL_MODE_INTERSECTION, psi_request=session.request_bytes,
+            request_id=str(uuid.uuid4()),
+        )
+        done = threading.Event()
+        outcome: dict[str, object] = {}
+        with client_for(agencies, "vn-customs", server.port) as client:
+
+            def run() -> None:
+                try:
+                    outcome["response"] = client.match(request, timeout=120)
+                except PeerCallFailed as exc:
+                    outcome["error"] = exc
+                finally:
+                    done.set()
+
+            worker = threading.Thread(target=run)
+            worker.start()
+            keys = agencies["vn-customs"] / "keys"
+            ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
+            answered_during_match = 0
+            with raw_channel(ke_ca, keys / "node.key", keys / "node.crt", server.port) as ch:
+                stub = health_pb2_grpc.HealthStub(ch)
+                while not done.is_set():
+                    reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
+                    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+                    if not done.is_set():
+                        answered_during_match += 1
+            worker.join()
+        assert "error" not in outcome, outcome.get("error")
+        assert answered_during_match >= 3
