@@ -260,7 +260,10 @@ def load_cases(paths: list[Path] | list[str] | list[str | Path]) -> CaseSet:
         if top is not None and "cases" in top:
             defaults: dict[str, Any] = {}
             if "defaults" in top:
-                r.mapping(top["defaults"], "defaults", optional=("stage", "request", "record"))
+                d = r.mapping(top["defaults"], "defaults", optional=("stage", "request", "record"))
+                for key, allowed in (("request", REQUEST_KEYS), ("record", FACT_KEYS)):
+                    if d and key in d:
+                        r.mapping(d[key], f"defaults {key}", optional=allowed)
                 defaults = top["defaults"].to_python() or {}
             for item in r.seq(top["cases"], "cases"):
                 _read_case(item, defaults, r, out)

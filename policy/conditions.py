@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ class State:
         self.policy = policy
         self.ctx = ctx
         self.facts = facts
-        self.today: date = ctx.now.date()
+        self.today: date = ctx.now.astimezone(UTC).date()  # dates are compared in UTC
 
     @cached_property
     def profile(self) -> Counterpart | None:
@@ -340,8 +340,3 @@ def describe(name: str, value: bool | tuple[str, ...]) -> str:
     if isinstance(value, bool):
         return d.text if value else NEGATIONS[name]
     return f"{d.text} {', '.join(value)}"
-
-
-def now_is_aware(now: datetime) -> bool:
-    """Whether a timestamp carries a time zone (naive times are refused)."""
-    return now.tzinfo is not None and now.utcoffset() is not None

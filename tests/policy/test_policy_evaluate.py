@@ -353,3 +353,18 @@ class TestExplanation:
         assert data["outcome"] == "RELEASE"
         assert data["obligations"]["handling_code"] == "TLP:AMBER"
         assert isinstance(data["guards"], list)
+
+
+class TestTime:
+    """Dates are compared in UTC whatever zone the request time is given in."""
+
+    def test_review_date_compared_in_utc(self, agency_policy: Policy) -> None:
+        """01:00 on 2 March in UTC+3 is still 1 March in UTC, so a 1 March review date holds."""
+        eat = datetime.fromisoformat("2026-03-02T01:00:00+03:00")
+        d = evaluate_release(agency_policy, make_ctx(now=eat), make_facts(review_date="2026-03-01"))
+        assert d.denied_by == []
+        later = datetime.fromisoformat("2026-03-02T04:00:00+03:00")
+        d = evaluate_release(
+            agency_policy, make_ctx(now=later), make_facts(review_date="2026-03-01")
+        )
+        assert d.denied_by == ["past-review-date"]

@@ -191,3 +191,18 @@ class TestCaseTables:
         """An empty case file is reported."""
         cases = load_cases([write(tmp_path, "e.cases.yaml", "")])
         assert cases.problems[0].message == "the case file is empty"
+
+
+class TestDefaultsValidation:
+    """Mistakes in a case table's defaults are located too."""
+
+    def test_unknown_key_in_default_record(self, tmp_path: Path, agency_policy: Policy) -> None:
+        """A misspelt record key under defaults is reported with a hint."""
+        text = HEAD.replace("    subject_category: suspect", "    subject_categry: suspect")
+        path = write(tmp_path, "t.cases.yaml", text + "  - name: x\n    expect: {outcome: DENY}\n")
+        report = run_cases(agency_policy, path)
+        assert any(
+            "unknown key 'subject_categry' in defaults record" in p.format()
+            and "did you mean 'subject_category'?" in p.format()
+            for p in report.problems
+        )
