@@ -368,3 +368,102 @@ class TestTime:
             agency_policy, make_ctx(now=later), make_facts(review_date="2026-03-01")
         )
         assert d.denied_by == ["past-review-date"]
+
+
+CONDITION_TABLE = [
+    ("requester", ("za-police",), {}, {}, True),
+    ("requester", ("tt-police",), {}, {}, False),
+    ("requester_country", ("ZA",), {}, {}, True),
+    ("requester_country", ("KE",), {}, {}, False),
+    ("purpose", ("criminal_investigation",), {}, {}, True),
+    ("legal_basis", ("TEST-MoU",), {}, {}, False),
+    (
+        "potential_charge",
+        ("money_laundering",),
+        {"potential_charges": ("money_laundering",)},
+        {},
+        True,
+    ),
+    ("potential_charge", ("money_laundering",), {}, {}, False),
+    (
+        "assurance",
+        ("no_death_penalty",),
+        {"requester": "tt-police", "assurances": ("TT-NDP-1",)},
+        {},
+        True,
+    ),
+    ("assurance", ("no_death_penalty",), {"assurances": ("TT-NDP-1",)}, {}, False),
+    ("justification_given", True, {"justification": "needed for case"}, {}, True),
+    ("justification_given", True, {"justification": "   "}, {}, False),
+    ("requester_competent", True, {}, {}, True),
+    ("requester_competent", True, {"requester": "ngo-watch"}, {}, False),
+    ("legal_basis_valid", True, {}, {}, True),
+    (
+        "capital_exposure_without_assurance",
+        True,
+        {"requester": "tt-police"},
+        {"offence_classes": ["murder"]},
+        True,
+    ),
+    ("dual_criminality", True, {}, {}, True),
+    ("kind", ("person",), {}, {}, True),
+    ("kind", ("shipment",), {}, {}, False),
+    ("subject_category", ("suspect",), {}, {}, True),
+    ("subject_category", ("suspect",), {}, {"kind": "shipment", "subject_category": None}, False),
+    ("offence_class", ("poaching",), {}, {"offence_classes": ["poaching", "smuggling"]}, True),
+    ("handling_restriction", ("H1",), {}, {"handling_restrictions": ["H1"]}, True),
+    (
+        "cites_appendix",
+        ("II",),
+        {},
+        {"species": [{"scientific_name": "Loxodonta africana", "population": "BW"}]},
+        True,
+    ),
+    (
+        "cites_appendix",
+        ("II",),
+        {},
+        {"species": [{"scientific_name": "Loxodonta africana", "population": "KE"}]},
+        False,
+    ),
+    (
+        "cites_appendix",
+        ("none",),
+        {},
+        {"species": [{"scientific_name": "Unknownia ignota", "population": None}]},
+        True,
+    ),
+    ("review_date_passed", False, {}, {"review_date": None}, True),
+]
+
+
+class TestConditions:
+    """Every condition a rule may use decides as documented."""
+
+    def test_table_covers_every_condition(self) -> None:
+        """Each condition of the language appears in the table below."""
+        assert {row[0] for row in CONDITION_TABLE} == set(CONDITIONS)
+
+    @pytest.mark.parametrize(("name", "value", "ctx_kw", "facts_kw", "holds"), CONDITION_TABLE)
+    def test_condition(
+        self,
+        agency_policy: Policy,
+        name: str,
+        value: bool | tuple[str, ...],
+        ctx_kw: dict[str, object],
+        facts_kw: dict[str, object],
+        holds: bool,
+    ) -> None:
+        """A one-condition participation rule matches exactly when the condition holds."""
+        rule = Rule(
+            id="only",
+            kind="participation",
+            title="t",
+            legal_references=("r",),
+            explanation="e",
+            conditions=(Condition(name, value),),
+        )
+        policy = replace(agency_policy, participation=(rule,))
+        d = evaluate_participation(policy, make_ctx(**ctx_kw), make_facts(**facts_kw))
+        assert d.explanation.error is None
+        assert d.explanation.rules[0].matched is holds
