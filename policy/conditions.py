@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -334,6 +334,7 @@ NEGATIONS = {
 }
 
 
+@lru_cache(maxsize=4096)
 def describe(name: str, value: bool | tuple[str, ...]) -> str:
     """Plain-language statement of a condition as written in a rule."""
     d = CONDITIONS[name]
