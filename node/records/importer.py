@@ -15,25 +15,19 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing
 import os
 import sqlite3
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
 from node import store as node_store
-from node.records.io import RowError, UnreadableFileError, check_row, duplicate_error, iter_rows
-from node.records.keys import derive_keys
-from node.records.model import content_digest
+from node.records.io import RowError, UnreadableFileError, duplicate_error
+from node.records.pipeline import Checked, checked
 from node.records.store import PreparedRecord, UpsertCounts, Upserter
 
-CHUNK = 2000
-PARALLEL_FROM_ROWS = 20_000
+PARALLEL_FROM_BYTES = 4_000_000
 MAX_REPORTED = 200
 
 Progress = Callable[[int], None]
@@ -72,57 +66,6 @@ class ImportReport:
         self.problem_count += 1
         if len(self.problems) < MAX_REPORTED:
             self.problems.append(problem)
-
-
-# (row, prepared record or None, errors, identifier problems as "column: message")
-_Checked = tuple[int, PreparedRecord | None, list[RowError], list[str]]
-
-
-def check_chunk(file: str, rows: list[tuple[int, dict[str, Any]]]) -> list[_Checked]:
-    """Validate rows and derive their keys (runs in a worker process for large files)."""
-    out: list[_Checked] = []
-    for n, cells in rows:
-        got = check_row(file, n, cells)
-        if isinstance(got, list):
-            out.append((n, None, got, []))
-            continue
-        derivation = derive_keys(got)
-        prepared = PreparedRecord(
-            got.record_id,
-            got.kind,
-            got.review_date,
-            content_digest(content := got.canonical_json()),
-            content,
-            tuple(derivation.matchable()),
-        )
-        out.append((n, prepared, [], derivation.problems))
-    return out
-
-
-def _chunks(
-    rows: Iterator[tuple[int, dict[str, Any]]],
-) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-    while chunk := list(islice(rows, CHUNK)):
-        yield chunk
-
-
-def _checked(
-    file: str, rows: Iterator[tuple[int, dict[str, Any]]], workers: int
-) -> Iterator[list[_Checked]]:
-    if workers <= 1:
-        for chunk in _chunks(rows):
-            yield check_chunk(file, chunk)
-        return
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        pending: deque[Future[list[_Checked]]] = deque()
-        for chunk in _chunks(rows):
-            pending.append(pool.submit(check_chunk, file, chunk))
-            # Bounded read-ahead keeps memory flat however large the file is.
-            if len(pending) >= 3 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def estimate_rows(path: Path) -> int:
@@ -188,21 +131,17 @@ def import_file(
     """
     report = ImportReport(file=str(path))
     if workers is None:
-        big = path.is_file() and path.stat().st_size > PARALLEL_FROM_ROWS * 200
+        big = path.is_file() and path.stat().st_size > PARALLEL_FROM_BYTES
         workers = min(2, os.cpu_count() or 1) if big else 1
-    rows = iter_rows(path, fmt, mapping)
-    originals: dict[int, dict[str, Any]] = {}
-    if skip_invalid:
-        rows = _remember(rows, originals)
     sink = _Rejects(rejects) if skip_invalid and rejects is not None else None
     report.rejects = rejects if sink else None
-    sorter = _Sorter(report, originals, sink)
+    sorter = _Sorter(report, sink)
     try:
         with node_store.transaction(conn):
             upserter = Upserter(conn, unique_ids=True)
             if workers > 1:
                 upserter.begin_bulk()
-            for chunk in _checked(str(path), rows, workers):
+            for chunk in checked(path, fmt, mapping, workers):
                 good = sorter.sort(chunk)
                 if report.error_count == 0 or skip_invalid:
                     report.counts = report.counts + upserter.add(good)
@@ -221,20 +160,16 @@ def import_file(
 class _Sorter:
     """Separates a checked chunk into records to store and rows refused, in file order."""
 
-    def __init__(
-        self, report: ImportReport, originals: dict[int, dict[str, Any]], sink: _Rejects | None
-    ) -> None:
+    def __init__(self, report: ImportReport, sink: _Rejects | None) -> None:
         self.report = report
-        self.originals = originals
         self.sink = sink
         self.seen: dict[str, int] = {}
 
-    def sort(self, chunk: list[_Checked]) -> list[PreparedRecord]:
+    def sort(self, chunk: list[Checked]) -> list[PreparedRecord]:
         report, file = self.report, self.report.file
         good: list[PreparedRecord] = []
-        for n, prepared, errors, problems in chunk:
+        for n, prepared, errors, problems, cells in chunk:
             report.rows += 1
-            cells = self.originals.pop(n, {})
             first = self.seen.get(prepared.record_id) if prepared is not None else None
             if prepared is None or first is not None:
                 refusal = errors
@@ -244,7 +179,7 @@ class _Sorter:
                 for e in refusal:
                     report.add_error(e)
                 if self.sink is not None:
-                    self.sink.write(n, refusal, cells)
+                    self.sink.write(n, refusal, cells or {})
                 continue
             self.seen[prepared.record_id] = n
             for p in problems:
@@ -252,14 +187,6 @@ class _Sorter:
                 report.add_problem(RowError(file, n, column, message))
             good.append(prepared)
         return good
-
-
-def _remember(
-    rows: Iterator[tuple[int, dict[str, Any]]], into: dict[int, dict[str, Any]]
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    for n, cells in rows:
-        into[n] = cells
-        yield n, cells
 
 
 def _audit(conn: sqlite3.Connection, report: ImportReport) -> None:

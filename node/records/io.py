@@ -65,6 +65,10 @@ class UnreadableFileError(Exception):
         super().__init__("\n".join(str(e) for e in errors))
         self.errors = errors
 
+    def __reduce__(self) -> tuple[type[UnreadableFileError], tuple[list[RowError]]]:
+        # Raised in worker processes too: pickle the errors, not the message.
+        return (type(self), (self.errors,))
+
 
 def detect_format(path: Path, fmt: str | None) -> str:
     """The file format: as given, else from the file extension."""
@@ -171,10 +175,12 @@ def _csv_rows(
                 ]
             )
         names = map_headers(str(path), header, mapping)
-        for n, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
-            yield n, dict(zip(names, cells, strict=False))
+        start = reader.line_num + 1
+        for cells in reader:
+            # Rows are numbered by the line they start on (header = line 1).
+            if any(c.strip() for c in cells):
+                yield start, dict(zip(names, cells, strict=False))
+            start = reader.line_num + 1
 
 
 def _jsonl_rows(

@@ -20,7 +20,7 @@ new ``KEY_SCHEME_VERSION``: nodes refuse to match across versions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from node.records.model import DOCUMENT_TYPES, Record
 from node.records.normalize import identifiers as ids
@@ -53,8 +53,7 @@ KEY_TYPES: Final[dict[str, Entropy]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class MatchKey:
+class MatchKey(NamedTuple):
     """One match key: its type, the complete key string and its entropy class."""
 
     key_type: str

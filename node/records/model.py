@@ -122,7 +122,7 @@ class Record:
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON-ready dict, without empty fields (the stored form)."""
         out: dict[str, Any] = {}
-        for f in _FIELDS:
+        for f in _KIND_JSON_FIELDS.get(self.kind, _FIELDS):
             value = getattr(self, f)
             if value is None or value == ():
                 continue
@@ -218,6 +218,12 @@ KIND_FIELDS: Final = {
         "seizure_date",
         "seizure_place",
     ),
+}
+
+# Fields a record of each kind can hold, in declaration order (for to_json).
+_KIND_JSON_FIELDS: Final = {
+    kind: tuple(f for f in _FIELDS if f in COMMON_FIELDS or f in KIND_FIELDS[kind])
+    for kind in RECORD_KINDS
 }
 
 #: Every column an import file may use.

@@ -106,7 +106,7 @@ class _Row:
 
     def text(self, column: str, required: bool = False) -> str | None:
         raw = self.row.get(column)
-        text = _text(raw)
+        text = _text(raw) if raw else None
         if text is None and required:
             self.bad(column, "missing", "", f"every record needs a {column}")
         elif text is not None and len(text) > _MAX_TEXT:
@@ -118,6 +118,9 @@ class _Row:
         raw = self.row.get(column)
         if not raw:
             return ()
+        if type(raw) is str and ";" not in raw and "\n" not in raw:
+            one = raw.strip()
+            return (one,) if one else ()
         out = []
         for item in _items(raw):
             text = _text(item)
@@ -126,6 +129,8 @@ class _Row:
         return tuple(out)
 
     def vocab(self, column: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+        if not self.row.get(column):
+            return ()
         out = []
         for item in self.texts(column):
             if item in allowed:
@@ -136,7 +141,7 @@ class _Row:
 
     def date(self, column: str, required: bool = False) -> str | None:
         raw = self.row.get(column)
-        if _text(raw) is None:
+        if not raw or _text(raw) is None:
             if required:
                 self.bad(column, "missing", "", "give the date as YYYY-MM-DD")
             return None
@@ -147,6 +152,8 @@ class _Row:
             return None
 
     def alpha2(self, column: str) -> str | None:
+        if not self.row.get(column):
+            return None
         text = self.text(column)
         if text is None:
             return None
@@ -157,6 +164,8 @@ class _Row:
             return None
 
     def alpha3s(self, column: str) -> tuple[str, ...]:
+        if not self.row.get(column):
+            return ()
         out = []
         for item in self.texts(column):
             try:

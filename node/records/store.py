@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
+from typing import NamedTuple
 
 from node.records.facts import RecordFacts, facts
 from node.records.keys import derive_keys
@@ -29,8 +30,7 @@ _BULK_INDEXES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedRecord:
+class PreparedRecord(NamedTuple):
     """A validated record ready to store: its columns, canonical JSON and matchable keys."""
 
     record_id: str
@@ -43,7 +43,7 @@ class PreparedRecord:
     @classmethod
     def of(cls, record: Record) -> PreparedRecord:
         """Prepare ``record``: canonical JSON, digest and matchable keys."""
-        return cls(
+        return PreparedRecord(
             record.record_id,
             record.kind,
             record.review_date,

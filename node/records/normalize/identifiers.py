@@ -15,12 +15,12 @@ from functools import lru_cache
 import phonenumbers
 import pycountry
 from stdnum import imo, iso6346
-from stdnum.exceptions import ValidationError
 
 from node.records.normalize.errors import InvalidIdentifierError
 
 _ALNUM = re.compile(r"[^0-9A-Z]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CONTAINER = re.compile(r"^[A-Z]{3}[UJZ][0-9]{7}$")
 _AWB = re.compile(r"^(\d{3})(\d{8})$")
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
@@ -96,20 +96,24 @@ def document_number(value: str) -> str:
 
 def container(value: str) -> str:
     """ISO 6346 container number (``MSCU1234566``) with a verified check digit."""
-    try:
-        return str(iso6346.validate(_compact(value)))
-    except ValidationError as exc:
-        reason = "check digit does not match" if "checksum" in str(exc).lower() else str(exc)
-        raise InvalidIdentifierError("container", value, reason) from None
+    number = _compact(value)
+    if not _CONTAINER.match(number):
+        raise InvalidIdentifierError(
+            "container", value, "expected owner code, category letter, 6 digits, check digit"
+        )
+    if iso6346.calc_check_digit(number[:10]) != number[10]:
+        raise InvalidIdentifierError("container", value, "check digit does not match")
+    return number
 
 
 def imo_number(value: str) -> str:
     """Seven-digit IMO vessel number with a verified check digit."""
-    try:
-        return str(imo.validate(value.upper().replace("IMO", "").strip()))
-    except ValidationError as exc:
-        reason = "check digit does not match" if "checksum" in str(exc).lower() else str(exc)
-        raise InvalidIdentifierError("vessel_imo", value, reason) from None
+    number = _compact(value.upper().replace("IMO", ""))
+    if len(number) != 7 or not number.isdigit():
+        raise InvalidIdentifierError("vessel_imo", value, "expected 7 digits (IMO 9074729)")
+    if imo.calc_check_digit(number[:6]) != number[6]:
+        raise InvalidIdentifierError("vessel_imo", value, "check digit does not match")
+    return number
 
 
 def air_waybill(value: str) -> str:

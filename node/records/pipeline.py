@@ -1,0 +1,107 @@
+"""The parallel part of an import: rows in, validated records with their keys out.
+
+The importing process cuts the file into blocks of whole rows (see
+:mod:`node.records.blocks`) and hands them to worker processes, which parse,
+validate, normalize and derive keys; results come back in file order. Only a
+bounded number of blocks is in flight, so memory stays flat however large the
+file is. Spreadsheets (XLSX) are read in this process and sent as rows.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from node.records import blocks
+from node.records.io import RowError, check_row, detect_format, iter_rows
+from node.records.keys import derive_keys
+from node.records.model import content_digest
+from node.records.store import PreparedRecord
+
+ROWS_PER_TASK = 2000
+IN_FLIGHT_PER_WORKER = 3
+
+Row = tuple[int, dict[str, Any]]
+#: (row, prepared record or None, errors, identifier problems "column: message",
+#: the row's cells when it was refused — for the rejects file)
+Checked = tuple[int, PreparedRecord | None, list[RowError], list[str], dict[str, Any] | None]
+#: ("rows", rows) | ("csv", field names, first line, bytes) | ("jsonl", mapping, first line, bytes)
+Task = tuple[Any, ...]
+
+
+def check_rows(file: str, rows: list[Row]) -> list[Checked]:
+    """Validate rows and derive their keys."""
+    out: list[Checked] = []
+    for n, cells in rows:
+        got = check_row(file, n, cells)
+        if isinstance(got, list):
+            out.append((n, None, got, [], cells))
+            continue
+        derivation = derive_keys(got)
+        content = got.canonical_json()
+        prepared = PreparedRecord(
+            got.record_id,
+            got.kind,
+            got.review_date,
+            content_digest(content),
+            content,
+            tuple(derivation.matchable()),
+        )
+        out.append((n, prepared, [], derivation.problems, None))
+    return out
+
+
+def run_task(file: str, task: Task) -> list[Checked]:
+    """Parse (for text blocks) and check one task; runs in a worker process."""
+    kind = task[0]
+    if kind == "csv":
+        return check_rows(file, blocks.parse_csv(file, task[1], task[2], task[3]))
+    if kind == "jsonl":
+        return check_rows(file, blocks.parse_jsonl(file, task[1], task[2], task[3]))
+    return check_rows(file, task[1])
+
+
+def tasks(path: Path, fmt: str | None, mapping: Mapping[str, str] | None) -> Iterator[Task]:
+    """The file as tasks; raises :class:`UnreadableFileError` for a bad file or header."""
+    kind = detect_format(path, fmt)
+    if kind == "csv":
+        names, offset = blocks.csv_header(path, mapping)
+        for line, data in blocks.split(path, offset, 2, quoted=True):
+            yield ("csv", names, line, data)
+    elif kind == "jsonl":
+        mapping_dict = dict(mapping or {})
+        for line, data in blocks.split(path, blocks.jsonl_offset(path), 1, quoted=False):
+            yield ("jsonl", mapping_dict, line, data)
+    else:
+        rows = iter_rows(path, kind, mapping)
+        while chunk := list(islice(rows, ROWS_PER_TASK)):
+            yield ("rows", chunk)
+
+
+def checked(
+    path: Path, fmt: str | None, mapping: Mapping[str, str] | None, workers: int
+) -> Iterator[list[Checked]]:
+    """Checked rows of the file, task by task in file order, using ``workers`` processes."""
+    file = str(path)
+    work = tasks(path, fmt, mapping)
+    if workers <= 1:
+        for task in work:
+            yield run_task(file, task)
+        return
+    first = next(work, None)  # header errors surface here, before any process starts
+    if first is None:
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending: deque[Future[list[Checked]]] = deque([pool.submit(run_task, file, first)])
+        for task in work:
+            pending.append(pool.submit(run_task, file, task))
+            if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
