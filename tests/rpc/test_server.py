@@ -271,3 +271,96 @@ class TestServerBehaviour:
             worker.join()
         assert "error" not in outcome, outcome.get("error")
         assert answered_during_match >= 3
+
+
+class TestPlaintextAndPolicyReload:
+    def test_insecure_mode_is_explicit_and_logged(self, agencies: dict[str, Path]) -> None:
+        """--insecure serves plaintext, warns in the log, and still refuses non-peers."""
+        from structlog.testing import capture_logs
+
+        home = NodeHome(agencies["ke-kws"])
+        with capture_logs() as logs:
+            node = build_node(home, load_config(home), listen="127.0.0.1:0", insecure=True)
+        try:
+            assert any(e["log_level"] == "warning" and "PLAINTEXT" in e["event"] for e in logs)
+            with grpc.insecure_channel(f"127.0.0.1:{node.port}") as channel:
+                stub = pb_grpc.FederationServiceStub(channel)
+                reply = stub.Describe(pb.DescribeRequest(), timeout=5,
+                                      metadata=(("x-spoor-agency", "vn-customs"),))
+                assert reply.agency_id == "ke-kws"
+                with pytest.raises(grpc.RpcError) as info:
+                    stub.Describe(pb.DescribeRequest(), timeout=5,
+                                  metadata=(("x-spoor-agency", "zz-rogue"),))
+                assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        finally:
+            node.stop()
+
+    def test_tls_is_the_default(self, agencies: dict[str, Path], server: RunningNode) -> None:
+        """Without --insecure a plaintext client cannot talk to the node at all."""
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            with pytest.raises(grpc.RpcError) as info:
+                pb_grpc.FederationServiceStub(channel).Describe(
+                    pb.DescribeRequest(), timeout=5, metadata=(("x-spoor-agency", "vn-customs"),)
+                )
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    def test_invalid_policy_edit_keeps_last_good_policy(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """A broken edit is rejected and audited; a clean edit takes effect; Describe shows the digest."""
+        with client_for(agencies, "vn-customs", server.port) as client:
+            before = client.describe().policy_digest
+            policy_file = agencies["ke-kws"] / "policy" / "agency.yaml"
+            good_text = policy_file.read_text()
+            policy_file.write_text(good_text.replace("participation:", "participaton:"))
+            assert server.policies.maybe_reload() is False
+            assert client.describe().policy_digest == before
+            policy_file.write_text(good_text.replace("Test agency", "Test agency (edited)"))
+            assert server.policies.maybe_reload() is True
+            after = client.describe().policy_digest
+        assert after != before
+        conn = store.connect(agencies["ke-kws"] / "node.db")
+        events = [r[0] for r in conn.execute(
+            "SELECT event FROM audit_entries WHERE event LIKE 'policy.%' ORDER BY seq")]
+        conn.close()
+        assert events[-2:] == ["policy.rejected", "policy.loaded"]
+
+    def test_invalid_policy_at_start_up_is_fatal(self, agencies: dict[str, Path]) -> None:
+        """A node whose policy does not check clean refuses to start."""
+        import policy as policy_lang
+
+        home = NodeHome(agencies["ke-kws"])
+        (home.policy_dir / "agency.yaml").write_text("spoor_policy: 1\nbogus: true\n")
+        with pytest.raises(policy_lang.PolicyError):
+            build_node(home, load_config(home), listen="127.0.0.1:0")
+
+
+class TestLogs:
+    def test_one_summary_line_per_rpc_without_contents(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """Each RPC logs method, peer, status, duration and sizes — never keys or PSI bytes."""
+        from structlog.testing import capture_logs
+
+        elements = ["v1|container|MSCU1234566", "v1|phone|+254700000001"]
+        session = psi_client.start(elements, reveal=True)
+        request = pb.MatchRequest(
+            protocol_version=PROTOCOL_VERSION, key_scheme_version=KEY_SCHEME_VERSION,
+            psi_protocol_version=PSI_PROTOCOL_VERSION, purpose="criminal_investigation",
+            legal_basis="CITES-Art-VIII", case_reference="C-1", requesting_officer="o",
+            reveal_mode=pb.REVEAL_MODE_INTERSECTION, psi_request=session.request_bytes,
+            request_id=str(uuid.uuid4()),
+        )
+        with client_for(agencies, "vn-customs", server.port) as client, capture_logs() as logs:
+            client.match(request)
+        summaries = [e for e in logs if e["event"] == "rpc" and e.get("method") == "Match"]
+        assert len(summaries) == 1
+        line = summaries[0]
+        assert line["peer_agency"] == "vn-customs"
+        assert line["status"] == "OK"
+        assert line["elements"] == 2
+        assert isinstance(line["duration_ms"], float)
+        text = repr(logs)
+        for secret in ("MSCU1234566", "+254700000001"):
+            assert secret not in text
+        assert not any(isinstance(v, bytes) for e in logs for v in e.values())
