@@ -17,7 +17,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
-from node.demo_federation import Agency, Federation, run_spoor
+from node.demo_federation import Agency, Federation, run_spoor_full
+from node.demo_disclosure import disclosure_step, stored_facts
 from node.records import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,11 +64,17 @@ class Demo:
         self.console.print(Panel(text or title, title=f"[bold]{title}", expand=True))
 
     def spoor(self, *args: str, show: bool = True, check: bool = True) -> str:
-        self.console.print(f"[dim]$ spoor {' '.join(args)}[/dim]")
-        out = run_spoor(args, check=check, env={"COLUMNS": "180", "NO_COLOR": "1"})
-        if show and out.strip():
-            self.console.print(out.rstrip(), markup=False, highlight=False, soft_wrap=True)
-        return out
+        """Run a ``spoor`` command as a user would, echoing it and (if ``show``) its output."""
+        if show:
+            self.console.print(f"[dim]$ spoor {' '.join(args)}[/dim]")
+        result = run_spoor_full(args, check=check, env={"COLUMNS": "180", "NO_COLOR": "1"})
+        if show:
+            for text in (result.stdout, result.stderr if result.returncode else ""):
+                if text.strip():
+                    self.console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
+            if result.returncode:
+                self.console.print(f"[dim](exit {result.returncode})[/dim]")
+        return result.stdout
 
     # -- set-up -------------------------------------------------------------
 
@@ -167,7 +174,7 @@ class Demo:
         )
         record = self.work / "KWS-P-0104.facts.yaml"
         record.write_text(
-            json.dumps(_stored_facts(Path(self.home("ke-kws")), "KWS-P-0104"), ensure_ascii=False),
+            json.dumps(stored_facts(Path(self.home("ke-kws")), "KWS-P-0104"), ensure_ascii=False),
             encoding="utf-8",
         )
         self.spoor(
@@ -230,7 +237,6 @@ class Demo:
         )
 
     def run(self) -> None:
-        from node.demo_disclosure import disclosure_step
 
         self.create()
         (self.root / MARKER).touch()
@@ -258,20 +264,6 @@ def _flatten(record: dict[str, object]) -> dict[str, str]:
         else:
             out[key] = str(value)
     return out
-
-
-def _stored_facts(home: Path, record_id: str) -> dict[str, object]:
-    """The facts the policy sees of a stored record (what KWS's legal officer inspects)."""
-    from node import store
-    from node.records.facts import facts as record_facts
-    from node.records import store as record_store
-
-    conn = store.connect(home / "node.db")
-    try:
-        record = record_store.get(conn, record_id)
-    finally:
-        conn.close()
-    return dict(record_facts(record))
 
 
 MARKER = ".spoor-demo"

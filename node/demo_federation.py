@@ -60,6 +60,13 @@ def spoor_command() -> list[str]:
 
 def run_spoor(args: Sequence[str], *, check: bool = True, env: dict[str, str] | None = None) -> str:
     """Run one ``spoor`` command and return its standard output."""
+    return run_spoor_full(args, check=check, env=env).stdout
+
+
+def run_spoor_full(
+    args: Sequence[str], *, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one ``spoor`` command; the completed process with its output and exit code."""
     result = subprocess.run(
         [*spoor_command(), *args],
         capture_output=True,
@@ -72,7 +79,7 @@ def run_spoor(args: Sequence[str], *, check: bool = True, env: dict[str, str] | 
         raise RuntimeError(
             f"spoor {' '.join(args[:2])} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
-    return result.stdout
+    return result
 
 
 @dataclass

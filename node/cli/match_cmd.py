@@ -82,17 +82,20 @@ def print_report(report: MatchReport, console: Console) -> None:
             table.add_row(str(r.row_number), r.record_id, r.kind, *cells, "; ".join(r.problems))
         console.print(table)
     summary = Table(title="Counterparts")
-    for col in ("agency", "elements sent", "hits", "budget left", "result"):
+    for col in ("agency", "match id", "elements sent", "hits", "budget left", "result"):
         summary.add_column(col)
     for p in report.peers:
         summary.add_row(
             p.agency_id,
+            p.match_id or "",
             str(p.elements),
             str(p.hits) if p.error is None else "-",
             "" if p.budget_remaining is None else str(p.budget_remaining),
             "ok" if p.error is None else f"[red]{p.error}[/red]",
         )
     console.print(summary)
+    if any(p.hits for p in ok_peers) and report.reveal == "intersection":
+        console.print("Ask for the details behind hits with 'spoor disclose request --match ID'.")
 
 
 @click.command("match")

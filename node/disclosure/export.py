@@ -60,6 +60,9 @@ def released_rows(
     moment = iso(now or now_utc())
     rows: list[dict[str, Any]] = []
     expired = 0
+    # Several matched keys of one row may reach the same counterpart record; the same
+    # details under the same conditions are written once.
+    seen: set[tuple[str, ...]] = set()
     query = "SELECT * FROM disclosures_received ORDER BY received_at, id"
     for r in conn.execute(query):
         if str(r["retain_until"]) < moment:
@@ -87,6 +90,14 @@ def released_rows(
             "fields": json.loads(r["fields"]),
             "transforms": json.loads(r["transforms"]),
         }
+        identity = (
+            str(r["peer"]), str(r["disclosure_id"]), str(r["record_id"]), str(r["fields"]),
+            str(r["handling_code"]), str(r["retain_until"]), str(r["onward_transfer"]),
+            str(r["judicial_use"]),
+        )
+        if identity in seen:
+            continue
+        seen.add(identity)
         rows.append(row)
     return rows, expired
 

@@ -19,6 +19,7 @@ import hashlib
 import json
 import sqlite3
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,7 @@ class DisclosureResponder:
         items: list[ItemDecision] = []
         rows: list[tuple[Any, ...]] = []
         tickets: list[tuple[Any, ...]] = []
+        ticket_of_record: dict[str, ItemDecision] = {}
         for key in call.match_keys:
             records = self._eligible_records(conn, pol, ctx, key)
             if not records:
@@ -141,6 +143,14 @@ class DisclosureResponder:
             for record_id, facts in records:
                 decision = policy_lang.evaluate_release(pol, ctx, facts)
                 item, ticket = self._item(decision, key, record_id, call.requester, moment)
+                if ticket is not None and record_id in ticket_of_record:
+                    # Another key of this request reached the same record: the officer
+                    # decides once, and the decision answers every key.
+                    shared = ticket_of_record[record_id]
+                    item = replace(item, ticket_id=shared.ticket_id, deadline=shared.deadline)
+                    ticket = None
+                elif ticket is not None:
+                    ticket_of_record[record_id] = item
                 items.append(item)
                 rows.append((item, record_id, list(decision.denied_by), decision.explanation.text))
                 if ticket is not None:
@@ -258,7 +268,7 @@ class DisclosureResponder:
             conn.execute(
                 "INSERT INTO disclosure_decisions(item_id, disclosure_id, position, key_digest, "
                 "record_id, outcome, reason_code, fields, transforms, obligations, denied_by, "
-                "explanation, decided_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "explanation, decided_at, ticket_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     item.item_id,
                     disclosure_id,
@@ -273,6 +283,7 @@ class DisclosureResponder:
                     _dumps(denied_by),
                     explanation,
                     item.decided_at,
+                    item.ticket_id,
                 ),
             )
         for ticket in tickets:
@@ -401,7 +412,7 @@ class DisclosureResponder:
         rows = conn.execute(
             "SELECT d.item_id, d.outcome, d.reason_code, d.fields, d.transforms, d.obligations, "
             "d.decided_at, t.ticket_id, t.status, t.deadline, t.decided_at AS ticket_decided "
-            "FROM disclosure_decisions d LEFT JOIN tickets t ON t.item_id = d.item_id "
+            "FROM disclosure_decisions d LEFT JOIN tickets t ON t.ticket_id = d.ticket_id "
             "WHERE d.disclosure_id=? ORDER BY d.position",
             (disclosure_id,),
         ).fetchall()

@@ -63,7 +63,9 @@ CREATE TABLE IF NOT EXISTS disclosure_decisions (
     obligations     TEXT,
     denied_by       TEXT NOT NULL,
     explanation     TEXT NOT NULL,
-    decided_at      TEXT NOT NULL
+    decided_at      TEXT NOT NULL,
+    -- One ticket per record per request, however many keys reached the record.
+    ticket_id       TEXT
 );
 CREATE INDEX IF NOT EXISTS disclosure_decisions_by_request
     ON disclosure_decisions (disclosure_id, position);

@@ -59,6 +59,24 @@ class TestDecisions:
         ).fetchone()
         assert tuple(row) == ("pending", 1, "vn-customs")
 
+    def test_keys_of_one_record_share_one_ticket(self, responder: ResponderNode) -> None:
+        """Several keys reaching one record open one ticket; approving it answers every key."""
+        from node.disclosure import tickets
+
+        phone_key = key_of(SUSPECT, "phone")
+        answer = responder.disclose((SUSPECT_KEY, phone_key))
+        assert [i.outcome for i in answer.items] == [PENDING_APPROVAL, PENDING_APPROVAL]
+        assert len({i.ticket_id for i in answer.items}) == 1
+        assert responder.count("tickets") == 1
+        ticket_id = str(answer.items[0].ticket_id)
+        tickets.approve(responder.conn, ticket_id, "Adv. A")
+        tickets.approve(responder.conn, ticket_id, "Adv. B")
+        fetched = responder.service.get_disclosure(
+            "vn-customs", answer.disclosure_id, include_fields=True
+        )
+        assert [i.outcome for i in fetched.items] == [RELEASE, RELEASE]
+        assert all(i.fields.get("names") for i in fetched.items)
+
     def test_guard_denies_with_safe_reason_code(self, responder: ResponderNode) -> None:
         """A record stopped by a guard is denied with the guard's safe reason code."""
         (item,) = responder.disclose((CANE_RAT_KEY,)).items
