@@ -30,7 +30,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The reader pulls in openpyxl; load it only when an import actually happens.
     if name == "read_records":
-        from node.records.io import read_records  # noqa: PLC0415 - lazy: openpyxl is heavy
+        from node.records.io import read_records
 
         return read_records
     raise AttributeError(name)

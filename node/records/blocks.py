@@ -57,8 +57,9 @@ def csv_header(path: Path, mapping: Mapping[str, str] | None) -> tuple[list[str]
     """The field names of a CSV file's header and the byte offset where its rows begin."""
     with path.open("rb") as fh:
         head = fh.read(BLOCK_BYTES)
-    start = len(_BOM) if head.startswith(_BOM) else 0
-    cut = _first_cut(head[start:])
+        start = len(_BOM) if head.startswith(_BOM) else 0
+        while not (cut := _first_cut(head[start:])) and (more := fh.read(BLOCK_BYTES)):
+            head += more  # a header longer than one block
     raw = head[start : start + cut] if cut else head[start:]
     try:
         header = next(csv.reader(io.StringIO(raw.decode("utf-8"))), None)

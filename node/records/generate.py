@@ -434,7 +434,7 @@ def write(path: Path, items: Iterable[dict[str, Any]], fmt: str | None = None) -
                 count += 1
         return count
     if kind == "xlsx":
-        import openpyxl  # noqa: PLC0415 - only spreadsheets need it
+        import openpyxl
 
         book = openpyxl.Workbook(write_only=True)
         sheet = book.create_sheet("records")

@@ -14,6 +14,7 @@ entry, so an interrupted import leaves the node exactly as it was.
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
 import sqlite3
@@ -136,6 +137,10 @@ def import_file(
     sink = _Rejects(rejects) if skip_invalid and rejects is not None else None
     report.rejects = rejects if sink else None
     sorter = _Sorter(report, sink)
+    # No reference cycles are made here; full collections over the growing id
+    # index would cost more than the whole SQLite work (see pipeline).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         with node_store.transaction(conn):
             upserter = Upserter(conn, unique_ids=True)
@@ -152,6 +157,8 @@ def import_file(
             upserter.finish()
             _audit(conn, report)
     finally:
+        if collecting:
+            gc.enable()
         if sink is not None:
             sink.close()
     return report
@@ -190,7 +197,7 @@ class _Sorter:
 
 
 def _audit(conn: sqlite3.Connection, report: ImportReport) -> None:
-    from node import audit  # noqa: PLC0415 - audit pulls in signing keys only when writing
+    from node import audit
 
     c = report.counts
     audit.append(

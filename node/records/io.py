@@ -209,7 +209,7 @@ def _jsonl_rows(
 def _xlsx_rows(
     path: Path, mapping: Mapping[str, str] | None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    import openpyxl  # noqa: PLC0415 - heavy; only spreadsheets need it
+    import openpyxl
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -316,7 +316,7 @@ def read_records(
     File-level problems (missing file, unknown columns) come back as errors too;
     large imports stream through :func:`node.records.importer.import_file` instead.
     """
-    from node.records.keys import derive_keys  # noqa: PLC0415 - keys import normalize lazily
+    from node.records.keys import derive_keys
 
     p = Path(path)
     result = ReadResult()

@@ -5,10 +5,15 @@ The importing process cuts the file into blocks of whole rows (see
 validate, normalize and derive keys; results come back in file order. Only a
 bounded number of blocks is in flight, so memory stays flat however large the
 file is. Spreadsheets (XLSX) are read in this process and sent as rows.
+
+Workers run with the cyclic garbage collector off: rows make no reference
+cycles, reference counting frees them, and collections over millions of young
+objects would otherwise cost a third of the time.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -97,7 +102,7 @@ def checked(
     if first is None:
         return
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=gc.disable) as pool:
         pending: deque[Future[list[Checked]]] = deque([pool.submit(run_task, file, first)])
         for task in work:
             pending.append(pool.submit(run_task, file, task))
