@@ -146,12 +146,12 @@ def _coerce(path: Path, key: str, value: Any, wanted: type) -> Any:
         raise ConfigError(path, key, f"expected an integer, got {value!r}")
     if not isinstance(value, wanted):
         raise ConfigError(path, key, f"expected {wanted.__name__}, got {value!r}")
-    if wanted in (int, float) and value < 0:
+    if isinstance(value, int | float) and value < 0:
         raise ConfigError(path, key, f"must not be negative, got {value!r}")
     return value
 
 
-def load_config(home: NodeHome) -> NodeConfig:
+def load_config(home: NodeHome) -> NodeConfig:  # noqa: PLR0912 - one branch per check
     """Read and validate ``spoor.toml``; raise :class:`ConfigError` on any problem."""
     path = home.config_path
     if not path.is_file():

@@ -17,8 +17,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
-from node.demo_federation import Agency, Federation, run_spoor_full
 from node.demo_disclosure import disclosure_step, stored_facts
+from node.demo_federation import Agency, Federation, run_spoor_full
 from node.records import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,12 +156,24 @@ class Demo:
             "date, and the baseline guard keeps such records out of every match.",
         )
         self.spoor(
-            "match", "--home", self.home("vn-customs"),
+            "match",
+            "--home",
+            self.home("vn-customs"),
             str(DEMO_DATA / "vn-customs" / "case-VNC-2026-0147.jsonl"),
-            "--peer", "ke-kws", "--peer", "mz-pgr",
-            "--purpose", "criminal_investigation",
-            "--legal-basis", "ke-kws=KE-VN-MoU-2024", "--legal-basis", "mz-pgr=CITES-Art-VIII",
-            "--case", "VNC/2026/0147", "--officer", "Capt. Tran Quoc Bao",
+            "--peer",
+            "ke-kws",
+            "--peer",
+            "mz-pgr",
+            "--purpose",
+            "criminal_investigation",
+            "--legal-basis",
+            "ke-kws=KE-VN-MoU-2024",
+            "--legal-basis",
+            "mz-pgr=CITES-Art-VIII",
+            "--case",
+            "VNC/2026/0147",
+            "--officer",
+            "Capt. Tran Quoc Bao",
         )
 
     def kept_out(self) -> None:
@@ -178,10 +190,24 @@ class Demo:
             encoding="utf-8",
         )
         self.spoor(
-            "policy", "explain", "--home", self.home("ke-kws"), "--stage", "participation",
-            "--record", str(record), "--requester", "vn-customs",
-            "--purpose", "criminal_investigation", "--legal-basis", "KE-VN-MoU-2024",
-            "--case-reference", "VNC/2026/0147", "--officer", "Capt. Tran Quoc Bao",
+            "policy",
+            "explain",
+            "--home",
+            self.home("ke-kws"),
+            "--stage",
+            "participation",
+            "--record",
+            str(record),
+            "--requester",
+            "vn-customs",
+            "--purpose",
+            "criminal_investigation",
+            "--legal-basis",
+            "KE-VN-MoU-2024",
+            "--case-reference",
+            "VNC/2026/0147",
+            "--officer",
+            "Capt. Tran Quoc Bao",
             check=False,
         )
 
@@ -193,13 +219,26 @@ class Demo:
             "holds for this purpose, so the handset contact of row 4 is a hit there.",
         )
         self.spoor(
-            "match", "--home", self.home("ke-kws"),
+            "match",
+            "--home",
+            self.home("ke-kws"),
             str(DEMO_DATA / "ke-kws" / "persons-register.csv"),
-            "--map-file", str(DEMO_DATA / "ke-kws" / "persons-register.map.yaml"),
-            "--peer", "mz-pgr", "--peer", "vn-customs",
-            "--purpose", "criminal_investigation",
-            "--legal-basis", "mz-pgr=UNTOC-Art-18", "--legal-basis", "vn-customs=KE-VN-MoU-2024",
-            "--case", "KWS/IR/2025/311", "--officer", "Insp. Wanjiku Otieno",
+            "--map-file",
+            str(DEMO_DATA / "ke-kws" / "persons-register.map.yaml"),
+            "--peer",
+            "mz-pgr",
+            "--peer",
+            "vn-customs",
+            "--purpose",
+            "criminal_investigation",
+            "--legal-basis",
+            "mz-pgr=UNTOC-Art-18",
+            "--legal-basis",
+            "vn-customs=KE-VN-MoU-2024",
+            "--case",
+            "KWS/IR/2025/311",
+            "--officer",
+            "Insp. Wanjiku Otieno",
         )
 
     def cardinality(self) -> None:
@@ -208,11 +247,21 @@ class Demo:
             "PGR asks Viet Nam Customs only how many of its shipments match, not which.",
         )
         self.spoor(
-            "match", "--home", self.home("mz-pgr"),
+            "match",
+            "--home",
+            self.home("mz-pgr"),
             str(DEMO_DATA / "mz-pgr" / "shipments.jsonl"),
-            "--peer", "vn-customs", "--cardinality-only",
-            "--purpose", "criminal_investigation", "--legal-basis", "UNTOC-Art-18",
-            "--case", "PGR-MPT/2025/311", "--officer", "Dra. Ana Macuácua",
+            "--peer",
+            "vn-customs",
+            "--cardinality-only",
+            "--purpose",
+            "criminal_investigation",
+            "--legal-basis",
+            "UNTOC-Art-18",
+            "--case",
+            "PGR-MPT/2025/311",
+            "--officer",
+            "Dra. Ana Macuácua",
         )
 
     # -- accountability -------------------------------------------------------

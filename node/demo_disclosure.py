@@ -40,8 +40,18 @@ def latest_match(home: Path, peer: str) -> str:
 def show_export(demo: Demo, path: Path) -> None:
     """The exported rows, with the conditions that travel with each one."""
     table = Table(title=f"{path.name}: every row carries its handling conditions")
-    columns = ("your_record_id", "handling_code", "use_limited_to_case", "onward_transfer",
-               "judicial_use", "retain_until", "names", "year_of_birth", "containers", "quantity")
+    columns = (
+        "your_record_id",
+        "handling_code",
+        "use_limited_to_case",
+        "onward_transfer",
+        "judicial_use",
+        "retain_until",
+        "names",
+        "year_of_birth",
+        "containers",
+        "quantity",
+    )
     for column in columns:
         table.add_column(column.replace("_", " "), overflow="fold")
     with path.open(encoding="utf-8", newline="") as fh:
@@ -84,17 +94,34 @@ def disclosure_step(demo: Demo) -> None:
     )
     match_id = latest_match(Path(vn), "ke-kws")
     demo.spoor(
-        "disclose", "request", "--home", vn, "--match", match_id, "--row", "1", "--row", "7",
-        "--justification", "Suspect and container tied to the Hai Phong pangolin-scale seizure",
-        "--charge", "wildlife_trafficking",
-        "--fields", "identity,date_of_birth,nationality,documents,shipment,route,species,seizure",
+        "disclose",
+        "request",
+        "--home",
+        vn,
+        "--match",
+        match_id,
+        "--row",
+        "1",
+        "--row",
+        "7",
+        "--justification",
+        "Suspect and container tied to the Hai Phong pangolin-scale seizure",
+        "--charge",
+        "wildlife_trafficking",
+        "--fields",
+        "identity,date_of_birth,nationality,documents,shipment,route,species,seizure",
     )
     demo.console.print("\n[bold]At KWS, a legal officer reviews the ticket.[/bold]")
     demo.spoor("approvals", "list", "--home", kws)
     for ticket in pending_tickets(demo, "ke-kws"):
         demo.spoor(
-            "approvals", "approve", str(ticket["ticket_id"]), "--home", kws,
-            "--officer", "Adv. Njeri Wambui (KWS Legal)",
+            "approvals",
+            "approve",
+            str(ticket["ticket_id"]),
+            "--home",
+            kws,
+            "--officer",
+            "Adv. Njeri Wambui (KWS Legal)",
         )
     demo.console.print("\n[bold]Viet Nam Customs fetches what was released and exports it.[/bold]")
     demo.spoor("disclose", "fetch", "--home", vn)
@@ -109,24 +136,58 @@ def disclosure_step(demo: Demo) -> None:
         "guard refuses — the requester sees only the safe reason code.",
     )
     demo.spoor(
-        "disclose", "request", "--home", vn, "--match", match_id, "--row", "1",
-        "--justification", "Suspected heroin shipments alongside the ivory route",
-        "--charge", "drug_trafficking", "--fields", "identity,documents",
+        "disclose",
+        "request",
+        "--home",
+        vn,
+        "--match",
+        match_id,
+        "--row",
+        "1",
+        "--justification",
+        "Suspected heroin shipments alongside the ivory route",
+        "--charge",
+        "drug_trafficking",
+        "--fields",
+        "identity,documents",
     )
     demo.console.print("\n[bold]KWS's legal officer can see which guard decided:[/bold]")
     facts = demo.work / "KWS-P-0101.facts.json"
     facts.write_text(json.dumps(stored_facts(Path(kws), "KWS-P-0101"), ensure_ascii=False), "utf-8")
     out = demo.spoor(
-        "policy", "explain", "--home", kws, "--record", str(facts), "--requester", "vn-customs",
-        "--purpose", "criminal_investigation", "--legal-basis", "KE-VN-MoU-2024",
-        "--case-reference", "VNC/2026/0147", "--officer", "Capt. Tran Quoc Bao",
-        "--charge", "drug_trafficking", "--field", "identity", "--field", "documents",
-        show=False, check=False,
+        "policy",
+        "explain",
+        "--home",
+        kws,
+        "--record",
+        str(facts),
+        "--requester",
+        "vn-customs",
+        "--purpose",
+        "criminal_investigation",
+        "--legal-basis",
+        "KE-VN-MoU-2024",
+        "--case-reference",
+        "VNC/2026/0147",
+        "--officer",
+        "Capt. Tran Quoc Bao",
+        "--charge",
+        "drug_trafficking",
+        "--field",
+        "identity",
+        "--field",
+        "documents",
+        show=False,
+        check=False,
     )
     demo.console.print(
-        "\n".join(line for line in out.splitlines() if "FIRES" in line or "Decision" in line
-                  or line.startswith("Reason code")),
-        markup=False, soft_wrap=True,
+        "\n".join(
+            line
+            for line in out.splitlines()
+            if "FIRES" in line or "Decision" in line or line.startswith("Reason code")
+        ),
+        markup=False,
+        soft_wrap=True,
     )
 
     demo.step(
@@ -135,16 +196,38 @@ def disclosure_step(demo: Demo) -> None:
         "KWS's policy requires a legal officer and the head of unit — two different people.",
     )
     demo.spoor(
-        "match", "--home", pgr, str(_demo_file("mz-pgr/arguidos.csv")),
-        "--map-file", str(_demo_file("mz-pgr/arguidos.map.yaml")),
-        "--peer", "ke-kws", "--purpose", "prosecution", "--legal-basis", "UNTOC-Art-18",
-        "--case", "PGR-MPT/2025/311", "--officer", "Dra. Ana Macuácua",
+        "match",
+        "--home",
+        pgr,
+        str(_demo_file("mz-pgr/arguidos.csv")),
+        "--map-file",
+        str(_demo_file("mz-pgr/arguidos.map.yaml")),
+        "--peer",
+        "ke-kws",
+        "--purpose",
+        "prosecution",
+        "--legal-basis",
+        "UNTOC-Art-18",
+        "--case",
+        "PGR-MPT/2025/311",
+        "--officer",
+        "Dra. Ana Macuácua",
     )
     demo.spoor(
-        "disclose", "request", "--home", pgr, "--match", latest_match(Path(pgr), "ke-kws"),
-        "--justification", "Evidence for the trial of the Tembe network in Maputo",
-        "--charge", "wildlife_trafficking", "--charge", "money_laundering",
-        "--fields", "identity,date_of_birth,nationality,documents,case",
+        "disclose",
+        "request",
+        "--home",
+        pgr,
+        "--match",
+        latest_match(Path(pgr), "ke-kws"),
+        "--justification",
+        "Evidence for the trial of the Tembe network in Maputo",
+        "--charge",
+        "wildlife_trafficking",
+        "--charge",
+        "money_laundering",
+        "--fields",
+        "identity,date_of_birth,nationality,documents,case",
     )
     tickets = pending_tickets(demo, "ke-kws")
     if tickets:
@@ -152,14 +235,30 @@ def disclosure_step(demo: Demo) -> None:
         demo.spoor("approvals", "approve", first, "--home", kws, "--officer", "Adv. Njeri Wambui")
         demo.console.print("[dim]The same officer cannot give the second approval:[/dim]")
         demo.spoor(
-            "approvals", "approve", first, "--home", kws, "--officer", "Adv. Njeri Wambui",
+            "approvals",
+            "approve",
+            first,
+            "--home",
+            kws,
+            "--officer",
+            "Adv. Njeri Wambui",
             check=False,
         )
         for ticket in tickets:
             tid = str(ticket["ticket_id"])
             if tid != first:
-                demo.spoor("approvals", "approve", tid, "--home", kws, "--officer", "Adv. Njeri Wambui")
-            demo.spoor("approvals", "approve", tid, "--home", kws, "--officer", "Col. Otieno (Head of Unit)")
+                demo.spoor(
+                    "approvals", "approve", tid, "--home", kws, "--officer", "Adv. Njeri Wambui"
+                )
+            demo.spoor(
+                "approvals",
+                "approve",
+                tid,
+                "--home",
+                kws,
+                "--officer",
+                "Col. Otieno (Head of Unit)",
+            )
     demo.spoor("disclose", "status", "--home", pgr)
 
 

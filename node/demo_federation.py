@@ -77,7 +77,8 @@ def run_spoor_full(
     )
     if check and result.returncode != 0:
         raise RuntimeError(
-            f"spoor {' '.join(args[:2])} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            f"spoor {' '.join(args[:2])} failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}"
         )
     return result
 
@@ -103,9 +104,17 @@ class Federation:
             home = self.home(agency.agency_id)
             run_spoor(
                 [
-                    "init", "--home", str(home), "--agency", agency.agency_id,
-                    "--country", agency.country, "--name", agency.name,
-                    "--listen", f"127.0.0.1:{port}",
+                    "init",
+                    "--home",
+                    str(home),
+                    "--agency",
+                    agency.agency_id,
+                    "--country",
+                    agency.country,
+                    "--name",
+                    agency.name,
+                    "--listen",
+                    f"127.0.0.1:{port}",
                 ]
             )
             self.nodes[agency.agency_id] = NodeProcess(agency, home, port)
@@ -115,10 +124,17 @@ class Federation:
                     continue
                 run_spoor(
                     [
-                        "peers", "add", "--home", str(node.home), other.agency.agency_id,
-                        "--address", other.address,
-                        "--ca", str(other.home / "keys" / "ca.crt"),
-                        "--country", other.agency.country,
+                        "peers",
+                        "add",
+                        "--home",
+                        str(node.home),
+                        other.agency.agency_id,
+                        "--address",
+                        other.address,
+                        "--ca",
+                        str(other.home / "keys" / "ca.crt"),
+                        "--country",
+                        other.agency.country,
                     ]
                 )
 
@@ -168,7 +184,9 @@ class Federation:
             except grpc.RpcError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{node.agency.agency_id} did not become SERVING in {timeout_s}s")
+                raise RuntimeError(
+                    f"{node.agency.agency_id} did not become SERVING in {timeout_s}s"
+                )
             time.sleep(0.2)
 
     def stop(self, timeout_s: float = 30.0) -> dict[str, int]:

@@ -22,7 +22,9 @@ def _scrub(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapp
     return event_dict
 
 
-def configure(*, level: str = "info", stream: TextIO | None = None, json: bool | None = None) -> None:
+def configure(
+    *, level: str = "info", stream: TextIO | None = None, json: bool | None = None
+) -> None:
     """Configure structlog once for the process."""
     out = stream or sys.stderr
     use_json = (not out.isatty()) if json is None else json

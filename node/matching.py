@@ -92,7 +92,9 @@ def validate_call(call: MatchCall) -> None:
     if call.key_scheme_version != KEY_SCHEME_VERSION:
         raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, call.key_scheme_version)
     if call.psi_protocol_version != PSI_PROTOCOL_VERSION:
-        raise VersionMismatch("PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version)
+        raise VersionMismatch(
+            "PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version
+        )
     for name in ("purpose", "legal_basis", "case_reference", "officer"):
         _require_text(name, getattr(call, name))
     try:

@@ -71,7 +71,7 @@ class PolicyHolder:
             loaded = policy_lang.load_policy(self.path)
         except policy_lang.PolicyError as exc:
             problems = [str(p) for p in getattr(exc, "problems", [])][:20]
-            log.error(
+            log.error(  # noqa: TRY400 - an expected outcome; the problems are the detail
                 "policy edit rejected; still serving the last good policy",
                 problems=problems,
                 policy_digest=previous.digest if previous else None,
@@ -89,10 +89,14 @@ class PolicyHolder:
         log.info("policy reloaded", policy_digest=loaded.digest)
         return True
 
-    def _audit(self, event: str, digest: str | None, status: str, details: dict[str, object]) -> None:
+    def _audit(
+        self, event: str, digest: str | None, status: str, details: dict[str, object]
+    ) -> None:
         conn = store.connect(self.db_path)
         try:
             with store.transaction(conn):
-                audit.append(conn, event, actor="node", policy_digest=digest, status=status, details=details)
+                audit.append(
+                    conn, event, actor="node", policy_digest=digest, status=status, details=details
+                )
         finally:
             conn.close()

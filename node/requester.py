@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from spoor.federation.v1 import federation_pb2 as pb
+
 from node import audit, store
 from node.errors import InvalidRequest, VersionMismatch
 from node.matching import PROTOCOL_VERSION, key_types_of, transcript_hash
@@ -24,7 +26,6 @@ from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed
 from node.records.io import read_records
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
 from node.rpc.client import PeerCallFailed, PeerClient
-from spoor.federation.v1 import federation_pb2 as pb
 
 
 class QueryFileInvalid(Exception):
@@ -89,7 +90,9 @@ class MatchReport:
 ClientFactory = Callable[[str], PeerClient]
 
 
-def load_rows(path: Path, fmt: str | None = None, mapping: dict[str, str] | None = None) -> list[RowResult]:
+def load_rows(
+    path: Path, fmt: str | None = None, mapping: dict[str, str] | None = None
+) -> list[RowResult]:
     result = read_records(path, fmt=fmt, mapping=mapping)
     if result.errors:
         raise QueryFileInvalid(path, [str(e) for e in result.errors])
@@ -122,13 +125,16 @@ def match_peer(
     described = client.describe()
     if described.agency_id != peer_id:
         raise InvalidRequest(
-            "peer", f"the node at {client.peer.address} says it is {described.agency_id!r}, "
-            f"not {peer_id!r}; check 'spoor peers list'"
+            "peer",
+            f"the node at {client.peer.address} says it is {described.agency_id!r}, "
+            f"not {peer_id!r}; check 'spoor peers list'",
         )
     if described.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, described.protocol_version)
     if described.key_scheme_version != KEY_SCHEME_VERSION:
-        raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, described.key_scheme_version)
+        raise VersionMismatch(
+            "key-scheme version", KEY_SCHEME_VERSION, described.key_scheme_version
+        )
     all_keys = sorted({k for row in rows for k in row.keys})
     by_key: dict[str, list[RowResult]] = {}
     for row in rows:
@@ -149,7 +155,9 @@ def match_peer(
             legal_basis=purpose.legal_basis,
             case_reference=purpose.case_reference,
             requesting_officer=purpose.officer,
-            reveal_mode=pb.REVEAL_MODE_INTERSECTION if reveal_intersection else pb.REVEAL_MODE_CARDINALITY,
+            reveal_mode=pb.REVEAL_MODE_INTERSECTION
+            if reveal_intersection
+            else pb.REVEAL_MODE_CARDINALITY,
             psi_request=session.request_bytes,
             key_types=key_types_of(chunk),
             request_id=request_id,
@@ -163,7 +171,9 @@ def match_peer(
         outcome.hits += count
         outcome.policy_digest = response.policy_digest
         outcome.budget_remaining = response.budget_remaining
-        digest = transcript_hash(request_id, session.request_bytes, response.server_setup, response.psi_response)
+        digest = transcript_hash(
+            request_id, session.request_bytes, response.server_setup, response.psi_response
+        )
         match_id = str(uuid.uuid4())
         outcome.match_id = match_id
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -173,17 +183,26 @@ def match_peer(
                 "case_reference, officer, reveal, elements, hits, transcript_hash, policy_digest) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    match_id, peer_id, request_id, now, purpose.purpose, purpose.legal_basis,
-                    purpose.case_reference, purpose.officer,
+                    match_id,
+                    peer_id,
+                    request_id,
+                    now,
+                    purpose.purpose,
+                    purpose.legal_basis,
+                    purpose.case_reference,
+                    purpose.officer,
                     "intersection" if reveal_intersection else "cardinality",
-                    len(chunk), count, digest, response.policy_digest,
+                    len(chunk),
+                    count,
+                    digest,
+                    response.policy_digest,
                 ),
             )
             for key in chunk_hits:
                 for row in by_key[key]:
                     conn.execute(
-                        "INSERT INTO match_hits(match_id, row_number, record_id, key_type, match_key) "
-                        "VALUES (?,?,?,?,?)",
+                        "INSERT INTO match_hits(match_id, row_number, record_id, key_type, "
+                        "match_key) VALUES (?,?,?,?,?)",
                         (match_id, row.row_number, row.record_id, row.keys[key], key),
                     )
             audit.append(
@@ -237,7 +256,11 @@ def run_match(
                     match_peer(conn, client, rows, purpose, reveal_intersection=reveal_intersection)
                 )
         except (
-            PeerCallFailed, VersionMismatch, InvalidRequest, MalformedPsiMessage, PsiWorkerFailed
+            PeerCallFailed,
+            VersionMismatch,
+            InvalidRequest,
+            MalformedPsiMessage,
+            PsiWorkerFailed,
         ) as exc:
             # A counterpart's bad answer loses only its own result.
             outcomes.append(PeerOutcome(agency_id=peer_id, error=str(exc)))

@@ -26,25 +26,41 @@ def init_node(root: Path, agency_id: str, country: str, port: int = 0) -> Path:
     """A node home with its own CA and node certificate."""
     home = root / agency_id
     spoor(
-        "init", "--home", str(home), "--agency", agency_id, "--country", country,
-        "--listen", f"127.0.0.1:{port or 50051}",
+        "init",
+        "--home",
+        str(home),
+        "--agency",
+        agency_id,
+        "--country",
+        country,
+        "--listen",
+        f"127.0.0.1:{port or 50051}",
     )
     return home
 
 
 def make_peers(a: Path, b: Path, a_id: str, b_id: str, b_address: str = "127.0.0.1:1") -> None:
     """Make ``b`` a peer of ``a`` (pins b's CA in a)."""
-    spoor("peers", "add", "--home", str(a), b_id, "--address", b_address,
-          "--ca", str(b / "keys" / "ca.crt"))
+    spoor(
+        "peers",
+        "add",
+        "--home",
+        str(a),
+        b_id,
+        "--address",
+        b_address,
+        "--ca",
+        str(b / "keys" / "ca.crt"),
+    )
 
 
 def install_test_policy(home: Path, agency_id: str, counterparts: list[str]) -> None:
     """Replace the node's policy with the test policy: every peer may match suspects."""
     text = (DATA / "policy" / "agency.yaml").read_text(encoding="utf-8")
     profiles = "\n".join(
-        (DATA / "policy" / "counterpart.yaml.in").read_text(encoding="utf-8").replace(
-            "{counterpart}", c
-        )
+        (DATA / "policy" / "counterpart.yaml.in")
+        .read_text(encoding="utf-8")
+        .replace("{counterpart}", c)
         for c in counterparts
     )
     policy_dir = home / "policy"

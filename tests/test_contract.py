@@ -18,8 +18,12 @@ class TestGeneratedCode:
     def test_committed_code_matches_proto(self, tmp_path: Path) -> None:
         """Regenerating from the .proto files reproduces the committed code byte for byte."""
         env = {**os.environ, "PYTHON": sys.executable}
-        subprocess.run([str(ROOT / "scripts" / "gen-proto"), str(tmp_path)], check=True, env=env,
-                       capture_output=True)
+        subprocess.run(
+            [str(ROOT / "scripts" / "gen-proto"), str(tmp_path)],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
         generated = sorted(p.name for p in (tmp_path / "spoor/federation/v1").iterdir())
         assert generated, "generation produced no files"
         for name in generated:
@@ -36,24 +40,43 @@ class TestGeneratedCode:
 
         names = {f.name for f in pb.MatchRequest.DESCRIPTOR.fields}
         assert {
-            "protocol_version", "key_scheme_version", "purpose", "legal_basis", "case_reference",
-            "requesting_officer", "reveal_mode", "psi_request", "held_setup_digest",
+            "protocol_version",
+            "key_scheme_version",
+            "purpose",
+            "legal_basis",
+            "case_reference",
+            "requesting_officer",
+            "reveal_mode",
+            "psi_request",
+            "held_setup_digest",
         } <= names
         describe = {f.name for f in pb.DescribeResponse.DESCRIPTOR.fields}
-        assert {"agency_id", "country", "protocol_version", "key_scheme_version",
-                "capabilities"} <= describe
+        assert {
+            "agency_id",
+            "country",
+            "protocol_version",
+            "key_scheme_version",
+            "capabilities",
+        } <= describe
 
 
 class TestBuf:
     def test_lint_clean(self) -> None:
         """buf lint (STANDARD + COMMENTS) reports nothing."""
         assert BUF is not None, "buf not found: install the dev dependencies (buf-bin)"
-        result = subprocess.run([BUF, "lint"], cwd=ROOT, capture_output=True, text=True)
+        result = subprocess.run(
+            [BUF, "lint"], check=False, cwd=ROOT, capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
     def test_format_clean(self) -> None:
         """buf format leaves the .proto files unchanged."""
         assert BUF is not None, "buf not found: install the dev dependencies (buf-bin)"
-        result = subprocess.run([BUF, "format", "-d", "--exit-code"], cwd=ROOT,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [BUF, "format", "-d", "--exit-code"],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stdout + result.stderr

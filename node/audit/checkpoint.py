@@ -134,7 +134,7 @@ def node_public_key(home: NodeHome) -> str | None:
 
 
 def _agency_id(home: NodeHome) -> str | None:
-    from node.config import ConfigError, load_config  # noqa: PLC0415 - optional at run time
+    from node.config import ConfigError, load_config
 
     try:
         return load_config(home).agency_id

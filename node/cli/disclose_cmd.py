@@ -148,7 +148,7 @@ def hits_cmd(home: str | None, match_id: str | None, peer_id: str | None, limit:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
-def request_cmd(  # noqa: PLR0917 - one parameter per command-line option
+def request_cmd(
     home: str | None,
     match_id: str | None,
     hit_ids: tuple[int, ...],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from importlib import resources
+
 import click
 
 from node import audit, pki, store
@@ -18,11 +19,15 @@ STARTER_POLICY = "starter-policy.yaml"
 @click.option("--agency", "agency_id", required=True, help="Agency id, e.g. ke-kws.")
 @click.option("--country", required=True, help="ISO 3166-1 alpha-2 country code, e.g. KE.")
 @click.option("--name", "display_name", default="", help="Display name of the agency.")
-@click.option("--listen", default="127.0.0.1:50051", show_default=True, help="HOST:PORT to serve on.")
+@click.option(
+    "--listen", default="127.0.0.1:50051", show_default=True, help="HOST:PORT to serve on."
+)
 @click.option(
     "--hostname", "hostnames", multiple=True, help="DNS name for the node certificate (repeatable)."
 )
-@click.option("--ip", "ips", multiple=True, help="IP address for the node certificate (repeatable).")
+@click.option(
+    "--ip", "ips", multiple=True, help="IP address for the node certificate (repeatable)."
+)
 @click.option("--no-pki", is_flag=True, help="Do not create a CA and node certificate now.")
 def init(
     home_arg: str | None,

@@ -26,7 +26,9 @@ def _legal_bases(items: tuple[str, ...], targets: list[str]) -> dict[str, str]:
         if not sep:
             default = item
         elif peer not in targets:
-            raise click.BadParameter(f"{peer!r} is not one of the peers matched", param_hint="--legal-basis")
+            raise click.BadParameter(
+                f"{peer!r} is not one of the peers matched", param_hint="--legal-basis"
+            )
         else:
             per_peer[peer] = basis
     missing = [t for t in targets if t not in per_peer and default is None]
@@ -114,9 +116,7 @@ def print_report(report: MatchReport, console: Console) -> None:
 )
 @click.option("--case", "case_reference", required=True, help="Your case reference.")
 @click.option("--officer", required=True, help="Officer accountable for the request.")
-@click.option(
-    "--cardinality-only", is_flag=True, help="Learn only how many rows match, not which."
-)
+@click.option("--cardinality-only", is_flag=True, help="Learn only how many rows match, not which.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "xlsx"]), default=None)
 @click.option("--map", "mapping", multiple=True, help="Column mapping SOURCE=FIELD (repeatable).")
 @click.option(

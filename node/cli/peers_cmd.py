@@ -59,7 +59,9 @@ def add(
     try:
         with store.transaction(conn):
             try:
-                peer = peers.add(conn, agency_id, address, ca_pem, country.upper() if country else None)
+                peer = peers.add(
+                    conn, agency_id, address, ca_pem, country.upper() if country else None
+                )
             except peers.PeerError as exc:
                 raise click.ClickException(f"{exc}; nothing was changed") from exc
             if crl_pem is not None:
@@ -72,11 +74,16 @@ def add(
                 "peer.added",
                 actor="operator",
                 counterpart=agency_id,
-                details={"address": address, "ca_fingerprint": pki.fingerprint(peer.ca_pem.encode())},
+                details={
+                    "address": address,
+                    "ca_fingerprint": pki.fingerprint(peer.ca_pem.encode()),
+                },
             )
     finally:
         conn.close()
-    click.echo(f"Peer {agency_id} at {address} added; CA {pki.fingerprint(peer.ca_pem.encode())[:16]}…")
+    click.echo(
+        f"Peer {agency_id} at {address} added; CA {pki.fingerprint(peer.ca_pem.encode())[:16]}…"
+    )
 
 
 @peers_group.command("list")
@@ -90,7 +97,9 @@ def list_cmd(home: str | None) -> None:
     finally:
         conn.close()
     if not rows:
-        click.echo("No peers yet. Add one with 'spoor peers add AGENCY --address HOST:PORT --ca FILE'.")
+        click.echo(
+            "No peers yet. Add one with 'spoor peers add AGENCY --address HOST:PORT --ca FILE'."
+        )
         return
     table = Table("agency", "country", "address", "CA fingerprint", "CRL", "added")
     for p in rows:
@@ -122,5 +131,3 @@ def remove(home: str | None, agency_id: str) -> None:
     finally:
         conn.close()
     click.echo(f"Peer {agency_id} removed.")
-
-

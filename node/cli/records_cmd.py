@@ -32,7 +32,7 @@ def _open(home: str | None) -> sqlite3.Connection:
 
 
 def _audit(conn: sqlite3.Connection, event: str, **fields: Any) -> None:
-    from node import audit  # noqa: PLC0415 - loaded only for writing commands
+    from node import audit
 
     audit.append(conn, event, **fields)
 
@@ -40,7 +40,7 @@ def _audit(conn: sqlite3.Connection, event: str, **fields: Any) -> None:
 def _mapping(pairs: tuple[str, ...], map_file: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     if map_file:
-        import yaml  # noqa: PLC0415
+        import yaml
 
         try:
             data = yaml.safe_load(Path(map_file).read_text(encoding="utf-8"))
@@ -114,7 +114,7 @@ _home = click.option(
     help="Processes validating rows (default: 2 for large files, else 1).",
 )
 @_home
-def import_cmd(  # noqa: PLR0917 - click passes one parameter per option
+def import_cmd(
     file: Path,
     fmt: str | None,
     maps: tuple[str, ...],

@@ -91,8 +91,13 @@ def released_rows(
             "transforms": json.loads(r["transforms"]),
         }
         identity = (
-            str(r["peer"]), str(r["disclosure_id"]), str(r["record_id"]), str(r["fields"]),
-            str(r["handling_code"]), str(r["retain_until"]), str(r["onward_transfer"]),
+            str(r["peer"]),
+            str(r["disclosure_id"]),
+            str(r["record_id"]),
+            str(r["fields"]),
+            str(r["handling_code"]),
+            str(r["retain_until"]),
+            str(r["onward_transfer"]),
             str(r["judicial_use"]),
         )
         if identity in seen:

@@ -77,7 +77,7 @@ def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
     # Ctrl-C belongs to the parent, which then closes the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_self(memory_limit_bytes)
-    import private_set_intersection.python  # noqa: F401, PLC0415 - warm the import once
+    import private_set_intersection.python  # noqa: F401 - warm the import once
 
     while True:
         try:

@@ -133,7 +133,7 @@ class ClientSession:
         should_stop: Callable[[], bool] | None = None,
     ) -> Any:
         """Run the library step in a worker without validating (tests use this directly)."""
-        from node.psi.pool import default_pool  # noqa: PLC0415 - pool imports this module
+        from node.psi.pool import default_pool
 
         if self._key is None:
             raise RuntimeError("this PSI session has already been finished")

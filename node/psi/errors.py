@@ -28,7 +28,7 @@ class PsiError(Exception):
         return error
 
 
-class MalformedPsiMessage(PsiError, ValueError):  # noqa: N818 - name fixed by the PSI contract
+class MalformedPsiMessage(PsiError, ValueError):
     """A PSI message from a counterpart failed validation before any library call.
 
     ``field`` names the offending part (``request.encrypted_elements``,
@@ -48,7 +48,7 @@ class MalformedPsiMessage(PsiError, ValueError):  # noqa: N818 - name fixed by t
         return type(self).__name__, {"field": self.field, "reason": self.reason}
 
 
-class SetTooLarge(PsiError):  # noqa: N818 - name fixed by the PSI contract
+class SetTooLarge(PsiError):
     """A PSI request holds more elements than this node accepts in one call."""
 
     def __init__(self, limit: int, actual: int) -> None:
@@ -64,7 +64,7 @@ class SetTooLarge(PsiError):  # noqa: N818 - name fixed by the PSI contract
         return type(self).__name__, {"limit": self.limit, "actual": self.actual}
 
 
-class PsiWorkerFailed(PsiError):  # noqa: N818 - name fixed by the PSI contract
+class PsiWorkerFailed(PsiError):
     """The worker process running a PSI step crashed, hung or ran out of memory.
 
     Only that one call is lost: the calling process keeps running and the

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import grpc
 from grpc_status import rpc_status
+from spoor.federation.v1 import federation_pb2 as pb
+from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from node.config import NodeConfig
 from node.home import NodeHome
@@ -13,8 +15,6 @@ from node.peers import Peer
 from node.rpc.auth import AGENCY_METADATA_KEY
 from node.rpc.errors import details_of
 from node.rpc.server import channel_options
-from spoor.federation.v1 import federation_pb2 as pb
-from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
 
 class PeerCallFailed(Exception):

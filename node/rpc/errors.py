@@ -48,7 +48,7 @@ def _bad_request(field: str, description: str) -> error_details_pb2.BadRequest:
     )
 
 
-def classify(exc: BaseException, request_id: str) -> PublicError:
+def classify(exc: BaseException, request_id: str) -> PublicError:  # noqa: PLR0911 - the catalogue
     """Map an exception to the status and message a counterpart may see."""
     if isinstance(exc, InvalidRequest):
         return PublicError(
@@ -100,7 +100,9 @@ def classify(exc: BaseException, request_id: str) -> PublicError:
                 violations=[
                     error_details_pb2.QuotaFailure.Violation(
                         subject=f"peer:{exc.agency_id}/period:{exc.period}",
-                        description=f"limit {exc.limit}, used {exc.used}, requested {exc.requested}",
+                        description=(
+                            f"limit {exc.limit}, used {exc.used}, requested {exc.requested}"
+                        ),
                     )
                 ]
             ),

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from spoor.federation.v1 import federation_pb2, federation_pb2_grpc
 
 from node import audit, peers, store
 from node.config import NodeConfig
@@ -26,7 +27,6 @@ from node.policy_holder import PolicyHolder
 from node.psi.pool import PsiPool
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
 from node.rpc.servicer import FederationServicer, NodeIdentity
-from spoor.federation.v1 import federation_pb2, federation_pb2_grpc
 
 log = get_logger("spoor.server")
 
@@ -65,20 +65,22 @@ def server_options(config: NodeConfig) -> list[tuple[str, Any]]:
     ]
 
 
+# (pinned peers and their CAs, modification times of the node key and certificate)
+_Stamp = tuple[tuple[tuple[str, str], ...], tuple[int, ...]]
+
+
 class _TlsMaterial:
     """Server certificate configuration, re-read when peers or the node certificate change."""
 
     def __init__(self, home: NodeHome) -> None:
         self.home = home
-        self._stamp: tuple[object, ...] | None = None
+        self._stamp: _Stamp | None = None
         self._lock = threading.Lock()
 
-    def _current_stamp(self) -> tuple[object, ...]:
+    def _current_stamp(self) -> _Stamp:
         conn = store.connect(self.home.db_path)
         try:
-            rows = tuple(
-                (p.agency_id, p.ca_pem) for p in peers.list_peers(conn)
-            )
+            rows = tuple((p.agency_id, p.ca_pem) for p in peers.list_peers(conn))
         finally:
             conn.close()
         files = tuple(
@@ -94,9 +96,9 @@ class _TlsMaterial:
             conn.close()
         # The handshake accepts certificates from any pinned peer CA (and our own, so
         # the bundle is never empty); the per-agency pin is checked on every call.
-        bundle = "".join(
-            [self.home.ca_cert_path.read_text(encoding="ascii"), *peer_cas]
-        ).encode("ascii")
+        bundle = "".join([self.home.ca_cert_path.read_text(encoding="ascii"), *peer_cas]).encode(
+            "ascii"
+        )
         return grpc.ssl_server_certificate_configuration(
             [(self.home.node_key_path.read_bytes(), self.home.node_cert_path.read_bytes())],
             root_certificates=bundle,

@@ -16,6 +16,8 @@ from typing import TypeVar
 
 import grpc
 import structlog
+from spoor.federation.v1 import federation_pb2 as pb
+from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from node.disclosure import DisclosureResponder
 from node.errors import DeadlineTooShort, InvalidRequest, ServiceUnavailable, SpoorError
@@ -27,8 +29,6 @@ from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc import disclosure_adapter
 from node.rpc.auth import Authenticator
 from node.rpc.errors import classify, set_error
-from spoor.federation.v1 import federation_pb2 as pb
-from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
 log = get_logger("spoor.rpc")
 

@@ -197,7 +197,7 @@ class TestVerifyCommand:
         self, conn: sqlite3.Connection, trail: list[AuditEntry], home: NodeHome
     ) -> None:
         """'spoor audit verify' and 'spoor stats' are reachable from the main command."""
-        from node.cli.main import cli  # noqa: PLC0415 - imports every command group
+        from node.cli.main import cli
 
         runner = CliRunner()
         verified = runner.invoke(cli, ["audit", "verify", "--home", str(home.root)])

@@ -33,12 +33,30 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
     for agency in AGENCIES:
         fed.install_policy(agency.agency_id, POLICIES / agency.agency_id)
     home = {a.agency_id: str(fed.home(a.agency_id)) for a in AGENCIES}
-    run_spoor(["records", "import", "--home", home["ke-kws"], str(DEMO / "ke-kws/persons-register.csv"),
-               "--map-file", str(DEMO / "ke-kws/persons-register.map.yaml")])
+    run_spoor(
+        [
+            "records",
+            "import",
+            "--home",
+            home["ke-kws"],
+            str(DEMO / "ke-kws/persons-register.csv"),
+            "--map-file",
+            str(DEMO / "ke-kws/persons-register.map.yaml"),
+        ]
+    )
     run_spoor(["records", "import", "--home", home["ke-kws"], str(DEMO / "ke-kws/seizures.jsonl")])
     run_spoor(["records", "import", "--home", home["mz-pgr"], str(DEMO / "mz-pgr/shipments.jsonl")])
-    run_spoor(["records", "import", "--home", home["mz-pgr"], str(DEMO / "mz-pgr/arguidos.csv"),
-               "--map-file", str(DEMO / "mz-pgr/arguidos.map.yaml")])
+    run_spoor(
+        [
+            "records",
+            "import",
+            "--home",
+            home["mz-pgr"],
+            str(DEMO / "mz-pgr/arguidos.csv"),
+            "--map-file",
+            str(DEMO / "mz-pgr/arguidos.map.yaml"),
+        ]
+    )
     fed.start()
     yield fed
     fed.stop()
@@ -46,9 +64,20 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
 
 def match(fed: Federation, requester: str, path: Path, *extra: str) -> dict[str, object]:
     out = run_spoor(
-        ["match", "--home", str(fed.home(requester)), str(path), "--json",
-         "--purpose", "criminal_investigation", "--case", "CASE/1", "--officer", "Officer A",
-         *extra]
+        [
+            "match",
+            "--home",
+            str(fed.home(requester)),
+            str(path),
+            "--json",
+            "--purpose",
+            "criminal_investigation",
+            "--case",
+            "CASE/1",
+            "--officer",
+            "Officer A",
+            *extra,
+        ]
     )
     result: dict[str, object] = json.loads(out)
     return result
@@ -62,11 +91,19 @@ def hits_by_record(result: dict[str, object], peer: str) -> dict[str, list[str]]
 
 class TestThreeNodeFederation:
     def test_hits_across_scripts_and_formats(self, federation: Federation) -> None:
-        """Viet Nam Customs finds its Vietnamese, Chinese and Cyrillic suspects and its container at KWS."""
+        """Viet Nam Customs finds Vietnamese, Chinese and Cyrillic suspects and a container."""
         result = match(
-            federation, "vn-customs", DEMO / "vn-customs/case-VNC-2026-0147.jsonl",
-            "--peer", "ke-kws", "--peer", "mz-pgr",
-            "--legal-basis", "ke-kws=KE-VN-MoU-2024", "--legal-basis", "mz-pgr=CITES-Art-VIII",
+            federation,
+            "vn-customs",
+            DEMO / "vn-customs/case-VNC-2026-0147.jsonl",
+            "--peer",
+            "ke-kws",
+            "--peer",
+            "mz-pgr",
+            "--legal-basis",
+            "ke-kws=KE-VN-MoU-2024",
+            "--legal-basis",
+            "mz-pgr=CITES-Art-VIII",
         )
         kws = hits_by_record(result, "ke-kws")
         assert {"name_dob", "phone"} <= set(kws["VNC-P-0001"])  # Nguyễn Văn Hùng / HUNG NGUYEN VAN
@@ -84,13 +121,23 @@ class TestThreeNodeFederation:
     def test_policy_decides_what_each_counterpart_may_match(self, federation: Federation) -> None:
         """The same query under a legal basis PGR has not agreed with KWS gets no hits at all."""
         result = match(
-            federation, "ke-kws", DEMO / "ke-kws/seizures.jsonl",
-            "--peer", "mz-pgr", "--legal-basis", "KE-VN-MoU-2024",
+            federation,
+            "ke-kws",
+            DEMO / "ke-kws/seizures.jsonl",
+            "--peer",
+            "mz-pgr",
+            "--legal-basis",
+            "KE-VN-MoU-2024",
         )
         assert all(not hits for hits in hits_by_record(result, "mz-pgr").values())
         allowed = match(
-            federation, "ke-kws", DEMO / "ke-kws/seizures.jsonl",
-            "--peer", "mz-pgr", "--legal-basis", "UNTOC-Art-18",
+            federation,
+            "ke-kws",
+            DEMO / "ke-kws/seizures.jsonl",
+            "--peer",
+            "mz-pgr",
+            "--legal-basis",
+            "UNTOC-Art-18",
         )
         assert "container" in hits_by_record(allowed, "mz-pgr")["KWS-S-0201"]
         assert "air_waybill" in hits_by_record(allowed, "mz-pgr")["KWS-S-0202"]
@@ -98,8 +145,14 @@ class TestThreeNodeFederation:
     def test_cardinality_only_reveals_no_rows(self, federation: Federation) -> None:
         """In cardinality mode the requester gets a count per counterpart and no per-row hits."""
         result = match(
-            federation, "mz-pgr", DEMO / "mz-pgr/shipments.jsonl",
-            "--peer", "ke-kws", "--cardinality-only", "--legal-basis", "UNTOC-Art-18",
+            federation,
+            "mz-pgr",
+            DEMO / "mz-pgr/shipments.jsonl",
+            "--peer",
+            "ke-kws",
+            "--cardinality-only",
+            "--legal-basis",
+            "UNTOC-Art-18",
         )
         counterparts = result["counterparts"]
         assert isinstance(counterparts, list)
@@ -108,8 +161,15 @@ class TestThreeNodeFederation:
 
     def test_both_audit_trails_record_the_same_transcript(self, federation: Federation) -> None:
         """Requester and responder log the same transcript hash, and both trails verify."""
-        match(federation, "mz-pgr", DEMO / "mz-pgr/shipments.jsonl", "--peer", "vn-customs",
-              "--legal-basis", "UNTOC-Art-18")
+        match(
+            federation,
+            "mz-pgr",
+            DEMO / "mz-pgr/shipments.jsonl",
+            "--peer",
+            "vn-customs",
+            "--legal-basis",
+            "UNTOC-Art-18",
+        )
 
         def hashes(agency: str, event: str) -> set[str]:
             conn = store.connect(federation.home(agency) / "node.db")
@@ -124,7 +184,8 @@ class TestThreeNodeFederation:
 
         sent = hashes("mz-pgr", "match.requested")
         served = hashes("vn-customs", "match.served")
-        assert sent and sent <= served
+        assert sent
+        assert sent <= served
         for agency in AGENCIES:
             out = run_spoor(["audit", "verify", "--home", str(federation.home(agency.agency_id))])
             assert "OK" in out
@@ -136,19 +197,54 @@ class TestThreeNodeFederation:
         bad = tmp_path / "bad.csv"
         bad.write_text("record_id,kind,containers,review_date\nX-1,boat,MSCU1234566,2030-01-01\n")
         result = subprocess.run(
-            [*spoor_command(), "match", "--home", str(federation.home("ke-kws")), str(bad),
-             "--peer", "mz-pgr", "--purpose", "criminal_investigation", "--legal-basis",
-             "UNTOC-Art-18", "--case", "C", "--officer", "O"],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                *spoor_command(),
+                "match",
+                "--home",
+                str(federation.home("ke-kws")),
+                str(bad),
+                "--peer",
+                "mz-pgr",
+                "--purpose",
+                "criminal_investigation",
+                "--legal-basis",
+                "UNTOC-Art-18",
+                "--case",
+                "C",
+                "--officer",
+                "O",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert result.returncode != 0
         assert "nothing was sent" in result.stderr
-        assert "bad.csv:2" in result.stderr and "kind" in result.stderr
+        assert "bad.csv:2" in result.stderr
+        assert "kind" in result.stderr
         unknown = subprocess.run(
-            [*spoor_command(), "match", "--home", str(federation.home("ke-kws")),
-             str(DEMO / "ke-kws/seizures.jsonl"), "--peer", "xx-nobody", "--purpose", "p",
-             "--legal-basis", "b", "--case", "C", "--officer", "O"],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                *spoor_command(),
+                "match",
+                "--home",
+                str(federation.home("ke-kws")),
+                str(DEMO / "ke-kws/seizures.jsonl"),
+                "--peer",
+                "xx-nobody",
+                "--purpose",
+                "p",
+                "--legal-basis",
+                "b",
+                "--case",
+                "C",
+                "--officer",
+                "O",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert unknown.returncode == 2
         assert "not a configured peer" in unknown.stderr
@@ -164,19 +260,45 @@ class TestGracefulShutdown:
         query = tmp_path / "many.jsonl"
         query.write_text(
             "".join(
-                json.dumps({"record_id": f"Q-{i}", "kind": "person", "subject_category": "suspect",
-                            "names": [f"Person {i}"], "phones": [f"+2547{i:08d}"],
-                            "country": "KE", "review_date": "2030-01-01"}) + "\n"
+                json.dumps(
+                    {
+                        "record_id": f"Q-{i}",
+                        "kind": "person",
+                        "subject_category": "suspect",
+                        "names": [f"Person {i}"],
+                        "phones": [f"+2547{i:08d}"],
+                        "country": "KE",
+                        "review_date": "2030-01-01",
+                    }
+                )
+                + "\n"
                 for i in range(15000)
             )
         )
         fed.start()
         try:
             proc = subprocess.Popen(
-                [*spoor_command(), "match", "--home", str(fed.home("vn-customs")), str(query),
-                 "--json", "--peer", "ke-kws", "--purpose", "criminal_investigation",
-                 "--legal-basis", "KE-VN-MoU-2024", "--case", "C", "--officer", "O"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    *spoor_command(),
+                    "match",
+                    "--home",
+                    str(fed.home("vn-customs")),
+                    str(query),
+                    "--json",
+                    "--peer",
+                    "ke-kws",
+                    "--purpose",
+                    "criminal_investigation",
+                    "--legal-basis",
+                    "KE-VN-MoU-2024",
+                    "--case",
+                    "C",
+                    "--officer",
+                    "O",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             deadline = time.monotonic() + 120
             # The responder charges the budget just before its PSI work: once the charge is
@@ -193,8 +315,11 @@ class TestGracefulShutdown:
             result = json.loads(out)
             assert result["counterparts"][0]["error"] is None
             assert node.process.wait(timeout=60) == 0
-            lines = [json.loads(x) for x in (fed.home("ke-kws") / "serve.log").read_text().splitlines()
-                     if x.startswith("{")]
+            lines = [
+                json.loads(x)
+                for x in (fed.home("ke-kws") / "serve.log").read_text().splitlines()
+                if x.startswith("{")
+            ]
             events = [(x.get("event"), x.get("method")) for x in lines]
             # The drain began while the Match was still running, and the Match then finished OK.
             assert events.index(("draining", None)) < events.index(("rpc", "Match"))

@@ -18,14 +18,16 @@ def db(tmp_path: Path) -> Path:
 
 class TestBudget:
     def test_charges_accumulate_and_refuse_beyond_limit(self, db: Path) -> None:
-        """Elements add up per peer and day; the request that would pass the limit is refused whole."""
+        """Elements add up per peer and day; a request passing the limit is refused whole."""
         conn = store.connect(db)
         now = datetime(2026, 11, 22, 10, tzinfo=UTC)
         assert budget.charge(conn, "vn-customs", 60, 100, now).remaining == 40
         with pytest.raises(budget.BudgetExceeded) as info:
             budget.charge(conn, "vn-customs", 41, 100, now)
         assert (info.value.used, info.value.requested, info.value.limit) == (60, 41, 100)
-        assert budget.used(conn, "vn-customs", "2026-11-22") == 60  # the refused charge left no trace
+        assert (
+            budget.used(conn, "vn-customs", "2026-11-22") == 60
+        )  # the refused charge left no trace
         assert budget.charge(conn, "vn-customs", 40, 100, now).remaining == 0
 
     def test_budget_survives_a_new_connection(self, db: Path) -> None:

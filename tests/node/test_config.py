@@ -27,7 +27,9 @@ class TestLoadConfig:
 
     def test_unknown_setting_is_an_error_naming_the_key(self, tmp_path: Path) -> None:
         """A misspelt limit is refused with the key and the known settings."""
-        home = _home(tmp_path, 'agency_id="ke-kws"\ncountry="KE"\n[limits]\nmax_element_per_request=5\n')
+        home = _home(
+            tmp_path, 'agency_id="ke-kws"\ncountry="KE"\n[limits]\nmax_element_per_request=5\n'
+        )
         with pytest.raises(ConfigError) as info:
             load_config(home)
         assert info.value.key == "limits.max_element_per_request"
@@ -35,7 +37,9 @@ class TestLoadConfig:
 
     def test_wrong_type_is_refused(self, tmp_path: Path) -> None:
         """A string where a number belongs is refused, not coerced."""
-        home = _home(tmp_path, 'agency_id="ke-kws"\ncountry="KE"\n[limits]\nmax_elements_per_request="10"\n')
+        home = _home(
+            tmp_path, 'agency_id="ke-kws"\ncountry="KE"\n[limits]\nmax_elements_per_request="10"\n'
+        )
         with pytest.raises(ConfigError, match="expected int"):
             load_config(home)
 

@@ -11,6 +11,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from spoor.federation.v1 import federation_pb2 as pb
+from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from node import pki, store
 from node.config import load_config
@@ -22,8 +24,6 @@ from node.psi import client as psi_client
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.client import PeerCallFailed, PeerClient
 from node.rpc.server import RunningNode, build_node
-from spoor.federation.v1 import federation_pb2 as pb
-from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 from tests.conftest import init_node, install_test_policy, spoor, write_jsonl
 
 HELD = [
@@ -41,8 +41,17 @@ def agencies(tmp_path: Path) -> dict[str, Path]:
         "zz-rogue": init_node(tmp_path, "zz-rogue", "ZA"),
     }
     ke, vn = homes["ke-kws"], homes["vn-customs"]
-    spoor("peers", "add", "--home", str(ke), "vn-customs", "--address", "127.0.0.1:9",
-          "--ca", str(vn / "keys" / "ca.crt"))
+    spoor(
+        "peers",
+        "add",
+        "--home",
+        str(ke),
+        "vn-customs",
+        "--address",
+        "127.0.0.1:9",
+        "--ca",
+        str(vn / "keys" / "ca.crt"),
+    )
     install_test_policy(ke, "ke-kws", ["vn-customs"])
     spoor("records", "import", "--home", str(ke), str(write_jsonl(tmp_path / "h.jsonl", HELD)))
     return homes
@@ -60,8 +69,17 @@ def client_for(agencies: dict[str, Path], caller: str, port: int) -> PeerClient:
     """A PeerClient from ``caller`` to ke-kws, pinning ke-kws's CA."""
     ke_home = NodeHome(agencies["ke-kws"])
     caller_home = NodeHome(agencies[caller])
-    spoor("peers", "add", "--home", str(caller_home.root), "ke-kws", "--address",
-          f"127.0.0.1:{port}", "--ca", str(ke_home.ca_cert_path))
+    spoor(
+        "peers",
+        "add",
+        "--home",
+        str(caller_home.root),
+        "ke-kws",
+        "--address",
+        f"127.0.0.1:{port}",
+        "--ca",
+        str(ke_home.ca_cert_path),
+    )
     conn = store.connect(caller_home.db_path)
     peer = get_peer(conn, "ke-kws")
     conn.close()
@@ -78,7 +96,9 @@ def raw_channel(ca: Path, key: Path | None, cert: Path | None, port: int) -> grp
 
 
 class TestMutualTls:
-    def test_configured_peer_is_accepted(self, agencies: dict[str, Path], server: RunningNode) -> None:
+    def test_configured_peer_is_accepted(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
         """A peer whose certificate chains to the CA pinned for its agency gets an answer."""
         with client_for(agencies, "vn-customs", server.port) as client:
             described = client.describe()
@@ -89,9 +109,11 @@ class TestMutualTls:
     ) -> None:
         """Without a client certificate the TLS handshake fails: UNAVAILABLE."""
         keys = agencies["ke-kws"] / "keys"
-        with raw_channel(keys / "ca.crt", None, None, server.port) as channel:
-            with pytest.raises(grpc.RpcError) as info:
-                pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
+        with (
+            raw_channel(keys / "ca.crt", None, None, server.port) as channel,
+            pytest.raises(grpc.RpcError) as info,
+        ):
+            pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
     def test_certificate_from_unpinned_ca_fails_the_handshake(
@@ -100,15 +122,17 @@ class TestMutualTls:
         """A certificate from a CA the node never pinned is refused at the handshake."""
         rogue = agencies["zz-rogue"] / "keys"
         ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
-        with raw_channel(ke_ca, rogue / "node.key", rogue / "node.crt", server.port) as channel:
-            with pytest.raises(grpc.RpcError) as info:
-                pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
+        with (
+            raw_channel(ke_ca, rogue / "node.key", rogue / "node.crt", server.port) as channel,
+            pytest.raises(grpc.RpcError) as info,
+        ):
+            pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
     def test_agency_not_a_peer_is_permission_denied(
         self, agencies: dict[str, Path], server: RunningNode, tmp_path: Path
     ) -> None:
-        """A certificate from a pinned CA but naming an agency that is not a peer: PERMISSION_DENIED."""
+        """A pinned CA's certificate naming an agency that is not a peer: PERMISSION_DENIED."""
         vn_keys = agencies["vn-customs"] / "keys"
         key, cert = pki.issue_node_certificate(
             (vn_keys / "ca.key").read_bytes(), (vn_keys / "ca.crt").read_bytes(), "vn-other"
@@ -116,9 +140,11 @@ class TestMutualTls:
         (tmp_path / "o.key").write_bytes(key)
         (tmp_path / "o.crt").write_bytes(cert)
         ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
-        with raw_channel(ke_ca, tmp_path / "o.key", tmp_path / "o.crt", server.port) as channel:
-            with pytest.raises(grpc.RpcError) as info:
-                pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
+        with (
+            raw_channel(ke_ca, tmp_path / "o.key", tmp_path / "o.crt", server.port) as channel,
+            pytest.raises(grpc.RpcError) as info,
+        ):
+            pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
         assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
     def test_agency_signed_by_another_peers_ca_is_permission_denied(
@@ -126,8 +152,17 @@ class TestMutualTls:
     ) -> None:
         """One peer's CA cannot vouch for another agency: the pin is per agency."""
         # Make zz-rogue a peer too, then let its CA issue a certificate claiming vn-customs.
-        spoor("peers", "add", "--home", str(agencies["ke-kws"]), "zz-rogue", "--address",
-              "127.0.0.1:9", "--ca", str(agencies["zz-rogue"] / "keys" / "ca.crt"))
+        spoor(
+            "peers",
+            "add",
+            "--home",
+            str(agencies["ke-kws"]),
+            "zz-rogue",
+            "--address",
+            "127.0.0.1:9",
+            "--ca",
+            str(agencies["zz-rogue"] / "keys" / "ca.crt"),
+        )
         rogue = agencies["zz-rogue"] / "keys"
         key, cert = pki.issue_node_certificate(
             (rogue / "ca.key").read_bytes(), (rogue / "ca.crt").read_bytes(), "vn-customs"
@@ -135,9 +170,11 @@ class TestMutualTls:
         (tmp_path / "f.key").write_bytes(key)
         (tmp_path / "f.crt").write_bytes(cert)
         ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
-        with raw_channel(ke_ca, tmp_path / "f.key", tmp_path / "f.crt", server.port) as channel:
-            with pytest.raises(grpc.RpcError) as info:
-                pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
+        with (
+            raw_channel(ke_ca, tmp_path / "f.key", tmp_path / "f.crt", server.port) as channel,
+            pytest.raises(grpc.RpcError) as info,
+        ):
+            pb_grpc.FederationServiceStub(channel).Describe(pb.DescribeRequest(), timeout=5)
         assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
     def test_removed_peer_is_refused_without_restart(
@@ -160,9 +197,19 @@ class TestMutualTls:
         spoor("pki", "revoke", "--home", str(vn.root), serial)
         with client_for(agencies, "vn-customs", server.port) as client:
             client.describe()
-            spoor("peers", "add", "--home", str(agencies["ke-kws"]), "vn-customs", "--address",
-                  "127.0.0.1:9", "--ca", str(vn.ca_cert_path), "--crl",
-                  str(vn.keys_dir / "crl.pem"))
+            spoor(
+                "peers",
+                "add",
+                "--home",
+                str(agencies["ke-kws"]),
+                "vn-customs",
+                "--address",
+                "127.0.0.1:9",
+                "--ca",
+                str(vn.ca_cert_path),
+                "--crl",
+                str(vn.keys_dir / "crl.pem"),
+            )
             with pytest.raises(PeerCallFailed) as info:
                 client.describe()
         assert info.value.code == "PERMISSION_DENIED"
@@ -172,8 +219,17 @@ class TestServerBehaviour:
     def test_health_is_serving(self, agencies: dict[str, Path], server: RunningNode) -> None:
         """The health service reports SERVING for the node and for FederationService."""
         keys = agencies["vn-customs"] / "keys"
-        spoor("peers", "add", "--home", str(agencies["vn-customs"]), "ke-kws", "--address",
-              f"127.0.0.1:{server.port}", "--ca", str(agencies["ke-kws"] / "keys" / "ca.crt"))
+        spoor(
+            "peers",
+            "add",
+            "--home",
+            str(agencies["vn-customs"]),
+            "ke-kws",
+            "--address",
+            f"127.0.0.1:{server.port}",
+            "--ca",
+            str(agencies["ke-kws"] / "keys" / "ca.crt"),
+        )
         ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
         with raw_channel(ke_ca, keys / "node.key", keys / "node.crt", server.port) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
@@ -181,7 +237,9 @@ class TestServerBehaviour:
                 reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
                 assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
-    def test_reflection_is_off_by_default(self, agencies: dict[str, Path], server: RunningNode) -> None:
+    def test_reflection_is_off_by_default(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
         """Reflection answers UNIMPLEMENTED unless enabled."""
         keys = agencies["vn-customs"] / "keys"
         ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
@@ -198,7 +256,9 @@ class TestServerBehaviour:
         node = build_node(home, load_config(home), listen="127.0.0.1:0", reflection_on=True)
         try:
             keys = agencies["vn-customs"] / "keys"
-            with raw_channel(home.ca_cert_path, keys / "node.key", keys / "node.crt", node.port) as ch:
+            with raw_channel(
+                home.ca_cert_path, keys / "node.key", keys / "node.crt", node.port
+            ) as ch:
                 stub = reflection_pb2_grpc.ServerReflectionStub(ch)
                 request = reflection_pb2.ServerReflectionRequest(list_services="")
                 replies = list(stub.ServerReflectionInfo(iter([request]), timeout=5))
@@ -234,14 +294,19 @@ class TestServerBehaviour:
     def test_health_answers_while_a_large_match_runs(
         self, agencies: dict[str, Path], server: RunningNode
     ) -> None:
-        """PSI runs outside the gRPC threads: health checks complete while a big match is in flight."""
+        """PSI runs outside gRPC threads: health checks complete while a big match runs."""
         elements = [f"v1|phone|+2547{i:08d}" for i in range(15_000)]
         session = psi_client.start(elements, reveal=True)
         request = pb.MatchRequest(
-            protocol_version=PROTOCOL_VERSION, key_scheme_version=KEY_SCHEME_VERSION,
-            psi_protocol_version=PSI_PROTOCOL_VERSION, purpose="criminal_investigation",
-            legal_basis="CITES-Art-VIII", case_reference="C-1", requesting_officer="o",
-            reveal_mode=pb.REVEAL_MODE_INTERSECTION, psi_request=session.request_bytes,
+            protocol_version=PROTOCOL_VERSION,
+            key_scheme_version=KEY_SCHEME_VERSION,
+            psi_protocol_version=PSI_PROTOCOL_VERSION,
+            purpose="criminal_investigation",
+            legal_basis="CITES-Art-VIII",
+            case_reference="C-1",
+            requesting_officer="o",
+            reveal_mode=pb.REVEAL_MODE_INTERSECTION,
+            psi_request=session.request_bytes,
             request_id=str(uuid.uuid4()),
         )
         done = threading.Event()
@@ -285,29 +350,33 @@ class TestPlaintextAndPolicyReload:
             assert any(e["log_level"] == "warning" and "PLAINTEXT" in e["event"] for e in logs)
             with grpc.insecure_channel(f"127.0.0.1:{node.port}") as channel:
                 stub = pb_grpc.FederationServiceStub(channel)
-                reply = stub.Describe(pb.DescribeRequest(), timeout=5,
-                                      metadata=(("x-spoor-agency", "vn-customs"),))
+                reply = stub.Describe(
+                    pb.DescribeRequest(), timeout=5, metadata=(("x-spoor-agency", "vn-customs"),)
+                )
                 assert reply.agency_id == "ke-kws"
                 with pytest.raises(grpc.RpcError) as info:
-                    stub.Describe(pb.DescribeRequest(), timeout=5,
-                                  metadata=(("x-spoor-agency", "zz-rogue"),))
+                    stub.Describe(
+                        pb.DescribeRequest(), timeout=5, metadata=(("x-spoor-agency", "zz-rogue"),)
+                    )
                 assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
         finally:
             node.stop()
 
     def test_tls_is_the_default(self, agencies: dict[str, Path], server: RunningNode) -> None:
         """Without --insecure a plaintext client cannot talk to the node at all."""
-        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            with pytest.raises(grpc.RpcError) as info:
-                pb_grpc.FederationServiceStub(channel).Describe(
-                    pb.DescribeRequest(), timeout=5, metadata=(("x-spoor-agency", "vn-customs"),)
-                )
+        with (
+            grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel,
+            pytest.raises(grpc.RpcError) as info,
+        ):
+            pb_grpc.FederationServiceStub(channel).Describe(
+                pb.DescribeRequest(), timeout=5, metadata=(("x-spoor-agency", "vn-customs"),)
+            )
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
     def test_invalid_policy_edit_keeps_last_good_policy(
         self, agencies: dict[str, Path], server: RunningNode
     ) -> None:
-        """A broken edit is rejected and audited; a clean edit takes effect; Describe shows the digest."""
+        """A broken edit is rejected and audited; a clean edit takes effect (Describe digest)."""
         with client_for(agencies, "vn-customs", server.port) as client:
             before = client.describe().policy_digest
             policy_file = agencies["ke-kws"] / "policy" / "agency.yaml"
@@ -320,8 +389,12 @@ class TestPlaintextAndPolicyReload:
             after = client.describe().policy_digest
         assert after != before
         conn = store.connect(agencies["ke-kws"] / "node.db")
-        events = [r[0] for r in conn.execute(
-            "SELECT event FROM audit_entries WHERE event LIKE 'policy.%' ORDER BY seq")]
+        events = [
+            r[0]
+            for r in conn.execute(
+                "SELECT event FROM audit_entries WHERE event LIKE 'policy.%' ORDER BY seq"
+            )
+        ]
         conn.close()
         assert events[-2:] == ["policy.rejected", "policy.loaded"]
 
@@ -345,10 +418,15 @@ class TestLogs:
         elements = ["v1|container|MSCU1234566", "v1|phone|+254700000001"]
         session = psi_client.start(elements, reveal=True)
         request = pb.MatchRequest(
-            protocol_version=PROTOCOL_VERSION, key_scheme_version=KEY_SCHEME_VERSION,
-            psi_protocol_version=PSI_PROTOCOL_VERSION, purpose="criminal_investigation",
-            legal_basis="CITES-Art-VIII", case_reference="C-1", requesting_officer="o",
-            reveal_mode=pb.REVEAL_MODE_INTERSECTION, psi_request=session.request_bytes,
+            protocol_version=PROTOCOL_VERSION,
+            key_scheme_version=KEY_SCHEME_VERSION,
+            psi_protocol_version=PSI_PROTOCOL_VERSION,
+            purpose="criminal_investigation",
+            legal_basis="CITES-Art-VIII",
+            case_reference="C-1",
+            requesting_officer="o",
+            reveal_mode=pb.REVEAL_MODE_INTERSECTION,
+            psi_request=session.request_bytes,
             request_id=str(uuid.uuid4()),
         )
         with client_for(agencies, "vn-customs", server.port) as client, capture_logs() as logs:

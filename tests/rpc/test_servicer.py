@@ -12,6 +12,7 @@ import grpc_testing
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from spoor.federation.v1 import federation_pb2 as pb
 
 from node import audit, store
 from node.config import load_config
@@ -24,25 +25,36 @@ from node.psi import client as psi_client
 from node.psi.pool import PsiPool
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.servicer import FederationServicer, NodeIdentity
-from spoor.federation.v1 import federation_pb2 as pb
 from tests.conftest import init_node, install_test_policy, spoor, write_jsonl
 
 SERVICE = pb.DESCRIPTOR.services_by_name["FederationService"]
 
 HELD = [
     {
-        "record_id": "KE-1", "kind": "person", "subject_category": "suspect",
-        "names": ["Nguyễn Văn Hùng"], "date_of_birth": "1979-03-02",
-        "phones": ["+84 91 234 5678"], "country": "VN", "review_date": "2031-01-01",
+        "record_id": "KE-1",
+        "kind": "person",
+        "subject_category": "suspect",
+        "names": ["Nguyễn Văn Hùng"],
+        "date_of_birth": "1979-03-02",
+        "phones": ["+84 91 234 5678"],
+        "country": "VN",
+        "review_date": "2031-01-01",
         "case_reference": "KWS/1",
     },
     {
-        "record_id": "KE-2", "kind": "shipment", "containers": ["MSCU 123456-6"],
-        "review_date": "2031-01-01", "case_reference": "KWS/2",
+        "record_id": "KE-2",
+        "kind": "shipment",
+        "containers": ["MSCU 123456-6"],
+        "review_date": "2031-01-01",
+        "case_reference": "KWS/2",
     },
     {
-        "record_id": "KE-3", "kind": "person", "subject_category": "witness",
-        "names": ["Grace Wanjiru"], "phones": ["+254 722 000 111"], "country": "KE",
+        "record_id": "KE-3",
+        "kind": "person",
+        "subject_category": "witness",
+        "names": ["Grace Wanjiru"],
+        "phones": ["+254 722 000 111"],
+        "country": "KE",
         "review_date": "2031-01-01",
     },
 ]
@@ -76,15 +88,25 @@ def pool() -> Iterator[PsiPool]:
 def home(tmp_path: Path) -> NodeHome:
     ke = init_node(tmp_path, "ke-kws", "KE")
     vn = init_node(tmp_path, "vn-customs", "VN")
-    spoor("peers", "add", "--home", str(ke), "vn-customs", "--address", "127.0.0.1:9",
-          "--ca", str(vn / "keys" / "ca.crt"))
+    spoor(
+        "peers",
+        "add",
+        "--home",
+        str(ke),
+        "vn-customs",
+        "--address",
+        "127.0.0.1:9",
+        "--ca",
+        str(vn / "keys" / "ca.crt"),
+    )
     install_test_policy(ke, "ke-kws", ["vn-customs"])
     spoor("records", "import", "--home", str(ke), str(write_jsonl(tmp_path / "held.jsonl", HELD)))
     return NodeHome(ke)
 
 
-def make_servicer(home: NodeHome, pool: PsiPool, agency: str | None = "vn-customs",
-                  **limits: int) -> tuple[FederationServicer, Any]:
+def make_servicer(
+    home: NodeHome, pool: PsiPool, agency: str | None = "vn-customs", **limits: int
+) -> tuple[FederationServicer, Any]:
     config = load_config(home)
     for name, value in limits.items():
         setattr(config.limits, name, value)
@@ -93,7 +115,9 @@ def make_servicer(home: NodeHome, pool: PsiPool, agency: str | None = "vn-custom
     responder = Responder(config, home.db_path, policies, pool)
     identity = NodeIdentity("ke-kws", "KE", "test", config.limits.max_elements_per_request)
     servicer = FederationServicer(identity, responder, FakeAuthenticator(agency))
-    server = grpc_testing.server_from_dictionary({SERVICE: servicer}, grpc_testing.strict_real_time())
+    server = grpc_testing.server_from_dictionary(
+        {SERVICE: servicer}, grpc_testing.strict_real_time()
+    )
     return servicer, server
 
 
@@ -166,8 +190,10 @@ class TestDescribe:
 
 
 class TestMatch:
-    def test_intersection_respects_participation_policy(self, home: NodeHome, pool: PsiPool) -> None:
-        """The requester learns exactly the held, policy-eligible keys: the witness's phone stays out."""
+    def test_intersection_respects_participation_policy(
+        self, home: NodeHome, pool: PsiPool
+    ) -> None:
+        """The requester learns exactly the held, eligible keys: the witness's phone stays out."""
         _, server = make_servicer(home, pool)
         request, session = match_request(QUERY)
         response, _, code, details = call(server, "Match", request)
@@ -180,8 +206,9 @@ class TestMatch:
         """In cardinality mode the requester learns how many matched, not which."""
         _, server = make_servicer(home, pool)
         session = psi_client.start(QUERY, reveal=False)
-        request, _ = match_request(QUERY, psi_request=session.request_bytes,
-                                   reveal_mode=pb.REVEAL_MODE_CARDINALITY)
+        request, _ = match_request(
+            QUERY, psi_request=session.request_bytes, reveal_mode=pb.REVEAL_MODE_CARDINALITY
+        )
         response, _, code, details = call(server, "Match", request)
         assert code == grpc.StatusCode.OK, details
         result = session.finish(response.server_setup, response.psi_response)
@@ -200,7 +227,7 @@ class TestMatch:
     def test_malformed_psi_bytes_answer_invalid_argument_and_node_keeps_serving(
         self, home: NodeHome, pool: PsiPool
     ) -> None:
-        """Garbage PSI bytes get INVALID_ARGUMENT with a BadRequest detail; the next call succeeds."""
+        """Garbage PSI bytes get INVALID_ARGUMENT with BadRequest; the next call succeeds."""
         _, server = make_servicer(home, pool)
         bad, _ = match_request(QUERY, psi_request=b"\x0a\xff\xff\xff\x0fgarbage")
         _, trailing, code, details = call(server, "Match", bad)
@@ -224,7 +251,7 @@ class TestMatch:
     def test_missing_fields_are_invalid_argument(
         self, home: NodeHome, pool: PsiPool, override: dict[str, Any], field: str
     ) -> None:
-        """Each missing or malformed field is named in a BadRequest detail and nothing is charged."""
+        """Each missing or malformed field is named in BadRequest and nothing is charged."""
         _, server = make_servicer(home, pool)
         request, _ = match_request(QUERY, **override)
         _, trailing, code, details = call(server, "Match", request)
@@ -234,7 +261,9 @@ class TestMatch:
         conn = store.connect(home.db_path)
         assert conn.execute("SELECT COUNT(*) FROM budget_usage").fetchone()[0] == 0
 
-    def test_key_scheme_mismatch_is_failed_precondition(self, home: NodeHome, pool: PsiPool) -> None:
+    def test_key_scheme_mismatch_is_failed_precondition(
+        self, home: NodeHome, pool: PsiPool
+    ) -> None:
         """A requester on another key-scheme version is refused before anything is charged."""
         _, server = make_servicer(home, pool)
         request, _ = match_request(QUERY, key_scheme_version=KEY_SCHEME_VERSION + 1)
@@ -262,7 +291,7 @@ class TestMatch:
     def test_daily_budget_charged_before_work_and_refused_beyond(
         self, home: NodeHome, pool: PsiPool
     ) -> None:
-        """The budget counts submitted elements, persists, and refuses the request that exceeds it."""
+        """The budget counts elements, persists, and refuses the request that exceeds it."""
         _, server = make_servicer(home, pool, max_elements_per_peer_per_day=6)
         first, _ = match_request(QUERY)
         response, _, code, _ = call(server, "Match", first)
@@ -297,8 +326,10 @@ class TestMatch:
         conn = store.connect(home.db_path)
         assert conn.execute("SELECT SUM(elements) FROM budget_usage").fetchone()[0] == len(QUERY)
 
-    def test_audit_records_the_match_without_identifiers(self, home: NodeHome, pool: PsiPool) -> None:
-        """The responder's audit entry has counts, purpose and transcript hash — no keys, no bytes."""
+    def test_audit_records_the_match_without_identifiers(
+        self, home: NodeHome, pool: PsiPool
+    ) -> None:
+        """The responder's audit entry has counts, purpose, transcript hash; no keys or bytes."""
         _, server = make_servicer(home, pool)
         request, _ = match_request(QUERY)
         assert call(server, "Match", request)[2] == grpc.StatusCode.OK
