@@ -19,6 +19,7 @@ from node.records import store as record_store
 from node.records.importer import ImportRefusedError, estimate_rows, import_file
 from node.records.io import FORMATS, UnreadableFileError
 from node.records.keys import derive_keys
+from node.records.quality import evaluate
 
 _SHOWN_ERRORS = 20
 
@@ -286,3 +287,31 @@ def purge_cmd(today: dt.datetime | None, home: str | None) -> None:
     finally:
         conn.close()
     click.echo(f"purged {n} record(s) with a review date before {day.isoformat()}")
+
+
+@records.command("quality")
+@click.argument(
+    "labeled", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=False
+)
+def quality_cmd(labeled: Path | None) -> None:
+    """Recall and false matches of the key scheme on a labeled set of record pairs.
+
+    LABELED is a JSON Lines file of pairs (default: the project's set in
+    tests/records/data/labeled_pairs.jsonl). Keys are compared the way a
+    two-node match compares them: every 'a' record against all 'b' records.
+    """
+    path = labeled or _DEFAULT_LABELED
+    if not path.is_file():
+        raise click.ClickException(f"{path}: no labeled set there; give the file as an argument")
+    report = evaluate(path)
+    click.echo(report.table())
+    if report.recall < QUALITY_RECALL_BAR or report.false_matches:
+        raise click.ClickException(
+            f"below the bar: recall must be at least {QUALITY_RECALL_BAR:.0%} with no false match"
+        )
+
+
+QUALITY_RECALL_BAR = 0.95
+_DEFAULT_LABELED = (
+    Path(__file__).resolve().parents[2] / "tests" / "records" / "data" / "labeled_pairs.jsonl"
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -106,3 +107,26 @@ class TestManagementCommands:
         lines = run(home, "list", "--json").output.strip().splitlines()
         assert len(lines) == 2
         assert '"MZP-S-0001"' in lines[0]
+
+
+class TestQualityCommand:
+    def test_quality_prints_recall_and_false_matches(self, tmp_path: Path) -> None:
+        """The quality command reports recall and false matches of the labeled set."""
+        result = CliRunner().invoke(records, ["quality"])
+        assert result.exit_code == 0, result.output
+        assert "recall: 81/83" in result.output
+        assert "false matches: 0" in result.output
+
+    def test_quality_fails_below_the_bar(self, tmp_path: Path) -> None:
+        """A set where a hard negative matches makes the command fail."""
+        bad = tmp_path / "bad.jsonl"
+        pair = {
+            "id": "x",
+            "label": "different",
+            "a": {"kind": "shipment", "containers": "MSCU1234566"},
+            "b": {"kind": "shipment", "containers": "MSCU 123456-6"},
+        }
+        bad.write_text(json.dumps(pair) + "\n", encoding="utf-8")
+        result = CliRunner().invoke(records, ["quality", str(bad)])
+        assert result.exit_code == 1
+        assert "false matches: 1" in result.output
