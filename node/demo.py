@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
-from node.demo_disclosure import disclosure_step, stored_facts
+from node.demo_disclosure import disclosure_step
 from node.demo_federation import Agency, Federation, run_spoor_full
 from node.records import generate
 
@@ -184,11 +184,6 @@ class Demo:
             "victims and informants out of every match, so Viet Nam Customs got no hit and "
             "learned nothing. This is what KWS's legal officer sees when asking why:",
         )
-        record = self.work / "KWS-P-0104.facts.yaml"
-        record.write_text(
-            json.dumps(stored_facts(Path(self.home("ke-kws")), "KWS-P-0104"), ensure_ascii=False),
-            encoding="utf-8",
-        )
         self.spoor(
             "policy",
             "explain",
@@ -196,8 +191,8 @@ class Demo:
             self.home("ke-kws"),
             "--stage",
             "participation",
-            "--record",
-            str(record),
+            "--record-id",
+            "KWS-P-0104",
             "--requester",
             "vn-customs",
             "--purpose",

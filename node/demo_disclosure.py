@@ -62,21 +62,6 @@ def show_export(demo: Demo, path: Path) -> None:
     demo.console.print(table)
 
 
-def stored_facts(home: Path, record_id: str) -> dict[str, object]:
-    """The facts the policy sees of a stored record (what a legal officer inspects)."""
-    from node.records import store as record_store
-    from node.records.facts import facts
-
-    conn = store.connect(home / "node.db")
-    try:
-        record = record_store.get(conn, record_id)
-    finally:
-        conn.close()
-    if record is None:
-        raise RuntimeError(f"{record_id} is not stored in {home}")
-    return dict(facts(record))
-
-
 def pending_tickets(demo: Demo, agency: str) -> list[dict[str, object]]:
     out = demo.spoor("approvals", "list", "--home", demo.home(agency), "--json", show=False)
     data = json.loads(out)
@@ -152,15 +137,13 @@ def disclosure_step(demo: Demo) -> None:
         "identity,documents",
     )
     demo.console.print("\n[bold]KWS's legal officer can see which guard decided:[/bold]")
-    facts = demo.work / "KWS-P-0101.facts.json"
-    facts.write_text(json.dumps(stored_facts(Path(kws), "KWS-P-0101"), ensure_ascii=False), "utf-8")
     out = demo.spoor(
         "policy",
         "explain",
         "--home",
         kws,
-        "--record",
-        str(facts),
+        "--record-id",
+        "KWS-P-0101",
         "--requester",
         "vn-customs",
         "--purpose",

@@ -29,7 +29,13 @@ from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION
 
 PROTOCOL_VERSION = 1
-CAPABILITIES = ("match.intersection", "match.cardinality", "budget.elements")
+CAPABILITIES = (
+    "match.intersection",
+    "match.cardinality",
+    "budget.elements",
+    "disclose",
+    "disclose.approval",
+)
 
 _KEY_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _MAX_FIELD = 256

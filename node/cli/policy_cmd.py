@@ -202,6 +202,30 @@ def _read_yaml(path: str, what: str) -> dict[str, Any]:
     return data
 
 
+def _stored_facts(home: str | None, record_id: str | None) -> dict[str, Any]:
+    """The facts the policy sees of a record stored in the node home."""
+    # Deferred: only this option needs the node database.
+    from node import store
+    from node.home import NodeHome
+    from node.records import store as record_store
+    from node.records.facts import facts
+
+    node_home = NodeHome.resolve(home)
+    if not node_home.db_path.is_file():
+        raise click.UsageError(f"--record-id needs a node home; {node_home.root} has no database")
+    conn = store.connect(node_home.db_path)
+    try:
+        record = record_store.get(conn, str(record_id))
+    finally:
+        conn.close()
+    if record is None:
+        raise click.BadParameter(
+            f"no record {record_id!r} in {node_home.root} (see 'spoor records list')",
+            param_hint="--record-id",
+        )
+    return dict(facts(record))
+
+
 @policy.command("explain")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=str))
 @home_opt
@@ -215,8 +239,11 @@ def _read_yaml(path: str, what: str) -> dict[str, Any]:
     "--record",
     "record_file",
     type=click.Path(exists=True, dir_okay=False),
-    required=True,
     help="YAML file with the record's facts.",
+)
+@click.option(
+    "--record-id",
+    help="A record stored in the node (needs --home): explain the decision on its facts.",
 )
 @click.option(
     "--stage", type=click.Choice(["release", "participation"]), default="release", show_default=True
@@ -237,7 +264,8 @@ def explain(
     path: str | None,
     home: str | None,
     request_file: str | None,
-    record_file: str,
+    record_file: str | None,
+    record_id: str | None,
     stage: str,
     as_json: bool,
     fields: tuple[str, ...],
@@ -269,7 +297,9 @@ def explain(
         ctx = make_request(raw)
     except (ValueError, TypeError) as exc:
         raise click.UsageError(str(exc)) from None
-    record = _read_yaml(record_file, "record")
+    if (record_file is None) == (record_id is None):
+        raise click.UsageError("give exactly one of --record FILE or --record-id ID")
+    record = _read_yaml(record_file, "record") if record_file else _stored_facts(home, record_id)
     loaded = _load(_policy_path(path, home))
     evaluate = evaluate_participation if stage == "participation" else evaluate_release
     decision = evaluate(loaded, ctx, record)
