@@ -51,6 +51,6 @@ def serve(
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"could not start: {exc}") from exc
     node.install_signal_handlers()
-    node.start_background(node_home)
+    node.start_background(node_home, config)
     click.echo(f"{config.agency_id} serving on port {node.port}", err=True)
     node.wait()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
@@ -18,8 +21,10 @@ from grpc_reflection.v1alpha import reflection
 from spoor.federation.v1 import federation_pb2, federation_pb2_grpc
 
 from node import audit, peers, store
+from node.audit.chain import format_ts
 from node.config import NodeConfig
 from node.disclosure import DisclosureResponder
+from node.disclosure import export as disclosure_export
 from node.home import NodeHome
 from node.logs import get_logger
 from node.matching import Responder
@@ -140,16 +145,44 @@ class RunningNode:
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
-    def start_background(self, home: NodeHome, interval_s: float = 2.0) -> None:
-        """Policy reload and periodic audit checkpoints."""
+    def start_background(
+        self,
+        home: NodeHome,
+        config: NodeConfig,
+        interval_s: float = 2.0,
+        retention_every_s: float = 3600.0,
+    ) -> None:
+        """Policy reload, periodic audit checkpoints, and hourly retention purges."""
+
+        def retention(conn: sqlite3.Connection) -> None:
+            # Released details past their retention, and personal content of old audit
+            # entries (the chain still verifies after the purge).
+            purged = disclosure_export.purge_expired(conn)
+            cutoff = format_ts(datetime.now(UTC) - timedelta(days=config.audit.retention_days))
+            due = conn.execute(
+                "SELECT COUNT(*) FROM audit_personal p JOIN audit_entries e ON e.seq = p.seq "
+                "WHERE e.ts < ?",
+                (cutoff,),
+            ).fetchone()[0]
+            values = 0
+            if due:  # the purge writes its own audit entry; skip it when nothing is due
+                values = audit.purge_personal(
+                    conn, retention_days=config.audit.retention_days, actor="node"
+                ).values
+            if purged or values:
+                log.info("retention purge", released_items=purged, audit_values=values)
 
         def loop() -> None:
+            last_retention = 0.0
             while not self._stop.wait(interval_s):
                 try:
                     self.policies.maybe_reload()
                     conn = store.connect(home.db_path)
                     try:
                         audit.maybe_checkpoint(conn, home)
+                        if time.monotonic() - last_retention >= retention_every_s:
+                            retention(conn)
+                            last_retention = time.monotonic()
                     finally:
                         conn.close()
                 except Exception:

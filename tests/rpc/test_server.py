@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -442,3 +443,38 @@ class TestLogs:
         for secret in ("MSCU1234566", "+254700000001"):
             assert secret not in text
         assert not any(isinstance(v, bytes) for e in logs for v in e.values())
+
+
+class TestRetention:
+    def test_background_purges_old_personal_audit_content(self, agencies: dict[str, Path]) -> None:
+        """The serving node purges audit personal content past retention; the chain verifies."""
+        from datetime import UTC, datetime, timedelta
+
+        from node import audit
+        from node.audit.chain import append_entry
+
+        home = NodeHome(agencies["ke-kws"])
+        conn = store.connect(home.db_path)
+        with store.transaction(conn):
+            old = append_entry(
+                conn,
+                "match.served",
+                {"counterpart": "vn-customs", "officer": "Insp. Old", "status": "OK"},
+                now=datetime.now(UTC) - timedelta(days=10),
+            )
+        config = load_config(home)
+        config.audit.retention_days = 5
+        node = build_node(home, config, listen="127.0.0.1:0")
+        try:
+            node.start_background(home, config, interval_s=0.05, retention_every_s=0)
+            deadline = time.monotonic() + 30
+            while conn.execute(
+                "SELECT COUNT(*) FROM audit_personal WHERE seq = ?", (old.seq,)
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline, "the old personal content was never purged"
+                time.sleep(0.05)
+        finally:
+            node.stop()
+        assert audit.verify(conn).ok
+        recent = conn.execute("SELECT COUNT(*) FROM audit_personal").fetchone()[0]
+        assert recent > 0  # content within retention is kept
