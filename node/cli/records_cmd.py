@@ -110,9 +110,10 @@ _home = click.option(
 )
 @click.option(
     "--workers",
-    type=click.IntRange(1, 64),
+    type=click.IntRange(0, 64),
     default=None,
-    help="Processes validating rows (default: 2 for large files, else 1).",
+    help="Worker processes validating rows; 0 = none (default: one per core but one "
+    "for files over 4 MB, none for smaller ones).",
 )
 @_home
 def import_cmd(

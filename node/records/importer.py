@@ -113,6 +113,11 @@ class _Rejects:
         self.fh.close()
 
 
+def default_workers() -> int:
+    """Worker processes for a large import: one per core, less the one writing SQLite."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def import_file(
     conn: sqlite3.Connection,
     path: Path,
@@ -133,7 +138,7 @@ def import_file(
     report = ImportReport(file=str(path))
     if workers is None:
         big = path.is_file() and path.stat().st_size > PARALLEL_FROM_BYTES
-        workers = min(2, os.cpu_count() or 1) if big else 1
+        workers = default_workers() if big else 0
     sink = _Rejects(rejects) if skip_invalid and rejects is not None else None
     report.rejects = rejects if sink else None
     sorter = _Sorter(report, sink)
@@ -144,7 +149,7 @@ def import_file(
     try:
         with node_store.transaction(conn):
             upserter = Upserter(conn, unique_ids=True)
-            if workers > 1:
+            if workers > 0:
                 upserter.begin_bulk()
             for chunk in checked(path, fmt, mapping, workers):
                 good = sorter.sort(chunk)

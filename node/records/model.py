@@ -11,7 +11,6 @@ single list the policy language releases fields by.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, fields
 from typing import Any, Final
@@ -138,10 +137,6 @@ class Record:
         """Stable JSON text of the record (sorted keys, no spaces)."""
         return json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
-    def digest(self) -> str:
-        """SHA-256 of the canonical JSON: equal digests mean an unchanged record."""
-        return content_digest(self.canonical_json())
-
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
         """Rebuild a record from its stored form (trusted: written by :meth:`to_json`)."""
@@ -160,11 +155,6 @@ class Record:
             else:
                 kwargs[key] = value
         return cls(**kwargs)
-
-
-def content_digest(content: str) -> str:
-    """SHA-256 (hex) of a record's canonical JSON text."""
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 _FIELDS: Final = tuple(f.name for f in fields(Record))

@@ -25,7 +25,6 @@ from typing import Any
 from node.records import blocks
 from node.records.io import RowError, check_row, detect_format, iter_rows
 from node.records.keys import derive_keys
-from node.records.model import content_digest
 from node.records.store import PreparedRecord
 
 ROWS_PER_TASK = 2000
@@ -48,13 +47,11 @@ def check_rows(file: str, rows: list[Row]) -> list[Checked]:
             out.append((n, None, got, [], cells))
             continue
         derivation = derive_keys(got)
-        content = got.canonical_json()
         prepared = PreparedRecord(
             got.record_id,
             got.kind,
             got.review_date,
-            content_digest(content),
-            content,
+            got.canonical_json(),
             tuple(derivation.matchable()),
         )
         out.append((n, prepared, [], derivation.problems, None))
@@ -91,10 +88,13 @@ def tasks(path: Path, fmt: str | None, mapping: Mapping[str, str] | None) -> Ite
 def checked(
     path: Path, fmt: str | None, mapping: Mapping[str, str] | None, workers: int
 ) -> Iterator[list[Checked]]:
-    """Checked rows of the file, task by task in file order, using ``workers`` processes."""
+    """Checked rows of the file, task by task in file order.
+
+    ``workers`` is the number of worker processes; 0 checks in this process.
+    """
     file = str(path)
     work = tasks(path, fmt, mapping)
-    if workers <= 1:
+    if workers <= 0:
         for task in work:
             yield run_task(file, task)
         return

@@ -1,7 +1,7 @@
 """Tables owned by node.records: stored records and their match keys.
 
-Record content is kept as canonical JSON (``content``) with its SHA-256
-(``digest``) so a re-import can tell an unchanged record in one comparison.
+Record content is kept as canonical JSON (``content``); a re-import compares it
+as text to tell an unchanged record.
 ``match_keys`` holds only matchable keys; it is indexed by key so a lookup or a
 setup build never scans records, and by record row so a delete or an update
 removes a record's keys without a scan.
@@ -15,7 +15,6 @@ CREATE TABLE IF NOT EXISTS records (
     record_id    TEXT NOT NULL UNIQUE,
     kind         TEXT NOT NULL,
     review_date  TEXT NOT NULL,
-    digest       TEXT NOT NULL,
     content      TEXT NOT NULL,
     imported_at  TEXT NOT NULL
 );

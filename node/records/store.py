@@ -2,7 +2,7 @@
 
 Writers run inside the caller's ``with node.store.transaction(conn):`` so an
 import, a deletion or a purge commits together with its audit entry. Records
-are upserted by ``record_id``: a record whose content digest is unchanged is
+are upserted by ``record_id``: a record whose content is unchanged is
 left alone, so importing the same file twice changes nothing.
 """
 
@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from node.records.facts import RecordFacts, facts
 from node.records.keys import derive_keys
-from node.records.model import Record, content_digest
+from node.records.model import Record
 
 BATCH = 5000
 IMPORT_CACHE_KIB = 262_144
@@ -36,19 +36,17 @@ class PreparedRecord(NamedTuple):
     record_id: str
     kind: str
     review_date: str
-    digest: str
     content: str
     keys: tuple[str, ...]
 
     @classmethod
     def of(cls, record: Record) -> PreparedRecord:
-        """Prepare ``record``: canonical JSON, digest and matchable keys."""
+        """Prepare ``record``: canonical JSON and matchable keys."""
         return PreparedRecord(
             record.record_id,
             record.kind,
             record.review_date,
-            content_digest(content := record.canonical_json()),
-            content,
+            record.canonical_json(),
             tuple(derive_keys(record).matchable()),
         )
 
@@ -83,7 +81,7 @@ def _existing(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[int, 
         chunk = ids[start : start + 900]
         marks = ",".join("?" * len(chunk))
         rows = conn.execute(
-            f"SELECT record_id, rid, digest FROM records WHERE record_id IN ({marks})",  # noqa: S608
+            f"SELECT record_id, rid, content FROM records WHERE record_id IN ({marks})",  # noqa: S608
             chunk,
         )
         out.update({r[0]: (r[1], r[2]) for r in rows})
@@ -146,25 +144,27 @@ class Upserter:
             if old is None:
                 rid = self.next_rid
                 self.next_rid += 1
-                new_rows.append(
-                    (rid, p.record_id, p.kind, p.review_date, p.digest, p.content, self.now)
-                )
+                new_rows.append((rid, p.record_id, p.kind, p.review_date, p.content))
                 if self.seen is not None:
                     self.seen.add(p.record_id)
-            elif old[1] == p.digest:
+            elif old[1] == p.content:
                 unchanged += 1
                 continue
             else:
                 rid = old[0] if old[0] >= 0 else self._rid_of(p.record_id)
                 drop.append((rid,))
-                changed_rows.append((p.kind, p.review_date, p.digest, p.content, self.now, rid))
-            existing[p.record_id] = (rid, p.digest)
+                changed_rows.append((p.kind, p.review_date, p.content, rid))
+            existing[p.record_id] = (rid, p.content)
             key_rows.extend((rid, k) for k in p.keys)
         if new_rows:
-            conn.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?)", new_rows)
+            # The import time is one literal we made ourselves, not a value from the file.
+            conn.executemany(
+                f"INSERT INTO records VALUES (?,?,?,?,?,'{self.now}')",  # noqa: S608
+                new_rows,
+            )
         if changed_rows:
             conn.executemany(
-                "UPDATE records SET kind=?, review_date=?, digest=?, content=?, imported_at=?"
+                f"UPDATE records SET kind=?, review_date=?, content=?, imported_at='{self.now}'"  # noqa: S608
                 " WHERE rid=?",
                 changed_rows,
             )

@@ -76,7 +76,7 @@ class TestPipeline:
         """A refused row comes back with its errors and its cells for the rejects file."""
         path = tmp_path / "p.csv"
         path.write_text("record_id,kind,review_date\nP-1,person,2030-01-01\n", encoding="utf-8")
-        (checked,) = list(pipeline.checked(path, None, None, workers=1))
+        (checked,) = list(pipeline.checked(path, None, None, workers=0))
         n, prepared, errors, _, cells = checked[0]
         assert n == 2
         assert prepared is None

@@ -69,7 +69,7 @@ class TestParallelImport:
         path = tmp_path / "g.jsonl"
         generate.write(path, generate.rows(3000, seed=5))
         stores = []
-        for workers in (1, 2):
+        for workers in (0, 2):
             c = store.open_store(tmp_path / f"n{workers}.db")
             report = import_file(c, path, workers=workers)
             assert report.counts.inserted == 3000
