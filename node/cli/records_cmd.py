@@ -112,8 +112,8 @@ _home = click.option(
     "--workers",
     type=click.IntRange(0, 64),
     default=None,
-    help="Worker processes validating rows; 0 = none (default: one per core but one "
-    "for files over 4 MB, none for smaller ones).",
+    help="Worker processes validating rows; 0 = none (default: one per core for files "
+    "over 4 MB, none for smaller ones).",
 )
 @_home
 def import_cmd(

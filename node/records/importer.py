@@ -114,8 +114,12 @@ class _Rejects:
 
 
 def default_workers() -> int:
-    """Worker processes for a large import: one per core, less the one writing SQLite."""
-    return max(1, (os.cpu_count() or 1) - 1)
+    """Worker processes for a large import: one per core (at most four).
+
+    On two cores, two workers beside the process writing SQLite finish sooner
+    than one: the writer waits on its workers most of the time.
+    """
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def import_file(
