@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from click.testing import CliRunner
 
 from node.cli.main import cli
@@ -83,3 +84,11 @@ def node_factory(tmp_path: Path) -> Callable[[str, str], Path]:
         return init_node(tmp_path, agency_id, country)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """In-process CLI calls configure structlog globally; each test starts from the defaults."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
