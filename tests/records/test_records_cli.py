@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-from conftest import EXAMPLES
+from records_helpers import EXAMPLES
 
 from node.cli.records_cmd import records
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import EXAMPLES
+from records_helpers import EXAMPLES
 
 from node.records.io import read_records
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import person_row, shipment_row
+from records_helpers import person_row, shipment_row
 
 from node.records.keys import KEY_SCHEME_VERSION, KEY_TYPES, derive_keys
 from node.records.parse import parse_row

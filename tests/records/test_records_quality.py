@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import DATA
+from records_helpers import DATA
 
 from node.records.io import read_records
 from node.records.quality import evaluate, load_pairs, score, sides

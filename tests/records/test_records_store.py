@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from conftest import person_row, shipment_row
+from records_helpers import person_row, shipment_row
 
 from node import store
 from node.records import store as rs
