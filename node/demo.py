@@ -43,6 +43,19 @@ SHOWCASE: dict[str, list[tuple[str, str | None]]] = {
         ("mz-pgr/shipments.jsonl", None),
     ],
 }
+# Viet Nam Customs' request to KWS, as KWS's legal officer replays it with 'policy explain'.
+VN_REQUEST_TO_KWS = (
+    "--requester",
+    "vn-customs",
+    "--purpose",
+    "criminal_investigation",
+    "--legal-basis",
+    "KE-VN-MoU-2024",
+    "--case-reference",
+    "VNC/2026/0147",
+    "--officer",
+    "Capt. Tran Quoc Bao",
+)
 BACKGROUND_PREFIX = {"ke-kws": "KWS", "vn-customs": "VNC", "mz-pgr": "PGR"}
 
 
@@ -193,16 +206,7 @@ class Demo:
             "participation",
             "--record-id",
             "KWS-P-0104",
-            "--requester",
-            "vn-customs",
-            "--purpose",
-            "criminal_investigation",
-            "--legal-basis",
-            "KE-VN-MoU-2024",
-            "--case-reference",
-            "VNC/2026/0147",
-            "--officer",
-            "Capt. Tran Quoc Bao",
+            *VN_REQUEST_TO_KWS,
             check=False,
         )
 

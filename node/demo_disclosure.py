@@ -144,16 +144,7 @@ def disclosure_step(demo: Demo) -> None:
         kws,
         "--record-id",
         "KWS-P-0101",
-        "--requester",
-        "vn-customs",
-        "--purpose",
-        "criminal_investigation",
-        "--legal-basis",
-        "KE-VN-MoU-2024",
-        "--case-reference",
-        "VNC/2026/0147",
-        "--officer",
-        "Capt. Tran Quoc Bao",
+        *_vn_request_to_kws(),
         "--charge",
         "drug_trafficking",
         "--field",
@@ -249,3 +240,9 @@ def _demo_file(name: str) -> Path:
     from node.demo import DEMO_DATA
 
     return DEMO_DATA / name
+
+
+def _vn_request_to_kws() -> tuple[str, ...]:
+    from node.demo import VN_REQUEST_TO_KWS
+
+    return VN_REQUEST_TO_KWS

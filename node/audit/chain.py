@@ -312,3 +312,21 @@ def row_to_entry(row: sqlite3.Row, personal: Mapping[str, str] | None = None) ->
         entry_hash=str(row["entry_hash"]),
         personal=dict(personal or {}),
     )
+
+
+def entries_where(
+    since: datetime | None, until: datetime | None, counterpart: str | None
+) -> tuple[str, list[object]]:
+    """SQL condition and parameters selecting entries with ``since <= ts < until``."""
+    clauses: list[str] = ["1 = 1"]
+    params: list[object] = []
+    if since is not None:
+        clauses.append("ts >= ?")
+        params.append(format_ts(since))
+    if until is not None:
+        clauses.append("ts < ?")
+        params.append(format_ts(until))
+    if counterpart is not None:
+        clauses.append("counterpart = ?")
+        params.append(counterpart)
+    return " AND ".join(clauses), params

@@ -19,6 +19,7 @@ from typing import Any
 from node.audit.chain import (
     GENESIS_HASH,
     append_entry,
+    entries_where,
     entry_body,
     format_ts,
     row_fields,
@@ -46,23 +47,6 @@ class ExportSummary:
     checkpoint: Checkpoint
 
 
-def _where(
-    since: datetime | None, until: datetime | None, counterpart: str | None
-) -> tuple[str, list[object]]:
-    clauses: list[str] = ["1 = 1"]
-    params: list[object] = []
-    if since is not None:
-        clauses.append("ts >= ?")
-        params.append(format_ts(since))
-    if until is not None:
-        clauses.append("ts < ?")
-        params.append(format_ts(until))
-    if counterpart is not None:
-        clauses.append("counterpart = ?")
-        params.append(counterpart)
-    return " AND ".join(clauses), params
-
-
 def export_lines(
     conn: sqlite3.Connection,
     home: NodeHome,
@@ -79,7 +63,7 @@ def export_lines(
     over the chain including that entry, all in one transaction.
     """
     moment = now or datetime.now(UTC)
-    where, params = _where(since, until, counterpart)
+    where, params = entries_where(since, until, counterpart)
     conn.execute("BEGIN IMMEDIATE")
     try:
         query = f"SELECT * FROM audit_entries WHERE {where} ORDER BY seq"  # noqa: S608 - fixed clauses

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from node.audit.chain import format_ts
+from node.audit.chain import entries_where, format_ts
 
 UNKNOWN_COUNTERPART = "(none)"
 PENDING_STATUSES = frozenset({"pending", "pending_approval", "open", "reopened"})
@@ -245,20 +245,11 @@ def compute_stats(
 ) -> StatsReport:
     """Cooperation figures for entries with ``since <= ts < until``."""
     moment = now or datetime.now(UTC)
-    clauses, params = ["1 = 1"], list[object]()
-    if since is not None:
-        clauses.append("ts >= ?")
-        params.append(format_ts(since))
-    if until is not None:
-        clauses.append("ts < ?")
-        params.append(format_ts(until))
-    if counterpart is not None:
-        clauses.append("counterpart = ?")
-        params.append(counterpart)
+    where, params = entries_where(since, until, counterpart)
     by_counterpart: dict[str, CounterpartStats] = {}
     query = (
         "SELECT event, counterpart, elements, hits, details FROM audit_entries WHERE "  # noqa: S608 - fixed clauses
-        + " AND ".join(clauses)
+        + where
         + " ORDER BY seq"
     )
     for row in conn.execute(query, params):
