@@ -13,7 +13,7 @@ import hashlib
 import re
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -141,9 +141,17 @@ class Responder:
         pol = self.policies.current()
         elements: set[str] = set()
         admitted = 0
+        # Records with the same participation signature get the same decision for this
+        # request: decide once per signature, not once per record.
+        decided: dict[Hashable, bool] = {}
+        today = ctx.now.astimezone(UTC).date()
         for facts, keys in record_store.eligible_keys(conn):
-            decision = policy_lang.evaluate_participation(pol, ctx, facts)
-            if decision.outcome == "RELEASE" and keys:
+            signature = policy_lang.participation_signature(facts, today)
+            allowed = decided.get(signature)
+            if allowed is None:
+                decision = policy_lang.evaluate_participation(pol, ctx, facts)
+                allowed = decided[signature] = decision.outcome == "RELEASE"
+            if allowed and keys:
                 admitted += 1
                 elements.update(keys)
         return sorted(elements), admitted
