@@ -43,9 +43,12 @@ def init(
     home = NodeHome.resolve(home_arg)
     try:
         validate_agency_id(agency_id)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--agency") from exc
+    try:
         country = validate_country(country)
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
+        raise click.BadParameter(str(exc), param_hint="--country") from exc
     if home.exists():
         raise click.ClickException(
             f"{home.root} already holds a node (spoor.toml exists); nothing was changed. "

@@ -265,17 +265,24 @@ def build_node(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
         log.info("reflection enabled")
-    if insecure:
-        log.warning(
-            "PLAINTEXT MODE: mutual TLS is off; traffic and peer identity are unprotected. "
-            "Use only for local debugging."
-        )
-        port = server.add_insecure_port(address)
-    else:
-        port = server.add_secure_port(address, _TlsMaterial(home).credentials())
+    try:
+        if insecure:
+            log.warning(
+                "PLAINTEXT MODE: mutual TLS is off; traffic and peer identity are unprotected. "
+                "Use only for local debugging."
+            )
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, _TlsMaterial(home).credentials())
+    except RuntimeError:
+        port = 0  # grpcio raises where older releases returned 0
     if port == 0:
         pool.close()
-        raise OSError(f"could not bind {address} (is another node already listening there?)")
+        raise OSError(
+            f"could not listen on {address}: the address is in use or not available "
+            "(another node or program on that port?). Choose another with --listen or "
+            "server.listen in spoor.toml."
+        )
     server.start()
     # SERVING only now: the store is open, the config and policy are loaded, the port bound.
     for name in ("", SERVICE_NAME):
