@@ -7,8 +7,10 @@ decoding; :func:`validate_call` refuses it with :class:`~node.errors.InvalidRequ
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -199,3 +201,23 @@ def context_of(call: DisclosureCall, now: datetime) -> policy_lang.RequestContex
         assurances=tuple(call.assurances),
         requested_fields=tuple(call.requested_fields),
     )
+
+
+def transcript_hash(
+    request_id: str, disclosure_id: str, match_keys: Sequence[str], items: Sequence[ItemDecision]
+) -> str:
+    """A digest both agencies compute from what crossed the wire in one Disclose call.
+
+    Requester and responder record it in their audit entries so the two trails
+    can be reconciled one to one; it covers the keys asked about (by digest) and
+    each item's id, outcome, reason code and ticket, never field values.
+    """
+    h = hashlib.sha256()
+    for part in (request_id, disclosure_id):
+        h.update(hashlib.sha256(part.encode()).digest())
+    for key in match_keys:
+        h.update(hashlib.sha256(key.encode()).digest())
+    for item in items:
+        line = "|".join((item.item_id, item.outcome, item.reason_code, item.ticket_id or ""))
+        h.update(hashlib.sha256(line.encode()).digest())
+    return h.hexdigest()

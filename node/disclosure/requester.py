@@ -29,6 +29,7 @@ from node.disclosure.model import (
     ItemDecision,
     iso,
     now_utc,
+    transcript_hash,
 )
 from node.errors import DisclosureNotFound, InvalidRequest
 from node.matching import PROTOCOL_VERSION, key_types_of
@@ -262,6 +263,9 @@ def send_request(
             policy_digest=answer.policy_digest,
             key_types=key_types_of(call.match_keys),
             elements=len(call.match_keys),
+            transcript_hash=transcript_hash(
+                call.request_id, answer.disclosure_id, call.match_keys, answer.items
+            ),
             status="OK",
             details={
                 "disclosure_id": answer.disclosure_id,

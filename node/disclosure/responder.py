@@ -39,6 +39,7 @@ from node.disclosure.model import (
     iso,
     now_utc,
     parse_iso,
+    transcript_hash,
     validate_call,
 )
 from node.errors import DisclosureNotFound, InvalidRequest
@@ -314,6 +315,9 @@ class DisclosureResponder:
             justification=call.justification.strip() or None,
             key_types=key_types_of(call.match_keys),
             elements=len(call.match_keys),
+            transcript_hash=transcript_hash(
+                call.request_id, answer.disclosure_id, call.match_keys, answer.items
+            ),
             status="OK",
             details={"disclosure_id": answer.disclosure_id, "match_id": call.match_id or None},
         )

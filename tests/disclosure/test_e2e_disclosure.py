@@ -190,4 +190,19 @@ def test_release_approval_refusal_and_export(federation: Federation, tmp_path: P
             conn.close()
 
     assert {"disclosure.requested", "disclosure.fetched"} <= events(vn)
+
+    def transcripts(home: str, event: str) -> set[str]:
+        conn = sqlite3.connect(Path(home) / "node.db")
+        try:
+            rows = conn.execute(
+                "SELECT transcript_hash FROM audit_entries WHERE event = ?", (event,)
+            ).fetchall()
+        finally:
+            conn.close()
+        return {str(r[0]) for r in rows}
+
+    # Both trails hold the same transcript hash for each Disclose call.
+    sent = transcripts(vn, "disclosure.requested")
+    assert sent
+    assert sent == transcripts(kws, "disclosure.received")
     assert {"disclosure.received", "disclosure.decided", "disclosure.approved"} <= events(kws)
