@@ -6,9 +6,9 @@ For each responder size M, a holder node imports M synthetic records and an
 asker node runs ``spoor match`` with Q query rows against it over mutual TLS
 (PSI in worker processes, participation policy per record, audit on both
 sides). The same-run baseline is the bare OpenMined library doing the same PSI
-in one process on the same set sizes (the holder's eligible keys, padded as
-the node pads them, and the asker's keys): the ratio is what the federation
-around PSI costs. Medians of ``--runs`` matches.
+in one process on the same sets (the keys of the records the holder's policy
+admits, padded as the node pads them, and the asker's keys): the ratio is what
+the federation around PSI costs. Medians of ``--runs`` matches.
 """
 
 from __future__ import annotations
@@ -22,16 +22,21 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import private_set_intersection.python as psi
 
-from node import store
+import policy
+from node import logs, store
+from node.config import load_config
 from node.demo_federation import Agency, Federation, run_spoor
+from node.home import NodeHome
+from node.matching import Responder
+from node.policy_holder import PolicyHolder
 from node.psi.server import padded_elements
 from node.quality_run import ROOT
 from node.records import generate
-from node.records import store as record_store
 from node.records.io import read_records
 from node.records.keys import derive_keys
 
@@ -102,8 +107,22 @@ def bench_size(root: Path, size: int, query: int, runs: int) -> dict[str, object
         fed.stop()
     counterpart = result["counterparts"][0]  # type: ignore[index]
 
-    conn = store.connect(fed.home(HOLDER.agency_id) / "node.db")
-    server_keys = sorted({k for _, keys in record_store.eligible_keys(conn) for k in keys})
+    # The baseline works on exactly the set the responder matched: the keys of the
+    # records its policy admitted for this request.
+    holder = NodeHome(fed.home(HOLDER.agency_id))
+    policies = PolicyHolder(holder.policy_dir, holder.db_path)
+    policies.load_initial()
+    responder = Responder(load_config(holder), holder.db_path, policies, pool=None)  # type: ignore[arg-type]
+    ctx = policy.RequestContext(
+        requester=ASKER.agency_id,
+        purpose="criminal_investigation",
+        legal_basis="CITES-Art-VIII",
+        case_reference="BENCH",
+        officer="bench",
+        now=datetime.now(UTC),
+    )
+    conn = store.connect(holder.db_path)
+    server_keys, _ = responder.eligible_elements(conn, ctx)
     conn.close()
     client_keys = sorted(
         {k for r in read_records(asked).records for k in derive_keys(r).matchable()}
@@ -125,6 +144,7 @@ def main() -> int:
     parser.add_argument("--query", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    logs.configure(level="warning")
     print(f"machine : {_cpu()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"python  : {sys.version.split()[0]}, openmined-psi 2.0.6")
     print(f"query   : {args.query} rows; median of {args.runs} matches per size")
