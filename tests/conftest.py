@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,19 +40,23 @@ def init_node(root: Path, agency_id: str, country: str, port: int = 0) -> Path:
     return home
 
 
-def make_peers(a: Path, b: Path, a_id: str, b_id: str, b_address: str = "127.0.0.1:1") -> None:
-    """Make ``b`` a peer of ``a`` (pins b's CA in a)."""
-    spoor(
-        "peers",
-        "add",
-        "--home",
-        str(a),
-        b_id,
-        "--address",
-        b_address,
-        "--ca",
-        str(b / "keys" / "ca.crt"),
-    )
+def responder_with_peer(
+    tmp_path: Path, held: list[dict[str, object]], *, others: tuple[tuple[str, str], ...] = ()
+) -> dict[str, Path]:
+    """ke-kws holding ``held`` under the test policy, with vn-customs as its only peer.
+
+    ``others`` are further agencies (id, country) that get a node home but are not peers.
+    """
+    homes = {
+        agency: init_node(tmp_path, agency, country)
+        for agency, country in (("ke-kws", "KE"), ("vn-customs", "VN"), *others)
+    }
+    ke, vn = homes["ke-kws"], homes["vn-customs"]
+    spoor("peers", "add", "--home", str(ke), "vn-customs", "--address", "127.0.0.1:9",
+          "--ca", str(vn / "keys" / "ca.crt"))  # fmt: skip
+    install_test_policy(ke, "ke-kws", ["vn-customs"])
+    spoor("records", "import", "--home", str(ke), str(write_jsonl(tmp_path / "held.jsonl", held)))
+    return homes
 
 
 def install_test_policy(home: Path, agency_id: str, counterparts: list[str]) -> None:
@@ -76,14 +80,6 @@ def install_test_policy(home: Path, agency_id: str, counterparts: list[str]) -> 
 def write_jsonl(path: Path, records: list[dict[str, object]]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
     return path
-
-
-@pytest.fixture
-def node_factory(tmp_path: Path) -> Callable[[str, str], Path]:
-    def make(agency_id: str, country: str) -> Path:
-        return init_node(tmp_path, agency_id, country)
-
-    return make
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,7 @@ from node.psi import client as psi_client
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.client import PeerCallFailed, PeerClient
 from node.rpc.server import RunningNode, build_node
-from tests.conftest import init_node, install_test_policy, spoor, write_jsonl
+from tests.conftest import responder_with_peer, spoor
 
 HELD = [
     {"record_id": f"KE-S-{i}", "kind": "shipment", "containers": [c], "review_date": "2031-01-01"}
@@ -36,26 +36,7 @@ HELD = [
 @pytest.fixture
 def agencies(tmp_path: Path) -> dict[str, Path]:
     """ke-kws serves; vn-customs is its peer; rogue-ca is an agency ke-kws never pinned."""
-    homes = {
-        "ke-kws": init_node(tmp_path, "ke-kws", "KE"),
-        "vn-customs": init_node(tmp_path, "vn-customs", "VN"),
-        "zz-rogue": init_node(tmp_path, "zz-rogue", "ZA"),
-    }
-    ke, vn = homes["ke-kws"], homes["vn-customs"]
-    spoor(
-        "peers",
-        "add",
-        "--home",
-        str(ke),
-        "vn-customs",
-        "--address",
-        "127.0.0.1:9",
-        "--ca",
-        str(vn / "keys" / "ca.crt"),
-    )
-    install_test_policy(ke, "ke-kws", ["vn-customs"])
-    spoor("records", "import", "--home", str(ke), str(write_jsonl(tmp_path / "h.jsonl", HELD)))
-    return homes
+    return responder_with_peer(tmp_path, HELD, others=(("zz-rogue", "ZA"),))
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from node.psi import client as psi_client
 from node.psi.pool import PsiPool
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.servicer import FederationServicer, NodeIdentity
-from tests.conftest import init_node, install_test_policy, spoor, write_jsonl
+from tests.conftest import responder_with_peer
 
 SERVICE = pb.DESCRIPTOR.services_by_name["FederationService"]
 
@@ -86,22 +86,7 @@ def pool() -> Iterator[PsiPool]:
 
 @pytest.fixture
 def home(tmp_path: Path) -> NodeHome:
-    ke = init_node(tmp_path, "ke-kws", "KE")
-    vn = init_node(tmp_path, "vn-customs", "VN")
-    spoor(
-        "peers",
-        "add",
-        "--home",
-        str(ke),
-        "vn-customs",
-        "--address",
-        "127.0.0.1:9",
-        "--ca",
-        str(vn / "keys" / "ca.crt"),
-    )
-    install_test_policy(ke, "ke-kws", ["vn-customs"])
-    spoor("records", "import", "--home", str(ke), str(write_jsonl(tmp_path / "held.jsonl", HELD)))
-    return NodeHome(ke)
+    return NodeHome(responder_with_peer(tmp_path, HELD)["ke-kws"])
 
 
 def make_servicer(
