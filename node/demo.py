@@ -43,6 +43,9 @@ SHOWCASE: dict[str, list[tuple[str, str | None]]] = {
         ("mz-pgr/shipments.jsonl", None),
     ],
 }
+# KWS officers who decide disclosure tickets, and their roles.
+KWS_OFFICERS = (("Adv. Njeri Wambui", "legal_officer"), ("Col. Peter Otieno", "head_of_unit"))
+
 # Viet Nam Customs' request to KWS, as KWS's legal officer replays it with 'policy explain'.
 VN_REQUEST_TO_KWS = (
     "--requester",
@@ -96,13 +99,16 @@ class Demo:
             "1. Three agencies set up their nodes",
             "Each agency runs 'spoor init' (own CA, node certificate with its agency id in the "
             "URI SAN, SQLite database), pins the other two agencies' CAs with 'spoor peers add', "
-            "and installs the release policy its legal officers wrote (deploy/policies/).",
+            "installs the release policy its legal officers wrote (deploy/policies/), and "
+            "registers the officers who may decide disclosure tickets.",
         )
         self.federation.create()
         for agency in AGENCIES:
             self.federation.install_policy(agency.agency_id, POLICIES / agency.agency_id)
             self.spoor("policy", "check", str(self.federation.home(agency.agency_id) / "policy"))
         self.spoor("peers", "list", "--home", self.home("vn-customs"))
+        for name, role in KWS_OFFICERS:
+            self.spoor("officers", "add", name, "--role", role, "--home", self.home("ke-kws"))
 
     def import_records(self) -> None:
         self.step(

@@ -106,7 +106,7 @@ def disclosure_step(demo: Demo) -> None:
             "--home",
             kws,
             "--officer",
-            "Adv. Njeri Wambui (KWS Legal)",
+            "Adv. Njeri Wambui",
         )
     demo.console.print("\n[bold]Viet Nam Customs fetches what was released and exports it.[/bold]")
     demo.spoor("disclose", "fetch", "--home", vn)
@@ -231,7 +231,7 @@ def disclosure_step(demo: Demo) -> None:
                 "--home",
                 kws,
                 "--officer",
-                "Col. Otieno (Head of Unit)",
+                "Col. Peter Otieno",
             )
     demo.spoor("disclose", "status", "--home", pgr)
 

@@ -24,6 +24,7 @@ SCHEMA_MODULES: tuple[str, ...] = (
     "node.records.schema",
     "node.audit.schema",
     "node.disclosure.schema",
+    "node.officers",
 )
 
 BUSY_TIMEOUT_MS = 15_000

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from node import store
+from node import officers, store
 from node.cli.common import home_option, load_node
 from node.disclosure import tickets
 from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
@@ -29,6 +29,8 @@ def _run(
         return action(conn, *args, **kwargs)
     except (DisclosureNotFound, InvalidRequest, TicketStateConflict) as exc:
         raise click.ClickException(f"{exc}. Nothing was changed.") from exc
+    except officers.OfficerNotAuthorized as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         conn.close()
 

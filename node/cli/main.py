@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("node.cli.match_cmd", "match"),
     ("node.cli.disclose_cmd", "disclose"),
     ("node.cli.approvals_cmd", "approvals"),
+    ("node.cli.officers_cmd", "officers_group"),
     ("node.cli.audit_cmd", "audit"),
     ("node.cli.audit_cmd", "stats"),
     ("node.cli.demo_cmd", "demo"),

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from node import audit, store
+from node import audit, officers, store
 from node.disclosure.model import iso, now_utc, parse_iso
 from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
 from node.records import store as record_store
@@ -278,6 +278,7 @@ def approve(
                 "reopen it with 'spoor approvals reopen TICKET --officer NAME --deadline-hours N' "
                 "before approving; nothing was released",
             )
+        role = officers.authorize(conn, officer, ticket.roles)
         if officer in ticket.approvers:
             raise TicketStateConflict(
                 ticket.ticket_id,
@@ -316,6 +317,7 @@ def approve(
                 "round": ticket.round,
                 "approvals": len(approvers),
                 "approvals_needed": ticket.approvals_needed,
+                "role": role,
                 "final": final,
                 **({"waited_seconds": max(waited, 0.0)} if final else {}),
             },
@@ -344,6 +346,7 @@ def deny(
                 "it has already been decided",
                 "nothing was changed",
             )
+        role = officers.authorize(conn, officer, ticket.roles)
         _record_action(
             conn,
             ticket,
@@ -370,6 +373,7 @@ def deny(
                 "ticket_id": ticket.ticket_id,
                 "disclosure_id": ticket.disclosure_id,
                 "round": ticket.round,
+                "role": role,
                 "waited_seconds": max((moment - parse_iso(ticket.created_at)).total_seconds(), 0),
             },
         )
@@ -407,6 +411,7 @@ def reopen(
                 f"it is still within its deadline {ticket.deadline}",
                 "decide it with 'spoor approvals approve' or 'spoor approvals deny'",
             )
+        officers.authorize(conn, officer, ticket.roles)
         new_round = ticket.round + 1
         deadline = iso(moment + timedelta(hours=deadline_hours))
         _record_action(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from spoor.federation.v1 import federation_pb2 as pb
 
-from node import store
+from node import officers, store
 from node.config import NodeConfig
 from node.disclosure import DisclosureAnswer, DisclosureCall, DisclosureResponder
 from node.matching import PROTOCOL_VERSION
@@ -120,12 +120,18 @@ class ResponderNode:
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
+#: Officers on the responder's roster in these tests (all legal officers).
+OFFICERS = ("Adv. Wanjiru", "Adv. Kamau", "Adv. A", "Adv. B")
+
+
 def make_responder(root: Path, now: datetime | None = None) -> ResponderNode:
     root.mkdir(parents=True, exist_ok=True)
     db_path = root / "node.db"
     conn = store.open_store(db_path)
     with store.transaction(conn):
         record_store.upsert(conn, RECORDS)
+        for name in OFFICERS:
+            officers.add(conn, name, ("legal_officer",), actor="test")
     config = NodeConfig(agency_id=RESPONDER, country="KE")
     policies = PolicyHolder(POLICY_DIR, db_path)
     policies.load_initial()

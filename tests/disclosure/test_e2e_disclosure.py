@@ -143,6 +143,8 @@ def test_release_approval_refusal_and_export(federation: Federation, tmp_path: P
     shown = run_spoor(["approvals", "show", ticket_id, "--home", kws])
     assert "suspects-two-officers" in shown
     assert "Nguyen Van Hung" in shown
+    for officer in ("Adv. Wanjiru", "Adv. Kamau"):
+        run_spoor(["officers", "add", officer, "--home", kws, "--role", "legal_officer"])
     run_spoor(["approvals", "approve", ticket_id, "--home", kws, "--officer", "Adv. Wanjiru"])
     again = subprocess.run(
         [

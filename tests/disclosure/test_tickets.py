@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from node import officers, store
 from node.disclosure import DENY, NOT_RELEASABLE, PENDING_APPROVAL, RELEASE, tickets
 from node.disclosure.model import now_utc
 from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
@@ -181,3 +182,49 @@ class TestShow:
         assert detail.decision["fields"]["date_of_birth"] == "1979"
         assert detail.record is not None
         assert detail.record["record_id"] == "KWS-P-001"
+
+
+class TestOfficerRoster:
+    def test_officer_not_on_roster_cannot_decide(self, responder: ResponderNode) -> None:
+        """Someone the roster does not know cannot approve, refuse or reopen; nothing changes."""
+        _, ticket_id = pending_ticket(responder)
+        before = events(responder)
+        with pytest.raises(officers.OfficerNotAuthorized, match="not on this node's roster"):
+            tickets.approve(responder.conn, ticket_id, "Mr. Nobody")
+        with pytest.raises(officers.OfficerNotAuthorized):
+            tickets.deny(responder.conn, ticket_id, "Mr. Nobody", reason="no")
+        assert tickets.get_ticket(responder.conn, ticket_id).history == ()
+        assert events(responder) == before
+
+    def test_role_must_be_one_the_policy_names(self, responder: ResponderNode) -> None:
+        """An officer whose roles the ticket does not ask for is refused, with the roles named."""
+        _, ticket_id = pending_ticket(responder)
+        with store.transaction(responder.conn):
+            officers.add(responder.conn, "Dr. Otieno", ("data_protection_officer",), actor="t")
+        with pytest.raises(officers.OfficerNotAuthorized, match="legal_officer"):
+            tickets.approve(responder.conn, ticket_id, "Dr. Otieno")
+
+    def test_deactivated_officer_loses_authority(self, responder: ResponderNode) -> None:
+        """After 'officers remove' the officer can no longer decide; their past acts remain."""
+        _, ticket_id = pending_ticket(responder)
+        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        with store.transaction(responder.conn):
+            officers.deactivate(responder.conn, "Adv. Kamau", actor="t")
+        with pytest.raises(officers.OfficerNotAuthorized, match="deactivated"):
+            tickets.approve(responder.conn, ticket_id, "Adv. Kamau")
+        assert tickets.get_ticket(responder.conn, ticket_id).approvers == ("Adv. Wanjiru",)
+
+    def test_roster_changes_are_validated_and_audited(self, responder: ResponderNode) -> None:
+        """Unknown roles are refused; registrations land in the audit trail without clear names."""
+        with (
+            pytest.raises(officers.RosterError, match="unknown role"),
+            store.transaction(responder.conn),
+        ):
+            officers.add(responder.conn, "Adv. X", ("judge",), actor="t")
+        with store.transaction(responder.conn):
+            officers.add(responder.conn, "Adv. Y", ("head_of_unit",), actor="t")
+        rows = responder.conn.execute(
+            "SELECT details FROM audit_entries WHERE event = 'config.changed'"
+        ).fetchall()
+        assert any("officer registered" in r[0] for r in rows)
+        assert not any("Adv. Y" in r[0] for r in rows)
