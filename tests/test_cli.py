@@ -18,6 +18,7 @@ EXPECTED = {
     "match",
     "disclose",
     "approvals",
+    "officers",
     "audit",
     "stats",
     "demo",
