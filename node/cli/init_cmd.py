@@ -10,6 +10,7 @@ import click
 from node import audit, pki, store
 from node.config import NodeConfig, ServerConfig, save_config, validate_agency_id, validate_country
 from node.home import NodeHome
+from node.peers import PeerError, validate_address
 
 STARTER_POLICY = "starter-policy.yaml"
 
@@ -49,6 +50,10 @@ def init(
         country = validate_country(country)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--country") from exc
+    try:
+        validate_address(listen)
+    except PeerError as exc:
+        raise click.BadParameter(str(exc), param_hint="--listen") from exc
     if home.exists():
         raise click.ClickException(
             f"{home.root} already holds a node (spoor.toml exists); nothing was changed. "

@@ -26,6 +26,11 @@ _SHOWN_ERRORS = 20
 
 def _open(home: str | None) -> sqlite3.Connection:
     node_home = NodeHome.resolve(home)
+    if not node_home.exists():
+        raise click.ClickException(
+            f"{node_home.root} is not a node home (no spoor.toml); nothing was changed. "
+            "Give --home of a node made with 'spoor init'."
+        )
     try:
         return store.open_store(node_home.db_path)
     except store.StoreError as exc:
@@ -76,7 +81,7 @@ _home = click.option(
 
 
 @records.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--format",
     "fmt",

@@ -120,13 +120,17 @@ class _Row:
             return ()
         if type(raw) is str and ";" not in raw and "\n" not in raw:
             one = raw.strip()
-            return (one,) if one else ()
-        out = []
-        for item in _items(raw):
-            text = _text(item)
-            if text:
-                out.append(text)
-        return tuple(out)
+            items: tuple[str, ...] = (one,) if one else ()
+        else:
+            items = tuple(t for t in (_text(item) for item in _items(raw)) if t)
+        for text in items:
+            if len(text) > _MAX_TEXT:
+                # A pasted paragraph or binary blob is no name, phone or address; refusing it
+                # here also keeps normalization bounded.
+                self.bad(column, f"an entry is longer than {_MAX_TEXT} characters", text,
+                         "split or shorten the entry")  # fmt: skip
+                return ()
+        return items
 
     def vocab(self, column: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
         if not self.row.get(column):
@@ -308,7 +312,7 @@ def _person(r: _Row) -> dict[str, Any]:
             "use " + ", ".join(SUBJECT_CATEGORIES),
         )
     names = r.texts("names")
-    if not names:
+    if not names and not any(p.column == "names" for p in r.problems):
         r.bad("names", "missing", "", "give at least one name, in its original script")
     dob, year = _birth(r)
     return {

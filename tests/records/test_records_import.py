@@ -96,3 +96,16 @@ class TestGenerator:
             assert report.problem_count == 0, [str(p) for p in report.problems]
         kinds = {r.kind for r in rs.list_records(conn, limit=600)}
         assert kinds == {"person", "organisation", "shipment"}
+
+
+class TestOversizedCells:
+    def test_overlong_name_is_refused_quickly_and_named(self, tmp_path: Path) -> None:
+        """A pasted blob in a name cell is refused with its own message, not normalized."""
+        from node.records.parse import InvalidRowError, parse_row
+
+        row = {"record_id": "X-1", "kind": "person", "subject_category": "suspect",
+               "names": "A" * 100_000, "review_date": "2030-01-01"}  # fmt: skip
+        with pytest.raises(InvalidRowError) as info:
+            parse_row(row)
+        messages = [(p.column, p.message) for p in info.value.problems]
+        assert messages == [("names", "an entry is longer than 1000 characters")]
