@@ -42,7 +42,7 @@ def _actor() -> str:
 
 @contextmanager
 def _store(home: NodeHome) -> Iterator[sqlite3.Connection]:
-    if not home.db_path.is_file() or not home.exists():
+    if not home.db_path.is_file():
         raise click.ClickException(
             f"No node database at {home.db_path}.\n  Nothing was read or changed.\n"
             "  Pass --home (or set $SPOOR_HOME) to an existing node home, or run 'spoor init'."

@@ -9,6 +9,8 @@ from click.testing import CliRunner, Result
 from records_helpers import EXAMPLES
 
 from node.cli.records_cmd import records
+from node.config import NodeConfig, save_config
+from node.home import NodeHome
 
 
 def run(home: Path, *args: str) -> Result:
@@ -18,7 +20,21 @@ def run(home: Path, *args: str) -> Result:
 def make_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     home.mkdir()
+    save_config(NodeHome(home), NodeConfig(agency_id="ke-kws", country="KE"))
     return home
+
+
+class TestHome:
+    def test_directory_without_a_node_is_refused(self, tmp_path: Path) -> None:
+        """A --home that is not a node home is refused and no database appears there."""
+        stray = tmp_path / "stray"
+        stray.mkdir()
+        src = tmp_path / "p.jsonl"
+        src.write_text('{"record_id": "A", "kind": "shipment", "review_date": "2030-01-01"}\n')
+        result = CliRunner().invoke(records, ["import", str(src), "--home", str(stray)])
+        assert result.exit_code == 1
+        assert "not a node home" in result.output
+        assert not (stray / "node.db").exists()
 
 
 class TestImportCommand:
