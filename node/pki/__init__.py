@@ -35,6 +35,7 @@ from node.pki.files import (
 )
 from node.pki.identity import (
     AGENCY_URI_PREFIX,
+    agency_dns_name,
     agency_id_from_certificate,
     agency_uri,
     fingerprint,
@@ -65,6 +66,7 @@ __all__ = [
     "PkiError",
     "PkiFileExistsError",
     "PkiFileMissingError",
+    "agency_dns_name",
     "agency_id_from_certificate",
     "agency_uri",
     "check_peer_certificate",

@@ -40,6 +40,17 @@ def agency_uri(agency_id: str) -> str:
     return AGENCY_URI_PREFIX + validate_agency_id(agency_id)
 
 
+#: Suffix of the DNS name every node certificate carries for its agency. Clients
+#: verify the server against this name, so the TLS handshake itself proves that
+#: the server's certificate was issued for the agency being called.
+AGENCY_DNS_SUFFIX = ".agency.spoor.invalid"
+
+
+def agency_dns_name(agency_id: str) -> str:
+    """The DNS SAN that names ``agency_id`` (``ke-kws.agency.spoor.invalid``)."""
+    return validate_agency_id(agency_id) + AGENCY_DNS_SUFFIX
+
+
 def load_certificate(data: bytes | x509.Certificate) -> x509.Certificate:
     """Parse one certificate given as PEM or DER bytes (the first one if PEM holds several)."""
     if isinstance(data, x509.Certificate):

@@ -21,7 +21,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from node.pki.errors import CertificateError
-from node.pki.identity import agency_uri, load_certificate, validate_agency_id, validate_country
+from node.pki.identity import (
+    agency_dns_name,
+    agency_uri,
+    load_certificate,
+    validate_agency_id,
+    validate_country,
+)
 
 # One RFC 1123 label; internationalised names must be given in their xn-- form.
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -154,6 +160,7 @@ def issue_node_certificate(
         countries = ca_cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
         country = str(countries[0].value) if countries else None
     names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(agency_uri(agency_id))]
+    names.append(x509.DNSName(agency_dns_name(agency_id)))
     names += [x509.DNSName(_dns(h)) for h in dict.fromkeys(hostnames)]
     names += [x509.IPAddress(_ip(ip)) for ip in dict.fromkeys(ip_addresses)]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 from dataclasses import dataclass
 
 import grpc
@@ -9,6 +11,7 @@ from grpc_status import rpc_status
 from spoor.federation.v1 import federation_pb2 as pb
 from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
+from node import pki
 from node.config import NodeConfig
 from node.home import NodeHome
 from node.peers import Peer
@@ -50,12 +53,15 @@ class PeerClient:
         self, home: NodeHome, config: NodeConfig, peer: Peer, *, insecure: bool = False
     ) -> None:
         self.peer = peer
+        self._home = home
+        self._verified = False
         self.deadline = config.limits.rpc_deadline_seconds
         self.metadata: tuple[tuple[str, str], ...] = ()
         options = channel_options(config)
         if insecure:
             self.channel = grpc.insecure_channel(peer.address, options=options)
             self.metadata = ((AGENCY_METADATA_KEY, config.agency_id),)
+            self._verified = True  # plaintext: nothing to verify (debugging only)
         else:
             creds = grpc.ssl_channel_credentials(
                 # Only the CA pinned for this peer can vouch for its server certificate.
@@ -63,8 +69,59 @@ class PeerClient:
                 private_key=home.node_key_path.read_bytes(),
                 certificate_chain=home.node_cert_path.read_bytes(),
             )
+            # The server must present a certificate issued for the agency we call: its
+            # agency DNS name is what the handshake verifies, not the address we dial.
+            options.append(("grpc.ssl_target_name_override", pki.agency_dns_name(peer.agency_id)))
             self.channel = grpc.secure_channel(peer.address, creds, options=options)
         self.stub = pb_grpc.FederationServiceStub(self.channel)
+
+    def verify_server(self, timeout: float = 10.0) -> None:
+        """Check the counterpart's certificate ourselves before anything is sent.
+
+        Python gRPC checks the chain and the name but has no revocation support,
+        so one TLS handshake with the same credentials fetches the server
+        certificate and the node checks chain, validity, agency id and the
+        peer's CRL (``spoor peers add --crl``). Raises :class:`PeerCallFailed`.
+        """
+        if self._verified:
+            return
+        host, _, port = self.peer.address.rpartition(":")
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=self.peer.ca_pem)
+        context.load_cert_chain(self._home.node_cert_path, self._home.node_key_path)
+        context.check_hostname = True
+        name = pki.agency_dns_name(self.peer.agency_id)
+        try:
+            with (
+                socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as raw,
+                context.wrap_socket(raw, server_hostname=name) as tls,
+            ):
+                der = tls.getpeercert(binary_form=True)
+        except (OSError, ssl.SSLError) as exc:
+            raise PeerCallFailed(
+                self.peer.agency_id,
+                "UNAVAILABLE",
+                f"TLS handshake with {self.peer.address} failed ({exc}) — check the address, "
+                "that the node runs, and that it holds a certificate for this agency from the "
+                "pinned CA",
+                [],
+            ) from None
+        if der is None:
+            raise PeerCallFailed(self.peer.agency_id, "UNAVAILABLE", "no server certificate", [])
+        try:
+            pki.check_peer_certificate(
+                der,
+                self.peer.ca_pem.encode("ascii"),
+                crl_pem=self.peer.crl_pem.encode("ascii") if self.peer.crl_pem else None,
+                expected_agency_id=self.peer.agency_id,
+            )
+        except pki.CertificateError as exc:
+            raise PeerCallFailed(
+                self.peer.agency_id,
+                "UNAUTHENTICATED",
+                f"the counterpart's certificate is refused: {exc}; nothing was sent",
+                [],
+            ) from None
+        self._verified = True
 
     def close(self) -> None:
         self.channel.close()
@@ -94,6 +151,7 @@ class PeerClient:
         return PeerCallFailed(self.peer.agency_id, code, message or "", details)
 
     def describe(self, timeout: float | None = None) -> PeerDescription:
+        self.verify_server()
         try:
             resp = self.stub.Describe(
                 pb.DescribeRequest(), timeout=timeout or self.deadline, metadata=self.metadata
@@ -112,6 +170,7 @@ class PeerClient:
         )
 
     def match(self, request: pb.MatchRequest, timeout: float | None = None) -> pb.MatchResponse:
+        self.verify_server()
         try:
             response: pb.MatchResponse = self.stub.Match(
                 request, timeout=timeout or self.deadline, metadata=self.metadata
@@ -123,6 +182,7 @@ class PeerClient:
     def disclose(
         self, request: pb.DiscloseRequest, timeout: float | None = None
     ) -> pb.DiscloseResponse:
+        self.verify_server()
         try:
             response: pb.DiscloseResponse = self.stub.Disclose(
                 request, timeout=timeout or self.deadline, metadata=self.metadata
@@ -134,6 +194,7 @@ class PeerClient:
     def get_disclosure(
         self, request: pb.GetDisclosureRequest, timeout: float | None = None
     ) -> pb.GetDisclosureResponse:
+        self.verify_server()
         try:
             response: pb.GetDisclosureResponse = self.stub.GetDisclosure(
                 request, timeout=timeout or self.deadline, metadata=self.metadata

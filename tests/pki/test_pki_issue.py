@@ -70,9 +70,12 @@ class TestNodeCertificate:
         assert set(eku.value) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
 
     def test_default_names_cover_loopback(self, kenya: AgencyPki) -> None:
-        """By default the node is reachable as localhost, 127.0.0.1 and ::1."""
+        """By default: the agency's DNS name, localhost, 127.0.0.1 and ::1."""
         san = _cert(kenya.cert_pem).extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        assert san.value.get_values_for_type(x509.DNSName) == ["localhost"]
+        assert san.value.get_values_for_type(x509.DNSName) == [
+            "ke-kws.agency.spoor.invalid",
+            "localhost",
+        ]
         assert san.value.get_values_for_type(x509.IPAddress) == [
             ipaddress.ip_address("127.0.0.1"),
             ipaddress.ip_address("::1"),
@@ -82,7 +85,7 @@ class TestNodeCertificate:
         ]
 
     def test_given_names_replace_the_defaults(self, vietnam: AgencyPki) -> None:
-        """Host names and addresses given by the operator are the ones certified."""
+        """Operator host names and addresses replace the defaults; the agency name stays."""
         _, pem = pki.issue_node_certificate(
             vietnam.ca_key_pem,
             vietnam.ca_cert_pem,
@@ -91,7 +94,10 @@ class TestNodeCertificate:
             ip_addresses=("10.20.0.5",),
         )
         san = _cert(pem).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        assert san.get_values_for_type(x509.DNSName) == ["spoor.customs.gov.vn"]
+        assert san.get_values_for_type(x509.DNSName) == [
+            "vn-customs.agency.spoor.invalid",
+            "spoor.customs.gov.vn",
+        ]
         assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("10.20.0.5")]
 
     def test_authority_key_identifier_points_at_the_ca(self, kenya: AgencyPki) -> None:

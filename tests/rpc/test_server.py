@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
@@ -459,3 +460,51 @@ class TestRetention:
         assert audit.verify(conn).ok
         recent = conn.execute("SELECT COUNT(*) FROM audit_personal").fetchone()[0]
         assert recent > 0  # content within retention is kept
+
+
+class TestRequesterChecksTheServer:
+    def test_revoked_server_certificate_is_refused_before_sending(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """A counterpart whose certificate its CA revoked gets nothing from us."""
+        ke = NodeHome(agencies["ke-kws"])
+        spoor(
+            "pki", "revoke", "--home", str(ke.root), pki.serial_hex(ke.node_cert_path.read_bytes())
+        )
+        vn = agencies["vn-customs"]
+        spoor("peers", "add", "--home", str(vn), "ke-kws", "--address", f"127.0.0.1:{server.port}",
+              "--ca", str(ke.ca_cert_path), "--crl", str(ke.keys_dir / "crl.pem"))  # fmt: skip
+        conn = store.connect(NodeHome(vn).db_path)
+        peer = get_peer(conn, "ke-kws")
+        conn.close()
+        with (
+            PeerClient(NodeHome(vn), load_config(NodeHome(vn)), peer) as client,
+            pytest.raises(PeerCallFailed) as info,
+        ):
+            client.describe()
+        assert info.value.code == "UNAUTHENTICATED"
+        assert "revoked" in info.value.message
+
+    def test_server_certified_for_another_agency_is_refused(
+        self, agencies: dict[str, Path], tmp_path: Path
+    ) -> None:
+        """A server holding a certificate from the pinned CA but for another agency is refused."""
+        ke = NodeHome(agencies["ke-kws"])
+        impostor = NodeHome(tmp_path / "impostor")
+        shutil.copytree(ke.root, impostor.root)
+        key, cert = pki.issue_node_certificate(
+            ke.ca_key_path.read_bytes(), ke.ca_cert_path.read_bytes(), "ke-other"
+        )
+        impostor.node_key_path.write_bytes(key)
+        impostor.node_cert_path.write_bytes(cert)
+        node = build_node(impostor, load_config(impostor), listen="127.0.0.1:0")
+        try:
+            with (
+                client_for(agencies, "vn-customs", node.port) as client,
+                pytest.raises(PeerCallFailed) as info,
+            ):
+                client.describe()
+        finally:
+            node.stop()
+        assert info.value.code == "UNAVAILABLE"
+        assert "certificate for this agency" in info.value.message
