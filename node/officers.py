@@ -137,12 +137,20 @@ def _officer(row: sqlite3.Row) -> Officer:
     return Officer(str(row["name"]), roles, bool(row["active"]), str(row["added_at"]))
 
 
-def authorize(conn: sqlite3.Connection, name: str, allowed_roles: Sequence[str]) -> str:
-    """The role in which ``name`` may decide a ticket needing one of ``allowed_roles``.
+def authorize(
+    conn: sqlite3.Connection,
+    name: str,
+    allowed_roles: Sequence[str],
+    *,
+    still_needed: Sequence[str] = (),
+) -> str:
+    """The role in which ``name`` may decide a ticket needing ``allowed_roles``.
 
     Raises :class:`OfficerNotAuthorized` when the officer is unknown, inactive,
-    or holds none of the roles. A ticket whose policy named no role may be
-    decided by any active officer.
+    or holds none of the roles. When ``still_needed`` lists roles no approver
+    has covered yet, the officer must hold one of them: a ticket that needs a
+    legal officer *and* a head of unit is not released by two legal officers.
+    A ticket whose policy named no role may be decided by any active officer.
     """
     row = conn.execute("SELECT roles, active FROM officers WHERE name=?", (name,)).fetchone()
     if row is None:
@@ -158,6 +166,16 @@ def authorize(conn: sqlite3.Connection, name: str, allowed_roles: Sequence[str])
     held = tuple(str(r) for r in json.loads(row["roles"]))
     if not allowed_roles:
         return held[0]
+    for role in still_needed:
+        if role in held:
+            return role
+    if still_needed and any(role in held for role in allowed_roles):
+        raise OfficerNotAuthorized(
+            name,
+            f"acts as {', '.join(r for r in held if r in allowed_roles)}, a role another "
+            f"officer already covered; this ticket still needs: {', '.join(still_needed)}",
+            "Ask an officer holding that role to approve it.",
+        )
     for role in allowed_roles:
         if role in held:
             return role

@@ -93,6 +93,8 @@ CREATE TABLE IF NOT EXISTS ticket_approvals (
     round       INTEGER NOT NULL,
     officer     TEXT NOT NULL,
     decision    TEXT NOT NULL CHECK (decision IN ('approve', 'deny', 'reopen')),
+    -- The role the officer acted in (from the node's roster).
+    role        TEXT,
     note        TEXT,
     at          TEXT NOT NULL
 );

@@ -43,6 +43,7 @@ class OfficerAction:
     decision: str
     note: str | None
     at: str
+    role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,17 @@ class Ticket:
 
     @property
     def approvals_needed(self) -> int:
-        return 2 if self.two_person else 1
+        """Two for the two-person rule, and at least one approver per role the policy names."""
+        return max(2 if self.two_person else 1, len(self.roles))
+
+    @property
+    def roles_covered(self) -> tuple[str, ...]:
+        """Roles the current round's approvers acted in."""
+        return tuple(
+            a.role
+            for a in self.history
+            if a.round == self.round and a.decision == "approve" and a.role is not None
+        )
 
     @property
     def approvers(self) -> tuple[str, ...]:
@@ -116,10 +127,15 @@ class TicketDetail:
 def _ticket(conn: sqlite3.Connection, row: sqlite3.Row, moment: datetime) -> Ticket:
     history = tuple(
         OfficerAction(
-            int(r["round"]), str(r["officer"]), str(r["decision"]), r["note"], str(r["at"])
+            int(r["round"]),
+            str(r["officer"]),
+            str(r["decision"]),
+            r["note"],
+            str(r["at"]),
+            r["role"],
         )
         for r in conn.execute(
-            "SELECT round, officer, decision, note, at FROM ticket_approvals "
+            "SELECT round, officer, decision, note, at, role FROM ticket_approvals "
             "WHERE ticket_id=? ORDER BY id",
             (row["ticket_id"],),
         )
@@ -232,6 +248,12 @@ def _request_id(conn: sqlite3.Connection, disclosure_id: str) -> str:
     return str(row[0])
 
 
+def _uncovered(ticket: Ticket) -> tuple[str, ...]:
+    """Roles the policy names that no approver of the current round has acted in yet."""
+    covered = set(ticket.roles_covered)
+    return tuple(r for r in ticket.roles if r not in covered)
+
+
 def _record_action(
     conn: sqlite3.Connection,
     ticket: Ticket,
@@ -241,11 +263,12 @@ def _record_action(
     decision: str,
     note: str | None,
     moment: datetime,
+    role: str | None = None,
 ) -> None:
     conn.execute(
-        "INSERT INTO ticket_approvals(ticket_id, round, officer, decision, note, at) "
-        "VALUES (?,?,?,?,?,?)",
-        (ticket.ticket_id, round_, officer, decision, note, iso(moment)),
+        "INSERT INTO ticket_approvals(ticket_id, round, officer, decision, role, note, at) "
+        "VALUES (?,?,?,?,?,?,?)",
+        (ticket.ticket_id, round_, officer, decision, role, note, iso(moment)),
     )
 
 
@@ -278,7 +301,7 @@ def approve(
                 "reopen it with 'spoor approvals reopen TICKET --officer NAME --deadline-hours N' "
                 "before approving; nothing was released",
             )
-        role = officers.authorize(conn, officer, ticket.roles)
+        role = officers.authorize(conn, officer, ticket.roles, still_needed=_uncovered(ticket))
         if officer in ticket.approvers:
             raise TicketStateConflict(
                 ticket.ticket_id,
@@ -294,6 +317,7 @@ def approve(
             decision="approve",
             note=note,
             moment=moment,
+            role=role,
         )
         approvers = (*ticket.approvers, officer)
         final = len(approvers) >= ticket.approvals_needed
@@ -355,6 +379,7 @@ def deny(
             decision="deny",
             note=why,
             moment=moment,
+            role=role,
         )
         conn.execute(
             "UPDATE tickets SET status='denied', decided_at=?, decided_by=?, decision_note=? "

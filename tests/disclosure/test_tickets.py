@@ -228,3 +228,29 @@ class TestOfficerRoster:
         ).fetchall()
         assert any("officer registered" in r[0] for r in rows)
         assert not any("Adv. Y" in r[0] for r in rows)
+
+    def test_every_role_the_policy_names_must_be_covered(self, responder: ResponderNode) -> None:
+        """With roles legal officer and head of unit, a second legal officer cannot complete it."""
+        conn = responder.conn
+        with store.transaction(conn):
+            officers.add(conn, "Col. Otieno", ("head_of_unit",), actor="t")
+        roles = ("legal_officer", "head_of_unit")
+        first = officers.authorize(conn, "Adv. Wanjiru", roles, still_needed=roles)
+        assert first == "legal_officer"
+        with pytest.raises(officers.OfficerNotAuthorized, match="still needs: head_of_unit"):
+            officers.authorize(conn, "Adv. Kamau", roles, still_needed=("head_of_unit",))
+        second = officers.authorize(conn, "Col. Otieno", roles, still_needed=("head_of_unit",))
+        assert second == "head_of_unit"
+        # Once every role is covered, any holder of a listed role may add an approval.
+        assert officers.authorize(conn, "Adv. Kamau", roles, still_needed=()) == "legal_officer"
+
+    def test_approvals_needed_counts_roles_and_two_person_rule(
+        self, responder: ResponderNode
+    ) -> None:
+        """A ticket needs two approvals under the two-person rule and one per named role."""
+        _, ticket_id = pending_ticket(responder)
+        ticket = tickets.get_ticket(responder.conn, ticket_id)
+        assert ticket.approvals_needed == max(2 if ticket.two_person else 1, len(ticket.roles))
+        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        history = tickets.get_ticket(responder.conn, ticket_id).history
+        assert [(a.officer, a.role) for a in history] == [("Adv. Wanjiru", "legal_officer")]
