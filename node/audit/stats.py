@@ -176,21 +176,25 @@ def _apply_match(stats: CounterpartStats, event: str, elements: int, hits: int) 
 
 
 def _apply_officer_decision(stats: CounterpartStats, event: str, details: dict[str, Any]) -> None:
+    # One ticket may answer several items (keys reaching the same record); the
+    # decision moves all of them.
+    items = details.get("items", 1)
+    count = items if isinstance(items, int) and not isinstance(items, bool) and items > 0 else 1
     if event == "ticket.reopened":
-        stats.pending += 1
+        stats.pending += count
         previous = str(details.get("previous_status", "")).lower()
         if previous == "approved":
-            stats.released -= 1
+            stats.released -= count
         elif previous in ("denied", "refused"):
-            stats.denied -= 1
+            stats.denied -= count
         return
     if details.get("final") is False:  # one approval of two: not yet a decision
         return
     if event == "disclosure.approved":
-        stats.released += 1
+        stats.released += count
     else:
-        stats.denied += 1
-    stats.pending -= 1
+        stats.denied += count
+    stats.pending -= count
     waited = details.get("waited_seconds")
     if isinstance(waited, int | float) and not isinstance(waited, bool) and waited >= 0:
         stats.decision_seconds.append(float(waited))

@@ -248,6 +248,14 @@ def _request_id(conn: sqlite3.Connection, disclosure_id: str) -> str:
     return str(row[0])
 
 
+def _items_of(conn: sqlite3.Connection, ticket_id: str) -> int:
+    """How many items of the request this ticket answers (keys reaching one record)."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM disclosure_decisions WHERE ticket_id=?", (ticket_id,)
+    ).fetchone()
+    return max(int(row[0]), 1)
+
+
 def _uncovered(ticket: Ticket) -> tuple[str, ...]:
     """Roles the policy names that no approver of the current round has acted in yet."""
     covered = set(ticket.roles_covered)
@@ -342,6 +350,7 @@ def approve(
                 "approvals": len(approvers),
                 "approvals_needed": ticket.approvals_needed,
                 "role": role,
+                "items": _items_of(conn, ticket.ticket_id),
                 "final": final,
                 **({"waited_seconds": max(waited, 0.0)} if final else {}),
             },
@@ -399,6 +408,7 @@ def deny(
                 "disclosure_id": ticket.disclosure_id,
                 "round": ticket.round,
                 "role": role,
+                "items": _items_of(conn, ticket.ticket_id),
                 "waited_seconds": max((moment - parse_iso(ticket.created_at)).total_seconds(), 0),
             },
         )
@@ -468,6 +478,7 @@ def reopen(
                 "round": new_round,
                 "previous_status": ticket.state,
                 "deadline_hours": deadline_hours,
+                "items": _items_of(conn, ticket.ticket_id),
             },
         )
         return get_ticket(conn, ticket.ticket_id, moment)

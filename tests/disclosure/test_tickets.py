@@ -254,3 +254,19 @@ class TestOfficerRoster:
         tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
         history = tickets.get_ticket(responder.conn, ticket_id).history
         assert [(a.officer, a.role) for a in history] == [("Adv. Wanjiru", "legal_officer")]
+
+
+class TestStatsWithSharedTickets:
+    def test_one_approval_clears_every_item_of_its_ticket(self, responder: ResponderNode) -> None:
+        """Two keys of one record share a ticket; once approved, stats show both released."""
+        from node.audit import compute_stats
+
+        answer = responder.disclose((SUSPECT_KEY, key_of(SUSPECT, "phone")))
+        (ticket_id,) = {item.ticket_id for item in answer.items}
+        assert ticket_id is not None
+        before = {s.counterpart: s for s in compute_stats(responder.conn).counterparts}
+        assert before[REQUESTER].pending == 2
+        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        tickets.approve(responder.conn, ticket_id, "Adv. Kamau")
+        after = {s.counterpart: s for s in compute_stats(responder.conn).counterparts}
+        assert (after[REQUESTER].released, after[REQUESTER].pending) == (2, 0)
