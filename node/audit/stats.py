@@ -156,6 +156,13 @@ def _apply(stats: CounterpartStats, event: str, row: sqlite3.Row, details: dict[
         stats.requested_pending += _int(details.get("pending"))
     elif event == "disclosure.received":
         stats.disclosures_received += 1
+    elif event == "disclosure.decided" and details.get("side") == "requester":
+        # A counterpart's officers decided items we asked for and were waiting on.
+        released = _int(details.get("released_after_approval"))
+        denied = _int(details.get("denied_after_approval"))
+        stats.requested_released += released
+        stats.requested_denied += denied
+        stats.requested_pending -= released + denied
     elif event == "disclosure.decided":
         stats.released += _int(details.get("released"))
         stats.denied += _int(details.get("denied"))
@@ -275,6 +282,7 @@ def compute_stats(
         stats.pending = max(stats.pending, 0)
         stats.released = max(stats.released, 0)
         stats.denied = max(stats.denied, 0)
+        stats.requested_pending = max(stats.requested_pending, 0)
     rows = [s for s in sorted(by_counterpart.values(), key=lambda s: s.counterpart) if _relevant(s)]
     total = CounterpartStats("all counterparts")
     for stats in rows:

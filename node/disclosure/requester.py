@@ -378,6 +378,23 @@ def refresh(
     if any(item.item_id not in known for item in answer.items):
         raise CounterpartReplyError(channel.peer_id, "an item was not part of the request")
     moment = now or now_utc()
+    previous = {
+        str(r[0]): str(r[1])
+        for r in conn.execute(
+            "SELECT item_id, outcome FROM disclosure_items_sent WHERE disclosure_id=?",
+            (disclosure_id,),
+        )
+    }
+    # Items the counterpart's officers decided since we last asked: the audit trail
+    # (and so 'spoor stats') records how pending answers turned out.
+    decided = {
+        outcome: sum(
+            1
+            for item in answer.items
+            if previous.get(item.item_id) == PENDING_APPROVAL and item.outcome == outcome
+        )
+        for outcome in (RELEASE, DENY)
+    }
     with store.transaction(conn):
         for item in answer.items:
             conn.execute(
@@ -405,6 +422,21 @@ def refresh(
         )
         if stored:
             _audit_fetch(conn, channel.peer_id, str(row["request_id"]), answer, stored)
+        if decided[RELEASE] or decided[DENY]:
+            audit.append(
+                conn,
+                "disclosure.decided",
+                counterpart=channel.peer_id,
+                request_id=str(row["request_id"]),
+                policy_digest=answer.policy_digest,
+                status="ANSWERED",
+                details={
+                    "disclosure_id": disclosure_id,
+                    "side": "requester",
+                    "released_after_approval": decided[RELEASE],
+                    "denied_after_approval": decided[DENY],
+                },
+            )
     return stored
 
 

@@ -123,6 +123,30 @@ class TestFollowUp:
         assert (row[0], row[1], row[2]) == ("H2", 180, "prohibited")
         assert json.loads(row[3])["names"] == ["Nguyen Van Hung"]
 
+    def test_stats_follow_the_counterparts_later_decisions(
+        self, req: sqlite3.Connection, responder: ResponderNode
+    ) -> None:
+        """An item pending when asked counts as released in stats once a refresh sees it so."""
+        from node.audit import compute_stats
+
+        disclosure_id = send(req, responder)
+        channel = DirectChannel(responder.service)
+
+        def ours() -> tuple[int, int]:
+            (stats,) = compute_stats(req).counterparts
+            return stats.requested_released, stats.requested_pending
+
+        released_before, pending_before = ours()
+        assert pending_before >= 1
+        (item,) = [i for i in requester.sent_items(req) if i.record_id == "VN-ROW-1"]
+        assert item.ticket_id is not None
+        tickets.approve(responder.conn, item.ticket_id, "Adv. Wanjiru")
+        tickets.approve(responder.conn, item.ticket_id, "Adv. Kamau")
+        requester.refresh(req, channel, disclosure_id, fetch=False)
+        assert ours() == (released_before + 1, pending_before - 1)
+        requester.refresh(req, channel, disclosure_id, fetch=True)  # no double counting
+        assert ours() == (released_before + 1, pending_before - 1)
+
     def test_counterpart_release_without_obligations_is_refused(
         self, req: sqlite3.Connection, responder: ResponderNode
     ) -> None:
