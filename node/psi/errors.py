@@ -13,9 +13,12 @@ from typing import Any
 class PsiError(Exception):
     """Base class of every error the PSI layer raises on purpose."""
 
+    #: Constructor arguments, kept as attributes, that rebuild the error in another process.
+    FIELDS: tuple[str, ...] = ()
+
     def to_payload(self) -> tuple[str, dict[str, Any]]:
         """Return (class name, fields) so a worker process can send the error back."""
-        raise NotImplementedError
+        return type(self).__name__, {name: getattr(self, name) for name in self.FIELDS}
 
     @staticmethod
     def from_payload(payload: tuple[str, dict[str, Any]]) -> PsiError:
@@ -35,6 +38,8 @@ class MalformedPsiMessage(PsiError, ValueError):
     ``setup.gcs.div``, ...); ``reason`` says what was wrong with it.
     """
 
+    FIELDS = ("field", "reason")
+
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
         self.reason = reason
@@ -43,13 +48,11 @@ class MalformedPsiMessage(PsiError, ValueError):
             "left this node; the counterpart must send a well-formed message."
         )
 
-    def to_payload(self) -> tuple[str, dict[str, Any]]:
-        """Return (class name, fields) for the trip back from a worker."""
-        return type(self).__name__, {"field": self.field, "reason": self.reason}
-
 
 class SetTooLarge(PsiError):
     """A PSI request holds more elements than this node accepts in one call."""
+
+    FIELDS = ("limit", "actual")
 
     def __init__(self, limit: int, actual: int) -> None:
         self.limit = limit
@@ -59,10 +62,6 @@ class SetTooLarge(PsiError):
             "request. Nothing was matched; split the request into smaller ones."
         )
 
-    def to_payload(self) -> tuple[str, dict[str, Any]]:
-        """Return (class name, fields) for the trip back from a worker."""
-        return type(self).__name__, {"limit": self.limit, "actual": self.actual}
-
 
 class PsiWorkerFailed(PsiError):
     """The worker process running a PSI step crashed, hung or ran out of memory.
@@ -71,6 +70,8 @@ class PsiWorkerFailed(PsiError):
     worker is replaced for the next call.
     """
 
+    FIELDS = ("reason",)
+
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(
@@ -78,10 +79,6 @@ class PsiWorkerFailed(PsiError):
             "and nothing was matched; retry later, and report the counterpart if it "
             "happens again with the same peer."
         )
-
-    def to_payload(self) -> tuple[str, dict[str, Any]]:
-        """Return (class name, fields) for the trip back from a worker."""
-        return type(self).__name__, {"reason": self.reason}
 
 
 _BY_NAME: dict[str, type[Any]] = {
