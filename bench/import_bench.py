@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from node.records import generate  # noqa: E402 - after the path set-up above
+from spoor_dev import generate  # noqa: E402 - after the path set-up above
 
 SPOOR = Path(sys.executable).with_name("spoor")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024

@@ -28,17 +28,18 @@ from pathlib import Path
 import private_set_intersection.python as psi
 
 import policy
-from node import logs, store
-from node.config import load_config
-from node.demo_federation import Agency, Federation, run_spoor
-from node.home import NodeHome
-from node.matching import Responder
-from node.policy_holder import PolicyHolder
+from node import store
+from node.app import logs
+from node.app.config import load_config
+from node.app.home import NodeHome
+from node.app.policy_holder import PolicyHolder
+from node.match.responder import Responder
 from node.psi.server import padded_elements
-from node.quality_run import ROOT
-from node.records import generate
 from node.records.io import read_records
 from node.records.keys import derive_keys
+from spoor_dev import generate
+from spoor_dev.federation import Agency, Federation, run_spoor
+from spoor_dev.quality_run import ROOT
 
 HOLDER = Agency("qa-holder", "KE", "Benchmark holder")
 ASKER = Agency("qa-asker", "VN", "Benchmark asker")

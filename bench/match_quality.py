@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from node.quality_run import ROOT, run_quality
+from spoor_dev.quality_run import ROOT, run_quality
 
 DEFAULT_SET = ROOT / "tests" / "records" / "data" / "labeled_pairs.jsonl"
 

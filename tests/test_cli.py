@@ -21,7 +21,6 @@ EXPECTED = {
     "officers",
     "audit",
     "stats",
-    "demo",
 }
 
 

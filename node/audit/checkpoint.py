@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from node.app.home import NodeHome, write_private
 from node.audit.chain import canonical_json, format_ts, head, parse_ts
 from node.audit.errors import CheckpointError
-from node.home import NodeHome, write_private
 
 CHECKPOINT_TYPE = "spoor-audit-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -134,7 +134,7 @@ def node_public_key(home: NodeHome) -> str | None:
 
 
 def _agency_id(home: NodeHome) -> str | None:
-    from node.config import ConfigError, load_config
+    from node.app.config import ConfigError, load_config
 
     try:
         return load_config(home).agency_id

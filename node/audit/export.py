@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from node.app.home import NodeHome, write_private
 from node.audit.chain import (
     GENESIS_HASH,
     append_entry,
@@ -27,7 +28,6 @@ from node.audit.chain import (
 from node.audit.checkpoint import CHECKPOINT_TYPE, Checkpoint, write_checkpoint
 from node.audit.errors import AuditError
 from node.audit.export_verify import EXPORT_TYPE
-from node.home import NodeHome, write_private
 
 EXPORT_VERSION = 1
 HASH_RULE = "entry_hash = sha256(bytes.fromhex(prev_hash) + canonical_json(body))"

@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from node import audit as trail
-from node.config import ConfigError, load_config
-from node.home import NodeHome
+from node.app.config import ConfigError, load_config
+from node.app.home import NodeHome
 from node.store import StoreError, open_store
 
 home_option = click.option(

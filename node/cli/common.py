@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
-from node.config import ConfigError, NodeConfig, load_config
-from node.home import NodeHome
+from node.app.config import ConfigError, NodeConfig, load_config
+from node.app.home import NodeHome
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,13 +9,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from node import logs, peers, store
+from node import peers, store
+from node.app import logs
+from node.app.config import NodeConfig
+from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
-from node.config import NodeConfig
 from node.disclosure import export as disclosure_export
 from node.disclosure import requester
 from node.errors import DisclosureNotFound, InvalidRequest
-from node.home import NodeHome
 from node.rpc.client import PeerCallFailed, PeerClient
 from node.rpc.disclosure_adapter import PeerDisclosureChannel
 

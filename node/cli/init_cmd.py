@@ -8,8 +8,14 @@ from importlib import resources
 import click
 
 from node import audit, pki, store
-from node.config import NodeConfig, ServerConfig, save_config, validate_agency_id, validate_country
-from node.home import NodeHome
+from node.app.config import (
+    NodeConfig,
+    ServerConfig,
+    save_config,
+    validate_agency_id,
+    validate_country,
+)
+from node.app.home import NodeHome
 from node.peers import PeerError, validate_address
 
 STARTER_POLICY = "starter-policy.yaml"

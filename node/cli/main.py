@@ -24,7 +24,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("node.cli.officers_cmd", "officers_group"),
     ("node.cli.audit_cmd", "audit"),
     ("node.cli.audit_cmd", "stats"),
-    ("node.cli.demo_cmd", "demo"),
 )
 
 

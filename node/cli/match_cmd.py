@@ -9,12 +9,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from node import logs, peers, store
+from node import peers, store
+from node.app import logs
+from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
 from node.cli.records_cmd import _mapping as header_mapping
 from node.errors import InvalidRequest
-from node.home import NodeHome
-from node.requester import MatchPurpose, MatchReport, QueryFileInvalid, load_rows, run_match
+from node.match.requester import MatchPurpose, MatchReport, QueryFileInvalid, load_rows, run_match
 from node.rpc.client import PeerClient
 
 

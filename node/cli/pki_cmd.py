@@ -16,7 +16,7 @@ import click
 from cryptography import x509
 
 import node.pki as certs
-from node.home import NodeHome
+from node.app.home import NodeHome
 from node.pki.files import write_public
 from node.store import StoreError
 

@@ -15,7 +15,7 @@ from typing import Any
 import click
 import yaml
 
-from node.home import NodeHome
+from node.app.home import NodeHome
 from policy import (
     Policy,
     PolicyError,
@@ -206,7 +206,7 @@ def _stored_facts(home: str | None, record_id: str | None) -> dict[str, Any]:
     """The facts the policy sees of a record stored in the node home."""
     # Deferred: only this option needs the node database.
     from node import store
-    from node.home import NodeHome
+    from node.app.home import NodeHome
     from node.records import store as record_store
     from node.records.facts import facts
 

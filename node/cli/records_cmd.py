@@ -14,12 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 
 from node import store
-from node.home import NodeHome
+from node.app.home import NodeHome
 from node.records import store as record_store
 from node.records.importer import ImportRefusedError, estimate_rows, import_file
 from node.records.io import FORMATS, UnreadableFileError
 from node.records.keys import derive_keys
-from node.records.quality import evaluate
+from spoor_dev.quality import evaluate
 
 _SHOWN_ERRORS = 20
 

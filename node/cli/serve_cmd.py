@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import policy as policy_lang
-from node import logs
+from node.app import logs
 from node.cli.common import home_option, load_node
 from node.rpc.server import build_node
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import policy as policy_lang
 from node.errors import InvalidRequest, VersionMismatch
-from node.matching import PROTOCOL_VERSION
+from node.match.responder import PROTOCOL_VERSION
 from node.records.keys import KEY_SCHEME_VERSION
 
 #: A disclosure is about chosen hits, not a trawl: at most this many keys per request.

@@ -32,7 +32,7 @@ from node.disclosure.model import (
     transcript_hash,
 )
 from node.errors import DisclosureNotFound, InvalidRequest
-from node.matching import PROTOCOL_VERSION, key_types_of
+from node.match.responder import PROTOCOL_VERSION, key_types_of
 from node.records.keys import KEY_SCHEME_VERSION
 
 

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import policy as policy_lang
-from node import audit, budget, store
-from node.config import NodeConfig
+from node import audit, store
+from node.app.config import NodeConfig
+from node.app.policy_holder import PolicyHolder
 from node.disclosure.model import (
     DENY,
     NOT_RELEASABLE,
@@ -43,8 +44,8 @@ from node.disclosure.model import (
     validate_call,
 )
 from node.errors import DisclosureNotFound, InvalidRequest
-from node.matching import key_types_of
-from node.policy_holder import PolicyHolder
+from node.match import budget
+from node.match.responder import key_types_of
 from node.records import facts as record_facts
 from node.records import store as record_store
 

@@ -1,6 +1,6 @@
 """An agency's PKI material inside its node home (``keys/``).
 
-Private keys are written with :func:`node.home.write_private` (mode 0600 from
+Private keys are written with :func:`node.app.home.write_private` (mode 0600 from
 the first byte); certificates and the CRL are public and written 0644. Each
 file is replaced atomically so a crash never leaves half a file behind.
 When the node home is initialised (``spoor init``), creating a CA or issuing a
@@ -25,7 +25,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from node import audit
-from node.home import NodeHome, write_private
+from node.app.home import NodeHome, write_private
 from node.pki.errors import CertificateError, PkiError
 from node.pki.identity import (
     agency_id_from_certificate,

@@ -5,7 +5,7 @@ node certificates from it. A node certificate serves both ends of mutual TLS,
 so it carries serverAuth and clientAuth, the agency URI SAN and the DNS / IP
 names the node is reached by. Private keys come back as unencrypted PKCS#8
 PEM because gRPC needs them that way; callers write them with
-:func:`node.home.write_private`.
+:func:`node.app.home.write_private`.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from spoor.federation.v1 import federation_pb2 as pb
 from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from node import pki
-from node.config import NodeConfig
-from node.home import NodeHome
+from node.app.config import NodeConfig
+from node.app.home import NodeHome
 from node.peers import Peer
 from node.rpc.auth import AGENCY_METADATA_KEY
 from node.rpc.errors import details_of

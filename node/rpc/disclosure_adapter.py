@@ -17,7 +17,7 @@ from spoor.federation.v1 import federation_pb2 as pb
 from node.disclosure import DisclosureAnswer, DisclosureCall, DisclosureResponder, ItemDecision
 from node.disclosure.model import DENY, PENDING_APPROVAL, RELEASE
 from node.disclosure.requester import CounterpartReplyError
-from node.matching import key_types_of
+from node.match.responder import key_types_of
 
 if TYPE_CHECKING:  # the client module imports the server module, which imports this one
     from node.rpc.client import PeerClient

@@ -18,7 +18,6 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from node.budget import BudgetExceeded
 from node.errors import (
     DeadlineTooShort,
     DisclosureNotFound,
@@ -28,6 +27,7 @@ from node.errors import (
     TicketStateConflict,
     VersionMismatch,
 )
+from node.match.budget import BudgetExceeded
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed, SetTooLarge
 
 

@@ -21,14 +21,14 @@ from grpc_reflection.v1alpha import reflection
 from spoor.federation.v1 import federation_pb2, federation_pb2_grpc
 
 from node import audit, peers, store
+from node.app.config import NodeConfig
+from node.app.home import NodeHome
+from node.app.logs import get_logger
+from node.app.policy_holder import PolicyHolder
 from node.audit.chain import format_ts
-from node.config import NodeConfig
 from node.disclosure import DisclosureResponder
 from node.disclosure import export as disclosure_export
-from node.home import NodeHome
-from node.logs import get_logger
-from node.matching import Responder
-from node.policy_holder import PolicyHolder
+from node.match.responder import Responder
 from node.psi.pool import PsiPool
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
 from node.rpc.servicer import FederationServicer, NodeIdentity

@@ -19,10 +19,10 @@ import structlog
 from spoor.federation.v1 import federation_pb2 as pb
 from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
+from node.app.logs import get_logger
 from node.disclosure import DisclosureResponder
 from node.errors import DeadlineTooShort, InvalidRequest, ServiceUnavailable, SpoorError
-from node.logs import get_logger
-from node.matching import CAPABILITIES, PROTOCOL_VERSION, MatchCall, Responder
+from node.match.responder import CAPABILITIES, PROTOCOL_VERSION, MatchCall, Responder
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi.errors import MalformedPsiMessage, SetTooLarge
 from node.records.keys import KEY_SCHEME_VERSION

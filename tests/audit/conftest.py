@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import node.store
-from node.home import NodeHome
+from node.app.home import NodeHome
 
 
 @pytest.fixture
@@ -17,7 +17,9 @@ def home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> NodeHome:
     """A node home directory (no 'spoor init' needed: the audit only needs its tables)."""
     # The audit tests need only the core and audit tables; other modules' schemas
     # are exercised by their own tests.
-    monkeypatch.setattr(node.store, "SCHEMA_MODULES", ("node.store_schema", "node.audit.schema"))
+    monkeypatch.setattr(
+        node.store, "SCHEMA_MODULES", ("node.store.core_schema", "node.audit.schema")
+    )
     root = tmp_path / "home"
     root.mkdir()
     return NodeHome(root)

@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from node import audit
+from node.app.home import NodeHome
 from node.audit.chain import GENESIS_HASH
-from node.home import NodeHome
 from node.store import transaction
 from tests.audit.helpers import act_and_audit, record, rows
 

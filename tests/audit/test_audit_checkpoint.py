@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from node import audit
-from node.home import NodeHome
+from node.app.home import NodeHome
 from tests.audit.helpers import record, rows
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from node import audit
-from node.home import NodeHome
+from node.app.home import NodeHome
 from node.store import connect, transaction
 
 PER_WORKER = 60

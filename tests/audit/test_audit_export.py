@@ -12,9 +12,9 @@ from typing import Any
 from click.testing import CliRunner
 
 from node import audit
+from node.app.home import NodeHome
 from node.audit.chain import chain_hash
 from node.cli.audit_cmd import audit as audit_cli
-from node.home import NodeHome
 from tests.audit.helpers import record
 
 JAN = datetime(2026, 1, 10, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from node import audit
+from node.app.home import NodeHome
 from node.cli.audit_cmd import audit as audit_cli
-from node.home import NodeHome
 from tests.audit.helpers import record, rows
 
 NOW = datetime(2029, 6, 1, 12, 0, tzinfo=UTC)

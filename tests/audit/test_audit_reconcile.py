@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from node import audit
+from node.app.home import NodeHome
 from node.cli.audit_cmd import audit as audit_cli
-from node.home import NodeHome
 from node.store import open_store
 from tests.audit.helpers import record
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from node import audit
+from node.app.home import NodeHome
 from node.cli.audit_cmd import stats as stats_cli
-from node.home import NodeHome
 from tests.audit.helpers import record
 
 MAY = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node import audit
+from node.app.home import NodeHome
 from node.audit.chain import AuditEntry
 from node.audit.checkpoint import sign_checkpoint
 from node.cli.audit_cmd import audit as audit_cli
-from node.home import NodeHome
 from tests.audit.helpers import forge_entry, record, reseal
 
 ENTRIES = 6

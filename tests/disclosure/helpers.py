@@ -10,10 +10,10 @@ from pathlib import Path
 from spoor.federation.v1 import federation_pb2 as pb
 
 from node import officers, store
-from node.config import NodeConfig
+from node.app.config import NodeConfig
+from node.app.policy_holder import PolicyHolder
 from node.disclosure import DisclosureAnswer, DisclosureCall, DisclosureResponder
-from node.matching import PROTOCOL_VERSION
-from node.policy_holder import PolicyHolder
+from node.match.responder import PROTOCOL_VERSION
 from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
 from node.records.model import IdentityDocument, Record, SpeciesItem

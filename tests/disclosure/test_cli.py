@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from node.app.config import save_config
+from node.app.home import NodeHome
 from node.cli.approvals_cmd import approvals
 from node.cli.disclose_cmd import disclose
-from node.config import save_config
-from node.home import NodeHome
 from tests.disclosure.helpers import IVORY, SUSPECT, ResponderNode, key_of, make_responder
 
 

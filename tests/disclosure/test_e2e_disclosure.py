@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from node.demo_federation import Agency, Federation, run_spoor, spoor_command
+from spoor_dev.federation import Agency, Federation, run_spoor, spoor_command
 from tests.disclosure.helpers import POLICY_DIR, RECORDS, RESPONDER
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from node import store
-from node.demo_federation import Agency, Federation, run_spoor, spoor_command
+from spoor_dev.federation import Agency, Federation, run_spoor, spoor_command
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "deploy" / "demo"

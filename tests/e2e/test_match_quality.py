@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from node.quality_run import ROOT, run_quality
+from spoor_dev.quality_run import ROOT, run_quality
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from node import budget, store
+from node import store
+from node.match import budget
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from node.config import ConfigError, NodeConfig, load_config, save_config
-from node.home import NodeHome
+from node.app.config import ConfigError, NodeConfig, load_config, save_config
+from node.app.home import NodeHome
 
 
 def _home(tmp_path: Path, text: str) -> NodeHome:

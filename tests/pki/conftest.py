@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.pki_testing import AgencyPki, make_agency_pki
+from spoor_dev.pki_testing import AgencyPki, make_agency_pki
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from node import pki
+from node.app.home import NodeHome
 from node.audit.verify import verify as audit_verify
 from node.cli.pki_cmd import pki as pki_cli
-from node.home import NodeHome
 from node.pki import files as pki_files
 from node.store import open_store
 

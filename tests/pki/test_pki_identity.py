@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from node import pki
-from node.pki_testing import AgencyPki, custom_certificate
+from spoor_dev.pki_testing import AgencyPki, custom_certificate
 
 
 class TestAgencyId:

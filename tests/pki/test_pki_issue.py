@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from node import pki
-from node.pki_testing import AgencyPki
+from spoor_dev.pki_testing import AgencyPki
 
 
 def _cert(pem: bytes) -> x509.Certificate:

@@ -6,7 +6,7 @@ import pytest
 from cryptography import x509
 
 from node import pki
-from node.pki_testing import AgencyPki
+from spoor_dev.pki_testing import AgencyPki
 
 
 def _serial(cert_pem: bytes) -> int:

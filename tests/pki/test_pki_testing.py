@@ -6,7 +6,7 @@ import stat
 from pathlib import Path
 
 from node import pki
-from node.pki_testing import make_agency_pki
+from spoor_dev.pki_testing import make_agency_pki
 
 
 class TestMakeAgencyPki:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from node import pki
-from node.pki_testing import AgencyPki
+from spoor_dev.pki_testing import AgencyPki
 
 TIMEOUT = 10.0
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from node import pki
-from node.pki_testing import AgencyPki, custom_certificate
+from spoor_dev.pki_testing import AgencyPki, custom_certificate
 
 
 class TestVerifyChain:

@@ -9,8 +9,8 @@ import pytest
 
 import policy
 from node.records.facts import facts as record_facts
-from node.records.generate import rows
 from node.records.parse import parse_row
+from spoor_dev.generate import rows
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = [

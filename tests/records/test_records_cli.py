@@ -8,9 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 from records_helpers import EXAMPLES
 
+from node.app.config import NodeConfig, save_config
+from node.app.home import NodeHome
 from node.cli.records_cmd import records
-from node.config import NodeConfig, save_config
-from node.home import NodeHome
 
 
 def run(home: Path, *args: str) -> Result:

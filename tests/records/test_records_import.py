@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from node import store
-from node.records import generate
 from node.records import store as rs
 from node.records.importer import ImportRefusedError, import_file
+from spoor_dev import generate
 
 
 def audit_events(conn: sqlite3.Connection) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from records_helpers import DATA
 
 from node.records.io import read_records
-from node.records.quality import evaluate, load_pairs, score, sides
+from spoor_dev.quality import evaluate, load_pairs, score, sides
 
 LABELED = DATA / "labeled_pairs.jsonl"
 

@@ -17,9 +17,9 @@ from spoor.federation.v1 import federation_pb2 as pb
 from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from node import pki, store
-from node.config import load_config
-from node.home import NodeHome
-from node.matching import PROTOCOL_VERSION
+from node.app.config import load_config
+from node.app.home import NodeHome
+from node.match.responder import PROTOCOL_VERSION
 from node.peers import get as get_peer
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client

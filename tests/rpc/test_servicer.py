@@ -15,11 +15,11 @@ from grpc_status import rpc_status
 from spoor.federation.v1 import federation_pb2 as pb
 
 from node import audit, store
-from node.config import load_config
+from node.app.config import load_config
+from node.app.home import NodeHome
+from node.app.policy_holder import PolicyHolder
 from node.errors import NotAPeer
-from node.home import NodeHome
-from node.matching import PROTOCOL_VERSION, Responder
-from node.policy_holder import PolicyHolder
+from node.match.responder import PROTOCOL_VERSION, Responder
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
 from node.psi.pool import PsiPool

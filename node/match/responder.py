@@ -4,7 +4,7 @@ Responder: authenticate (done by the transport), check versions and fields,
 count the request's elements without curve work, charge the peer's budget,
 ask the policy which records may take part, run PSI in the worker pool, audit.
 
-Requester: see :mod:`node.requester`.
+Requester: see :mod:`node.match.requester`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import policy as policy_lang
-from node import audit, budget, store
-from node.config import NodeConfig
+from node import audit, store
+from node.app.config import NodeConfig
+from node.app.policy_holder import PolicyHolder
 from node.errors import InvalidRequest, VersionMismatch
-from node.policy_holder import PolicyHolder
+from node.match import budget
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
 from node.psi.errors import SetTooLarge
 from node.psi.pool import PsiPool

@@ -1,10 +1,15 @@
-"""``spoor demo``: a three-agency federation on this machine."""
+"""``python -m spoor_dev``: the demo federation, three agencies on this machine.
+
+Run from a checkout by ``scripts/demo``; it is not part of the installed node.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+
+from spoor_dev.demo import DemoDirectoryInUse, run_demo
 
 
 @click.command("demo")
@@ -27,9 +32,12 @@ def demo(directory: Path, background: int) -> None:
     """Run Kenya Wildlife Service, Viet Nam Customs and Mozambique's PGR as real nodes on
     127.0.0.1, with generated PKI, their own policies and records, and real matches,
     disclosures and audit checks between them."""
-    from node.demo import DemoDirectoryInUse, run_demo
 
     try:
         run_demo(directory.resolve(), background)
     except DemoDirectoryInUse as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+if __name__ == "__main__":
+    demo()

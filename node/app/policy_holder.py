@@ -12,8 +12,8 @@ from pathlib import Path
 
 import policy as policy_lang
 from node import audit, store
+from node.app.logs import get_logger
 from node.errors import ServiceUnavailable
-from node.logs import get_logger
 
 log = get_logger("spoor.policy")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 # Modules that own tables, in creation order. Each exposes ``SCHEMA: str``
 # made only of ``CREATE ... IF NOT EXISTS`` statements.
 SCHEMA_MODULES: tuple[str, ...] = (
-    "node.store_schema",
+    "node.store.core_schema",
     "node.records.schema",
     "node.audit.schema",
     "node.disclosure.schema",

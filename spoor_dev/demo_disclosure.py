@@ -19,7 +19,7 @@ from rich.table import Table
 from node import store
 
 if TYPE_CHECKING:
-    from node.demo import Demo
+    from spoor_dev.demo import Demo
 
 
 def latest_match(home: Path, peer: str) -> str:
@@ -237,12 +237,12 @@ def disclosure_step(demo: Demo) -> None:
 
 
 def _demo_file(name: str) -> Path:
-    from node.demo import DEMO_DATA
+    from spoor_dev.demo import DEMO_DATA
 
     return DEMO_DATA / name
 
 
 def _vn_request_to_kws() -> tuple[str, ...]:
-    from node.demo import VN_REQUEST_TO_KWS
+    from spoor_dev.demo import VN_REQUEST_TO_KWS
 
     return VN_REQUEST_TO_KWS

@@ -19,7 +19,7 @@ from spoor.federation.v1 import federation_pb2 as pb
 
 from node import audit, store
 from node.errors import InvalidRequest, VersionMismatch
-from node.matching import PROTOCOL_VERSION, key_types_of, transcript_hash
+from node.match.responder import PROTOCOL_VERSION, key_types_of, transcript_hash
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from node.demo_federation import Agency, Federation, run_spoor
-from node.records.quality import QualityReport, load_pairs, score, sides
+from spoor_dev.federation import Agency, Federation, run_spoor
+from spoor_dev.quality import QualityReport, load_pairs, score, sides
 
 ROOT = Path(__file__).resolve().parent.parent
 HOLDER = Agency("qa-holder", "KE", "Quality run — holding agency")

@@ -17,9 +17,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
-from node.demo_disclosure import disclosure_step
-from node.demo_federation import Agency, Federation, run_spoor_full
-from node.records import generate
+from spoor_dev import generate
+from spoor_dev.demo_disclosure import disclosure_step
+from spoor_dev.federation import Agency, Federation, run_spoor_full
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATA = ROOT / "deploy" / "demo"

@@ -15,7 +15,7 @@ from typing import Any
 import pycountry
 import tomli_w
 
-from node.home import NodeHome
+from node.app.home import NodeHome
 
 AGENCY_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 

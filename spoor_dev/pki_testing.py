@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from node.home import NodeHome
+from node.app.home import NodeHome
 from node.pki.files import crl_path, init_home_ca, issue_home_certificate, read_ca
 from node.pki.identity import agency_uri, load_certificate
 from node.pki.issue import load_private_key
