@@ -11,7 +11,7 @@ Pure Python (no gRPC, no database). The public surface:
 from __future__ import annotations
 
 from policy.context import RequestContext
-from policy.errors import PolicyError, Problem
+from policy.errors import PolicyError, PolicyLanguageError, Problem
 from policy.evaluate import Decision, Outcome, evaluate_participation, evaluate_release
 from policy.explain import Explanation, render
 from policy.loader import load_policy
@@ -47,6 +47,7 @@ __all__ = [
     "Outcome",
     "Policy",
     "PolicyError",
+    "PolicyLanguageError",
     "Problem",
     "RequestContext",
     "Rule",
