@@ -19,14 +19,8 @@ from node.audit import EVENTS
 from node.errors import InvalidRequest, SpoorError
 from node.match.budget import BudgetExceeded
 from node.records.normalize.errors import InvalidIdentifierError
-from node.rpc.errors import (
-    LOG_LEVELS,
-    catalogue,
-    classify,
-    detail_templates,
-    entry_for,
-    template_names,
-)
+from node.rpc.error_details import detail_templates, template_names
+from node.rpc.errors import LOG_LEVELS, catalogue, classify, entry_for
 from policy.errors import PolicyLanguageError
 
 ROOTS: tuple[type[BaseException], ...] = (SpoorError, PolicyLanguageError)

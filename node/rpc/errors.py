@@ -9,7 +9,8 @@ missing one). An entry says:
   only the fields listed in ``public`` (and ``request_id``). It is written for
   a counterpart agency: what was wrong and what to do, never ``repr`` of the
   exception, identifiers, record contents, PSI bytes or internal state;
-* ``detail``: the ``google.rpc`` detail, templated the same way;
+* ``detail``: the ``google.rpc`` detail, templated the same way
+  (:mod:`node.rpc.error_details`);
 * ``log``: the level of the call's one summary line (``info``, ``warning``,
   ``error``); ``traceback`` also logs the exception in full, for errors an
   operator must look into; ``logged`` names fields written to that local line
@@ -27,11 +28,10 @@ trailing metadata, code and details instead, which works in both.
 from __future__ import annotations
 
 import functools
-import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import grpc
 from google.protobuf import any_pb2
@@ -53,137 +53,24 @@ from node.records.importer import ImportRefusedError
 from node.records.io import UnreadableFileError
 from node.records.normalize.errors import InvalidIdentifierError
 from node.records.parse import InvalidRowError
+from node.rpc.error_details import (
+    BadRequestDetail,
+    Detail,
+    ErrorInfoDetail,
+    PreconditionDetail,
+    QuotaDetail,
+    RequestIdDetail,
+    ResourceDetail,
+    fill,
+)
 from node.store import StoreError
 from policy.context import InvalidFactsError, InvalidRequestError
 from policy.source import SourceError
 
 MATCH_REFUSED = "match.refused"
-LOG_LEVELS = ("info", "warning", "error")
+LogLevel = Literal["info", "warning", "error"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("info", "warning", "error")
 _MAX_SHOWN = 200  # a public value longer than this is cut
-
-
-def fill(template: str, values: Mapping[str, object]) -> str:
-    """``template`` with the given values; names outside ``values`` raise ``KeyError``."""
-    return template.format_map(values)
-
-
-def template_names(template: str) -> set[str]:
-    """The field names a template refers to."""
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-# -- google.rpc details, as templates ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class BadRequestDetail:
-    """A ``BadRequest`` naming the offending field."""
-
-    field: str
-    description: str
-
-    def build(self, values: Mapping[str, object]) -> Message:
-        detail: Message = error_details_pb2.BadRequest(
-            field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(
-                    field=fill(self.field, values), description=fill(self.description, values)
-                )
-            ]
-        )
-        return detail
-
-
-@dataclass(frozen=True)
-class QuotaDetail:
-    """A ``QuotaFailure`` naming the limit hit."""
-
-    subject: str
-    description: str
-
-    def build(self, values: Mapping[str, object]) -> Message:
-        detail: Message = error_details_pb2.QuotaFailure(
-            violations=[
-                error_details_pb2.QuotaFailure.Violation(
-                    subject=fill(self.subject, values), description=fill(self.description, values)
-                )
-            ]
-        )
-        return detail
-
-
-@dataclass(frozen=True)
-class PreconditionDetail:
-    """A ``PreconditionFailure``: what must change before a retry can succeed."""
-
-    type: str
-    subject: str
-    description: str
-
-    def build(self, values: Mapping[str, object]) -> Message:
-        detail: Message = error_details_pb2.PreconditionFailure(
-            violations=[
-                error_details_pb2.PreconditionFailure.Violation(
-                    type=fill(self.type, values),
-                    subject=fill(self.subject, values),
-                    description=fill(self.description, values),
-                )
-            ]
-        )
-        return detail
-
-
-@dataclass(frozen=True)
-class ResourceDetail:
-    """A ``ResourceInfo`` naming the resource the caller referred to."""
-
-    resource_type: str
-    resource_name: str
-    description: str
-
-    def build(self, values: Mapping[str, object]) -> Message:
-        detail: Message = error_details_pb2.ResourceInfo(
-            resource_type=fill(self.resource_type, values),
-            resource_name=fill(self.resource_name, values),
-            description=fill(self.description, values),
-        )
-        return detail
-
-
-@dataclass(frozen=True)
-class ErrorInfoDetail:
-    """An ``ErrorInfo`` with a machine-readable reason in the ``spoor`` domain."""
-
-    reason: str
-
-    def build(self, values: Mapping[str, object]) -> Message:
-        detail: Message = error_details_pb2.ErrorInfo(
-            reason=fill(self.reason, values), domain="spoor"
-        )
-        return detail
-
-
-@dataclass(frozen=True)
-class RequestIdDetail:
-    """A ``RequestInfo`` carrying the request id the local log is keyed by."""
-
-    def build(self, values: Mapping[str, object]) -> Message:
-        detail: Message = error_details_pb2.RequestInfo(request_id=str(values["request_id"]))
-        return detail
-
-
-Detail = (
-    BadRequestDetail
-    | QuotaDetail
-    | PreconditionDetail
-    | ResourceDetail
-    | ErrorInfoDetail
-    | RequestIdDetail
-)
-
-
-def detail_templates(detail: Detail) -> tuple[str, ...]:
-    """The templates a detail fills (to check they name only public fields)."""
-    return tuple(getattr(detail, f.name) for f in fields(detail))
 
 
 # -- the catalogue ------------------------------------------------------------------
@@ -197,7 +84,7 @@ class Entry:
     message: str
     public: tuple[str, ...] = ()
     detail: Detail | None = None
-    log: str = "info"
+    log: LogLevel = "info"
     traceback: bool = False
     logged: tuple[str, ...] = ()
     audit: str | None = None
@@ -384,7 +271,7 @@ class PublicError:
     detail: Message | None = None
     error_type: str = ""
     catalogued: bool = False
-    log_level: str = "error"
+    log_level: LogLevel = "error"
     log_traceback: bool = True
     log_fields: Mapping[str, object] = field(default_factory=dict)
     audit_event: str | None = None
