@@ -17,7 +17,7 @@ from policy.explain import Explanation, render
 from policy.loader import load_policy
 from policy.model import Policy, Rule
 from policy.release import Approval, Obligations
-from policy.signature import participation_signature
+from policy.signature import participation_signature, participation_signer
 from policy.vocab import (
     FIELD_GROUPS,
     GROUP_NAMES,
@@ -55,5 +55,6 @@ __all__ = [
     "evaluate_release",
     "load_policy",
     "participation_signature",
+    "participation_signer",
     "render",
 ]

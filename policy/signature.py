@@ -25,7 +25,7 @@ runs every condition against facts that refuse undeclared reads.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -39,11 +39,34 @@ def participation_signature(facts: Mapping[str, Any], today: date) -> Hashable:
 
     ``today`` is the request's UTC date (``ctx.now.astimezone(UTC).date()``).
     """
+    return participation_signer(today)(facts)
+
+
+def participation_signer(today: date) -> Callable[[Mapping[str, Any]], Hashable]:
+    """:func:`participation_signature` for many records of one request (reads the
+    declarations once)."""
     views = read_views(tuple(CONDITIONS.values()))
-    return (
-        tuple(_part(key, facts.get(key), views.get(key), today) for key in FACT_KEYS),
-        tuple(sorted(map(str, facts))),
-    )
+    for key, view in views.items():
+        if view not in (VALUE, PASSED_OR_DUE):
+            raise ValueError(f"a condition reads {key!r} with an unknown view {view!r}")
+    plan = tuple((key, views.get(key)) for key in FACT_KEYS)
+
+    def sign(facts: Mapping[str, Any]) -> Hashable:
+        parts: list[Hashable] = []
+        for key, view in plan:
+            value = facts.get(key)
+            if view == VALUE:
+                parts.append(_exact(value))
+            elif view == PASSED_OR_DUE:
+                parts.append(_passed_or_due(value, today))
+            elif key == "fields":
+                parts.append(_field_names(value))
+            else:
+                parts.append((type(value).__name__, bool(value)))
+        parts.append(tuple(sorted(map(str, facts))))
+        return tuple(parts)
+
+    return sign
 
 
 @lru_cache(maxsize=8)
@@ -57,16 +80,17 @@ def read_views(conditions: tuple[ConditionDef, ...]) -> Mapping[str, str]:
     return views
 
 
-def _part(key: str, value: object, view: str | None, today: date) -> Hashable:
-    if view == VALUE:
-        return json.dumps(value, sort_keys=True, default=str)
-    if view == PASSED_OR_DUE:
-        return _passed_or_due(value, today)
-    if view is not None:
-        raise ValueError(f"condition reads {key!r} with an unknown view {view!r}")
-    if key == "fields":
-        return tuple(sorted(map(str, value))) if isinstance(value, Mapping) else repr(value)
-    return type(value).__name__, bool(value)
+def _exact(value: object) -> Hashable:
+    """A value as a hashable whole: text as it is, lists of text as tuples, the rest as JSON."""
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, list | tuple) and all(type(v) is str for v in value):
+        return ("seq", *value)
+    return ("json", json.dumps(value, sort_keys=True, default=str))
+
+
+def _field_names(value: object) -> Hashable:
+    return tuple(sorted(map(str, value))) if isinstance(value, Mapping) else repr(value)
 
 
 def _passed_or_due(value: object, today: date) -> str:

@@ -145,9 +145,9 @@ class Responder:
         # Records with the same participation signature get the same decision for this
         # request: decide once per signature, not once per record.
         decided: dict[Hashable, bool] = {}
-        today = ctx.now.astimezone(UTC).date()
+        sign = policy_lang.participation_signer(ctx.now.astimezone(UTC).date())
         for facts, keys in record_store.eligible_keys(conn):
-            signature = policy_lang.participation_signature(facts, today)
+            signature = sign(facts)
             allowed = decided.get(signature)
             if allowed is None:
                 decision = policy_lang.evaluate_participation(pol, ctx, facts)
