@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gc
 import importlib
 import inspect
@@ -24,6 +25,7 @@ from node.rpc.errors import LOG_LEVELS, catalogue, classify, entry_for
 from policy.errors import PolicyLanguageError
 
 ROOTS: tuple[type[BaseException], ...] = (SpoorError, PolicyLanguageError)
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _import_every_module() -> None:
@@ -135,6 +137,40 @@ class TestEntriesAreWellFormed:
         assert not entry.audited or entry.audit is not None
         if entry.code == grpc.StatusCode.INTERNAL:
             assert entry.traceback, "an internal failure is logged in full"
+
+
+def _exits(path: Path) -> list[str]:
+    """Places in a module that end the process or speak click (exit codes)."""
+    found = []
+    for item in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(item, ast.Import | ast.ImportFrom):
+            names = [a.name for a in item.names]
+            module = item.module if isinstance(item, ast.ImportFrom) else None
+            if module == "click" or "click" in names:
+                found.append(f"{path.name}:{item.lineno}: imports click")
+        elif isinstance(item, ast.Attribute) and item.attr in ("exit", "_exit"):
+            if isinstance(item.value, ast.Name) and item.value.id in ("sys", "os"):
+                found.append(f"{path.name}:{item.lineno}: {item.value.id}.{item.attr}")
+        elif isinstance(item, ast.Name) and item.id == "SystemExit":
+            found.append(f"{path.name}:{item.lineno}: SystemExit")
+    return found
+
+
+class TestOnlyTheCliExits:
+    def test_no_exit_codes_outside_the_cli(self) -> None:
+        """Outside node/cli/ no module exits the process or raises click errors."""
+        offenders = []
+        for root in ("node", "policy"):
+            for path in sorted((REPO / root).rglob("*.py")):
+                if (REPO / "node" / "cli") not in path.parents:
+                    offenders.extend(_exits(path))
+        assert offenders == []
+
+    def test_the_scan_sees_an_exit(self, tmp_path: Path) -> None:
+        """The scan above reports sys.exit and click imports when they are there."""
+        module = tmp_path / "m.py"
+        module.write_text("import sys\nimport click\n\ndef f():\n    sys.exit(2)\n")
+        assert _exits(module) == ["m.py:2: imports click", "m.py:5: sys.exit"]
 
 
 class TestPublicMessages:
