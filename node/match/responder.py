@@ -150,7 +150,7 @@ class Responder:
             allowed = decided.get(signature)
             if allowed is None:
                 decision = policy_lang.evaluate_participation(pol, ctx, facts)
-                allowed = decided[signature] = decision.outcome == "RELEASE"
+                allowed = decided[signature] = decision.outcome is policy_lang.Outcome.RELEASE
             if allowed and keys:
                 admitted += 1
                 elements.update(keys)
