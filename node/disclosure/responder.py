@@ -36,7 +36,8 @@ from node.disclosure.model import (
     DisclosureAnswer,
     DisclosureCall,
     ItemDecision,
-    context_of,
+    Obligations,
+    Outcome,
     iso,
     now_utc,
     parse_iso,
@@ -126,7 +127,7 @@ class DisclosureResponder:
         moment: datetime,
         charged: int,
     ) -> DisclosureAnswer:
-        ctx = context_of(call, moment)
+        ctx = call.context
         disclosure_id = str(uuid.uuid4())
         decided_at = iso(moment)
         items: list[ItemDecision] = []
@@ -182,8 +183,8 @@ class DisclosureResponder:
         moment: datetime,
     ) -> tuple[ItemDecision, tuple[Any, ...] | None]:
         item_id = str(uuid.uuid4())
-        outcome = str(decision.outcome.value)
-        obligations = decision.obligations.as_dict() if decision.obligations else None
+        outcome = decision.outcome
+        obligations = decision.obligations
         transforms = dict(getattr(decision.explanation, "transforms", {}) or {})
         if outcome == DENY:
             return ItemDecision(
@@ -254,14 +255,14 @@ class DisclosureResponder:
                 call.request_id,
                 call.match_id or None,
                 iso(moment),
-                call.purpose.strip(),
-                call.legal_basis.strip(),
-                call.case_reference.strip(),
-                call.officer.strip(),
-                call.justification.strip(),
-                _dumps(list(call.potential_charges)),
-                _dumps(list(call.assurances)),
-                _dumps(list(call.requested_fields)),
+                call.context.purpose,
+                call.context.legal_basis,
+                call.context.case_reference,
+                call.context.officer,
+                call.context.justification or "",
+                _dumps(list(call.context.potential_charges)),
+                _dumps(list(call.context.assurances)),
+                _dumps(list(call.context.requested_fields)),
                 digest,
                 len(call.match_keys),
             ),
@@ -281,7 +282,7 @@ class DisclosureResponder:
                     item.reason_code,
                     _dumps(item.fields),
                     _dumps(item.transforms),
-                    _dumps(item.obligations) if item.obligations is not None else None,
+                    _dumps(item.obligations.as_dict()) if item.obligations is not None else None,
                     _dumps(denied_by),
                     explanation,
                     item.decided_at,
@@ -309,11 +310,11 @@ class DisclosureResponder:
             conn,
             "disclosure.received",
             **common,
-            purpose=call.purpose.strip(),
-            legal_basis=call.legal_basis.strip(),
-            case_reference=call.case_reference.strip(),
-            officer=call.officer.strip(),
-            justification=call.justification.strip() or None,
+            purpose=call.context.purpose,
+            legal_basis=call.context.legal_basis,
+            case_reference=call.context.case_reference,
+            officer=call.context.officer,
+            justification=call.context.justification,
             key_types=key_types_of(call.match_keys),
             elements=len(call.match_keys),
             transcript_hash=transcript_hash(
@@ -458,10 +459,10 @@ def _with_key(item: ItemDecision, key: str) -> ItemDecision:
 
 
 def _current_item(row: sqlite3.Row, include_fields: bool, moment: datetime) -> ItemDecision:
-    obligations = json.loads(row["obligations"]) if row["obligations"] else None
+    obligations = Obligations(**json.loads(row["obligations"])) if row["obligations"] else None
     fields: dict[str, Any] = json.loads(row["fields"])
     transforms: dict[str, str] = json.loads(row["transforms"])
-    outcome, reason = str(row["outcome"]), str(row["reason_code"])
+    outcome, reason = Outcome(str(row["outcome"])), str(row["reason_code"])
     ticket_id, decided_at = row["ticket_id"], str(row["decided_at"])
     deadline, overdue = None, False
     if ticket_id is not None:
