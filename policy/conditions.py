@@ -101,7 +101,7 @@ class State:
         )
 
     @cached_property
-    def dual_criminality(self) -> tuple[bool, str]:  # noqa: PLR0911 - one return per ground
+    def dual_criminality(self) -> tuple[bool, str]:
         agency = self.policy.agency
         for charge in self.ctx.potential_charges:
             if charge not in agency.criminal_offences:

@@ -62,7 +62,7 @@ def _condition(rule: Rule, name: str) -> Condition | None:
     return next((c for c in rule.conditions if c.name == name), None)
 
 
-def _contradictions(policy: Policy, rule: Rule) -> Iterator[str]:  # noqa: C901 - one check each
+def _contradictions(policy: Policy, rule: Rule) -> Iterator[str]:
     requesters = _values(rule, "requester")
     countries = _values(rule, "requester_country")
     bases = _values(rule, "legal_basis")
@@ -79,15 +79,18 @@ def _contradictions(policy: Policy, rule: Rule) -> Iterator[str]:  # noqa: C901 
     if requesters is not None and profiles and all(not p.competent_authority for p in profiles):
         yield "no named requester is a competent authority"
         return
-    if purposes is not None and profiles and requesters is not None:
-        if not any(set(p.competences) & set(purposes) for p in profiles):
-            yield f"no named requester is competent for {', '.join(purposes)}"
-            return
+    named = profiles if requesters is not None else []
+    if (
+        purposes is not None
+        and named
+        and not any(set(p.competences) & set(purposes) for p in named)
+    ):
+        yield f"no named requester is competent for {', '.join(purposes)}"
+        return
     if bases is not None:
-        if profiles and requesters is not None:
-            if not any(set(p.instruments) & set(bases) for p in profiles):
-                yield f"no named requester has {', '.join(bases)} in force"
-                return
+        if named and not any(set(p.instruments) & set(bases) for p in named):
+            yield f"no named requester has {', '.join(bases)} in force"
+            return
         if purposes is not None:
             covered = [
                 b
