@@ -141,7 +141,7 @@ class PolicyHolder:
         entry = Activation(
             version,
             loaded.digest,
-            _now(),
+            now_iso(),
             by,
             reason,
             last.version if last else None,
@@ -191,15 +191,28 @@ class PolicyHolder:
         *,
         actor: str = "node",
     ) -> None:
-        conn = store.connect(self.db_path)
-        try:
-            with store.transaction(conn):
-                audit.append(
-                    conn, event, actor=actor, policy_digest=digest, status=status, details=details
-                )
-        finally:
-            conn.close()
+        audit_policy_event(self.db_path, event, digest, status, details, actor=actor)
 
 
-def _now() -> str:
+def audit_policy_event(
+    db_path: Path,
+    event: str,
+    digest: str | None,
+    status: str,
+    details: dict[str, object],
+    *,
+    actor: str,
+) -> None:
+    """Append one policy event to the audit trail in its own transaction."""
+    conn = store.connect(db_path)
+    try:
+        with store.transaction(conn):
+            audit.append(
+                conn, event, actor=actor, policy_digest=digest, status=status, details=details
+            )
+    finally:
+        conn.close()
+
+
+def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
