@@ -72,7 +72,11 @@ def check_baseline(reader: Reader, guards: Sequence[Rule], rules: Sequence[Rule]
                         o.column,
                         f"rule {rule.id} is written for what the baseline guard "
                         f"'{guard.id}' always refuses ({cond.name}: {what})",
-                        f"remove {what} from '{cond.name}': {guard.title.lower()} applies "
-                        "whatever a rule says, and no rule can release it",
+                        (
+                            f"remove the condition '{cond.name}'"
+                            if isinstance(cond.value, bool)
+                            else f"remove {what} from '{cond.name}'"
+                        )
+                        + f': the baseline guard "{guard.title}" applies whatever a rule says',
                     )
                 )

@@ -102,10 +102,10 @@ class Reader:
         if first is not None and first.file.startswith("<baseline>"):
             self.error(
                 key_node,
-                f"'{key_node.raw}' is a baseline rule; an agency policy cannot redefine, "
-                "override or switch off the baseline",
-                "give your rule another id: a policy may add guards, never remove or weaken "
-                "the baseline's",
+                f"{what} '{key_node.raw}' is part of the baseline; an agency policy cannot "
+                "redefine, override or switch off the baseline",
+                "use another id: a policy may add guards and reference data, never remove or "
+                "weaken the baseline's",
             )
             return False
         if first is not None:
