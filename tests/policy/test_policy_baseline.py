@@ -40,7 +40,9 @@ class TestMandatory:
         """Omitting include: [baseline] is reported at the agency section with a hint."""
         found = problems_of(MINIMAL.replace("include: [baseline]\n", ""))
         assert len(found) == 1
-        assert found[0].startswith("agency.yaml:2:1: error: the policy does not include the baseline")
+        assert found[0].startswith(
+            "agency.yaml:2:1: error: the policy does not include the baseline"
+        )
         assert "(hint: add the line 'include: [baseline]'" in found[0]
 
     def test_empty_include_is_an_error_at_the_include(self) -> None:
@@ -88,7 +90,8 @@ class TestNoRedefinition:
         assert any(
             p.startswith("agency.yaml:")
             and "error: rule id 'protected-persons' is part of the baseline; an agency policy "
-            "cannot redefine" in p
+            "cannot redefine"
+            in p
             and "a policy may add guards and reference data, never remove or weaken" in p
             for p in found
         ), found
@@ -102,7 +105,10 @@ class TestNoRedefinition:
         )
         found = problems_of(text)
         assert any(
-            p.startswith("agency.yaml:11:5: error: instrument 'CITES-Art-VIII' is part of the baseline") for p in found
+            p.startswith(
+                "agency.yaml:11:5: error: instrument 'CITES-Art-VIII' is part of the baseline"
+            )
+            for p in found
         ), found
 
 

@@ -23,8 +23,10 @@ def warnings_of(text: str, today: date = date(2026, 1, 1)) -> list[str]:
 
 def with_rule(*conditions: str, head: str = "") -> str:
     """MINIMAL with a second participation rule p2 with these conditions."""
-    return MINIMAL + RULE.replace("  - id: p2\n", "  - id: p2\n" + head) + "".join(
-        f"      {c}\n" for c in conditions
+    return (
+        MINIMAL
+        + RULE.replace("  - id: p2\n", "  - id: p2\n" + head)
+        + "".join(f"      {c}\n" for c in conditions)
     )
 
 
