@@ -100,8 +100,8 @@ class TestNoRedefinition:
         """The baseline's instruments cannot be widened by redeclaring them."""
         text = MINIMAL.replace(
             "  instruments:\n",
-            "  instruments:\n    CITES-Art-VIII:\n      title: Wider\n      kind: multilateral_treaty\n"
-            "      purposes: [intelligence_analysis]\n",
+            "  instruments:\n    CITES-Art-VIII:\n      title: Wider\n"
+            "      kind: multilateral_treaty\n      purposes: [intelligence_analysis]\n",
         )
         found = problems_of(text)
         assert any(
