@@ -85,9 +85,7 @@ def evaluate_release(policy: Policy, ctx: RequestContext, facts: Mapping[str, An
     return _evaluate("release", policy, ctx, facts)
 
 
-def evaluate_disclosure(
-    policy: Policy, ctx: RequestContext, facts: Mapping[str, Any]
-) -> Decision:
+def evaluate_disclosure(policy: Policy, ctx: RequestContext, facts: Mapping[str, Any]) -> Decision:
     """The one decision a disclosure request gets for one record, and its explanation.
 
     The record must first be admitted by the participation stage *for this

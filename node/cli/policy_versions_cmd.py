@@ -117,11 +117,12 @@ def rollback(version: str, home: str | None, officer_id: str | None = None) -> N
         )
         sys.exit(EXIT_PROBLEMS)
     active = kept.active()
-    if active is not None and active.version == source.name:
+    on_disk = policy_tree(policy_path) if policy_path.exists() else None
+    if active is not None and active.version == source.name == version_of(on_disk or {}):
         click.echo(f"version {source.name} is already active; nothing to do.")
         return
-    if policy_path.exists():
-        current = kept.keep(policy_tree(policy_path))
+    if on_disk:
+        current = kept.keep(on_disk)
         click.echo(f"the files now in {policy_path} are kept as version {current}")
     _replace_directory(source, policy_path)
     by = activator(officer_id)
