@@ -255,7 +255,8 @@ def _stored_facts(home: str | None, record_id: str | None) -> dict[str, Any]:
 @click.option(
     "--decision",
     "decision_id",
-    help="A past disclosure decision (item id, needs --home): show exactly what was sent.",
+    help="A past disclosure decision (item, ticket or disclosure id; needs --home): "
+    "show exactly what was sent.",
 )
 @click.option(
     "--stage",
@@ -344,7 +345,7 @@ def explain(
 def _explain_stored(home: str | None, decision_id: str, as_json: bool) -> None:
     # Deferred: only this option needs the node database.
     from node import store
-    from node.disclosure.decisions import render_stored, stored_decision
+    from node.disclosure.decisions import render_stored, stored_decisions
     from node.errors import DisclosureNotFound
 
     node_home = NodeHome.resolve(home)
@@ -352,7 +353,7 @@ def _explain_stored(home: str | None, decision_id: str, as_json: bool) -> None:
         raise click.UsageError(f"--decision needs a node home; {node_home.root} has no database")
     conn = store.connect(node_home.db_path)
     try:
-        found = stored_decision(conn, decision_id)
+        found = stored_decisions(conn, decision_id)
     except DisclosureNotFound:
         raise click.BadParameter(
             f"no disclosure decision {decision_id!r} in {node_home.root}",
@@ -361,9 +362,10 @@ def _explain_stored(home: str | None, decision_id: str, as_json: bool) -> None:
     finally:
         conn.close()
     if as_json:
-        click.echo(json.dumps(found.as_dict(), indent=2, ensure_ascii=False))
+        data: Any = [d.as_dict() for d in found]
+        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False))
     else:
-        click.echo(render_stored(found))
+        click.echo(("\n\n" + "-" * 72 + "\n\n").join(render_stored(d) for d in found))
 
 
 @policy.command("diff")

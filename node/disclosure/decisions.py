@@ -1,6 +1,7 @@
 """A past disclosure decision exactly as it was stored when it was sent.
 
-``spoor policy explain --decision ID`` shows it: what the requester was sent
+``spoor policy explain --decision ID`` shows it (ID: the item id, the ticket
+id, or the disclosure id for every item of one request): what the requester was sent
 (outcome and reason code), the record it concerns, the guards that refused it
 and the explanation written by the same evaluation that decided. Nothing is
 re-evaluated, so a later policy or record change cannot alter what is shown.
@@ -61,18 +62,28 @@ class StoredDecision:
         }
 
 
-def stored_decision(conn: sqlite3.Connection, item_id: str) -> StoredDecision:
-    """The decision with this item id; :class:`DisclosureNotFound` if there is none."""
-    row = conn.execute(
+def stored_decisions(conn: sqlite3.Connection, reference: str) -> list[StoredDecision]:
+    """The decisions ``reference`` names: an item id, a ticket id or a whole disclosure id.
+
+    Raises :class:`DisclosureNotFound` when it names none.
+    """
+    ref = reference.strip()
+    rows = conn.execute(
         "SELECT d.*, r.requester, r.request_id, r.received_at, r.purpose, r.legal_basis, "
         "r.case_reference, r.policy_digest, t.status AS ticket_status "
         "FROM disclosure_decisions d "
         "JOIN disclosure_requests r ON r.disclosure_id = d.disclosure_id "
-        "LEFT JOIN tickets t ON t.ticket_id = d.ticket_id WHERE d.item_id = ?",
-        (item_id.strip(),),
-    ).fetchone()
-    if row is None:
-        raise DisclosureNotFound("disclosure decision", item_id.strip())
+        "LEFT JOIN tickets t ON t.ticket_id = d.ticket_id "
+        "WHERE d.item_id = ? OR d.ticket_id = ? OR d.disclosure_id = ? "
+        "ORDER BY d.disclosure_id, d.position",
+        (ref, ref, ref),
+    ).fetchall()
+    if not rows:
+        raise DisclosureNotFound("disclosure decision", ref)
+    return [_stored(row) for row in rows]
+
+
+def _stored(row: sqlite3.Row) -> StoredDecision:
     return StoredDecision(
         item_id=str(row["item_id"]),
         disclosure_id=str(row["disclosure_id"]),

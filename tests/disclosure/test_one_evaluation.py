@@ -105,6 +105,16 @@ class TestExplainPastDecision:
         assert data["ticket_status"] == "pending"
         assert "HELD FOR APPROVAL" in data["explanation"]
 
+    def test_ticket_or_disclosure_id_finds_the_decisions(self, responder: ResponderNode) -> None:
+        """A ticket id names its decision; a disclosure id names every item of the request."""
+        answer = responder.disclose((SUSPECT_KEY, UNHELD_KEY))
+        pending = answer.items[0]
+        by_ticket = json.loads(explain_decision(responder, str(pending.ticket_id), "--json"))
+        assert by_ticket["item_id"] == pending.item_id
+        both = json.loads(explain_decision(responder, answer.disclosure_id, "--json"))
+        assert [d["item_id"] for d in both] == [i.item_id for i in answer.items]
+        assert both[1]["sent"] == {"outcome": DENY, "reason_code": NOT_RELEASABLE}
+
     def test_unknown_decision_is_a_usage_error(self, responder: ResponderNode) -> None:
         """An id that is not a stored decision exits 2 and says so."""
         result = CliRunner().invoke(
