@@ -23,6 +23,7 @@ import policy as policy_lang
 from node import audit, store
 from node.errors import InvalidRequest, SpoorError, VersionMismatch
 from node.match.channel import ChannelFactory, MatchChannel
+from node.match.plausibility import ImplausibleReply, check_hit_count, check_response_points
 from node.match.responder import (
     PROTOCOL_VERSION,
     MatchCall,
@@ -160,7 +161,9 @@ def match_peer(
             key_types=tuple(key_types_of(chunk)),
         )
         reply = channel.match(call)
+        check_response_points(peer_id, reply.psi_response)
         result = session.finish(reply.server_setup, reply.psi_response)
+        check_hit_count(peer_id, len(chunk), result.count, reply.server_setup)
         chunk_hits = [chunk[i] for i in (result.indices or [])]
         matched.update(chunk_hits)
         outcome.elements += len(chunk)
@@ -274,6 +277,7 @@ def run_match(
             InvalidRequest,
             MalformedPsiMessage,
             PsiWorkerFailed,
+            ImplausibleReply,
         ) as exc:
             # A counterpart's bad answer loses only its own result.
             outcomes.append(PeerOutcome(agency_id=peer_id, error=str(exc)))
