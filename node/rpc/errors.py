@@ -48,6 +48,7 @@ from node.disclosure.requester import CounterpartReplyError
 from node.match.budget import BudgetExceeded
 from node.match.plausibility import ImplausibleReply
 from node.pki import errors as pki_errors
+from node.rpc.quotas import PeerBusy
 from node.pki import files as pki_files
 from node.psi import errors as psi_errors
 from node.records.importer import ImportRefusedError
@@ -190,6 +191,14 @@ _ENTRIES: dict[type[BaseException], Entry] = {
         detail=RequestIdDetail(),
         log="error",
         traceback=True,
+    ),
+    PeerBusy: Entry(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "your agency already has {in_flight} {what} in flight at this node (limit {limit}); "
+        "nothing was computed or charged — wait for your calls to finish and retry",
+        public=("agency_id", "what", "limit", "in_flight"),
+        detail=QuotaDetail("peer:{agency_id}/in_flight:{what}", "limit {limit}"),
+        log="warning",
     ),
     node_errors.DisclosureNotFound: Entry(
         # Unknown and foreign references answer identically, so nothing leaks.

@@ -32,6 +32,7 @@ from node.match.responder import Responder
 from node.psi.pool import PsiPool
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
 from node.rpc.options import channel_options
+from node.rpc.quotas import PeerQuotas, QuotaLimits
 from node.rpc.servicer import FederationServicer, NodeIdentity
 
 log = get_logger("spoor.server")
@@ -51,6 +52,8 @@ def server_options(config: NodeConfig) -> list[tuple[str, Any]]:
         ("grpc.max_connection_age_ms", age_ms),
         # Give in-flight calls on a recycled connection time to finish.
         ("grpc.max_connection_age_grace_ms", 30_000),
+        # Streams one connection may hold open: a flood on one connection stays bounded.
+        ("grpc.max_concurrent_streams", 16),
     ]
 
 
@@ -236,11 +239,19 @@ def build_node(
         # gRPC threads only decode, authenticate and wait; PSI runs in the process pool.
         futures.ThreadPoolExecutor(max_workers=config.server.max_workers),
         options=server_options(config),
-        # Bound queued work so overload answers RESOURCE_EXHAUSTED instead of piling up.
-        maximum_concurrent_rpcs=config.server.max_workers * 4,
+        # A memory backstop only: fairness between peers (and threads kept for health)
+        # is the servicer's per-peer admission (node.rpc.quotas), which refuses at once.
+        maximum_concurrent_rpcs=config.server.max_workers * 64,
+    )
+    quotas = PeerQuotas(
+        QuotaLimits.for_server(
+            config.server.max_workers,
+            config.limits.max_calls_in_flight_per_peer,
+            config.limits.max_elements_in_flight_per_peer,
+        )
     )
     federation_pb2_grpc.add_FederationServiceServicer_to_server(
-        FederationServicer(identity, responder, authenticator, disclosure), server
+        FederationServicer(identity, responder, authenticator, disclosure, quotas=quotas), server
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

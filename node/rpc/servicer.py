@@ -25,10 +25,12 @@ from node.disclosure import DisclosureResponder
 from node.errors import DeadlineTooShort, ServiceUnavailable
 from node.match.responder import CAPABILITIES, PROTOCOL_VERSION, Responder, key_types_of
 from node.peers.channel import PeerDescription
+from node.psi.messages import POINT_LENGTH
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc import wire
 from node.rpc.auth import Authenticator
 from node.rpc.errors import classify, set_error
+from node.rpc.quotas import PeerQuotas, QuotaLimits
 
 log = get_logger("spoor.rpc")
 
@@ -62,11 +64,20 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         responder: Responder,
         authenticator: Authenticator,
         disclosure: DisclosureResponder | None = None,
+        *,
+        quotas: PeerQuotas | None = None,
     ) -> None:
         self.identity = identity
         self.responder = responder
         self.authenticator = authenticator
         self.disclosure = disclosure
+        self.quotas = quotas or PeerQuotas(
+            QuotaLimits.for_server(
+                8,
+                responder.config.limits.max_calls_in_flight_per_peer,
+                responder.config.limits.max_elements_in_flight_per_peer,
+            )
+        )
 
     def _handle(
         self,
@@ -74,6 +85,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         context: grpc.ServicerContext,
         empty: Resp,
         body: Callable[[str, dict[str, object]], Resp],
+        elements: int = 0,
     ) -> Resp:
         request_id = str(uuid.uuid4())
         started = time.monotonic()
@@ -85,7 +97,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         try:
             peer = self.authenticator.identify(context)
             structlog.contextvars.bind_contextvars(peer_agency=peer)
-            return body(peer, summary)
+            with self.quotas.admit(peer, elements):
+                return body(peer, summary)
         except Exception as exc:
             error = classify(exc, request_id)
             status, level = error.code.name, error.log_level
@@ -163,7 +176,9 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             )
             return wire.match_response_pb(reply)
 
-        return self._handle("Match", context, pb.MatchResponse(), body)
+        # An upper bound on the points the request can hold, without parsing it.
+        elements = len(request.psi_request) // POINT_LENGTH
+        return self._handle("Match", context, pb.MatchResponse(), body, elements)
 
     def _disclosure_service(self) -> DisclosureResponder:
         if self.disclosure is None:
@@ -182,7 +197,9 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             summary.update(answer.counts())
             return wire.disclose_response_pb(answer)
 
-        return self._handle("Disclose", context, pb.DiscloseResponse(), body)
+        return self._handle(
+            "Disclose", context, pb.DiscloseResponse(), body, len(request.match_keys)
+        )
 
     def GetDisclosure(  # noqa: N802 - gRPC method name
         self, request: pb.GetDisclosureRequest, context: grpc.ServicerContext
