@@ -48,7 +48,6 @@ from node.disclosure.requester import CounterpartReplyError
 from node.match.budget import BudgetExceeded
 from node.match.plausibility import ImplausibleReply
 from node.pki import errors as pki_errors
-from node.rpc.quotas import PeerBusy
 from node.pki import files as pki_files
 from node.psi import errors as psi_errors
 from node.records.importer import ImportRefusedError
@@ -65,6 +64,7 @@ from node.rpc.error_details import (
     ResourceDetail,
     fill,
 )
+from node.rpc.quotas import PeerBusy
 from node.store import StoreError
 from policy.context import InvalidFactsError, InvalidRequestError
 from policy.source import SourceError

@@ -45,22 +45,24 @@ def match_request(elements: list[str]) -> pb.MatchRequest:
 class TestQuotaBookkeeping:
     def test_a_peer_over_its_call_share_is_refused_and_others_are_not(self) -> None:
         """The third concurrent call of one peer is refused; another peer still gets in."""
-        quotas = PeerQuotas(QuotaLimits(calls_per_peer=2, elements_per_peer=100, federation_calls=6))
+        quotas = PeerQuotas(QuotaLimits(calls_per_peer=2, elements_per_peer=99, federation_calls=6))
         with quotas.admit("vn", 1), quotas.admit("vn", 1):
-            with pytest.raises(PeerBusy, match="2 calls already in flight"):
-                with quotas.admit("vn", 1):
-                    pass
+            with pytest.raises(PeerBusy, match="2 calls already in flight"), quotas.admit("vn", 1):
+                pass
             with quotas.admit("mz", 1):
                 assert quotas.in_flight("mz") == (1, 1)
         assert quotas.in_flight("vn") == (0, 0)
 
     def test_elements_in_flight_are_bounded_per_peer(self) -> None:
         """A second call that would take a peer past its elements in flight is refused."""
-        quotas = PeerQuotas(QuotaLimits(calls_per_peer=4, elements_per_peer=100, federation_calls=6))
-        with quotas.admit("vn", 150):  # one call alone is always admitted
-            with pytest.raises(PeerBusy, match="elements"):
-                with quotas.admit("vn", 1):
-                    pass
+        quotas = PeerQuotas(QuotaLimits(calls_per_peer=4, elements_per_peer=99, federation_calls=6))
+        # One call alone is always admitted; a second one past the elements share is not.
+        with (
+            quotas.admit("vn", 150),
+            pytest.raises(PeerBusy, match="elements"),
+            quotas.admit("vn", 1),
+        ):
+            pass
 
     def test_threads_are_kept_back_for_health(self) -> None:
         """All peers together get fewer calls than the server has handler threads."""

@@ -137,10 +137,9 @@ class TestForgedMatchStoresNothing:
             match_requester.RowResult(n, f"VN-{n}", "person", {key: "phone"})
             for n, key in enumerate([GENUINE, *OTHERS], start=1)
         ]
-        report = match_requester.run_match(
-            conn, rows, {"ke-kws": context()}, lambda _peer: forger
-        )
+        report = match_requester.run_match(conn, rows, {"ke-kws": context()}, lambda _peer: forger)
         (outcome,) = report.peers
-        assert outcome.error is not None and "forged" in outcome.error
+        assert outcome.error is not None
+        assert "forged" in outcome.error
         assert not any(row.hits for row in rows)
         assert conn.execute("SELECT COUNT(*) FROM match_hits").fetchone()[0] == 0
