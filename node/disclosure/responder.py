@@ -34,6 +34,7 @@ from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
 from node.disclosure.model import (
     DENY,
+    MAX_KEYS_PER_REQUEST,
     NOT_RELEASABLE,
     PENDING_APPROVAL,
     RELEASE,
@@ -41,16 +42,20 @@ from node.disclosure.model import (
     DisclosureCall,
     ItemDecision,
     Obligations,
+    OpenCall,
     Outcome,
     iso,
     now_utc,
     parse_iso,
     transcript_hash,
     validate_call,
+    validate_open,
 )
+from node.disclosure.selection import SelectionSessions, pursued_count, resolve
 from node.errors import DisclosureNotFound, InvalidRequest
 from node.match import budget
-from node.match.responder import key_types_of
+from node.match.responder import eligible_elements, key_types_of
+from node.psi.pool import PsiPool, default_pool
 from node.records import facts as record_facts
 from node.records import store as record_store
 
@@ -70,13 +75,65 @@ def _dumps(value: object) -> str:
 class DisclosureResponder:
     """Decides disclosure requests and reports their state to the requester."""
 
-    def __init__(self, config: NodeConfig, db_path: Path, policies: PolicyHolder) -> None:
+    def __init__(
+        self,
+        config: NodeConfig,
+        db_path: Path,
+        policies: PolicyHolder,
+        pool: PsiPool | None = None,
+    ) -> None:
         self.config = config
         self.db_path = db_path
         self.policies = policies
+        self.pool = pool
+        self.selections = SelectionSessions()
 
     def _connect(self) -> sqlite3.Connection:
         return store.connect(Path(self.db_path))
+
+    # -- OpenDisclosure -------------------------------------------------------
+
+    def open_selection(self, call: OpenCall) -> bytes:
+        """Blind the keys this request may see; the PSI request the requester answers."""
+        pol = self.policies.current()
+        validate_open(call, pol)
+        conn = self._connect()
+        try:
+            if self._request_id_used(conn, call.requester, call.request_id):
+                raise InvalidRequest("request_id", "was already used; use a new UUID")
+            eligible, _admitted = eligible_elements(pol, conn, call.context)
+        finally:
+            conn.close()
+        return self.selections.open(call, eligible)
+
+    def _request_id_used(self, conn: sqlite3.Connection, requester: str, request_id: str) -> bool:
+        row = conn.execute(
+            "SELECT 1 FROM disclosure_requests WHERE requester=? AND request_id=?",
+            (requester, request_id),
+        ).fetchone()
+        return row is not None
+
+    def _select_privately(
+        self, conn: sqlite3.Connection, call: DisclosureCall, moment: datetime
+    ) -> tuple[DisclosureCall, int]:
+        """The pursued keys this node holds, with the budget charged for the whole setup."""
+        assert call.selection is not None
+        if self._request_id_used(conn, call.requester, call.request_id):
+            raise InvalidRequest("request_id", "was already used; use a new UUID")
+        found = self.selections.take(
+            call.requester, call.request_id, call.context.purpose, call.context.legal_basis
+        )
+        pursued = pursued_count(call.selection, MAX_KEYS_PER_REQUEST)
+        charge = budget.charge(
+            conn,
+            call.requester,
+            pursued,
+            self.config.limits.max_elements_per_peer_per_day,
+            moment,
+        )
+        pool = self.pool if self.pool is not None else default_pool()
+        held = resolve(found, call.selection, pool)
+        return replace(call, match_keys=tuple(held)), charge.charged
 
     # -- Disclose ---------------------------------------------------------------
 
@@ -87,6 +144,9 @@ class DisclosureResponder:
         validate_call(call, pol)
         conn = self._connect()
         try:
+            if call.selection is not None:
+                chosen, charged = self._select_privately(conn, call, moment)
+                return self._decide_and_store(conn, pol, chosen, moment, charged)
             replay = self._replay(conn, call, moment)
             if replay is not None:
                 return replay

@@ -138,23 +138,7 @@ class Responder:
         self, conn: sqlite3.Connection, ctx: policy_lang.RequestContext
     ) -> tuple[list[str], int]:
         """Match keys of the records the participation policy admits for this request."""
-        pol = self.policies.current()
-        elements: set[str] = set()
-        admitted = 0
-        # Records with the same participation signature get the same decision for this
-        # request: decide once per signature, not once per record.
-        decided: dict[Hashable, bool] = {}
-        sign = policy_lang.participation_signer(ctx.now.astimezone(UTC).date())
-        for facts, keys in record_store.eligible_keys(conn):
-            signature = sign(facts)
-            allowed = decided.get(signature)
-            if allowed is None:
-                decision = policy_lang.evaluate_participation(pol, ctx, facts)
-                allowed = decided[signature] = decision.outcome is policy_lang.Outcome.RELEASE
-            if allowed and keys:
-                admitted += 1
-                elements.update(keys)
-        return sorted(elements), admitted
+        return eligible_elements(self.policies.current(), conn, ctx)
 
     def serve(
         self,
@@ -265,6 +249,28 @@ class Responder:
                 )
         finally:
             conn.close()
+
+
+def eligible_elements(
+    pol: policy_lang.Policy, conn: sqlite3.Connection, ctx: policy_lang.RequestContext
+) -> tuple[list[str], int]:
+    """Match keys of the records ``pol`` admits for this request, and how many records."""
+    elements: set[str] = set()
+    admitted = 0
+    # Records with the same participation signature get the same decision for this
+    # request: decide once per signature, not once per record.
+    decided: dict[Hashable, bool] = {}
+    sign = policy_lang.participation_signer(ctx.now.astimezone(UTC).date())
+    for facts, keys in record_store.eligible_keys(conn):
+        signature = sign(facts)
+        allowed = decided.get(signature)
+        if allowed is None:
+            decision = policy_lang.evaluate_participation(pol, ctx, facts)
+            allowed = decided[signature] = decision.outcome is policy_lang.Outcome.RELEASE
+        if allowed and keys:
+            admitted += 1
+            elements.update(keys)
+    return sorted(elements), admitted
 
 
 def key_types_of(values: Iterable[str]) -> list[str]:

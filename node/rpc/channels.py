@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from node.disclosure import DisclosureAnswer, DisclosureCall
+from node.disclosure.model import OpenCall
 from node.match.responder import MatchCall, MatchReply
 from node.peers.channel import PeerDescription
 from node.rpc import wire
@@ -46,6 +47,10 @@ class PeerDisclosureChannel:
     def __init__(self, client: PeerClient) -> None:
         self.client = client
         self.peer_id = client.peer.agency_id
+
+    def open_disclosure(self, call: OpenCall) -> bytes:
+        response = self.client.open_disclosure(wire.open_disclosure_request_pb(call))
+        return bytes(response.psi_request)
 
     def disclose(self, call: DisclosureCall) -> DisclosureAnswer:
         response = self.client.disclose(wire.disclose_request_pb(call))

@@ -45,6 +45,7 @@ from node import officers, peers
 from node.app.config import ConfigError
 from node.audit import errors as audit_errors
 from node.disclosure.requester import CounterpartReplyError
+from node.disclosure.selection import SelectionExpired
 from node.match.budget import BudgetExceeded
 from node.match.plausibility import ImplausibleReply
 from node.pki import errors as pki_errors
@@ -198,6 +199,14 @@ _ENTRIES: dict[type[BaseException], Entry] = {
         "nothing was computed or charged — wait for your calls to finish and retry",
         public=("agency_id", "what", "limit", "in_flight"),
         detail=QuotaDetail("peer:{agency_id}/in_flight:{what}", "limit {limit}"),
+        log="warning",
+    ),
+    SelectionExpired: Entry(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "no open selection for request {reference}: it was never opened, was already "
+        "used, or expired; nothing was charged — call OpenDisclosure again with a new UUID",
+        public=("reference",),
+        detail=PreconditionDetail("SELECTION", "{reference}", "no open selection"),
         log="warning",
     ),
     node_errors.DisclosureNotFound: Entry(

@@ -222,7 +222,7 @@ def build_node(
     policies.load_initial()
     pool = PsiPool(max_workers=config.psi.workers, timeout_s=config.psi.timeout_seconds)
     responder = Responder(config, home.db_path, policies, pool)
-    disclosure = DisclosureResponder(config, home.db_path, policies)
+    disclosure = DisclosureResponder(config, home.db_path, policies, pool)
     if authenticator_factory is not None:
         authenticator = authenticator_factory(home.db_path)
     elif insecure:

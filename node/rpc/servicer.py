@@ -20,6 +20,7 @@ import structlog
 from spoor.federation.v1 import federation_pb2 as pb
 from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
+from node.app.config import LimitsConfig, ServerConfig
 from node.app.logs import get_logger
 from node.disclosure import DisclosureResponder
 from node.errors import DeadlineTooShort, ServiceUnavailable
@@ -71,11 +72,12 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         self.responder = responder
         self.authenticator = authenticator
         self.disclosure = disclosure
+        defaults = LimitsConfig()
         self.quotas = quotas or PeerQuotas(
             QuotaLimits.for_server(
-                8,
-                responder.config.limits.max_calls_in_flight_per_peer,
-                responder.config.limits.max_elements_in_flight_per_peer,
+                ServerConfig().max_workers,
+                defaults.max_calls_in_flight_per_peer,
+                defaults.max_elements_in_flight_per_peer,
             )
         )
 
@@ -193,6 +195,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             # Counts only in the summary line, never keys or contents.
             summary["keys"] = len(request.match_keys)
             summary["key_types"] = key_types_of(request.match_keys)
+            summary["private"] = request.HasField("private_selection")
             answer = service.disclose(wire.disclosure_call_of(peer, request))
             summary.update(answer.counts())
             return wire.disclose_response_pb(answer)
@@ -200,6 +203,17 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         return self._handle(
             "Disclose", context, pb.DiscloseResponse(), body, len(request.match_keys)
         )
+
+    def OpenDisclosure(  # noqa: N802 - gRPC method name
+        self, request: pb.OpenDisclosureRequest, context: grpc.ServicerContext
+    ) -> pb.OpenDisclosureResponse:
+        def body(peer: str, summary: dict[str, object]) -> pb.OpenDisclosureResponse:
+            service = self._disclosure_service()
+            psi_request = service.open_selection(wire.open_call_of(peer, request))
+            summary["request_bytes"] = len(psi_request)
+            return wire.open_disclosure_response_pb(psi_request, service.selections.ttl_s)
+
+        return self._handle("OpenDisclosure", context, pb.OpenDisclosureResponse(), body)
 
     def GetDisclosure(  # noqa: N802 - gRPC method name
         self, request: pb.GetDisclosureRequest, context: grpc.ServicerContext

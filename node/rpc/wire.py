@@ -25,6 +25,7 @@ from spoor.federation.v1 import federation_pb2 as pb
 
 import policy as policy_lang
 from node.disclosure import DisclosureAnswer, DisclosureCall, ItemDecision
+from node.disclosure.model import OpenCall, PrivateSelection
 from node.disclosure.requester import CounterpartReplyError
 from node.errors import InvalidRequest
 from node.match.context import request_context
@@ -203,7 +204,55 @@ def disclose_request_pb(call: DisclosureCall) -> pb.DiscloseRequest:
         assurances=list(ctx.assurances),
         requested_fields=list(ctx.requested_fields),
         match_id=call.match_id,
+        private_selection=(
+            pb.PrivateSelection(
+                psi_setup=call.selection.psi_setup, psi_response=call.selection.psi_response
+            )
+            if call.selection is not None
+            else None
+        ),
     )
+
+
+def open_disclosure_request_pb(call: OpenCall) -> pb.OpenDisclosureRequest:
+    """The wire request opening a private selection."""
+    ctx = call.context
+    return pb.OpenDisclosureRequest(
+        protocol_version=call.protocol_version,
+        key_scheme_version=call.key_scheme_version,
+        psi_protocol_version=call.psi_protocol_version,
+        request_id=call.request_id,
+        purpose=ctx.purpose,
+        legal_basis=ctx.legal_basis,
+        case_reference=ctx.case_reference,
+        requesting_officer=ctx.officer,
+    )
+
+
+def open_call_of(
+    peer: str, request: pb.OpenDisclosureRequest, now: datetime | None = None
+) -> OpenCall:
+    """The domain call for a received OpenDisclosure; the requester is the peer."""
+    context = request_context(
+        requester=peer,
+        now=_now(now),
+        purpose=request.purpose,
+        legal_basis=request.legal_basis,
+        case_reference=request.case_reference,
+        officer=request.requesting_officer,
+    )
+    return OpenCall(
+        context=context,
+        protocol_version=request.protocol_version,
+        key_scheme_version=request.key_scheme_version,
+        psi_protocol_version=request.psi_protocol_version,
+        request_id=request.request_id,
+    )
+
+
+def open_disclosure_response_pb(psi_request: bytes, ttl_s: float) -> pb.OpenDisclosureResponse:
+    """The responder's PSI request over its eligible keys."""
+    return pb.OpenDisclosureResponse(psi_request=psi_request, expires_in_seconds=int(ttl_s))
 
 
 def disclosure_call_of(
@@ -230,6 +279,14 @@ def disclosure_call_of(
         request_id=request.request_id,
         match_keys=tuple(request.match_keys),
         match_id=request.match_id,
+        selection=(
+            PrivateSelection(
+                bytes(request.private_selection.psi_setup),
+                bytes(request.private_selection.psi_response),
+            )
+            if request.HasField("private_selection")
+            else None
+        ),
     )
 
 
