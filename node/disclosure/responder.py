@@ -51,6 +51,7 @@ from node.disclosure.model import (
     validate_call,
     validate_open,
 )
+from node.disclosure.merge import merge_decisions
 from node.disclosure.selection import SelectionSessions, pursued_count, resolve
 from node.errors import DisclosureNotFound, InvalidRequest
 from node.match import budget
@@ -214,7 +215,8 @@ class DisclosureResponder:
                 rows.append(_kept_out_row(item, kept_out))
                 continue
             withheld += [_withheld(r, d) for r, d in kept_out]
-            for record_id, decision in shown:
+            # One item per key, however many records hold it (node.disclosure.merge).
+            for record_id, decision in [merge_decisions(shown)]:
                 item, ticket = self._item(decision, key, record_id, call.requester, moment)
                 if ticket is not None and record_id in ticket_of_record:
                     # Another key of this request reached the same record: the officer
