@@ -46,6 +46,9 @@ class ServerConfig:
     grace_seconds: float = 10.0
     # Connections are recycled so rotated certificates and revocations apply.
     max_connection_age_seconds: int = 600
+    # A unix socket (relative to the node home) where a local probe without a client
+    # certificate may check health, and nothing else; empty: no admin channel.
+    admin_socket: str = ""
 
 
 @dataclass

@@ -32,6 +32,7 @@ import policy as policy_lang
 from node import audit, store
 from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
+from node.disclosure.merge import merge_decisions
 from node.disclosure.model import (
     DENY,
     MAX_KEYS_PER_REQUEST,
@@ -51,7 +52,6 @@ from node.disclosure.model import (
     validate_call,
     validate_open,
 )
-from node.disclosure.merge import merge_decisions
 from node.disclosure.selection import SelectionSessions, pursued_count, resolve
 from node.errors import DisclosureNotFound, InvalidRequest
 from node.match import budget

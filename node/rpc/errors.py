@@ -168,8 +168,17 @@ _ENTRIES: dict[type[BaseException], Entry] = {
         detail=ErrorInfoDetail("NOT_A_PEER"),
         log="warning",
         logged=("reason",),
-        # Not audited: the caller is nobody this node is accountable to, and an
-        # audit entry per unauthenticated call would let anyone grow the trail.
+        # Audited by the servicer and the gate as aggregated ``auth.refused`` entries
+        # (node.rpc.auth.RefusalAudit), so no caller can grow the trail without bound.
+    ),
+    node_errors.CertificateRevoked: Entry(
+        grpc.StatusCode.PERMISSION_DENIED,
+        "this node does not accept requests from your certificate: your agency is not a "
+        "configured peer or your certificate does not chain to the CA pinned for it",
+        detail=ErrorInfoDetail("NOT_A_PEER"),
+        log="warning",
+        logged=("reason",),
+        # Same answer as NotAPeer; the local log names the revocation.
     ),
     node_errors.DeadlineTooShort: Entry(
         grpc.StatusCode.DEADLINE_EXCEEDED,

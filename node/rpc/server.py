@@ -30,7 +30,13 @@ from node.disclosure import DisclosureResponder
 from node.disclosure import export as disclosure_export
 from node.match.responder import Responder
 from node.psi.pool import PsiPool
-from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
+from node.rpc.auth import (
+    Authenticator,
+    CertificateAuthenticator,
+    InsecureAuthenticator,
+    RefusalAudit,
+)
+from node.rpc.gate import PeerGate
 from node.rpc.options import channel_options
 from node.rpc.quotas import PeerQuotas, QuotaLimits
 from node.rpc.servicer import FederationServicer, NodeIdentity
@@ -235,9 +241,12 @@ def build_node(
         software_version=version("spoor"),
         max_elements_per_request=config.limits.max_elements_per_request,
     )
+    refusals = RefusalAudit(home.db_path)
     server = grpc.server(
         # gRPC threads only decode, authenticate and wait; PSI runs in the process pool.
         futures.ThreadPoolExecutor(max_workers=config.server.max_workers),
+        # Health and reflection apply the same per-call certificate checks as Federation.
+        interceptors=[PeerGate(authenticator, SERVICE_NAME, refusals)],
         options=server_options(config),
         # A memory backstop only: fairness between peers (and threads kept for health)
         # is the servicer's per-peer admission (node.rpc.quotas), which refuses at once.
@@ -251,7 +260,10 @@ def build_node(
         )
     )
     federation_pb2_grpc.add_FederationServiceServicer_to_server(
-        FederationServicer(identity, responder, authenticator, disclosure, quotas=quotas), server
+        FederationServicer(
+            identity, responder, authenticator, disclosure, quotas=quotas, refusals=refusals
+        ),
+        server,
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -269,6 +281,11 @@ def build_node(
             port = server.add_insecure_port(address)
         else:
             port = server.add_secure_port(address, _TlsMaterial(home).credentials())
+        if port and config.server.admin_socket:
+            admin = home.root / config.server.admin_socket  # an absolute path stays as it is
+            admin.unlink(missing_ok=True)
+            # Plaintext, local only: the gate lets a certificate-less call check health only.
+            server.add_insecure_port(f"unix:{admin}")
     except RuntimeError:
         port = 0  # grpcio raises where older releases returned 0
     if port == 0:

@@ -23,13 +23,13 @@ from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 from node.app.config import LimitsConfig, ServerConfig
 from node.app.logs import get_logger
 from node.disclosure import DisclosureResponder
-from node.errors import DeadlineTooShort, ServiceUnavailable
+from node.errors import DeadlineTooShort, NotAPeer, ServiceUnavailable
 from node.match.responder import CAPABILITIES, PROTOCOL_VERSION, Responder, key_types_of
 from node.peers.channel import PeerDescription
 from node.psi.messages import POINT_LENGTH
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc import wire
-from node.rpc.auth import Authenticator
+from node.rpc.auth import Authenticator, RefusalAudit, claimed_agency
 from node.rpc.errors import classify, set_error
 from node.rpc.quotas import PeerQuotas, QuotaLimits
 
@@ -67,11 +67,13 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         disclosure: DisclosureResponder | None = None,
         *,
         quotas: PeerQuotas | None = None,
+        refusals: RefusalAudit | None = None,
     ) -> None:
         self.identity = identity
         self.responder = responder
         self.authenticator = authenticator
         self.disclosure = disclosure
+        self.refusals = refusals
         defaults = LimitsConfig()
         self.quotas = quotas or PeerQuotas(
             QuotaLimits.for_server(
@@ -102,6 +104,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             with self.quotas.admit(peer, elements):
                 return body(peer, summary)
         except Exception as exc:
+            if isinstance(exc, NotAPeer):
+                self._refused_caller(context, exc)
             error = classify(exc, request_id)
             status, level = error.code.name, error.log_level
             if error.catalogued:
@@ -126,6 +130,12 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                 **summary,
             )
             structlog.contextvars.unbind_contextvars("rpc", "rpc_id", "peer_agency")
+
+    def _refused_caller(self, context: grpc.ServicerContext, exc: NotAPeer) -> None:
+        """Audit (aggregated) a caller whose certificate passed the handshake but not the pin."""
+        if self.refusals is None or not context.auth_context().get("x509_pem_cert"):
+            return
+        self.refusals.refused(claimed_agency(context), type(exc).__name__, context.peer())
 
     def Describe(  # noqa: N802 - gRPC method name
         self, request: pb.DescribeRequest, context: grpc.ServicerContext

@@ -53,8 +53,6 @@ class TestOneItemPerKey:
         """The responder keeps every record's explanation behind the merged item."""
         add(responder, SECOND)
         responder.disclose((IVORY_KEY,))
-        (text,) = responder.conn.execute(
-            "SELECT explanation FROM disclosure_decisions"
-        ).fetchone()
+        (text,) = responder.conn.execute("SELECT explanation FROM disclosure_decisions").fetchone()
         assert "KWS-S-010" in text
         assert "KWS-S-012" in text
