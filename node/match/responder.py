@@ -24,7 +24,7 @@ from node.app.policy_holder import PolicyHolder
 from node.errors import InvalidRequest, VersionMismatch
 from node.match import budget
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
-from node.psi.errors import SetTooLarge
+from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed, SetTooLarge
 from node.psi.pool import PsiPool
 from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION
@@ -40,6 +40,31 @@ CAPABILITIES = (
 
 _KEY_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _MAX_FIELD = 256
+
+
+class ChargedMalformedRequest(MalformedPsiMessage):
+    """A request counted and charged, then found malformed while its points were processed.
+
+    The elements are counted and charged before any curve work; a point that is
+    not on the curve shows only during that work. The charge stands (the work
+    was done) and is named in the answer and the audit entry.
+    """
+
+    FIELDS = ("field", "reason", "charged")
+
+    def __init__(self, field: str, reason: str, charged: int) -> None:
+        super().__init__(field, reason)
+        self.charged = charged
+
+
+class ChargedWorkFailed(PsiWorkerFailed):
+    """The PSI work of a charged request failed, timed out or was cancelled by the caller."""
+
+    FIELDS = ("reason", "charged")
+
+    def __init__(self, reason: str, charged: int) -> None:
+        super().__init__(reason)
+        self.charged = charged
 
 
 @dataclass(frozen=True)
@@ -163,20 +188,25 @@ class Responder:
             charge = budget.charge(
                 conn, call.requester, n, self.config.limits.max_elements_per_peer_per_day, now
             )
-            elements, admitted = self.eligible_elements(conn, ctx)
-            result = self.pool.serve(
-                elements,
-                call.psi_request,
-                reveal=call.reveal_intersection,
-                max_elements=limit,
-                fpr=self.config.psi.fpr,
-                timeout_s=(
-                    min(time_left_s, self.config.psi.timeout_seconds)
-                    if time_left_s is not None
-                    else None
-                ),
-                should_stop=should_stop,
-            )
+            try:
+                elements, admitted = self.eligible_elements(conn, ctx)
+                result = self.pool.serve(
+                    elements,
+                    call.psi_request,
+                    reveal=call.reveal_intersection,
+                    max_elements=limit,
+                    fpr=self.config.psi.fpr,
+                    timeout_s=(
+                        min(time_left_s, self.config.psi.timeout_seconds)
+                        if time_left_s is not None
+                        else None
+                    ),
+                    should_stop=should_stop,
+                )
+            except MalformedPsiMessage as exc:
+                raise ChargedMalformedRequest(exc.field, exc.reason, charge.charged) from exc
+            except PsiWorkerFailed as exc:
+                raise ChargedWorkFailed(exc.reason, charge.charged) from exc
             digest = transcript_hash(
                 call.request_id, call.psi_request, result.setup_bytes, result.response_bytes
             )

@@ -48,6 +48,7 @@ from node.disclosure.requester import CounterpartReplyError
 from node.disclosure.selection import SelectionExpired
 from node.match.budget import BudgetExceeded
 from node.match.plausibility import ImplausibleReply
+from node.match.responder import ChargedMalformedRequest, ChargedWorkFailed
 from node.pki import errors as pki_errors
 from node.pki import files as pki_files
 from node.psi import errors as psi_errors
@@ -122,6 +123,29 @@ _ENTRIES: dict[type[BaseException], Entry] = {
         log="warning",
         audit=MATCH_REFUSED,
         audited=("field",),
+    ),
+    ChargedMalformedRequest: Entry(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "the PSI request is malformed ({field}: {reason}); nothing was disclosed, but its "
+        "{charged} elements were charged to your budget: a request is counted and charged "
+        "before its points can be checked",
+        public=("field", "reason", "charged"),
+        detail=BadRequestDetail("psi_request.{field}", "{reason}; {charged} elements charged"),
+        log="warning",
+        audit=MATCH_REFUSED,
+        audited=("field", "charged"),
+    ),
+    ChargedWorkFailed: Entry(
+        grpc.StatusCode.INTERNAL,
+        "the match could not be computed (reference {request_id}): it failed, ran out of "
+        "time or was cancelled; nothing was disclosed, {charged} elements were charged",
+        public=("charged",),
+        detail=RequestIdDetail(),
+        log="error",
+        traceback=True,
+        logged=("reason",),
+        audit=MATCH_REFUSED,
+        audited=("reason", "charged"),
     ),
     node_errors.VersionMismatch: Entry(
         grpc.StatusCode.FAILED_PRECONDITION,
