@@ -23,6 +23,7 @@ import policy as policy_lang
 from node import audit, store
 from node.errors import InvalidRequest, SpoorError, VersionMismatch
 from node.match.channel import ChannelFactory, MatchChannel
+from node.match import vocabulary
 from node.match.plausibility import ImplausibleReply, check_hit_count, check_response_points
 from node.match.responder import (
     PROTOCOL_VERSION,
@@ -140,6 +141,9 @@ def match_peer(
     described = channel.describe()
     _check_description(channel, described)
     all_keys = sorted({k for row in rows for k in row.keys})
+    if vocabulary.CAPABILITY in described.capabilities and described.vocabulary is not None:
+        # Refused here, before anything is sent, rather than answered "0 hits".
+        vocabulary.check_advertised(peer_id, described.vocabulary, context, len(all_keys))
     by_key: dict[str, list[RowResult]] = {}
     for row in rows:
         for k in row.keys:

@@ -14,19 +14,21 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import policy as policy_lang
 from node import audit, store
 from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
-from node.errors import InvalidRequest, VersionMismatch
+from node.errors import InvalidRequest, SpoorError, VersionMismatch
 from node.match import budget
+from node.match.vocabulary import accepted, check_match
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed, SetTooLarge
 from node.psi.pool import PsiPool
 from node.records import store as record_store
+from node.peers.channel import Vocabulary
 from node.records.keys import KEY_SCHEME_VERSION
 
 PROTOCOL_VERSION = 1
@@ -36,13 +38,15 @@ CAPABILITIES = (
     "budget.elements",
     "disclose",
     "disclose.approval",
+    "disclose.private",
+    "match.vocabulary",
 )
 
 _KEY_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _MAX_FIELD = 256
 
 
-class ChargedMalformedRequest(MalformedPsiMessage):
+class ChargedMalformedRequest(SpoorError):
     """A request counted and charged, then found malformed while its points were processed.
 
     The elements are counted and charged before any curve work; a point that is
@@ -53,18 +57,21 @@ class ChargedMalformedRequest(MalformedPsiMessage):
     FIELDS = ("field", "reason", "charged")
 
     def __init__(self, field: str, reason: str, charged: int) -> None:
-        super().__init__(field, reason)
+        self.field = field
+        self.reason = reason
         self.charged = charged
+        super().__init__(f"{field} {reason}; {charged} elements were charged")
 
 
-class ChargedWorkFailed(PsiWorkerFailed):
+class ChargedWorkFailed(SpoorError):
     """The PSI work of a charged request failed, timed out or was cancelled by the caller."""
 
     FIELDS = ("reason", "charged")
 
     def __init__(self, reason: str, charged: int) -> None:
-        super().__init__(reason)
+        self.reason = reason
         self.charged = charged
+        super().__init__(f"{reason}; {charged} elements were charged")
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,19 @@ class Responder:
         """Match keys of the records the participation policy admits for this request."""
         return eligible_elements(self.policies.current(), conn, ctx)
 
+    def vocabulary_for(self, requester: str, now: datetime | None = None) -> Vocabulary:
+        """What Describe advertises to ``requester``: its vocabulary and budget left today."""
+        moment = now or datetime.now(UTC)
+        known = accepted(self.policies.current(), requester, moment.date())
+        period = budget.current_period(moment)
+        conn = self._connect()
+        try:
+            spent = budget.used(conn, requester, period)
+        finally:
+            conn.close()
+        limit = self.config.limits.max_elements_per_peer_per_day
+        return replace(known, budget_remaining=max(0, limit - spent), budget_period=period)
+
     def serve(
         self,
         call: MatchCall,
@@ -176,6 +196,8 @@ class Responder:
         """Answer one match; ``time_left_s`` and ``should_stop`` come from the caller's deadline
         and cancellation, so a call the requester gave up on stops its PSI worker."""
         validate_call(call)
+        # An unknown purpose or legal basis is refused before the budget is touched.
+        check_match(self.policies.current(), call.context)
         limit = self.config.limits.max_elements_per_request
         n = count_request_elements(call.psi_request)  # parse only; no curve work
         if n > limit:

@@ -151,6 +151,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                     policy_digest=self.responder.policies.current().digest,
                     max_elements_per_request=self.identity.max_elements_per_request,
                     software_version=self.identity.software_version,
+                    vocabulary=self.responder.vocabulary_for(peer),
                 )
             )
 

@@ -30,7 +30,7 @@ from node.disclosure.requester import CounterpartReplyError
 from node.errors import InvalidRequest
 from node.match.context import request_context
 from node.match.responder import MatchCall, MatchReply
-from node.peers.channel import PeerDescription
+from node.peers.channel import PeerDescription, Vocabulary
 from node.psi import PSI_PROTOCOL_VERSION
 
 Outcome = policy_lang.Outcome
@@ -65,6 +65,16 @@ def describe_response_pb(description: PeerDescription) -> pb.DescribeResponse:
         policy_digest=description.policy_digest,
         max_elements_per_request=description.max_elements_per_request,
         software_version=description.software_version,
+        vocabulary=(
+            pb.AcceptedVocabulary(
+                purposes=list(description.vocabulary.purposes),
+                legal_bases=list(description.vocabulary.legal_bases),
+                budget_remaining=description.vocabulary.budget_remaining,
+                budget_period=description.vocabulary.budget_period,
+            )
+            if description.vocabulary is not None
+            else None
+        ),
     )
 
 
@@ -79,6 +89,26 @@ def description_of(response: pb.DescribeResponse) -> PeerDescription:
         policy_digest=response.policy_digest,
         max_elements_per_request=response.max_elements_per_request,
         software_version=response.software_version,
+        vocabulary=_vocabulary_of(response) if response.HasField("vocabulary") else None,
+    )
+
+
+#: Bounds on an advertised vocabulary: entries kept, characters per entry.
+_MAX_VOCABULARY, _MAX_TERM = 64, 128
+
+
+def _vocabulary_of(response: pb.DescribeResponse) -> Vocabulary:
+    """The counterpart's advertised vocabulary, bounded (it is counterpart data)."""
+    advertised = response.vocabulary
+
+    def terms(values: Any) -> tuple[str, ...]:
+        return tuple(v for v in list(values)[:_MAX_VOCABULARY] if 0 < len(v) <= _MAX_TERM)
+
+    return Vocabulary(
+        purposes=terms(advertised.purposes),
+        legal_bases=terms(advertised.legal_bases),
+        budget_remaining=min(int(advertised.budget_remaining), 2**53),
+        budget_period=advertised.budget_period[:_MAX_TERM],
     )
 
 

@@ -114,6 +114,7 @@ class DescribeResponse(google.protobuf.message.Message):
     POLICY_DIGEST_FIELD_NUMBER: builtins.int
     MAX_ELEMENTS_PER_REQUEST_FIELD_NUMBER: builtins.int
     SOFTWARE_VERSION_FIELD_NUMBER: builtins.int
+    VOCABULARY_FIELD_NUMBER: builtins.int
     agency_id: builtins.str
     """agency_id is the responder's agency identifier, as in its certificate."""
     country: builtins.str
@@ -134,6 +135,12 @@ class DescribeResponse(google.protobuf.message.Message):
     def capabilities(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
         """capabilities lists optional features by name, e.g. "match.intersection"."""
 
+    @property
+    def vocabulary(self) -> Global___AcceptedVocabulary:
+        """vocabulary is what this node accepts from the calling agency at the match
+        stage (present when capabilities include "match.vocabulary").
+        """
+
     def __init__(
         self,
         *,
@@ -145,10 +152,50 @@ class DescribeResponse(google.protobuf.message.Message):
         policy_digest: builtins.str = ...,
         max_elements_per_request: builtins.int = ...,
         software_version: builtins.str = ...,
+        vocabulary: Global___AcceptedVocabulary | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["agency_id", b"agency_id", "capabilities", b"capabilities", "country", b"country", "key_scheme_version", b"key_scheme_version", "max_elements_per_request", b"max_elements_per_request", "policy_digest", b"policy_digest", "protocol_version", b"protocol_version", "software_version", b"software_version"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["vocabulary", b"vocabulary"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["agency_id", b"agency_id", "capabilities", b"capabilities", "country", b"country", "key_scheme_version", b"key_scheme_version", "max_elements_per_request", b"max_elements_per_request", "policy_digest", b"policy_digest", "protocol_version", b"protocol_version", "software_version", b"software_version", "vocabulary", b"vocabulary"]) -> None: ...
 
 Global___DescribeResponse: typing_extensions.TypeAlias = DescribeResponse
+
+@typing.final
+class AcceptedVocabulary(google.protobuf.message.Message):
+    """AcceptedVocabulary lists the purposes and legal bases a responder accepts
+    from one requester, and what that requester has left of its element budget.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    PURPOSES_FIELD_NUMBER: builtins.int
+    LEGAL_BASES_FIELD_NUMBER: builtins.int
+    BUDGET_REMAINING_FIELD_NUMBER: builtins.int
+    BUDGET_PERIOD_FIELD_NUMBER: builtins.int
+    budget_remaining: builtins.int
+    """budget_remaining is how many elements the calling agency may still send
+    in the current budget period.
+    """
+    budget_period: builtins.str
+    """budget_period names the current budget period (e.g. "2026-12-01")."""
+    @property
+    def purposes(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """purposes are the purposes, from the policy vocabulary, a match may name."""
+
+    @property
+    def legal_bases(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """legal_bases are the legal instruments in force for the calling agency."""
+
+    def __init__(
+        self,
+        *,
+        purposes: collections.abc.Iterable[builtins.str] | None = ...,
+        legal_bases: collections.abc.Iterable[builtins.str] | None = ...,
+        budget_remaining: builtins.int = ...,
+        budget_period: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["budget_period", b"budget_period", "budget_remaining", b"budget_remaining", "legal_bases", b"legal_bases", "purposes", b"purposes"]) -> None: ...
+
+Global___AcceptedVocabulary: typing_extensions.TypeAlias = AcceptedVocabulary
 
 @typing.final
 class MatchRequest(google.protobuf.message.Message):
