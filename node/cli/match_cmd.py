@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from node import peers, store
 from node.app import logs
@@ -18,7 +19,14 @@ from node.cli.records_cmd import _mapping as header_mapping
 from node.errors import InvalidRequest
 from node.match.channel import MatchChannel
 from node.match.context import request_context
-from node.match.requester import MatchReport, QueryFileInvalid, load_rows, run_match
+from node.match.requester import (
+    DryRunOutcome,
+    MatchReport,
+    QueryFileInvalid,
+    load_rows,
+    run_match,
+)
+from node.match.requester import dry_run as requester_dry_run
 from node.rpc.channels import PeerMatchChannel
 from node.rpc.client import PeerClient
 
@@ -105,6 +113,26 @@ def print_report(report: MatchReport, console: Console) -> None:
         console.print("Ask for the details behind hits with 'spoor disclose request --match ID'.")
 
 
+def print_dry_run(checked: list[DryRunOutcome], as_json: bool) -> None:
+    """What a match would send each counterpart; nothing was sent."""
+    if as_json:
+        click.echo(json.dumps({"dry_run": [vars(c) for c in checked]}, indent=2))
+        return
+    table = Table(title="Dry run: nothing was sent")
+    for col in ("agency", "keys", "requests", "budget left", "check"):
+        table.add_column(col)
+    for c in checked:
+        verdict = "ok" if c.vocabulary_checked else "ok (vocabulary not advertised)"
+        table.add_row(
+            c.agency_id,
+            str(c.elements),
+            str(c.requests),
+            "" if c.budget_remaining is None else str(c.budget_remaining),
+            verdict if c.error is None else Text(c.error, style="red"),
+        )
+    Console().print(table)
+
+
 @click.command("match")
 @home_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -132,6 +160,12 @@ def print_report(report: MatchReport, console: Console) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Derive the keys and check purpose, legal basis and budget with each counterpart's "
+    "Describe; send no match.",
+)
 def match(
     home: str | None,
     file: Path,
@@ -147,6 +181,7 @@ def match(
     map_file: str | None,
     as_json: bool,
     insecure: bool,
+    dry_run: bool,
 ) -> None:
     """Run private set intersection of FILE's rows against counterparts.
 
@@ -197,9 +232,19 @@ def match(
             raise click.BadParameter(
                 f"{exc} (give it on the command line); nothing was sent"
             ) from exc
-        report = run_match(conn, rows, contexts, channels, reveal_intersection=not cardinality_only)
+        if dry_run:
+            checked = requester_dry_run(rows, contexts, channels)
+        else:
+            report = run_match(
+                conn, rows, contexts, channels, reveal_intersection=not cardinality_only
+            )
     finally:
         conn.close()
+    if dry_run:
+        print_dry_run(checked, as_json)
+        if any(c.error is not None for c in checked):
+            raise SystemExit(1)
+        return
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     else:

@@ -22,8 +22,8 @@ from pathlib import Path
 import policy as policy_lang
 from node import audit, store
 from node.errors import InvalidRequest, SpoorError, VersionMismatch
-from node.match.channel import ChannelFactory, MatchChannel
 from node.match import vocabulary
+from node.match.channel import ChannelFactory, MatchChannel
 from node.match.plausibility import ImplausibleReply, check_hit_count, check_response_points
 from node.match.responder import (
     PROTOCOL_VERSION,
@@ -251,6 +251,45 @@ def save_chunk(
             },
         )
     return match_id
+
+
+@dataclass
+class DryRunOutcome:
+    """What a match would send one counterpart, and whether it would be accepted."""
+
+    agency_id: str
+    elements: int = 0
+    requests: int = 0
+    budget_remaining: int | None = None
+    vocabulary_checked: bool = False
+    error: str | None = None
+
+
+def dry_run(
+    rows: list[RowResult],
+    contexts: Mapping[str, policy_lang.RequestContext],
+    channels: ChannelFactory,
+) -> list[DryRunOutcome]:
+    """Describe each counterpart and check the match against what it advertises; send no Match."""
+    keys = sorted({k for row in rows for k in row.keys})
+    outcomes: list[DryRunOutcome] = []
+    for peer_id, context in contexts.items():
+        outcome = DryRunOutcome(peer_id, elements=len(keys))
+        try:
+            with channels(peer_id) as channel:
+                described = channel.describe()
+                _check_description(channel, described)
+                size = max(1, described.max_elements_per_request)
+                outcome.requests = -(-len(keys) // size)
+                advertised = described.vocabulary
+                if vocabulary.CAPABILITY in described.capabilities and advertised is not None:
+                    outcome.budget_remaining = advertised.budget_remaining
+                    outcome.vocabulary_checked = True
+                    vocabulary.check_advertised(peer_id, advertised, context, len(keys))
+        except (PeerCallFailed, VersionMismatch, InvalidRequest) as exc:
+            outcome.error = str(exc)
+        outcomes.append(outcome)
+    return outcomes
 
 
 def run_match(

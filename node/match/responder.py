@@ -24,11 +24,11 @@ from node.app.policy_holder import PolicyHolder
 from node.errors import InvalidRequest, SpoorError, VersionMismatch
 from node.match import budget
 from node.match.vocabulary import accepted, check_match
+from node.peers.channel import Vocabulary
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed, SetTooLarge
 from node.psi.pool import PsiPool
 from node.records import store as record_store
-from node.peers.channel import Vocabulary
 from node.records.keys import KEY_SCHEME_VERSION
 
 PROTOCOL_VERSION = 1
