@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import Any
 
 import policy as policy_lang
 from node.errors import InvalidRequest, VersionMismatch
+from node.match import request_ids
 from node.match.context import check_against_policy
 from node.match.responder import PROTOCOL_VERSION
 from node.records.keys import KEY_SCHEME_VERSION
@@ -159,14 +159,7 @@ def _check_versions(call: DisclosureCall | OpenCall) -> None:
     check_request_id(call.request_id)
 
 
-def check_request_id(request_id: str) -> None:
-    """Refuse a request id that is not a UUID in its canonical lowercase form."""
-    try:
-        canonical = str(uuid.UUID(request_id))
-    except ValueError as exc:
-        raise InvalidRequest("request_id", "must be a UUID") from exc
-    if request_id != canonical:
-        raise InvalidRequest("request_id", f"must be a canonical UUID ({canonical})")
+check_request_id = request_ids.check_canonical
 
 
 def _check_reason(call: DisclosureCall, pol: policy_lang.Policy) -> None:

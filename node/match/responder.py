@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from node import audit, store
 from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
 from node.errors import InvalidRequest, SpoorError, VersionMismatch
-from node.match import budget
+from node.match import budget, request_ids
 from node.match.vocabulary import accepted, check_match
 from node.peers.channel import Vocabulary
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
@@ -135,10 +134,7 @@ def validate_call(call: MatchCall) -> None:
         raise VersionMismatch(
             "PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version
         )
-    try:
-        uuid.UUID(call.request_id)
-    except ValueError as exc:
-        raise InvalidRequest("request_id", "must be a UUID") from exc
+    request_ids.check_canonical(call.request_id)
     for key_type in call.key_types:
         if not _KEY_TYPE_RE.match(key_type):
             raise InvalidRequest("key_types", "contains a value that is not a key-type name")
@@ -207,6 +203,8 @@ class Responder:
         now = now or ctx.now
         conn = self._connect()
         try:
+            # Single use per peer, claimed before the charge (a replay costs nothing).
+            request_ids.claim(conn, call.requester, call.request_id, "Match")
             charge = budget.charge(
                 conn, call.requester, n, self.config.limits.max_elements_per_peer_per_day, now
             )

@@ -27,6 +27,7 @@ SCHEMA_MODULES: tuple[str, ...] = (
     "node.audit.schema",
     "node.disclosure.schema",
     "node.officers",
+    "node.match.request_ids",
 )
 
 BUSY_TIMEOUT_MS = 15_000
