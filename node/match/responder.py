@@ -27,7 +27,7 @@ from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
 from node.psi.errors import SetTooLarge
 from node.psi.pool import PsiPool
 from node.records import store as record_store
-from node.records.keys import KEY_SCHEME_VERSION
+from node.records.schemes import check_requested_scheme
 
 PROTOCOL_VERSION = 1
 CAPABILITIES = (
@@ -96,8 +96,8 @@ def validate_call(call: MatchCall) -> None:
     """Check versions and metadata before anything is charged or computed."""
     if call.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, call.protocol_version)
-    if call.key_scheme_version != KEY_SCHEME_VERSION:
-        raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, call.key_scheme_version)
+    # Keys of every stored scheme are held, so a peer still on an older one is answered.
+    check_requested_scheme(call.key_scheme_version)
     if call.psi_protocol_version != PSI_PROTOCOL_VERSION:
         raise VersionMismatch(
             "PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version

@@ -24,7 +24,7 @@ from typing import Any
 
 from node.records import blocks
 from node.records.io import RowError, check_row, detect_format, iter_rows
-from node.records.keys import derive_keys
+from node.records.keys import derive_stored_keys
 from node.records.store import PreparedRecord
 
 ROWS_PER_TASK = 2000
@@ -46,7 +46,7 @@ def check_rows(file: str, rows: list[Row]) -> list[Checked]:
         if isinstance(got, list):
             out.append((n, None, got, [], cells))
             continue
-        derivation = derive_keys(got)
+        derivation = derive_stored_keys(got)
         prepared = PreparedRecord(
             got.record_id,
             got.kind,
