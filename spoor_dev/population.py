@@ -650,22 +650,13 @@ def person_keys(p: Person, *, with_nationality: bool) -> dict[str, set[str]]:
     out: dict[str, set[str]] = defaultdict(set)
     for name, _ in forms:
         out["name_dob"].add(f"{name}|{p.dob}")
-    raw = _raw_skeleton(words)
+    raw = names_v2.skeleton_of(words, min_letters=0)
     out[f"skeleton_len_{min(len(raw.replace(' ', '')), 9)}"].add(f"{raw}|{p.dob}")
     for _, keyed in forms:
         if keyed:
             out["name_skeleton_dob"].add(f"{keyed}|{p.dob}")
     out["name_yob"].add(f"{forms[0][0]}|{p.dob[:4]}")
     return out
-
-
-def _raw_skeleton(words: tuple[str, ...]) -> str:
-    saved = names_v2.MIN_SKELETON_LETTERS
-    names_v2.MIN_SKELETON_LETTERS = 0
-    try:
-        return names_v2.skeleton_of(words)
-    finally:
-        names_v2.MIN_SKELETON_LETTERS = saved
 
 
 def collision_rates(

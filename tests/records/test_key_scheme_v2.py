@@ -12,6 +12,7 @@ import pytest
 
 from node.errors import VersionMismatch
 from node.records import store as rs
+from node.records.importer import import_file
 from node.records.keys import SCHEME_LIBRARIES, STORED_SCHEMES, derive_keys
 from node.records.parse import parse_row
 from node.records.schemes import (
@@ -168,3 +169,17 @@ class TestCoexistence:
         assert scheme_of("v2|phone|+84912345678") == 2
         with pytest.raises(ValueError, match="not a complete match key"):
             scheme_of("phone|+84912345678")
+
+
+class TestImportRegion:
+    def test_import_reads_local_numbers_in_the_agency_country(
+        self, conn: sqlite3.Connection, tmp_path: Path
+    ) -> None:
+        """An import given the agency's country keys a local number of a record without one."""
+        path = tmp_path / "p.jsonl"
+        path.write_text(json.dumps(_row(names="Ana Lima", phones="0712 345678")) + "\n")
+        import_file(conn, path, default_region="KE")
+        stored = rs.keys_of(conn, "R-1")
+        assert "v2|phone|+254712345678" in stored
+        # Scheme 1 read local numbers only in the record's own country.
+        assert not [k for k in stored if k.startswith("v1|phone|")]

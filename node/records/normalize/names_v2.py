@@ -179,11 +179,11 @@ def _variants(name: str, nationality: str | None) -> list[tuple[str, ...]]:
     return out
 
 
-def skeleton_of(words: tuple[str, ...]) -> str:
-    """Sorted consonant skeletons of ``words``; empty when below :data:`MIN_SKELETON_LETTERS`."""
+def skeleton_of(words: tuple[str, ...], min_letters: int = MIN_SKELETON_LETTERS) -> str:
+    """Sorted consonant skeletons of ``words``; empty when they hold fewer than ``min_letters``."""
     skel = [s for s in (skeleton(w) for w in words) if s]
     skel = [drop_final_h(s) for s in _glue(skel, _GLUE_FORWARD_SKELETON)]
-    if sum(len(s) for s in skel) < MIN_SKELETON_LETTERS:
+    if sum(len(s) for s in skel) < min_letters:
         return ""
     return " ".join(sorted(skel))
 
