@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from node.errors import VersionMismatch
+from node.match.responder import PROTOCOL_VERSION, MatchCall, validate_call
+from node.psi import PSI_PROTOCOL_VERSION
 from node.records import store as rs
 from node.records.importer import import_file
 from node.records.keys import SCHEME_LIBRARIES, STORED_SCHEMES, derive_keys
@@ -183,3 +185,28 @@ class TestImportRegion:
         assert "v2|phone|+254712345678" in stored
         # Scheme 1 read local numbers only in the record's own country.
         assert not [k for k in stored if k.startswith("v1|phone|")]
+
+
+class TestResponderAcceptsStoredSchemes:
+    @staticmethod
+    def _call(scheme: int) -> MatchCall:
+        return MatchCall(
+            requester="vn-customs",
+            protocol_version=PROTOCOL_VERSION,
+            key_scheme_version=scheme,
+            psi_protocol_version=PSI_PROTOCOL_VERSION,
+            purpose="criminal_investigation",
+            legal_basis="KE-VN-MoU-2024",
+            case_reference="VN-HCM-2026-044",
+            officer="Insp. Tran Thi Mai",
+            reveal_intersection=True,
+            psi_request=b"x",
+            request_id="3f1c8a52-5d0e-4a51-9d69-2a7de1c0b001",
+        )
+
+    def test_a_peer_still_on_scheme_one_is_answered(self) -> None:
+        """A match request in scheme 1 or 2 passes the responder's checks; scheme 3 does not."""
+        validate_call(self._call(1))
+        validate_call(self._call(2))
+        with pytest.raises(VersionMismatch):
+            validate_call(self._call(3))
