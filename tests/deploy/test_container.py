@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from spoor_dev.federation import free_port
 from tests.deploy.conftest import ROOT, project_version
@@ -217,3 +218,55 @@ class TestComposeFederation:
             )
             assert verified.returncode == 0, verified.stderr
             assert "OK" in verified.stdout
+
+
+def seed_command() -> list[str]:
+    """The command of the Kubernetes init container that seeds the home claim."""
+    docs = yaml.safe_load_all((ROOT / "deploy/kubernetes/node.yaml").read_text())
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    (init,) = deployment["spec"]["template"]["spec"]["initContainers"]
+    command: list[str] = init["command"]
+    return command
+
+
+class TestKubernetesSeed:
+    def make_seed(self, image: str, where: Path, agency: str, country: str) -> Path:
+        """A ceremony home and its seed archive, as docs/operators.md makes them."""
+        home = where / agency
+        home.mkdir()
+        os.chown(home, 10001, 10001)
+        made = in_image(image, "init", "--agency", agency, "--country", country,
+                        mounts=(f"{home}:/var/lib/spoor",))  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        seed = where / f"{agency}-seed"
+        seed.mkdir()
+        ok(["tar", "-C", str(home), "-czf", str(seed / "home.tar.gz"), "spoor.toml", "node.db"])
+        return seed
+
+    def test_seeds_an_empty_claim_once_and_never_overwrites_it(
+        self, image: str, tmp_path: Path
+    ) -> None:
+        """The first start unpacks the seed; a later start with another seed changes nothing."""
+        kws = self.make_seed(image, tmp_path, "ke-kws", "KE")
+        other = self.make_seed(image, tmp_path, "vn-customs", "VN")
+        claim = tmp_path / "claim"
+        claim.mkdir()
+        os.chown(claim, 10001, 10001)
+        command = seed_command()
+        for seed in (kws, other):
+            done = in_image(image, *command[1:], entrypoint=command[0],
+                            mounts=(f"{claim}:/var/lib/spoor", f"{seed}:/seed:ro"))  # fmt: skip
+            assert done.returncode == 0, done.stderr
+        assert 'agency_id = "ke-kws"' in (claim / "spoor.toml").read_text()
+        verified = in_image(
+            image,
+            "audit",
+            "verify",
+            mounts=(
+                f"{claim}:/var/lib/spoor",
+                f"{tmp_path / 'ke-kws' / 'keys'}:/var/lib/spoor/keys:ro",
+                f"{tmp_path / 'ke-kws' / 'policy'}:/var/lib/spoor/policy:ro",
+            ),
+        )
+        assert verified.returncode == 0, verified.stderr
+        assert "OK" in verified.stdout
