@@ -309,13 +309,13 @@ def quality_cmd(labeled: Path | None) -> None:
     if not path.is_file():
         raise click.ClickException(f"{path}: no labeled set there; give the file as an argument")
     try:
-        # The scorer lives with the source tree (spoor_dev), not in the installed wheel.
+        # The scorer lives beside the labeled set in a checkout, outside the wheel:
+        # every other records command works from an installed node without it.
         from spoor_dev.quality import evaluate
-    except ImportError as exc:
+    except ModuleNotFoundError:
         raise click.ClickException(
-            "the quality scorer ships with the Spoor source tree, not the installed package; "
-            "run 'spoor records quality' from a checkout (scripts/bootstrap)"
-        ) from exc
+            "the quality scorer is part of a Spoor checkout (spoor_dev); run it from one"
+        ) from None
     report = evaluate(path)
     click.echo(report.table())
     if report.recall < QUALITY_RECALL_BAR or report.false_matches:
