@@ -92,11 +92,10 @@ class PolicyHolder:
     def _audit(
         self, event: str, digest: str | None, status: str, details: dict[str, object]
     ) -> None:
-        conn = store.connect(self.db_path)
-        try:
-            with store.transaction(conn):
-                audit.append(
-                    conn, event, actor="node", policy_digest=digest, status=status, details=details
-                )
-        finally:
-            conn.close()
+        with (
+            store.opened(self.db_path, check_schema=False) as conn,
+            store.transaction(conn),
+        ):
+            audit.append(
+                conn, event, actor="node", policy_digest=digest, status=status, details=details
+            )

@@ -22,7 +22,7 @@ from rich.table import Table
 from node import audit as trail
 from node.app.config import ConfigError, load_config
 from node.app.home import NodeHome
-from node.store import StoreError, open_store
+from node.store import StoreError, opened
 
 home_option = click.option(
     "--home",
@@ -48,13 +48,10 @@ def _store(home: NodeHome) -> Iterator[sqlite3.Connection]:
             "  Pass --home (or set $SPOOR_HOME) to an existing node home, or run 'spoor init'."
         )
     try:
-        conn = open_store(home.db_path)
+        with opened(home.db_path) as conn:
+            yield conn
     except StoreError as exc:
         raise click.ClickException(f"{exc}\n  Nothing was changed.") from exc
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def _parse_moment(value: str | None, option: str, *, end: bool) -> datetime | None:

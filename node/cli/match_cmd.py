@@ -151,8 +151,7 @@ def match(
     """
     logs.configure(level="warning")
     node_home, config = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         known = {p.agency_id: p for p in peers.list_peers(conn)}
         targets = list(known) if all_peers else list(peer_ids)
         if not targets:
@@ -183,8 +182,6 @@ def match(
             )
         except InvalidRequest as exc:
             raise click.BadParameter(str(exc)) from exc
-    finally:
-        conn.close()
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     else:

@@ -207,17 +207,14 @@ def _stored_facts(home: str | None, record_id: str | None) -> dict[str, Any]:
     # Deferred: only this option needs the node database.
     from node import store
     from node.app.home import NodeHome
-    from node.records import store as record_store
     from node.records.facts import facts
+    from node.store import records as record_store
 
     node_home = NodeHome.resolve(home)
     if not node_home.db_path.is_file():
         raise click.UsageError(f"--record-id needs a node home; {node_home.root} has no database")
-    conn = store.connect(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path, check_schema=False) as conn:
         record = record_store.get(conn, str(record_id))
-    finally:
-        conn.close()
     if record is None:
         raise click.BadParameter(
             f"no record {record_id!r} in {node_home.root} (see 'spoor records list')",

@@ -47,7 +47,7 @@ from node.errors import DisclosureNotFound, InvalidRequest
 from node.match import budget
 from node.match.responder import key_types_of
 from node.records import facts as record_facts
-from node.records import store as record_store
+from node.store import records as record_store
 
 #: The longest reference accepted in GetDisclosure (a UUID is 36 characters).
 MAX_REFERENCE = 64

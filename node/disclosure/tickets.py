@@ -26,7 +26,7 @@ from typing import Any
 from node import audit, officers, store
 from node.disclosure.model import iso, now_utc, parse_iso
 from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
-from node.records import store as record_store
+from node.store import records as record_store
 
 AWAITING = ("pending", "reopened")
 MAX_REOPEN_HOURS = 24 * 30

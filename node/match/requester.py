@@ -8,11 +8,9 @@ validated and the intersection runs in a worker process (``node.psi``).
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from spoor.federation.v1 import federation_pb2 as pb
@@ -26,6 +24,8 @@ from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed
 from node.records.io import read_records
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
 from node.rpc.client import PeerCallFailed, PeerClient
+from node.store import Connection, matches
+from node.store.timecodec import now_ts
 
 
 class QueryFileInvalid(Exception):
@@ -112,7 +112,7 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 
 
 def match_peer(
-    conn: sqlite3.Connection,
+    conn: Connection,
     client: PeerClient,
     rows: list[RowResult],
     purpose: MatchPurpose,
@@ -142,7 +142,10 @@ def match_peer(
             by_key.setdefault(k, []).append(row)
     matched: set[str] = set()
     chunk_size = max(1, described.max_elements_per_request)
-    for chunk in _chunks(all_keys, chunk_size):
+    # One user-level match has one match id however many requests it takes.
+    match_id = str(uuid.uuid4())
+    reveal = "intersection" if reveal_intersection else "cardinality"
+    for number, chunk in enumerate(_chunks(all_keys, chunk_size), start=1):
         if not chunk:
             break
         session = psi_client.start(chunk, reveal=reveal_intersection)
@@ -174,37 +177,44 @@ def match_peer(
         digest = transcript_hash(
             request_id, session.request_bytes, response.server_setup, response.psi_response
         )
-        match_id = str(uuid.uuid4())
         outcome.match_id = match_id
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        now = now_ts()
         with store.transaction(conn):
-            conn.execute(
-                "INSERT INTO matches(match_id, peer, request_id, created_at, purpose, legal_basis, "
-                "case_reference, officer, reveal, elements, hits, transcript_hash, policy_digest) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            if number == 1:
+                matches.create(
+                    conn,
+                    match_id=match_id,
+                    peer=peer_id,
+                    request_id=request_id,
+                    created_at=now,
+                    purpose=purpose.purpose,
+                    legal_basis=purpose.legal_basis,
+                    case_reference=purpose.case_reference,
+                    officer=purpose.officer,
+                    reveal=reveal,
+                    transcript_hash=digest,
+                    policy_digest=response.policy_digest,
+                )
+            matches.add_request(
+                conn,
+                match_id=match_id,
+                request_id=request_id,
+                chunk=number,
+                created_at=now,
+                elements=len(chunk),
+                hits=count,
+                transcript_hash=digest,
+                policy_digest=response.policy_digest,
+            )
+            matches.add_hits(
+                conn,
+                match_id,
                 (
-                    match_id,
-                    peer_id,
-                    request_id,
-                    now,
-                    purpose.purpose,
-                    purpose.legal_basis,
-                    purpose.case_reference,
-                    purpose.officer,
-                    "intersection" if reveal_intersection else "cardinality",
-                    len(chunk),
-                    count,
-                    digest,
-                    response.policy_digest,
+                    (row.row_number, row.record_id, row.keys[key], key)
+                    for key in chunk_hits
+                    for row in by_key[key]
                 ),
             )
-            for key in chunk_hits:
-                for row in by_key[key]:
-                    conn.execute(
-                        "INSERT INTO match_hits(match_id, row_number, record_id, key_type, "
-                        "match_key) VALUES (?,?,?,?,?)",
-                        (match_id, row.row_number, row.record_id, row.keys[key], key),
-                    )
             audit.append(
                 conn,
                 "match.requested",
@@ -220,10 +230,7 @@ def match_peer(
                 elements=len(chunk),
                 hits=count,
                 status="OK",
-                details={
-                    "match_id": match_id,
-                    "reveal": "intersection" if reveal_intersection else "cardinality",
-                },
+                details={"match_id": match_id, "reveal": reveal, "chunk": number},
             )
     for key in matched:
         for row in by_key[key]:
@@ -234,7 +241,7 @@ def match_peer(
 
 
 def run_match(
-    conn: sqlite3.Connection,
+    conn: Connection,
     rows: list[RowResult],
     purposes: Mapping[str, MatchPurpose],
     clients: ClientFactory,

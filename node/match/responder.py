@@ -26,8 +26,8 @@ from node.match import budget
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
 from node.psi.errors import SetTooLarge
 from node.psi.pool import PsiPool
-from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION
+from node.store import records as record_store
 
 PROTOCOL_VERSION = 1
 CAPABILITIES = (

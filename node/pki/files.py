@@ -37,7 +37,7 @@ from node.pki.identity import (
 )
 from node.pki.issue import CA_DAYS, NODE_DAYS, create_ca, issue_node_certificate
 from node.pki.revocation import revoke
-from node.store import open_store, transaction
+from node.store import opened, transaction
 
 DEFAULT_HOSTNAMES: tuple[str, ...] = ("localhost",)
 DEFAULT_IPS: tuple[str, ...] = ("127.0.0.1", "::1")
@@ -230,12 +230,8 @@ def _audited(
     if not home.exists():  # no 'spoor init' yet, so no database to audit into
         yield None
         return
-    own = open_store(home.db_path)
-    try:
-        with transaction(own):
-            yield lambda **fields: append(own, event, **fields)
-    finally:
-        own.close()
+    with opened(home.db_path) as own, transaction(own):
+        yield lambda **fields: append(own, event, **fields)
 
 
 def issue_home_certificate(

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from node import store as node_store
 from node.records.io import RowError, UnreadableFileError, duplicate_error
 from node.records.pipeline import Checked, checked
-from node.records.store import PreparedRecord, UpsertCounts, Upserter
+from node.store.records import PreparedRecord, UpsertCounts, Upserter
 
 PARALLEL_FROM_BYTES = 4_000_000
 MAX_REPORTED = 200

@@ -83,22 +83,16 @@ class _TlsMaterial:
         self._lock = threading.Lock()
 
     def _current_stamp(self) -> _Stamp:
-        conn = store.connect(self.home.db_path)
-        try:
+        with store.opened(self.home.db_path, check_schema=False) as conn:
             rows = tuple((p.agency_id, p.ca_pem) for p in peers.list_peers(conn))
-        finally:
-            conn.close()
         files = tuple(
             p.stat().st_mtime_ns for p in (self.home.node_cert_path, self.home.node_key_path)
         )
         return (rows, files)
 
     def build(self) -> Any:
-        conn = store.connect(self.home.db_path)
-        try:
+        with store.opened(self.home.db_path, check_schema=False) as conn:
             peer_cas = [p.ca_pem for p in peers.list_peers(conn)]
-        finally:
-            conn.close()
         # The handshake accepts certificates from any pinned peer CA (and our own, so
         # the bundle is never empty); the per-agency pin is checked on every call.
         bundle = "".join([self.home.ca_cert_path.read_text(encoding="ascii"), *peer_cas]).encode(
@@ -177,14 +171,11 @@ class RunningNode:
             while not self._stop.wait(interval_s):
                 try:
                     self.policies.maybe_reload()
-                    conn = store.connect(home.db_path)
-                    try:
+                    with store.opened(home.db_path, check_schema=False) as conn:
                         audit.maybe_checkpoint(conn, home)
                         if time.monotonic() - last_retention >= retention_every_s:
                             retention(conn)
                             last_retention = time.monotonic()
-                    finally:
-                        conn.close()
                 except Exception:
                     log.exception("background task failed")
 

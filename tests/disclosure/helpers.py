@@ -14,10 +14,10 @@ from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
 from node.disclosure import DisclosureAnswer, DisclosureCall, DisclosureResponder
 from node.match.responder import PROTOCOL_VERSION
-from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
 from node.records.model import IdentityDocument, Record, SpeciesItem
 from node.rpc import disclosure_adapter as adapter
+from node.store import records as record_store
 
 DATA = Path(__file__).parent / "data"
 POLICY_DIR = DATA / "policy"
