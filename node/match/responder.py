@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 import uuid
 from collections.abc import Callable, Hashable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import policy as policy_lang
 from node import audit, store
@@ -27,6 +28,7 @@ from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
 from node.psi.errors import SetTooLarge
 from node.psi.pool import PsiPool
 from node.records.keys import KEY_SCHEME_VERSION
+from node.store import Connection
 from node.store import records as record_store
 
 PROTOCOL_VERSION = 1
@@ -130,13 +132,12 @@ class Responder:
         self.policies = policies
         self.pool = pool
 
-    def _connect(self) -> sqlite3.Connection:
-        from pathlib import Path
-
-        return store.connect(Path(str(self.db_path)))
+    def _opened(self) -> AbstractContextManager[Connection]:
+        # The node upgraded its store at start-up; calls skip the schema check.
+        return store.opened(Path(str(self.db_path)), check_schema=False)
 
     def eligible_elements(
-        self, conn: sqlite3.Connection, ctx: policy_lang.RequestContext
+        self, conn: Connection, ctx: policy_lang.RequestContext
     ) -> tuple[list[str], int]:
         """Match keys of the records the participation policy admits for this request."""
         pol = self.policies.current()
@@ -181,8 +182,7 @@ class Responder:
             officer=call.officer.strip(),
             now=now or datetime.now(UTC),
         )
-        conn = self._connect()
-        try:
+        with self._opened() as conn:
             charge = budget.charge(
                 conn, call.requester, n, self.config.limits.max_elements_per_peer_per_day, now
             )
@@ -224,8 +224,6 @@ class Responder:
                         "reveal": "intersection" if call.reveal_intersection else "cardinality",
                     },
                 )
-        finally:
-            conn.close()
         return MatchReply(
             server_setup=result.setup_bytes,
             psi_response=result.response_bytes,
@@ -239,21 +237,17 @@ class Responder:
 
     def record_refusal(self, call: MatchCall, status: str, reason: str) -> None:
         """Audit a refused match (budget, version, malformed input) without its content."""
-        conn = self._connect()
-        try:
-            with store.transaction(conn):
-                audit.append(
-                    conn,
-                    "match.refused",
-                    counterpart=call.requester,
-                    purpose=call.purpose[:_MAX_FIELD] or None,
-                    legal_basis=call.legal_basis[:_MAX_FIELD] or None,
-                    request_id=call.request_id[:64] or None,
-                    status=status,
-                    details={"reason": reason},
-                )
-        finally:
-            conn.close()
+        with self._opened() as conn, store.transaction(conn):
+            audit.append(
+                conn,
+                "match.refused",
+                counterpart=call.requester,
+                purpose=call.purpose[:_MAX_FIELD] or None,
+                legal_basis=call.legal_basis[:_MAX_FIELD] or None,
+                request_id=call.request_id[:64] or None,
+                status=status,
+                details={"reason": reason},
+            )
 
 
 def key_types_of(values: Iterable[str]) -> list[str]:

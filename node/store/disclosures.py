@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from node.store.backend import Connection
+from node.store.sql import insert
 
 
 def add_sent(conn: Connection, values: Mapping[str, object]) -> None:
     """Record a request sent (``values`` keyed by the columns of ``disclosures_sent``)."""
-    _insert(conn, "disclosures_sent", values, _SENT_COLUMNS)
+    insert(conn, "disclosures_sent", values, _SENT_COLUMNS)
 
 
 _SENT_COLUMNS = (
@@ -65,22 +66,9 @@ _RECEIVED_COLUMNS = (
 )
 
 
-def _insert(
-    conn: Connection, table: str, values: Mapping[str, object], columns: Sequence[str]
-) -> None:
-    unknown = set(values) - set(columns)
-    if unknown:
-        raise KeyError(f"{table} has no column(s) {', '.join(sorted(unknown))}")
-    names = [c for c in columns if c in values]
-    conn.execute(
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({','.join('?' * len(names))})",  # noqa: S608
-        [values[c] for c in names],
-    )
-
-
 def add_item(conn: Connection, values: Mapping[str, object]) -> None:
     """Record one item of a request sent, as the counterpart first answered it."""
-    _insert(conn, "disclosure_items_sent", values, _ITEM_COLUMNS)
+    insert(conn, "disclosure_items_sent", values, _ITEM_COLUMNS)
 
 
 def update_item(
@@ -179,7 +167,7 @@ def open_requests(conn: Connection) -> list[tuple[str, str]]:
 
 def add_received(conn: Connection, values: Mapping[str, object]) -> None:
     """Store released details with the obligations that travel with them."""
-    _insert(conn, "disclosures_received", values, _RECEIVED_COLUMNS)
+    insert(conn, "disclosures_received", values, _RECEIVED_COLUMNS)
 
 
 def received(conn: Connection) -> list[dict[str, Any]]:

@@ -211,6 +211,16 @@ def keys_of(conn: Connection, record_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def ids_with_key(conn: Connection, key: str) -> list[str]:
+    """Ids of the stored records holding the matchable ``key``, in id order."""
+    rows = conn.execute(
+        "SELECT DISTINCT r.record_id FROM match_keys k JOIN records r ON r.rid = k.rid "
+        "WHERE k.key = ? ORDER BY r.record_id",
+        (key,),
+    )
+    return [str(r[0]) for r in rows]
+
+
 def count(conn: Connection, kind: str | None = None) -> int:
     """How many records are stored (of one kind, if given)."""
     if kind is None:
