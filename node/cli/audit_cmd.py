@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,6 +22,7 @@ from node import audit as trail
 from node.app.config import ConfigError, load_config
 from node.app.home import NodeHome
 from node.store import StoreError, opened
+from node.store.backend import Connection
 
 home_option = click.option(
     "--home",
@@ -41,7 +41,7 @@ def _actor() -> str:
 
 
 @contextmanager
-def _store(home: NodeHome) -> Iterator[sqlite3.Connection]:
+def _store(home: NodeHome) -> Iterator[Connection]:
     if not home.db_path.is_file():
         raise click.ClickException(
             f"No node database at {home.db_path}.\n  Nothing was read or changed.\n"
