@@ -104,7 +104,7 @@ def build_node(
     insecure = config.server.insecure if insecure is None else insecure
     reflection_on = config.server.reflection if reflection_on is None else reflection_on
     # The store is upgraded (or a newer one refused) before anything is served.
-    store.open_store(home.db_path).close()
+    store.ensure_current(home.db_path)
     policies = PolicyHolder(home.root / config.policy.path, home.db_path)
     policies.load_initial()
     pool = PsiPool(max_workers=config.psi.workers, timeout_s=config.psi.timeout_seconds)

@@ -35,13 +35,10 @@ def _opened(home: str | None) -> Iterator[Connection]:
             "Give --home of a node made with 'spoor init'."
         )
     try:
-        conn = store.open_store(node_home.db_path)
+        with store.opened(node_home.db_path) as conn:
+            yield conn
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def _audit(conn: Connection, event: str, **fields: Any) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "SchemaTooNew",
     "StoreError",
     "connect",
+    "ensure_current",
     "open_store",
     "opened",
     "transaction",
@@ -82,6 +83,12 @@ def open_store(path: Path) -> Connection:
         conn.close()
         raise
     return conn
+
+
+def ensure_current(path: Path) -> None:
+    """Upgrade the database at ``path`` to the current schema (or refuse a newer one)."""
+    with opened(path):
+        pass
 
 
 @contextmanager

@@ -80,7 +80,8 @@ class TestChunkedMatch:
             stored = matches.get(conn, match_id)
             all_hits = matches.hits(conn)
         assert [r["elements"] for r in requests] == [2, 2, 1]
-        assert stored is not None and (stored["elements"], stored["hits"]) == (5, 5)
+        assert stored is not None
+        assert (stored["elements"], stored["hits"]) == (5, 5)
         assert {h[1] for h in all_hits} == {match_id}
         items = run_json(
             "disclose", "request", "--home", vn, "--match", match_id,
