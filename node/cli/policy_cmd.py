@@ -213,8 +213,11 @@ def _stored_facts(home: str | None, record_id: str | None) -> dict[str, Any]:
     node_home = NodeHome.resolve(home)
     if not node_home.db_path.is_file():
         raise click.UsageError(f"--record-id needs a node home; {node_home.root} has no database")
-    with store.opened(node_home.db_path) as conn:
-        record = record_store.get(conn, str(record_id))
+    try:
+        with store.opened(node_home.db_path) as conn:
+            record = record_store.get(conn, str(record_id))
+    except store.StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
     if record is None:
         raise click.BadParameter(
             f"no record {record_id!r} in {node_home.root} (see 'spoor records list')",

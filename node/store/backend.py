@@ -7,7 +7,9 @@ connect, how a write transaction begins, how to copy the database before an
 upgrade and how to read a table's actual columns. SQLite is the only backend
 today; a PostgreSQL backend would implement the same :class:`Backend`
 protocol (translating ``?`` to ``%s`` in one place) and reuse every
-repository and migration written against it.
+repository and migration written against it. Two listings still break ties
+by SQLite's ``rowid`` (items of a request sent, the latest match with a
+peer); a second backend would give those tables an ordering column.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class Backend(Protocol):
     def tables(self, conn: Connection) -> set[str]: ...
 
     def columns(self, conn: Connection, table: str) -> list[str]: ...
+
+    def prepare_bulk_load(self, conn: Connection, cache_kib: int) -> None: ...
 
 
 def _create_private(path: Path) -> None:
@@ -99,6 +103,10 @@ class SqliteBackend:
 
     def columns(self, conn: Connection, table: str) -> list[str]:
         return [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]
+
+    def prepare_bulk_load(self, conn: Connection, cache_kib: int) -> None:
+        """A large page cache keeps the indexes' hot pages in memory during a big import."""
+        conn.execute(f"PRAGMA cache_size=-{cache_kib}")
 
 
 #: The backend every home uses today.

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from node.records.facts import RecordFacts, facts
 from node.records.keys import derive_keys
 from node.records.model import Record
-from node.store.backend import Connection
+from node.store.backend import BACKEND, Connection
 from node.store.timecodec import now_ts
 
 BATCH = 5000
@@ -106,7 +106,7 @@ class Upserter:
         # Callers that already refused duplicate ids (the importer) need no second check.
         self.seen: set[str] | None = set() if self.empty and not unique_ids else None
         # A large cache keeps the indexes' hot pages in memory during a big import.
-        conn.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+        BACKEND.prepare_bulk_load(conn, IMPORT_CACHE_KIB)
         self.bulk = False
 
     def begin_bulk(self) -> None:
@@ -171,7 +171,9 @@ class Upserter:
             )
             conn.executemany("DELETE FROM match_keys WHERE rid=?", drop)
         if key_rows:
-            conn.executemany("INSERT OR IGNORE INTO match_keys VALUES (?,?)", key_rows)
+            conn.executemany(
+                "INSERT INTO match_keys (rid, key) VALUES (?,?) ON CONFLICT DO NOTHING", key_rows
+            )
         return UpsertCounts(len(new_rows), len(changed_rows), unchanged, len(key_rows))
 
     def _rid_of(self, record_id: str) -> int:

@@ -60,7 +60,20 @@ class TestVersions:
 
 
 class TestNewerSchemaRefused:
-    def test_a_newer_home_is_refused_and_left_untouched(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize(
+        "command",
+        [
+            ["records", "list"],
+            ["peers", "list"],
+            ["officers", "list"],
+            ["approvals", "list"],
+            ["audit", "verify"],
+            ["serve", "--listen", "127.0.0.1:0"],
+        ],
+    )
+    def test_a_newer_home_is_refused_and_left_untouched(
+        self, tmp_path: Path, command: list[str]
+    ) -> None:
         """A database from a newer release is named with both versions and not changed."""
         home = init_node(tmp_path, "ke-kws", "KE")
         db = home / "node.db"
@@ -71,7 +84,7 @@ class TestNewerSchemaRefused:
         conn.commit()
         conn.close()
         before = db.read_bytes()
-        result = CliRunner().invoke(cli, ["records", "list", "--home", str(home)])
+        result = CliRunner().invoke(cli, [*command, "--home", str(home)])
         assert result.exit_code != 0
         assert f"schema version {migrations.LATEST + 5}" in result.output
         assert f"knows versions up to {migrations.LATEST}" in result.output
