@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 from node.errors import SpoorError
 from node.store import migrations
@@ -44,9 +45,17 @@ __all__ = [
 class StoreError(SpoorError):
     """The node database could not be opened or written."""
 
+    FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
 
 class SchemaTooNew(StoreError):
     """The database was written by a newer release; this one will not touch it."""
+
+    FIELDS = ("path", "found", "known")
 
     def __init__(self, path: Path, found: int, known: int) -> None:
         self.path = path
