@@ -194,3 +194,30 @@ class TestOlderShapes:
         finally:
             conn.close()
         assert version_of(home / "node.db") == migrations.LATEST
+
+
+class TestUpgradeIsAtomic:
+    def test_a_failing_migration_leaves_the_old_version_and_a_backup(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An upgrade that fails half-way changes nothing; the copy taken before it remains."""
+        db = tmp_path / "node.db"
+        store.open_store(db).close()
+
+        def broken(conn: sqlite3.Connection) -> None:
+            conn.execute("CREATE TABLE half_done (x INTEGER)")
+            conn.execute("ALTER TABLE no_such_table ADD COLUMN y TEXT")
+
+        step = migrations.Migration(migrations.LATEST + 1, "broken", broken)
+        monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, step))
+        monkeypatch.setattr(migrations, "LATEST", step.number)
+        with pytest.raises(store.StoreError):
+            store.open_store(db)
+        assert version_of(db) == step.number - 1
+        conn = sqlite3.connect(db)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        conn.close()
+        assert "half_done" not in tables
+        (backup,) = tmp_path.glob(f"node.db.v{step.number - 1}-*.bak")
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+        assert version_of(backup) == step.number - 1
