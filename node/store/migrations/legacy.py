@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from node.store.backend import Connection
+from node.store.backend import BACKEND, Connection
 from node.store.migrations.script import run_script
 
 
@@ -47,7 +47,7 @@ def reconcile(conn: Connection, script: str) -> list[str]:
     expected = _Expected(script)
     changes: list[str] = []
     for table, wanted in expected.columns.items():
-        have = [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]
+        have = BACKEND.columns(conn, table)
         names = [c[0] for c in wanted]
         extra = [c for c in have if c not in names]
         missing = [c for c in wanted if c[0] not in have]
