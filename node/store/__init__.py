@@ -135,7 +135,7 @@ def backup_path(path: Path, version: int, moment: datetime | None = None) -> Pat
 def upgrade(conn: Connection, path: Path) -> int:
     """Bring the database to :data:`migrations.LATEST`; the version it had.
 
-    A database already current costs one read. An older one is copied first
+    A database already current costs two small reads. An older one is copied first
     (mode 0600, next to it) and then upgraded in one write transaction, so an
     interrupted upgrade leaves the old version in place. A newer one raises
     :class:`SchemaTooNew` before anything is written.
@@ -147,8 +147,12 @@ def upgrade(conn: Connection, path: Path) -> int:
             raise SchemaTooNew(path, version, migrations.LATEST)
         if version == migrations.LATEST:
             return version
-        if tables:  # an existing home (an empty new file needs no copy)
-            BACKEND.backup(conn, backup_path(path, version))
+        backup = backup_path(path, version) if tables else None
+        if backup is not None:  # an existing home (an empty new file needs no copy)
+            BACKEND.backup(conn, backup)
+    except DatabaseError as exc:
+        raise StoreError(f"{path}: cannot open the node database: {exc}") from exc
+    try:
         with transaction(conn):
             # Another process may have upgraded it while we copied.
             version = migrations.recorded_version(conn, BACKEND.tables(conn))
@@ -159,5 +163,9 @@ def upgrade(conn: Connection, path: Path) -> int:
             if version < migrations.LATEST:
                 migrations.record_version(conn, migrations.LATEST)
     except DatabaseError as exc:
-        raise StoreError(f"{path}: cannot open the node database: {exc}") from exc
+        kept = f"; a copy taken before the attempt is at {backup}" if backup else ""
+        raise StoreError(
+            f"{path}: could not upgrade the node database from schema version {version} to "
+            f"{migrations.LATEST} ({exc}); nothing was changed{kept}"
+        ) from exc
     return version

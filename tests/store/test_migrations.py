@@ -211,13 +211,15 @@ class TestUpgradeIsAtomic:
         step = migrations.Migration(migrations.LATEST + 1, "broken", broken)
         monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, step))
         monkeypatch.setattr(migrations, "LATEST", step.number)
-        with pytest.raises(store.StoreError):
+        with pytest.raises(store.StoreError) as info:
             store.open_store(db)
+        assert "nothing was changed" in str(info.value)
         assert version_of(db) == step.number - 1
         conn = sqlite3.connect(db)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         conn.close()
         assert "half_done" not in tables
         (backup,) = tmp_path.glob(f"node.db.v{step.number - 1}-*.bak")
+        assert str(backup) in str(info.value)
         assert stat.S_IMODE(backup.stat().st_mode) == 0o600
         assert version_of(backup) == step.number - 1
