@@ -1,20 +1,20 @@
 """The composition root: a running node built from its home in one place.
 
 :func:`build_node` opens (and upgrades) the store, loads the policy, starts
-the PSI worker pool, wires the responders, binds the gRPC server
-(:func:`node.rpc.server.start_server`) and hands back a :class:`RunningNode`,
-whose background jobs (:mod:`node.app.jobs`) start with
-:meth:`RunningNode.start_background`.
+the PSI worker pool, wires the responders, starts the server the transport
+layer supplies (``node.rpc.server.build_node`` passes its gRPC factory, so
+this module never imports the transport) and hands back a
+:class:`RunningNode`, whose background jobs (:mod:`node.app.jobs`) start
+with :meth:`RunningNode.start_background`.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from node import store
 from node.app.config import NodeConfig
@@ -25,17 +25,43 @@ from node.app.policy_holder import PolicyHolder
 from node.disclosure import DisclosureResponder
 from node.match.responder import Responder
 from node.psi.pool import PsiPool
-from node.rpc.auth import Authenticator
-from node.rpc.server import GrpcServer, start_server
 
 log = get_logger("spoor.node")
+
+
+class Server(Protocol):
+    """A started server, as the node needs it."""
+
+    @property
+    def port(self) -> int: ...
+
+    def drain(self, grace_seconds: float) -> None: ...
+
+    def wait(self) -> None: ...
+
+
+class ServerFactory(Protocol):
+    """Binds the address and starts serving the responders (raises OSError if it cannot)."""
+
+    def __call__(
+        self,
+        home: NodeHome,
+        config: NodeConfig,
+        responder: Responder,
+        disclosure: DisclosureResponder,
+        *,
+        address: str,
+        insecure: bool,
+        reflection_on: bool,
+        policy_digest: str,
+    ) -> Server: ...
 
 
 @dataclass
 class RunningNode:
     """A started node: its server, pool, policy holder and background jobs."""
 
-    grpc: GrpcServer
+    server: Server
     pool: PsiPool
     policies: PolicyHolder
     grace_seconds: float
@@ -44,7 +70,7 @@ class RunningNode:
 
     @property
     def port(self) -> int:
-        return self.grpc.port
+        return self.server.port
 
     def start_background(
         self,
@@ -73,7 +99,7 @@ class RunningNode:
         for jobs in self.jobs:
             jobs.stop()
         log.info("draining", grace_seconds=self.grace_seconds)
-        self.grpc.drain(self.grace_seconds)
+        self.server.drain(self.grace_seconds)
         self.pool.close()
         log.info("stopped")
 
@@ -86,7 +112,7 @@ class RunningNode:
         signal.signal(signal.SIGINT, handler)
 
     def wait(self) -> None:
-        self.grpc.wait()
+        self.server.wait()
         for jobs in self.jobs:
             jobs.join(timeout=5)
 
@@ -94,11 +120,11 @@ class RunningNode:
 def build_node(
     home: NodeHome,
     config: NodeConfig,
+    start_server: ServerFactory,
     *,
     listen: str | None = None,
     insecure: bool | None = None,
     reflection_on: bool | None = None,
-    authenticator_factory: Callable[[Path], Authenticator] | None = None,
 ) -> RunningNode:
     """Open the store, load the policy, bind the port and start serving."""
     insecure = config.server.insecure if insecure is None else insecure
@@ -118,11 +144,10 @@ def build_node(
             insecure=insecure,
             reflection_on=reflection_on,
             policy_digest=policies.current().digest,
-            authenticator_factory=authenticator_factory,
         )
     except BaseException:
         pool.close()
         raise
     return RunningNode(
-        grpc=server, pool=pool, policies=policies, grace_seconds=config.server.grace_seconds
+        server=server, pool=pool, policies=policies, grace_seconds=config.server.grace_seconds
     )

@@ -6,8 +6,8 @@ import click
 
 import policy as policy_lang
 from node.app import logs
-from node.app.node import build_node
 from node.cli.common import home_option, load_node
+from node.rpc.server import build_node
 
 
 @click.command("serve")

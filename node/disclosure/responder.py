@@ -37,7 +37,8 @@ from node.disclosure.model import (
     DisclosureAnswer,
     DisclosureCall,
     ItemDecision,
-    context_of,
+    Obligations,
+    Outcome,
     iso,
     now_utc,
     parse_iso,
@@ -122,7 +123,7 @@ class DisclosureResponder:
         moment: datetime,
         charged: int,
     ) -> DisclosureAnswer:
-        ctx = context_of(call, moment)
+        ctx = call.context
         disclosure_id = str(uuid.uuid4())
         decided_at = iso(moment)
         items: list[ItemDecision] = []
@@ -178,8 +179,8 @@ class DisclosureResponder:
         moment: datetime,
     ) -> tuple[ItemDecision, tuple[Any, ...] | None]:
         item_id = str(uuid.uuid4())
-        outcome = str(decision.outcome.value)
-        obligations = decision.obligations.as_dict() if decision.obligations else None
+        outcome = decision.outcome
+        obligations = decision.obligations
         transforms = dict(getattr(decision.explanation, "transforms", {}) or {})
         if outcome == DENY:
             return ItemDecision(
@@ -247,14 +248,14 @@ class DisclosureResponder:
                 "request_id": call.request_id,
                 "match_id": call.match_id or None,
                 "received_at": iso(moment),
-                "purpose": call.purpose.strip(),
-                "legal_basis": call.legal_basis.strip(),
-                "case_reference": call.case_reference.strip(),
-                "officer": call.officer.strip(),
-                "justification": call.justification.strip(),
-                "potential_charges": _dumps(list(call.potential_charges)),
-                "assurances": _dumps(list(call.assurances)),
-                "requested_fields": _dumps(list(call.requested_fields)),
+                "purpose": call.context.purpose,
+                "legal_basis": call.context.legal_basis,
+                "case_reference": call.context.case_reference,
+                "officer": call.context.officer,
+                "justification": call.context.justification or "",
+                "potential_charges": _dumps(list(call.context.potential_charges)),
+                "assurances": _dumps(list(call.context.assurances)),
+                "requested_fields": _dumps(list(call.context.requested_fields)),
                 "policy_digest": digest,
                 "keys_count": len(call.match_keys),
             },
@@ -272,7 +273,7 @@ class DisclosureResponder:
                     "reason_code": item.reason_code,
                     "fields": _dumps(item.fields),
                     "transforms": _dumps(item.transforms),
-                    "obligations": _dumps(item.obligations)
+                    "obligations": _dumps(item.obligations.as_dict())
                     if item.obligations is not None
                     else None,
                     "denied_by": _dumps(denied_by),
@@ -316,11 +317,11 @@ class DisclosureResponder:
             conn,
             "disclosure.received",
             **common,
-            purpose=call.purpose.strip(),
-            legal_basis=call.legal_basis.strip(),
-            case_reference=call.case_reference.strip(),
-            officer=call.officer.strip(),
-            justification=call.justification.strip() or None,
+            purpose=call.context.purpose,
+            legal_basis=call.context.legal_basis,
+            case_reference=call.context.case_reference,
+            officer=call.context.officer,
+            justification=call.context.justification,
             key_types=key_types_of(call.match_keys),
             elements=len(call.match_keys),
             transcript_hash=transcript_hash(
@@ -444,10 +445,10 @@ def _with_key(item: ItemDecision, key: str) -> ItemDecision:
 
 
 def _current_item(row: Mapping[str, Any], include_fields: bool, moment: datetime) -> ItemDecision:
-    obligations = json.loads(row["obligations"]) if row["obligations"] else None
+    obligations = Obligations(**json.loads(row["obligations"])) if row["obligations"] else None
     fields: dict[str, Any] = json.loads(row["fields"])
     transforms: dict[str, str] = json.loads(row["transforms"])
-    outcome, reason = str(row["outcome"]), str(row["reason_code"])
+    outcome, reason = Outcome(str(row["outcome"])), str(row["reason_code"])
     ticket_id, decided_at = row["ticket_id"], str(row["decided_at"])
     deadline, overdue = None, False
     if ticket_id is not None:

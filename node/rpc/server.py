@@ -1,7 +1,8 @@
 """The node's gRPC server: one factory, a comment on every option.
 
 Only the server itself lives here; building a whole node from its home
-(store, policy, PSI pool, background jobs) is :mod:`node.app.node`.
+(store, policy, PSI pool, background jobs) is :mod:`node.app.node`, which
+:func:`build_node` calls with this module's :func:`start_server`.
 """
 
 from __future__ import annotations
@@ -23,31 +24,17 @@ from node import peers, store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.app.logs import get_logger
+from node.app.node import RunningNode
+from node.app.node import build_node as build_app_node
 from node.disclosure import DisclosureResponder
 from node.match.responder import Responder
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
+from node.rpc.options import channel_options
 from node.rpc.servicer import FederationServicer, NodeIdentity
 
 log = get_logger("spoor.server")
 
 SERVICE_NAME = federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name
-
-
-def channel_options(config: NodeConfig) -> list[tuple[str, Any]]:
-    """Options shared by server and client so limits and keepalive agree on both sides."""
-    limit = config.max_message_bytes
-    return [
-        # Same message-size limits on both sides, derived from the largest sets accepted.
-        ("grpc.max_send_message_length", limit),
-        ("grpc.max_receive_message_length", limit),
-        # Keepalive pings every 60 s detect dead peers behind NAT/firewalls...
-        ("grpc.keepalive_time_ms", 60_000),
-        # ...and a peer silent for 20 s after a ping is considered gone.
-        ("grpc.keepalive_timeout_ms", 20_000),
-        # No pings on idle connections (the server would answer GOAWAY/too_many_pings).
-        ("grpc.keepalive_permit_without_calls", 0),
-        ("grpc.http2.max_pings_without_data", 2),
-    ]
 
 
 def server_options(config: NodeConfig) -> list[tuple[str, Any]]:
@@ -212,3 +199,42 @@ def start_server(
         policy_digest=policy_digest,
     )
     return GrpcServer(server=server, port=port, health=health_servicer)
+
+
+def build_node(
+    home: NodeHome,
+    config: NodeConfig,
+    *,
+    listen: str | None = None,
+    insecure: bool | None = None,
+    reflection_on: bool | None = None,
+    authenticator_factory: Callable[[Path], Authenticator] | None = None,
+) -> RunningNode:
+    """A node serving gRPC: the composition root with :func:`start_server` as its server."""
+
+    def grpc_server(
+        home: NodeHome,
+        config: NodeConfig,
+        responder: Responder,
+        disclosure: DisclosureResponder,
+        *,
+        address: str,
+        insecure: bool,
+        reflection_on: bool,
+        policy_digest: str,
+    ) -> GrpcServer:
+        return start_server(
+            home,
+            config,
+            responder,
+            disclosure,
+            address=address,
+            insecure=insecure,
+            reflection_on=reflection_on,
+            policy_digest=policy_digest,
+            authenticator_factory=authenticator_factory,
+        )
+
+    return build_app_node(
+        home, config, grpc_server, listen=listen, insecure=insecure, reflection_on=reflection_on
+    )

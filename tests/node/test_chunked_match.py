@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from node import store
 from node.app.config import load_config
 from node.app.home import NodeHome
-from node.app.node import RunningNode, build_node
+from node.app.node import RunningNode
 from node.cli.main import cli
+from node.rpc.server import build_node
 from node.store import matches
 from tests.conftest import responder_with_peer, spoor, write_jsonl
 

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from node import store
 from node.app.config import load_config
 from node.app.home import NodeHome
-from node.app.node import build_node
 from node.app.policy_holder import PolicyHolder
 from node.cli.main import cli
 from node.disclosure import DisclosureResponder, requester
+from node.rpc.server import build_node
 from node.store import migrations
 from tests.disclosure.helpers import DirectChannel
 
