@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -15,6 +16,7 @@ from node.app.home import NodeHome
 from node.app.policy_holder import PolicyHolder
 from node.cli.main import cli
 from node.disclosure import DisclosureResponder, requester
+from node.match.context import request_context
 from node.rpc.server import build_node
 from node.store import migrations
 from tests.disclosure.helpers import DirectChannel
@@ -83,7 +85,9 @@ class TestLegacyHome:
                 vn_conn,
                 DirectChannel(service),
                 hits,
-                requester.RequestReason(
+                request_context(
+                    requester="vn-customs",
+                    now=datetime.now(UTC),
                     purpose="criminal_investigation",
                     legal_basis=str(
                         vn_conn.execute(
@@ -95,6 +99,8 @@ class TestLegacyHome:
                     justification="Suspect tied to the Hai Phong seizure, asked again",
                     potential_charges=("wildlife_trafficking",),
                     requested_fields=("identity", "documents"),
+                    justification_required=True,
+                    fields_required=True,
                 ),
             )
             pending = [
