@@ -5,7 +5,8 @@ Pure Python (no gRPC, no database). The public surface:
 * :func:`load_policy` — read and check a policy file or directory;
 * :class:`RequestContext` — who asks, for what, on which legal basis, built once
   by :func:`request_context` where a request enters;
-* :func:`evaluate_participation` / :func:`evaluate_release` — decide, and explain;
+* :func:`evaluate_participation` / :func:`evaluate_release` — decide one stage, and explain;
+* :func:`evaluate_disclosure` — the one decision a disclosure request gets (both stages);
 * :data:`FIELD_GROUPS` and the other closed vocabularies in :mod:`policy.vocab`.
 """
 
@@ -13,7 +14,13 @@ from __future__ import annotations
 
 from policy.context import InvalidRequestError, RequestContext, check_request, request_context
 from policy.errors import PolicyError, PolicyLanguageError, Problem
-from policy.evaluate import Decision, Outcome, evaluate_participation, evaluate_release
+from policy.evaluate import (
+    Decision,
+    Outcome,
+    evaluate_disclosure,
+    evaluate_participation,
+    evaluate_release,
+)
 from policy.explain import Explanation, render
 from policy.loader import load_policy
 from policy.model import Policy, Rule
@@ -54,6 +61,7 @@ __all__ = [
     "RequestContext",
     "Rule",
     "check_request",
+    "evaluate_disclosure",
     "evaluate_participation",
     "evaluate_release",
     "load_policy",

@@ -98,6 +98,21 @@ def decision(conn: Connection, item_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def decisions_named(conn: Connection, reference: str) -> list[dict[str, Any]]:
+    """Decisions (with their request and ticket state) an item, ticket or disclosure id names."""
+    rows = conn.execute(
+        "SELECT d.*, r.requester, r.request_id, r.received_at, r.purpose, r.legal_basis, "
+        "r.case_reference, r.policy_digest, t.status AS ticket_status "
+        "FROM disclosure_decisions d "
+        "JOIN disclosure_requests r ON r.disclosure_id = d.disclosure_id "
+        "LEFT JOIN tickets t ON t.ticket_id = d.ticket_id "
+        "WHERE d.item_id = ? OR d.ticket_id = ? OR d.disclosure_id = ? "
+        "ORDER BY d.disclosure_id, d.position",
+        (reference, reference, reference),
+    )
+    return [dict(r) for r in rows]
+
+
 def key_digests(conn: Connection, disclosure_id: str) -> dict[str, str]:
     """Item id -> digest of the key it answers, for one request."""
     rows = conn.execute(
