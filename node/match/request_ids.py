@@ -7,28 +7,19 @@ as a fresh request. The responder claims each Match request id of a peer in
 with INVALID_ARGUMENT. (Disclose keeps its own idempotent replay: the same
 request id returns the same disclosure.)
 
-All SQL of this concept is here, so it moves as one piece into the store's
-repositories and a numbered migration.
+The table is ``used_request_ids`` (migration 0003, ``node.store.request_ids``).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from datetime import UTC, datetime
 
 from node import store
 from node.errors import InvalidRequest
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS used_request_ids (
-    peer TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    rpc TEXT NOT NULL,
-    used_at TEXT NOT NULL,
-    PRIMARY KEY (peer, request_id)
-);
-"""
+from node.store import Connection
+from node.store import request_ids as repository
+from node.store.timecodec import format_ts
 
 
 def check_canonical(request_id: str) -> None:
@@ -41,16 +32,12 @@ def check_canonical(request_id: str) -> None:
         raise InvalidRequest("request_id", f"must be a canonical UUID, e.g. {canonical}")
 
 
-def claim(conn: sqlite3.Connection, peer: str, request_id: str, rpc: str) -> None:
+def claim(conn: Connection, peer: str, request_id: str, rpc: str) -> None:
     """Record the first use of ``request_id`` by ``peer``; refuse any later one."""
     check_canonical(request_id)
-    try:
-        with store.transaction(conn):
-            conn.execute(
-                "INSERT INTO used_request_ids(peer, request_id, rpc, used_at) VALUES (?,?,?,?)",
-                (peer, request_id, rpc, datetime.now(UTC).isoformat(timespec="seconds")),
-            )
-    except sqlite3.IntegrityError:
+    with store.transaction(conn):
+        fresh = repository.claim(conn, peer, request_id, rpc, format_ts(datetime.now(UTC)))
+    if not fresh:
         raise InvalidRequest(
             "request_id", "was already used by your agency; send every request with a new UUID"
-        ) from None
+        )

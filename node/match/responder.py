@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import policy as policy_lang
 from node import audit, store
@@ -27,8 +28,10 @@ from node.peers.channel import Vocabulary
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed, SetTooLarge
 from node.psi.pool import PsiPool
-from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION
+from node.records.schemes import check_requested_scheme, keys_of_scheme
+from node.store import Connection
+from node.store import records as record_store
 
 PROTOCOL_VERSION = 1
 CAPABILITIES = (
@@ -128,8 +131,8 @@ def validate_call(call: MatchCall) -> None:
     """
     if call.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, call.protocol_version)
-    if call.key_scheme_version != KEY_SCHEME_VERSION:
-        raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, call.key_scheme_version)
+    # Keys of every stored scheme are held, so a peer still on an older one is answered.
+    check_requested_scheme(call.key_scheme_version)
     if call.psi_protocol_version != PSI_PROTOCOL_VERSION:
         raise VersionMismatch(
             "PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version
@@ -157,27 +160,30 @@ class Responder:
         self.policies = policies
         self.pool = pool
 
-    def _connect(self) -> sqlite3.Connection:
-        from pathlib import Path
-
-        return store.connect(Path(str(self.db_path)))
+    def _opened(self) -> AbstractContextManager[Connection]:
+        # The node upgraded its store at start-up; calls skip the schema check.
+        return store.opened(Path(str(self.db_path)), check_schema=False)
 
     def eligible_elements(
-        self, conn: sqlite3.Connection, ctx: policy_lang.RequestContext
+        self,
+        conn: Connection,
+        ctx: policy_lang.RequestContext,
+        scheme: int = KEY_SCHEME_VERSION,
     ) -> tuple[list[str], int]:
-        """Match keys of the records the participation policy admits for this request."""
-        return eligible_elements(self.policies.current(), conn, ctx)
+        """Keys in ``scheme`` of the records the participation policy admits for this request.
+
+        A record's stored keys hold every stored scheme; only the requested one
+        enters the set, so a transition never doubles the responder's PSI set.
+        """
+        return eligible_elements(self.policies.current(), conn, ctx, scheme)
 
     def vocabulary_for(self, requester: str, now: datetime | None = None) -> Vocabulary:
         """What Describe advertises to ``requester``: its vocabulary and budget left today."""
         moment = now or datetime.now(UTC)
         known = accepted(self.policies.current(), requester, moment.date())
         period = budget.current_period(moment)
-        conn = self._connect()
-        try:
+        with self._opened() as conn:
             spent = budget.used(conn, requester, period)
-        finally:
-            conn.close()
         limit = self.config.limits.max_elements_per_peer_per_day
         return replace(known, budget_remaining=max(0, limit - spent), budget_period=period)
 
@@ -201,15 +207,14 @@ class Responder:
         pol = self.policies.current()
         ctx = call.context
         now = now or ctx.now
-        conn = self._connect()
-        try:
+        with self._opened() as conn:
             # Single use per peer, claimed before the charge (a replay costs nothing).
             request_ids.claim(conn, call.requester, call.request_id, "Match")
             charge = budget.charge(
                 conn, call.requester, n, self.config.limits.max_elements_per_peer_per_day, now
             )
             try:
-                elements, admitted = self.eligible_elements(conn, ctx)
+                elements, admitted = self.eligible_elements(conn, ctx, call.key_scheme_version)
                 result = self.pool.serve(
                     elements,
                     call.psi_request,
@@ -251,8 +256,6 @@ class Responder:
                         "reveal": "intersection" if call.reveal_intersection else "cardinality",
                     },
                 )
-        finally:
-            conn.close()
         return MatchReply(
             server_setup=result.setup_bytes,
             psi_response=result.response_bytes,
@@ -284,34 +287,34 @@ class Responder:
         a budget: period, limit, used, requested), never identifiers, keys or PSI bytes.
         """
         details: dict[str, object] = {**(fields or {}), "reason": reason}
-        conn = self._connect()
-        try:
-            with store.transaction(conn):
-                audit.append(
-                    conn,
-                    event,
-                    counterpart=requester,
-                    purpose=purpose.strip()[:_MAX_FIELD] or None,
-                    legal_basis=legal_basis.strip()[:_MAX_FIELD] or None,
-                    request_id=request_id[:64] or None,
-                    status=status,
-                    details=details,
-                )
-        finally:
-            conn.close()
+        with self._opened() as conn, store.transaction(conn):
+            audit.append(
+                conn,
+                event,
+                counterpart=requester,
+                purpose=purpose.strip()[:_MAX_FIELD] or None,
+                legal_basis=legal_basis.strip()[:_MAX_FIELD] or None,
+                request_id=request_id[:64] or None,
+                status=status,
+                details=details,
+            )
 
 
 def eligible_elements(
-    pol: policy_lang.Policy, conn: sqlite3.Connection, ctx: policy_lang.RequestContext
+    pol: policy_lang.Policy,
+    conn: Connection,
+    ctx: policy_lang.RequestContext,
+    scheme: int = KEY_SCHEME_VERSION,
 ) -> tuple[list[str], int]:
-    """Match keys of the records ``pol`` admits for this request, and how many records."""
+    """Keys in ``scheme`` of the records ``pol`` admits for this request, and how many records."""
     elements: set[str] = set()
     admitted = 0
     # Records with the same participation signature get the same decision for this
     # request: decide once per signature, not once per record.
     decided: dict[Hashable, bool] = {}
     sign = policy_lang.participation_signer(ctx.now.astimezone(UTC).date())
-    for facts, keys in record_store.eligible_keys(conn):
+    for facts, stored in record_store.eligible_keys(conn):
+        keys = keys_of_scheme(stored, scheme)
         signature = sign(facts)
         allowed = decided.get(signature)
         if allowed is None:

@@ -44,14 +44,11 @@ class CertificateAuthenticator:
             agency_id = pki.agency_id_from_certificate(cert_pem)
         except pki.CertificateError as exc:
             raise NotAPeer(f"client certificate names no agency: {exc}") from exc
-        conn = store.connect(self.db_path)
-        try:
+        with store.opened(self.db_path, check_schema=False) as conn:
             try:
                 peer = peers.get(conn, agency_id)
             except peers.PeerError as exc:
                 raise NotAPeer(f"agency {agency_id!r} is not a configured peer") from exc
-        finally:
-            conn.close()
         try:
             pki.check_peer_certificate(
                 cert_pem,
@@ -80,13 +77,11 @@ class InsecureAuthenticator:
         claimed = dict(context.invocation_metadata()).get(AGENCY_METADATA_KEY)
         if not isinstance(claimed, str) or not claimed:
             raise NotAPeer(f"plaintext call without {AGENCY_METADATA_KEY} metadata")
-        conn = store.connect(self.db_path)
-        try:
-            peers.get(conn, claimed)
-        except peers.PeerError as exc:
-            raise NotAPeer(f"agency {claimed!r} is not a configured peer") from exc
-        finally:
-            conn.close()
+        with store.opened(self.db_path, check_schema=False) as conn:
+            try:
+                peers.get(conn, claimed)
+            except peers.PeerError as exc:
+                raise NotAPeer(f"agency {claimed!r} is not a configured peer") from exc
         return claimed
 
 
@@ -123,23 +118,19 @@ class RefusalAudit:
                 self._seen[key] = (start, pending + 1)
                 return False
             self._seen[key] = (now, 0)
-        conn = store.connect(self.db_path)
-        try:
-            with store.transaction(conn):
-                audit.append(
-                    conn,
-                    "auth.refused",
-                    counterpart=key[0],
-                    status="PERMISSION_DENIED",
-                    details={
-                        "reason": reason,
-                        "peer_address": peer_address[:128],
-                        "failures": pending + 1,
-                        "window_seconds": self.window_s,
-                    },
-                )
-        finally:
-            conn.close()
+        with store.opened(self.db_path, check_schema=False) as conn, store.transaction(conn):
+            audit.append(
+                conn,
+                "auth.refused",
+                counterpart=key[0],
+                status="PERMISSION_DENIED",
+                details={
+                    "reason": reason,
+                    "peer_address": peer_address[:128],
+                    "failures": pending + 1,
+                    "window_seconds": self.window_s,
+                },
+            )
         return True
 
 
