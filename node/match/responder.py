@@ -27,6 +27,7 @@ from node.match.vocabulary import accepted, check_match
 from node.peers.channel import Vocabulary
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed, SetTooLarge
+from node.psi.messages import parse_request
 from node.psi.pool import PsiPool
 from node.records.keys import KEY_SCHEME_VERSION
 from node.records.schemes import check_requested_scheme, keys_of_scheme
@@ -204,6 +205,9 @@ class Responder:
         n = count_request_elements(call.psi_request)  # parse only; no curve work
         if n > limit:
             raise SetTooLarge(limit, n)
+        # Lengths, prefixes and the reveal mode are checked before the charge (no curve
+        # work); only a point off the curve is found after it (ChargedMalformedRequest).
+        parse_request(call.psi_request, reveal=call.reveal_intersection, max_elements=limit)
         pol = self.policies.current()
         ctx = call.context
         now = now or ctx.now

@@ -18,6 +18,7 @@ from node.app.home import NodeHome
 from node.app.policy_holder import PolicyHolder
 from node.match.responder import Responder
 from node.psi.pool import PsiPool
+from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.servicer import FederationServicer, NodeIdentity
 from tests.conftest import responder_with_peer
 from tests.rpc.test_servicer import (
@@ -29,6 +30,7 @@ from tests.rpc.test_servicer import (
     make_servicer,
     match_request,
 )
+from tests.security.test_vocabulary import used_today
 
 #: A compressed point whose x coordinate is not below the P-256 prime: no point at all.
 NOT_A_POINT = b"\x02" + b"\xff" * 32
@@ -78,6 +80,21 @@ class TestMalformedAfterCharge:
         assert entry["reason"] == "ChargedMalformedRequest"
         assert entry["charged"] == len(QUERY)
 
+    def test_a_bad_prefix_is_refused_before_the_charge(self, home: NodeHome, pool: PsiPool) -> None:
+        """What can be checked without curve work is refused uncharged."""
+        _, server = make_servicer(home, pool)
+        request, _ = match_request(QUERY)
+        bad = psi.Request()
+        bad.ParseFromString(request.psi_request)
+        bad.encrypted_elements[0] = b"\x05" + bytes(32)
+        request.psi_request = bad.SerializeToString()
+        _, _, code, details = call(server, "Match", request)
+        assert code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "nothing was computed" in details
+        (entry,) = refused(home)
+        assert entry["reason"] == "MalformedPsiMessage"
+        assert used_today(home) == 0
+
 
 class TestTimeoutAfterCharge:
     def test_a_timed_out_match_is_audited_with_its_charge(
@@ -96,7 +113,7 @@ class TestTimeoutAfterCharge:
         server = grpc_testing.server_from_dictionary(
             {SERVICE: servicer}, grpc_testing.strict_real_time()
         )
-        elements = [f"v1|phone|+2547{i:08d}" for i in range(2000)]
+        elements = [f"v{KEY_SCHEME_VERSION}|phone|+2547{i:08d}" for i in range(2000)]
         _, _, code, details = call(server, "Match", match_request(elements)[0])
         assert code == grpc.StatusCode.INTERNAL
         assert "2000 elements were charged" in details

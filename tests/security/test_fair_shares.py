@@ -93,7 +93,7 @@ class TestFloodFromOnePeer:
         self, agencies: dict[str, Path], server: RunningNode
     ) -> None:
         """While vn-customs floods, mz-pgr's lookups and every health probe succeed."""
-        big = [f"v1|phone|+2547{i:08d}" for i in range(3000)]
+        big = [f"v{KEY_SCHEME_VERSION}|phone|+2547{i:08d}" for i in range(3000)]
         flood_requests = [match_request(big) for _ in range(FLOOD_CALLS)]
         flood_codes: list[str] = []
         lookups_ok = health_ok = 0
@@ -122,7 +122,9 @@ class TestFloodFromOnePeer:
                     assert reply.status == health_pb2.HealthCheckResponse.SERVING
                     health_ok += 1
                     assert mz.describe().agency_id == "ke-kws"
-                    answer = mz.match(match_request(["v1|container|MSCU1234566"]), timeout=60)
+                    answer = mz.match(
+                        match_request([f"v{KEY_SCHEME_VERSION}|container|MSCU1234566"]), timeout=60
+                    )
                     assert answer.elements_charged == 1
                     lookups_ok += 1
                 for future in futures:

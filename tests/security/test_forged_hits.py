@@ -23,10 +23,11 @@ from node.match.plausibility import (
 from node.match.responder import MatchCall, MatchReply
 from node.psi import client as psi_client
 from node.psi import server as psi_server
+from node.records.keys import KEY_SCHEME_VERSION
 from tests.match.test_match_requester import FakeCounterpart, context
 
-GENUINE = "v1|phone|+84912345678"
-OTHERS = [f"v1|phone|+8490{n:07d}" for n in range(60)]
+GENUINE = f"v{KEY_SCHEME_VERSION}|phone|+84912345678"
+OTHERS = [f"v{KEY_SCHEME_VERSION}|phone|+8490{n:07d}" for n in range(60)]
 
 
 def _replicate(response_bytes: bytes, position: int) -> bytes:

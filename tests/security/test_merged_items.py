@@ -10,7 +10,7 @@ import pytest
 
 from node import store
 from node.disclosure import DENY, RELEASE
-from node.records import store as record_store
+from node.store import records as record_store
 from tests.disclosure.helpers import CANE_RAT, IVORY, ResponderNode, key_of, make_responder
 
 IVORY_KEY = key_of(IVORY, "container")

@@ -32,7 +32,7 @@ from tests.disclosure.helpers import (
 from tests.disclosure.test_requester import REASON
 
 #: A key the responder does not hold, which a forging responder reported as a hit.
-FORGED = "v1|passport|VNM|N9999999"
+FORGED = f"v{KEY_SCHEME_VERSION}|passport|VNM|N9999999"
 HITS = [
     ("VN-ROW-1", "passport", key_of(SUSPECT, "passport")),
     ("VN-ROW-2", "container", key_of(IVORY, "container")),
@@ -116,7 +116,7 @@ class TestSelectionIsChargedAndSingleUse:
         """A requester stuffing its selection with guesses pays for every guess."""
         request_id = str(uuid.uuid4())
         psi_request = responder.service.open_selection(open_call(request_id))
-        guesses = [f"v1|passport|VNM|G{n:07d}" for n in range(50)]
+        guesses = [f"v{KEY_SCHEME_VERSION}|passport|VNM|G{n:07d}" for n in range(50)]
         selection = answer_request(guesses, psi_request, max_elements=10_000)
         before = used(responder)
         responder.service.disclose(_private_call(request_id, selection))
@@ -128,7 +128,7 @@ class TestSelectionIsChargedAndSingleUse:
         """More pursued keys than a disclosure may carry is refused before any charge."""
         request_id = str(uuid.uuid4())
         psi_request = responder.service.open_selection(open_call(request_id))
-        guesses = [f"v1|passport|VNM|G{n:07d}" for n in range(150)]
+        guesses = [f"v{KEY_SCHEME_VERSION}|passport|VNM|G{n:07d}" for n in range(150)]
         selection = answer_request(guesses, psi_request, max_elements=10_000)
         before = used(responder)
         with pytest.raises(SetTooLarge):
