@@ -6,9 +6,11 @@ service on the port — health and, when enabled, reflection — so a revoked
 certificate, or one naming an agency that is not a peer, is refused there
 too instead of learning the node is up and what it serves.
 
-A local probe presents no client certificate: over the plaintext admin
+A local probe presents no client certificate — over the plaintext admin
 channel (a unix socket in the node home, ``server.admin_socket``), or in
-``--insecure`` debugging mode. Such a call may check health and nothing else.
+``--insecure`` debugging mode — or the node's own certificate (the operator
+holds its key; supervisors and the demo probe that way). Such a call may check
+health and nothing else.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import grpc
 
+from node import pki
 from node.app.logs import get_logger
 from node.errors import NotAPeer
 from node.rpc.auth import Authenticator, RefusalAudit, claimed_agency
@@ -42,10 +45,15 @@ class PeerGate(grpc.ServerInterceptor):  # type: ignore[misc]
         authenticator: Authenticator,
         federation_service: str,
         refusals: RefusalAudit | None = None,
+        *,
+        own_agency: str = "",
+        own_ca_pem: bytes = b"",
     ) -> None:
         self.authenticator = authenticator
         self.federation_prefix = f"/{federation_service}/"
         self.refusals = refusals
+        self.own_agency = own_agency
+        self.own_ca_pem = own_ca_pem
 
     def intercept_service(
         self, continuation: Callable[[Any], Any], handler_call_details: Any
@@ -56,10 +64,22 @@ class PeerGate(grpc.ServerInterceptor):  # type: ignore[misc]
             return handler  # FederationService authenticates (and audits) each call itself
         return _wrap(handler, lambda context: self._check(method, context))
 
+    def _own(self, cert_pem: bytes) -> bool:
+        """Whether ``cert_pem`` is this node's own certificate, chaining to its own CA."""
+        if not self.own_agency or not self.own_ca_pem:
+            return False
+        try:
+            pki.check_peer_certificate(
+                cert_pem, self.own_ca_pem, expected_agency_id=self.own_agency
+            )
+        except pki.CertificateError:
+            return False
+        return True
+
     def _check(self, method: str, context: grpc.ServicerContext) -> None:
         certs = context.auth_context().get("x509_pem_cert") or []
-        if not certs and method.startswith(HEALTH_PREFIX):
-            return  # a local probe: admin socket or plaintext debugging mode
+        if method.startswith(HEALTH_PREFIX) and (not certs or self._own(certs[0])):
+            return  # a local probe: admin socket, plaintext debugging, or our own certificate
         try:
             self.authenticator.identify(context)
         except NotAPeer as exc:

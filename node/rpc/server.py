@@ -167,7 +167,15 @@ def start_server(
         # gRPC threads only decode, authenticate and wait; PSI runs in the process pool.
         futures.ThreadPoolExecutor(max_workers=config.server.max_workers),
         # Health and reflection apply the same per-call certificate checks as Federation.
-        interceptors=[PeerGate(authenticator, SERVICE_NAME, refusals)],
+        interceptors=[
+            PeerGate(
+                authenticator,
+                SERVICE_NAME,
+                refusals,
+                own_agency=config.agency_id,
+                own_ca_pem=home.ca_cert_path.read_bytes(),
+            )
+        ],
         options=server_options(config),
         # A memory backstop only: fairness between peers (and threads kept for health)
         # is the servicer's per-peer admission (node.rpc.quotas), which refuses at once.

@@ -143,3 +143,12 @@ class TestLocalProbe:
             assert code_of(lambda: describe(pb.DescribeRequest(), timeout=5)) == (
                 grpc.StatusCode.PERMISSION_DENIED
             )
+
+    def test_the_nodes_own_certificate_may_check_health(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """A supervisor holding the node's own key can probe health on the federation port."""
+        keys = agencies["ke-kws"] / "keys"
+        with raw_channel(keys / "ca.crt", keys / "node.key", keys / "node.crt", server.port) as ch:
+            reply = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
