@@ -23,9 +23,9 @@ def named_paths() -> list[str]:
     """Repository paths the page names (templates such as ``mNNNN_<what>.py`` left out)."""
     out = []
     for token in _named():
-        token = token.split()[0]
-        if token.startswith(PATH_ROOTS) and not re.search(r"[<*]|NNNN", token):
-            out.append(token)
+        path = token.split()[0]
+        if path.startswith(PATH_ROOTS) and not re.search(r"[<*]|NNNN", path):
+            out.append(path)
     # Paths also appear in the layout block at the top.
     block = DOC.read_text("utf-8").split("```")[1]
     out += [line.split()[0] for line in block.splitlines() if line.strip()]
