@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import policy as policy_lang
+from node import bounds
 from node.errors import InvalidRequest, VersionMismatch
 from node.match.responder import PROTOCOL_VERSION
 from node.records.keys import KEY_SCHEME_VERSION
@@ -23,8 +24,8 @@ from node.records.keys import KEY_SCHEME_VERSION
 #: A disclosure is about chosen hits, not a trawl: at most this many keys per request.
 MAX_KEYS_PER_REQUEST = 100
 MAX_KEY_LENGTH = 512
-MAX_TEXT = 256
-MAX_JUSTIFICATION = 4000
+MAX_TEXT = bounds.MAX_TEXT
+MAX_JUSTIFICATION = bounds.MAX_JUSTIFICATION
 
 _KEY_RE = re.compile(r"^v(\d+)\|([a-z][a-z0-9_]{0,31})\|(.+)$")
 
@@ -108,12 +109,12 @@ class DisclosureAnswer:
 
 
 def _text(name: str, value: str, limit: int = MAX_TEXT) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidRequest(name, "is required")
-    if len(value) > limit:
-        raise InvalidRequest(name, f"is longer than {limit} characters")
-    return value
+    return bounds.require_text(name, value, limit)
+
+
+def _entries(name: str, values: Sequence[str]) -> None:
+    if len(values) > bounds.MAX_LIST_ENTRIES:
+        raise InvalidRequest(name, f"holds more than {bounds.MAX_LIST_ENTRIES} entries")
 
 
 def check_key(index: int, key: str) -> None:
@@ -146,28 +147,35 @@ def _check_versions(call: DisclosureCall) -> None:
 def _check_reason(call: DisclosureCall, pol: policy_lang.Policy) -> None:
     for name in ("purpose", "legal_basis", "case_reference", "officer"):
         _text(name, getattr(call, name))
-    if len(call.justification) > MAX_JUSTIFICATION:
-        raise InvalidRequest("justification", f"is longer than {MAX_JUSTIFICATION} characters")
+    bounds.optional_text("justification", call.justification, MAX_JUSTIFICATION, multiline=True)
     if call.purpose.strip() not in policy_lang.PURPOSES:
         raise InvalidRequest("purpose", f"is not one of: {', '.join(policy_lang.PURPOSES)}")
     if call.legal_basis.strip() not in pol.instruments:
         raise InvalidRequest("legal_basis", "is not a legal instrument this agency recognises")
+    _entries("potential_charges", call.potential_charges)
+    _entries("assurances", call.assurances)
     for charge in call.potential_charges:
         if charge not in policy_lang.OFFENCE_CLASSES:
-            raise InvalidRequest("potential_charges", f"{charge!r} is not a known offence class")
+            raise InvalidRequest(
+                "potential_charges", f"{bounds.echo(charge)} is not a known offence class"
+            )
     for aid in call.assurances:
         if aid not in pol.assurances:
-            raise InvalidRequest("assurances", f"{aid!r} is not an assurance this agency holds")
-    if len(call.match_id) > MAX_TEXT:
-        raise InvalidRequest("match_id", f"is longer than {MAX_TEXT} characters")
+            raise InvalidRequest(
+                "assurances", f"{bounds.echo(aid)} is not an assurance this agency holds"
+            )
+    bounds.optional_text("match_id", call.match_id, MAX_TEXT)
 
 
 def _check_asked(call: DisclosureCall) -> None:
     if not call.requested_fields:
         raise InvalidRequest("requested_fields", "name at least one field or field group")
+    _entries("requested_fields", call.requested_fields)
     for name in call.requested_fields:
         if name not in policy_lang.FIELD_GROUPS and name not in policy_lang.GROUP_NAMES:
-            raise InvalidRequest("requested_fields", f"{name!r} is not a field or field group")
+            raise InvalidRequest(
+                "requested_fields", f"{bounds.echo(name)} is not a field or field group"
+            )
     if not call.match_keys:
         raise InvalidRequest("match_keys", "name at least one match key that was a hit")
     if len(call.match_keys) > MAX_KEYS_PER_REQUEST:

@@ -19,6 +19,7 @@ from spoor.federation.v1 import federation_pb2 as pb
 
 from node import audit, store
 from node.errors import InvalidRequest, VersionMismatch
+from node.match import limits
 from node.match.responder import PROTOCOL_VERSION, key_types_of, transcript_hash
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
@@ -141,7 +142,7 @@ def match_peer(
         for k in row.keys:
             by_key.setdefault(k, []).append(row)
     matched: set[str] = set()
-    chunk_size = max(1, described.max_elements_per_request)
+    chunk_size = limits.chunk_size(peer_id, described.max_elements_per_request, len(all_keys))
     for chunk in _chunks(all_keys, chunk_size):
         if not chunk:
             break
@@ -163,6 +164,7 @@ def match_peer(
             request_id=request_id,
         )
         response = client.match(request)
+        limits.check_policy_digest(peer_id, response.policy_digest)
         result = session.finish(response.server_setup, response.psi_response)
         chunk_hits = [chunk[i] for i in (result.indices or [])]
         matched.update(chunk_hits)

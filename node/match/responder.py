@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import policy as policy_lang
-from node import audit, store
+from node import audit, bounds, store
 from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
 from node.errors import InvalidRequest, VersionMismatch
@@ -39,7 +39,7 @@ CAPABILITIES = (
 )
 
 _KEY_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_MAX_FIELD = 256
+_MAX_FIELD = bounds.MAX_TEXT
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,7 @@ def transcript_hash(request_id: str, request: bytes, setup: bytes, response: byt
 
 
 def _require_text(name: str, value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidRequest(name, "is required")
-    if len(value) > _MAX_FIELD:
-        raise InvalidRequest(name, f"is longer than {_MAX_FIELD} characters")
-    return value
+    return bounds.require_text(name, value, _MAX_FIELD)
 
 
 def validate_call(call: MatchCall) -> None:
@@ -108,6 +103,12 @@ def validate_call(call: MatchCall) -> None:
         uuid.UUID(call.request_id)
     except ValueError as exc:
         raise InvalidRequest("request_id", "must be a UUID") from exc
+    if len(call.key_types) > bounds.MAX_KEY_TYPES:
+        raise InvalidRequest(
+            "key_types",
+            f"holds {len(call.key_types)} entries; name each key type once "
+            f"(at most {bounds.MAX_KEY_TYPES})",
+        )
     for key_type in call.key_types:
         if not _KEY_TYPE_RE.match(key_type):
             raise InvalidRequest("key_types", "contains a value that is not a key-type name")
@@ -215,7 +216,7 @@ class Responder:
                     request_id=call.request_id,
                     transcript_hash=digest,
                     policy_digest=pol.digest,
-                    key_types=list(call.key_types),
+                    key_types=bounds.key_type_names(call.key_types),
                     elements=n,
                     status="OK",
                     details={
@@ -246,9 +247,10 @@ class Responder:
                     conn,
                     "match.refused",
                     counterpart=call.requester,
-                    purpose=call.purpose[:_MAX_FIELD] or None,
-                    legal_basis=call.legal_basis[:_MAX_FIELD] or None,
-                    request_id=call.request_id[:64] or None,
+                    # Refused input is kept only in printable, bounded form.
+                    purpose=bounds.printable(call.purpose, _MAX_FIELD) or None,
+                    legal_basis=bounds.printable(call.legal_basis, _MAX_FIELD) or None,
+                    request_id=bounds.printable(call.request_id, bounds.MAX_IDENTIFIER) or None,
                     status=status,
                     details={"reason": reason},
                 )
@@ -257,5 +259,10 @@ class Responder:
 
 
 def key_types_of(values: Iterable[str]) -> list[str]:
-    """The distinct key types of complete key strings (``v1|phone|...`` → ``phone``)."""
-    return sorted({v.split("|", 2)[1] for v in values if v.count("|") >= 2})
+    """The distinct key types of complete key strings (``v1|phone|...`` → ``phone``).
+
+    Only well-formed key-type names count, and at most ``bounds.MAX_KEY_TYPES``
+    of them, so a counterpart's keys cannot grow a log line or an audit entry.
+    """
+    names = {v.split("|", 2)[1] for v in values if v.count("|") >= 2}
+    return sorted(n for n in names if _KEY_TYPE_RE.match(n))[: bounds.MAX_KEY_TYPES]

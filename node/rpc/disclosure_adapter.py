@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from spoor.federation.v1 import federation_pb2 as pb
 
+from node import bounds
 from node.disclosure import DisclosureAnswer, DisclosureCall, DisclosureResponder, ItemDecision
 from node.disclosure.model import DENY, PENDING_APPROVAL, RELEASE
 from node.disclosure.requester import CounterpartReplyError
@@ -162,7 +163,9 @@ def item_of(peer: str, message: pb.DisclosureItem) -> ItemDecision:
         try:
             fields[f.name] = json.loads(f.value_json)
         except ValueError as exc:
-            raise CounterpartReplyError(peer, f"field {f.name!r} is not valid JSON") from exc
+            raise CounterpartReplyError(
+                peer, f"field {bounds.echo(f.name)} is not valid JSON"
+            ) from exc
         if f.transformation:
             transforms[f.name] = f.transformation
     obligations: dict[str, Any] | None = None
