@@ -91,12 +91,16 @@ def optional_text(name: str, value: str, limit: int = MAX_TEXT, *, multiline: bo
     return value
 
 
-def printable(value: str, limit: int = MAX_TEXT) -> str:
-    """``value`` with every control character escaped (``\\x1b``) and cut to ``limit``."""
+def printable(value: str, limit: int = MAX_TEXT, *, multiline: bool = False) -> str:
+    """``value`` with every control character escaped (``\\x1b``) and cut to ``limit``.
+
+    ``multiline`` keeps newlines and tabs (prose such as a justification).
+    """
+    allowed = _PROSE_ALLOWED if multiline else frozenset()
     out: list[str] = []
     size = 0
     for char in value:
-        piece = char if not _forbidden(char, frozenset()) else _escape(char)
+        piece = char if not _forbidden(char, allowed) else _escape(char)
         size += len(piece)
         if size > limit:
             out.append("…")
