@@ -77,16 +77,17 @@ def main(argv: list[str] | None = None) -> int:
         findings: dict[str, list[str]] = {t.name: [] for t in targets}
         spent: dict[str, float] = dict.fromkeys(tallies, 0.0)
         end = time.monotonic() + args.minutes * 60
-        while time.monotonic() < end:
+        # Whole rounds: every target runs at least once, and equally often.
+        while True:
             for target in targets:
-                if time.monotonic() >= end:
-                    break
                 started = time.monotonic()
                 finding = run_batch(target, tallies[target.name], args.batch)
                 spent[target.name] += time.monotonic() - started
                 if finding and finding not in findings[target.name]:
                     findings[target.name].append(finding)
                     print(f"\n--- finding in {target.name} ---\n{finding}", flush=True)
+            if time.monotonic() >= end:
+                break
         report(tallies, findings, spent, args.minutes)
         return 1 if any(findings.values()) else 0
     finally:

@@ -7,7 +7,10 @@ finds to ``tests/fuzz/corpus``.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, given, seed, settings
@@ -71,3 +74,21 @@ class TestFuzzSmoke:
     def test_policy_loader(self, harness: Harness) -> None:
         """Mutated policy files load or fail with a PolicyError that is not an internal error."""
         run_target(harness.policy_target())
+
+
+class TestLongRunCommand:
+    """bench/fuzz.py runs every target and prints its table (at a tiny size here)."""
+
+    def test_tiny_run(self) -> None:
+        """A few examples per target finish with exit 0 and one table row per target."""
+        script = Path(__file__).resolve().parents[2] / "bench" / "fuzz.py"
+        done = subprocess.run(
+            [sys.executable, str(script), "--minutes", "0.01", "--batch", "3"],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        rows = [line.split()[0] for line in done.stdout.splitlines()[-5:]]
+        assert rows == ["rpc", "setup", "describe", "records", "policy"]
