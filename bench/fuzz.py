@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings, target
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from node.app import logs
@@ -34,22 +34,25 @@ from tests.fuzz.targets import CORPUS, Target, make_harness
 BATCH = 50
 
 
-def run_batch(target: Target, tally: collections.Counter[str], examples: int) -> str | None:
-    """Run one batch of ``target``; the finding's description, or None."""
+def run_batch(fuzz_target: Target, tally: collections.Counter[str], examples: int) -> str | None:
+    """Run one batch of ``fuzz_target``; the finding's description, or None."""
 
     @settings(
         max_examples=examples,
         deadline=None,
-        database=DirectoryBasedExampleDatabase(CORPUS / target.name),
+        database=DirectoryBasedExampleDatabase(CORPUS / fuzz_target.name),
         suppress_health_check=list(HealthCheck),
-        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
         report_multiple_bugs=False,
     )
-    @given(target.strategy)
+    @given(fuzz_target.strategy)
     def fuzz(drawn: object) -> None:
-        label = target.check(drawn)
+        label = fuzz_target.check(drawn)
         tally[label] += 1
         event(label)
+        # Inputs that got past every refusal are kept in the corpus (Hypothesis
+        # stores the Pareto front of targeted scores in the example database).
+        target(1.0 if fuzz_target.deep(label) else 0.0, label=fuzz_target.name)
 
     try:
         fuzz()

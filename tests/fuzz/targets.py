@@ -103,6 +103,11 @@ class Target:
     strategy: st.SearchStrategy[Any]
     #: Raises AssertionError for a finding; returns a label for the outcome (for statistics).
     check: Callable[[Any], str]
+    #: Label prefixes of outcomes that got past every refusal (kept in the corpus).
+    deep_outcomes: tuple[str, ...] = ()
+
+    def deep(self, label: str) -> bool:
+        return label.startswith(self.deep_outcomes) if self.deep_outcomes else False
 
 
 class Harness:
@@ -194,7 +199,7 @@ class Harness:
             assert len(details or "") < 4096, f"{method} echoed {len(details)} characters"
             return f"{method} {code.name}"
 
-        return Target("rpc", requests, check)
+        return Target("rpc", requests, check, ("Match OK", "Disclose OK", "GetDisclosure OK"))
 
     # -- counterpart setups and responses on the requester ----------------------------
 
@@ -236,7 +241,7 @@ class Harness:
             assert all(0 <= i < len(QUERY_KEYS) for i in result.indices)
             return f"intersected ({result.count} hits)"
 
-        return Target("setup", st.tuples(setups, responses), check)
+        return Target("setup", st.tuples(setups, responses), check, ("intersected",))
 
     def _honest_bits(self) -> bytes:
         setup = psi.ServerSetup()
@@ -271,7 +276,7 @@ class Harness:
             assert len(error) < 4096, f"a counterpart's error grew to {len(error)} characters"
             return "refused" if error else f"matched ({outcome['mz-pgr'].hits} hits)"
 
-        return Target("describe", st.tuples(describe, reply), check)
+        return Target("describe", st.tuples(describe, reply), check, ("matched",))
 
     # -- record files -----------------------------------------------------------------
 
@@ -306,9 +311,9 @@ class Harness:
                 derive_keys(record)
             for error in result.errors:
                 assert len(str(error)) < 20_000
-            return f"{fmt}: {len(result.records)} records, {len(result.errors)} errors"[:40]
+            return f"{fmt}: {min(len(result.records), 1)}+ records, {len(result.errors)} errors"
 
-        return Target("records", files, check)
+        return Target("records", files, check, ("csv: 1+", "jsonl: 1+"))
 
     # -- the policy loader ------------------------------------------------------------
 
@@ -339,7 +344,7 @@ class Harness:
                 return "refused"
             return "loaded"
 
-        return Target("policy", mutated, check)
+        return Target("policy", mutated, check, ("loaded",))
 
     def targets(self) -> list[Target]:
         return [
