@@ -39,6 +39,8 @@ class CounterpartRefused(InvalidRequest):
     what was wrong. Nothing more is sent to that counterpart in this run.
     """
 
+    FIELDS = ("peer", "field", "reason")
+
     def __init__(self, peer: str, field: str, reason: str) -> None:
         super().__init__(field, reason)
         self.peer = peer
