@@ -35,6 +35,8 @@ MAX_KEY_TYPES = 32
 #: Entries in a list of vocabulary words (potential charges, assurances,
 #: requested fields): the vocabularies themselves hold a few dozen words.
 MAX_LIST_ENTRIES = 64
+#: One word of those vocabularies (``wildlife_trafficking``, an assurance id).
+MAX_WORD = 64
 #: Request, disclosure, item and ticket ids (a UUID is 36 characters).
 MAX_IDENTIFIER = 64
 #: A policy digest is SHA-256 in hex.

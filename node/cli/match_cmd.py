@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -17,7 +18,10 @@ from node.cli.common import home_option, load_node
 from node.cli.records_cmd import _mapping as header_mapping
 from node.cli.render import cells, safe_text
 from node.errors import InvalidRequest
-from node.match.requester import MatchPurpose, MatchReport, QueryFileInvalid, load_rows, run_match
+from node.match.channel import MatchChannel
+from node.match.context import request_context
+from node.match.requester import MatchReport, QueryFileInvalid, load_rows, run_match
+from node.rpc.channels import PeerMatchChannel
 from node.rpc.client import PeerClient
 
 
@@ -173,20 +177,31 @@ def match(
             lines = "\n".join(f"  {e}" for e in exc.errors[:50])
             raise click.ClickException(f"{exc}\n{lines}") from exc
 
-        def clients(agency_id: str) -> PeerClient:
-            return PeerClient(NodeHome(node_home.root), config, known[agency_id], insecure=insecure)
+        def channels(agency_id: str) -> MatchChannel:
+            return PeerMatchChannel(
+                PeerClient(NodeHome(node_home.root), config, known[agency_id], insecure=insecure)
+            )
 
         bases = _legal_bases(legal_bases, targets)
+        now = datetime.now(UTC)
         try:
-            report = run_match(
-                conn,
-                rows,
-                {t: MatchPurpose(purpose, bases[t], case_reference, officer) for t in targets},
-                clients,
-                reveal_intersection=not cardinality_only,
-            )
+            # Who asks and why, per counterpart: checked once here, sent as it is.
+            contexts = {
+                t: request_context(
+                    requester=config.agency_id,
+                    now=now,
+                    purpose=purpose,
+                    legal_basis=bases[t],
+                    case_reference=case_reference,
+                    officer=officer,
+                )
+                for t in targets
+            }
         except InvalidRequest as exc:
-            raise click.BadParameter(str(exc)) from exc
+            raise click.BadParameter(
+                f"{exc} (give it on the command line); nothing was sent"
+            ) from exc
+        report = run_match(conn, rows, contexts, channels, reveal_intersection=not cardinality_only)
     finally:
         conn.close()
     if as_json:

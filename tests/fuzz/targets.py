@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ from node.app.config import load_config
 from node.app.home import NodeHome
 from node.app.policy_holder import PolicyHolder
 from node.disclosure import DisclosureResponder
-from node.match.requester import MatchPurpose, RowResult, run_match
+from node.match.context import request_context
+from node.match.requester import RowResult, run_match
 from node.match.responder import CAPABILITIES, PROTOCOL_VERSION, Responder
 from node.peers import Peer
 from node.psi import PSI_PROTOCOL_VERSION, MalformedPsiMessage, PsiPool, PsiWorkerFailed
@@ -42,6 +44,7 @@ from node.psi.messages import parse_setup
 from node.psi.server import process
 from node.records.io import read_records
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
+from node.rpc.channels import PeerMatchChannel
 from node.rpc.client import PeerClient
 from node.rpc.servicer import FederationServicer, NodeIdentity
 from policy.errors import PolicyError
@@ -262,12 +265,19 @@ class Harness:
                 RowResult(i, f"R-{i}", "person", {k: k.split("|")[1]})
                 for i, k in enumerate(QUERY_KEYS, 1)
             ]
-            purpose = MatchPurpose("criminal_investigation", "CITES-Art-VIII", "C/1", "Capt. T")
+            purpose = request_context(
+                requester="vn-customs",
+                now=datetime.now(UTC),
+                purpose="criminal_investigation",
+                legal_basis="CITES-Art-VIII",
+                case_reference="C/1",
+                officer="Capt. T",
+            )
             report = run_match(
                 self.requester_db,
                 rows,
                 dict.fromkeys(stubs, purpose),
-                lambda agency: _client(stubs[agency], self.pool),
+                lambda agency: PeerMatchChannel(_client(stubs[agency], self.pool)),
             )
             outcome = {p.agency_id: p for p in report.peers}
             assert outcome["ke-kws"].error is None, outcome["ke-kws"].error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +12,27 @@ import pytest
 from spoor.federation.v1 import federation_pb2 as pb
 
 from node import audit, store
+from node.match.context import request_context
 from node.match.limits import MAX_CALLS_PER_MATCH, MIN_ELEMENTS_PER_REQUEST
-from node.match.requester import MatchPurpose, RowResult, run_match
+from node.match.requester import RowResult, run_match
 from node.match.responder import CAPABILITIES, PROTOCOL_VERSION
 from node.peers import Peer
 from node.psi import PSI_PROTOCOL_VERSION, process
 from node.records.keys import KEY_SCHEME_VERSION
+from node.rpc.channels import PeerMatchChannel
 from node.rpc.client import PeerClient
 
 HELD = ["v1|phone|+84912345678", "v1|container|MSCU1234566"]
 QUERY = [*HELD, "v1|phone|+258841234567"]
 DIGEST = "ab" * 32
-PURPOSE = MatchPurpose("criminal_investigation", "CITES-Art-VIII", "VNC/2026/0147", "Capt. Tran")
+PURPOSE = request_context(
+    requester="vn-customs",
+    now=datetime.now(UTC),
+    purpose="criminal_investigation",
+    legal_basis="CITES-Art-VIII",
+    case_reference="VNC/2026/0147",
+    officer="Capt. Tran",
+)
 
 
 class FakeStub:
@@ -106,7 +116,7 @@ def run(conn: sqlite3.Connection, stubs: list[FakeStub], keys: list[str] = QUERY
         conn,
         rows_for(keys),
         {s.agency_id: PURPOSE for s in stubs},
-        lambda agency: client_for(by_id[agency]),
+        lambda agency: PeerMatchChannel(client_for(by_id[agency])),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from node.cli.match_cmd import print_report
 from node.cli.render import safe_markup, safe_text
 from node.disclosure import requester
 from node.disclosure.model import DisclosureAnswer, DisclosureCall, ItemDecision
+from node.match.context import request_context
 from node.match.requester import MatchReport, PeerOutcome, RowResult
 from tests.disclosure.helpers import (
     RESPONDER,
@@ -158,12 +160,14 @@ class TestDiscloseTables:
         conn = make_requester_db(tmp_path / "vn", [("VN-1", "passport", key)])
         try:
             hits = requester.select_hits(conn, "m-1")
-            reason = requester.RequestReason(
-                "criminal_investigation",
-                "KE-VN-MoU-2024",
-                "VN-HCM-2026-044",
-                "Insp. Tran",
-                "Linked to a seizure.",
+            reason = request_context(
+                requester="vn-customs",
+                now=datetime.now(UTC),
+                purpose="criminal_investigation",
+                legal_basis="KE-VN-MoU-2024",
+                case_reference="VN-HCM-2026-044",
+                officer="Insp. Tran",
+                justification="Linked to a seizure.",
                 requested_fields=("identity",),
             )
             with pytest.raises(requester.CounterpartReplyError):
