@@ -39,7 +39,7 @@ MAX_LIST_ENTRIES = 64
 MAX_WORD = 64
 #: Request, disclosure, item and ticket ids (a UUID is 36 characters).
 MAX_IDENTIFIER = 64
-#: A policy digest is SHA-256 in hex.
+#: A policy digest: nodes send SHA-256 in hex (64 characters).
 POLICY_DIGEST_LENGTH = 64
 #: Reason codes are short upper-case vocabulary words (``NOT_RELEASABLE``).
 MAX_REASON_CODE = 64
@@ -52,7 +52,7 @@ MAX_PEER_MESSAGE = 1000
 #: Time stamps (ISO 8601 with zone).
 MAX_TIMESTAMP = 40
 
-_DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
+_DIGEST_RE = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")
 _REASON_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Categories never allowed in counterpart text: C0/C1 controls (Cc), format
 # characters such as bidirectional overrides that reorder what a reader sees
@@ -127,7 +127,7 @@ def key_type_names(values: Iterable[str]) -> list[str]:
 
 
 def is_policy_digest(value: str) -> bool:
-    """True for a policy digest as nodes compute it (SHA-256, lower-case hex)."""
+    """True for a policy digest's shape: at most 64 letters, digits or ``-_.:``."""
     return bool(_DIGEST_RE.match(value))
 
 

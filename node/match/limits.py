@@ -30,6 +30,9 @@ MIN_ELEMENTS_PER_REQUEST = 100
 #: The most calls one match makes to one counterpart (two million keys at the
 #: default per-request maximum); a larger file is split by the user.
 MAX_CALLS_PER_MATCH = 100
+#: Below the floor a counterpart is still matched when the whole match takes at
+#: most this many calls (a handful of keys against a small test node).
+SMALL_MATCH_CALLS = 4
 
 
 class CounterpartRefused(InvalidRequest):
@@ -81,10 +84,10 @@ def check_description(
 
 
 def check_policy_digest(peer: str, policy_digest: str) -> None:
-    """Refuse a policy digest that is not SHA-256 hex (empty means "not given")."""
+    """Refuse a policy digest of the wrong shape (empty means "not given")."""
     if policy_digest and not bounds.is_policy_digest(policy_digest):
         raise CounterpartRefused(
-            peer, "policy digest", "is not a SHA-256 digest (64 lower-case hex characters)"
+            peer, "policy digest", "is not a digest (at most 64 letters, digits or -_.:)"
         )
 
 
@@ -94,14 +97,17 @@ def chunk_size(peer: str, advertised_max: int, key_count: int) -> int:
     ``advertised_max`` is the counterpart's Describe-advertised maximum number
     of elements per request.
     """
-    if advertised_max < MIN_ELEMENTS_PER_REQUEST:
+    calls = math.ceil(key_count / max(advertised_max, 1))
+    if advertised_max < MIN_ELEMENTS_PER_REQUEST and (
+        advertised_max < 1 or calls > SMALL_MATCH_CALLS
+    ):
         raise CounterpartRefused(
             peer,
             "advertised maximum per request",
             f"is {advertised_max}, below the {MIN_ELEMENTS_PER_REQUEST} this node accepts "
+            f"for a match of more than {SMALL_MATCH_CALLS} calls "
             "(each request costs a full setup to check)",
         )
-    calls = math.ceil(key_count / advertised_max)
     if calls > MAX_CALLS_PER_MATCH:
         raise InvalidRequest(
             "file",

@@ -175,16 +175,26 @@ class TestAdvertisedLimits:
     """Describe-advertised limits cannot turn one match into hours of calls."""
 
     def test_maximum_of_one_per_request_is_refused(self, conn: sqlite3.Connection) -> None:
-        """A peer advertising one element per request is refused before any call, clearly."""
+        """A peer advertising one element per request is refused for a 587-key match, clearly."""
+        keys = [*QUERY, *(f"v1|phone|+2547{i:08d}" for i in range(584))]
         bad = FakeStub("mz-pgr", {"max_elements_per_request": 1}, None)
         good = FakeStub("ke-kws", None, None)
-        report = run(conn, [bad, good])
+        report = run(conn, [bad, good], keys)
         outcome = {p.agency_id: p for p in report.peers}
         error = outcome["mz-pgr"].error
         assert error is not None
         assert f"below the {MIN_ELEMENTS_PER_REQUEST} this node accepts" in error
         assert bad.match_calls == 0
         assert outcome["ke-kws"].hits == 2
+        assert good.match_calls == 1
+
+    def test_a_handful_of_keys_still_match_a_small_limit(self, conn: sqlite3.Connection) -> None:
+        """Three keys against a limit of one take three calls and find both hits."""
+        stub = FakeStub("mz-pgr", {"max_elements_per_request": 1}, None)
+        (outcome,) = run(conn, [stub]).peers
+        assert outcome.error is None
+        assert outcome.hits == 2
+        assert stub.match_calls == 3
 
     def test_calls_per_match_are_bounded(self, conn: sqlite3.Connection) -> None:
         """A file needing more than the call ceiling at the advertised maximum is refused."""
