@@ -54,8 +54,11 @@ from tests.fuzz import strategies as fz
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "corpus"
 SERVICE = pb.DESCRIPTOR.services_by_name["FederationService"]
-HELD_KEYS = ["v1|phone|+84912345678", "v1|container|MSCU1234566"]
-QUERY_KEYS = [*HELD_KEYS, "v1|phone|+258841234567"]
+HELD_KEYS = [
+    f"v{KEY_SCHEME_VERSION}|phone|+84912345678",
+    f"v{KEY_SCHEME_VERSION}|container|MSCU1234566",
+]
+QUERY_KEYS = [*HELD_KEYS, f"v{KEY_SCHEME_VERSION}|phone|+258841234567"]
 DIGEST = "ab" * 32
 HELD_RECORDS: list[dict[str, object]] = [
     {

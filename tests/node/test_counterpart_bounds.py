@@ -22,8 +22,8 @@ from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.channels import PeerMatchChannel
 from node.rpc.client import PeerClient
 
-HELD = ["v1|phone|+84912345678", "v1|container|MSCU1234566"]
-QUERY = [*HELD, "v1|phone|+258841234567"]
+HELD = [f"v{KEY_SCHEME_VERSION}|phone|+84912345678", f"v{KEY_SCHEME_VERSION}|container|MSCU1234566"]
+QUERY = [*HELD, f"v{KEY_SCHEME_VERSION}|phone|+258841234567"]
 DIGEST = "ab" * 32
 PURPOSE = request_context(
     requester="vn-customs",
@@ -176,7 +176,7 @@ class TestAdvertisedLimits:
 
     def test_maximum_of_one_per_request_is_refused(self, conn: sqlite3.Connection) -> None:
         """A peer advertising one element per request is refused for a 587-key match, clearly."""
-        keys = [*QUERY, *(f"v1|phone|+2547{i:08d}" for i in range(584))]
+        keys = [*QUERY, *(f"v{KEY_SCHEME_VERSION}|phone|+2547{i:08d}" for i in range(584))]
         bad = FakeStub("mz-pgr", {"max_elements_per_request": 1}, None)
         good = FakeStub("ke-kws", None, None)
         report = run(conn, [bad, good], keys)
@@ -199,7 +199,10 @@ class TestAdvertisedLimits:
     def test_calls_per_match_are_bounded(self, conn: sqlite3.Connection) -> None:
         """A file needing more than the call ceiling at the advertised maximum is refused."""
         per_request = MIN_ELEMENTS_PER_REQUEST
-        keys = [f"v1|phone|+2547{i:08d}" for i in range(per_request * MAX_CALLS_PER_MATCH + 1)]
+        keys = [
+            f"v{KEY_SCHEME_VERSION}|phone|+2547{i:08d}"
+            for i in range(per_request * MAX_CALLS_PER_MATCH + 1)
+        ]
         stub = FakeStub("mz-pgr", {"max_elements_per_request": per_request}, None)
         (outcome,) = run(conn, [stub], keys).peers
         assert outcome.error is not None
@@ -208,7 +211,7 @@ class TestAdvertisedLimits:
 
     def test_at_the_floor_a_match_still_works(self, conn: sqlite3.Connection) -> None:
         """A peer advertising exactly the floor is matched in chunks of that size."""
-        keys = [*QUERY, *(f"v1|phone|+2547{i:08d}" for i in range(150))]
+        keys = [*QUERY, *(f"v{KEY_SCHEME_VERSION}|phone|+2547{i:08d}" for i in range(150))]
         stub = FakeStub("mz-pgr", {"max_elements_per_request": MIN_ELEMENTS_PER_REQUEST}, None)
         (outcome,) = run(conn, [stub], keys).peers
         assert outcome.error is None
