@@ -62,20 +62,25 @@ def two_second_pool() -> Iterator[PsiPool]:
         yield pool
 
 
+@pytest.fixture
+def flood_pool() -> Iterator[PsiPool]:
+    """A pool whose time limit leaves room for shipping 13 MB to a worker on a busy machine."""
+    with PsiPool(max_workers=1, timeout_s=60) as pool:
+        yield pool
+
+
 class TestFloodedSetups:
     """Setups built to make validation expensive are refused inside the worker."""
 
     @pytest.mark.usefixtures("parent_never_decodes")
     def test_zero_gap_flood_is_refused_in_the_worker(
-        self, flood_exchange: Exchange, two_second_pool: PsiPool
+        self, flood_exchange: Exchange, flood_pool: PsiPool
     ) -> None:
         """The 13 MB zero-gap setup is refused by the worker, within its limits, as repetitive."""
         # 8 zero gaps with div=1 fill exactly two bytes; 2**40 keeps it under the density bound.
         setup = flood(flood_exchange, [0] * 8, div=1, hash_range=2**40)
         with pytest.raises(MalformedPsiMessage) as caught:
-            flood_exchange.session.finish(
-                setup, flood_exchange.response_bytes, pool=two_second_pool
-            )
+            flood_exchange.session.finish(setup, flood_exchange.response_bytes, pool=flood_pool)
         assert (caught.value.field, caught.value.reason) == (
             "setup.gcs.bits",
             "repeats the same value",
@@ -83,14 +88,12 @@ class TestFloodedSetups:
 
     @pytest.mark.usefixtures("parent_never_decodes")
     def test_tightly_packed_flood_is_refused_early(
-        self, flood_exchange: Exchange, two_second_pool: PsiPool
+        self, flood_exchange: Exchange, flood_pool: PsiPool
     ) -> None:
         """Gaps of 1 under a divisor promising gaps near 2**20 are refused within 1024 values."""
         setup = flood(flood_exchange, [1] * 8, div=20, hash_range=2**50)
         with pytest.raises(MalformedPsiMessage) as caught:
-            flood_exchange.session.finish(
-                setup, flood_exchange.response_bytes, pool=two_second_pool
-            )
+            flood_exchange.session.finish(setup, flood_exchange.response_bytes, pool=flood_pool)
         assert caught.value.reason == "packs its values far closer than setup.gcs.div implies"
 
     def test_plausible_flood_costs_the_worker_time_limit(
@@ -109,16 +112,14 @@ class TestFloodedSetups:
         assert result.count == 15
 
     def test_requester_memory_stays_flat(
-        self, flood_exchange: Exchange, two_second_pool: PsiPool
+        self, flood_exchange: Exchange, flood_pool: PsiPool
     ) -> None:
         """Checking a 13 MB setup allocates little more than the setup itself in the requester."""
         setup = flood(flood_exchange, [0] * 8, div=1, hash_range=2**40)
         tracemalloc.start()
         try:
             with pytest.raises(MalformedPsiMessage):
-                flood_exchange.session.finish(
-                    setup, flood_exchange.response_bytes, pool=two_second_pool
-                )
+                flood_exchange.session.finish(setup, flood_exchange.response_bytes, pool=flood_pool)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
