@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import policy as policy_lang
+from node import bounds
 from node.errors import InvalidRequest, VersionMismatch
 from node.match import request_ids
 from node.match.context import check_against_policy
@@ -28,7 +29,7 @@ from node.store.timecodec import format_ts, parse_ts
 #: A disclosure is about chosen hits, not a trawl: at most this many keys per request.
 MAX_KEYS_PER_REQUEST = 100
 MAX_KEY_LENGTH = 512
-MAX_TEXT = 256
+MAX_TEXT = bounds.MAX_TEXT
 
 _KEY_RE = re.compile(r"^v(\d+)\|([a-z][a-z0-9_]{0,31})\|(.+)$")
 
@@ -165,8 +166,7 @@ check_request_id = request_ids.check_canonical
 
 def _check_reason(call: DisclosureCall, pol: policy_lang.Policy) -> None:
     check_against_policy(pol, call.context)
-    if len(call.match_id) > MAX_TEXT:
-        raise InvalidRequest("match_id", f"is longer than {MAX_TEXT} characters")
+    bounds.optional_text("match_id", call.match_id, MAX_TEXT)
 
 
 def _check_asked(call: DisclosureCall) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import policy as policy_lang
 from node import audit, store
 from node.errors import InvalidRequest, SpoorError, VersionMismatch
-from node.match import vocabulary
+from node.match import limits, vocabulary
 from node.match.channel import ChannelFactory, MatchChannel
 from node.match.plausibility import ImplausibleReply, check_hit_count, check_response_points
 from node.match.responder import (
@@ -162,7 +162,7 @@ def match_peer(
         # Refused here, before anything is sent, rather than answered "0 hits".
         vocabulary.check_advertised(peer_id, described.vocabulary, context, len(all_keys))
     matched: set[str] = set()
-    chunk_size = max(1, described.max_elements_per_request)
+    chunk_size = limits.chunk_size(peer_id, described.max_elements_per_request, len(all_keys))
     # One user-level match has one match id however many requests it takes.
     match_id = str(uuid.uuid4())
     for number, chunk in enumerate(_chunks(all_keys, chunk_size), start=1):
@@ -181,6 +181,7 @@ def match_peer(
         )
         reply = channel.match(call)
         check_response_points(peer_id, reply.psi_response)
+        limits.check_policy_digest(peer_id, reply.policy_digest)
         result = session.finish(reply.server_setup, reply.psi_response)
         check_hit_count(peer_id, len(chunk), result.count, reply.server_setup)
         chunk_hits = [chunk[i] for i in (result.indices or [])]

@@ -47,6 +47,7 @@ from node.audit import errors as audit_errors
 from node.disclosure.requester import CounterpartReplyError
 from node.disclosure.selection import SelectionExpired
 from node.match.budget import BudgetExceeded
+from node.match.limits import CounterpartRefused
 from node.match.plausibility import ImplausibleReply
 from node.match.responder import ChargedMalformedRequest, ChargedWorkFailed
 from node.pki import errors as pki_errors
@@ -284,6 +285,7 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     InvalidIdentifierError: _LOCAL,
     CounterpartReplyError: _LOCAL,
     ImplausibleReply: _LOCAL,
+    CounterpartRefused: _LOCAL,
     # The policy language's own errors: a policy fault, never the caller's.
     policy.PolicyLanguageError: _LOCAL,
     policy.PolicyError: _LOCAL,
