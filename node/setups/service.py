@@ -1,0 +1,165 @@
+"""The responder's held-setup service: views, epochs, builds and keyed lookups together.
+
+``manifest`` tells a counterpart what it should hold, ``shards`` hands out
+shard setups, and ``answer`` serves one lookup against held setups. A lookup
+is checked and charged exactly like a one-shot match (versions and fields
+first, the element budget before any curve work) and its only curve work is
+re-blinding the request's own points under the epoch key, in a PSI worker.
+
+``refresh`` brings every known view up to date; the node runs it in the
+background and a lookup never waits for it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from node.psi.held import process_with_key
+from node.psi.server import count_request_elements
+from node.setups.book import Generation, SetupBook, ShardSetup
+from node.setups.errors import SetupsNotReady, SetupsStale
+from node.setups.views import ViewCache, ViewKey, ViewStamp
+
+
+@dataclass(frozen=True)
+class KeyedAnswer:
+    """The responder's answer to one held-setup lookup."""
+
+    psi_response: bytes
+    epoch_id: str
+    generation: int
+    policy_digest: str
+    elements: int
+
+
+Run = Callable[..., object]
+# Charge the peer's budget for n elements before any curve work; returns the
+# budget remaining (raises BudgetExceeded).
+Charge = Callable[[str, int], int]
+
+
+class HeldSetupService:
+    """Everything the responder needs to serve held setups for its counterparts."""
+
+    def __init__(
+        self,
+        book: SetupBook,
+        views: ViewCache,
+        *,
+        stamp: Callable[[], tuple[tuple[object, ...], str]],
+        run: Run,
+        clock_day: Callable[[], date] | None = None,
+    ) -> None:
+        self.book = book
+        self.views = views
+        self._stamp = stamp
+        self._run = run
+        self._day = clock_day or (lambda: datetime.now(UTC).date())
+        self._known: set[ViewKey] = set()
+        self._lock = threading.Lock()
+
+    def current_stamp(self) -> ViewStamp:
+        """The stamp views must match now (records fingerprint, policy digest, day)."""
+        records, policy_digest = self._stamp()
+        return ViewStamp(records=records, policy_digest=policy_digest, day=self._day())
+
+    def register(self, key: ViewKey) -> None:
+        """Remember a (peer, context) so background refreshes keep its setups current."""
+        with self._lock:
+            self._known.add(key)
+
+    def known(self) -> list[ViewKey]:
+        """Every registered view key."""
+        with self._lock:
+            return sorted(self._known, key=lambda k: (k.peer, k.purpose, k.legal_basis))
+
+    def refresh(self, keys: Iterable[ViewKey] | None = None) -> list[Generation]:
+        """Rebuild what changed for ``keys`` (default: every registered view)."""
+        stamp = self.current_stamp()
+        out = []
+        for key in list(keys) if keys is not None else self.known():
+            self.register(key)
+            view = self.views.get(key, stamp)
+            out.append(self.book.refresh(view))
+        return out
+
+    def forget_peer(self, peer: str) -> None:
+        """A counterpart was removed: drop its views, setups and epoch keys now."""
+        with self._lock:
+            self._known = {k for k in self._known if k.peer != peer}
+        self.views.forget_peer(peer)
+        self.book.forget_peer(peer)
+
+    def manifest(self, key: ViewKey) -> Generation:
+        """The generation a counterpart should hold for ``key`` (registers the view)."""
+        self.register(key)
+        generation = self.book.published(key.peer, key.name)
+        if generation is None:
+            raise SetupsNotReady("the first build for this context is still running")
+        return generation
+
+    def shards(self, key: ViewKey, epoch_id: str, shard_ids: Iterable[int]) -> list[ShardSetup]:
+        """The requested shards of the published generation of ``epoch_id``."""
+        generation = self.manifest(key)
+        if generation.epoch.epoch_id != epoch_id:
+            raise SetupsStale("a new epoch has started")
+        out = []
+        for shard_id in shard_ids:
+            shard = generation.shards.get(shard_id)
+            if shard is None:
+                raise SetupsStale(f"shard {shard_id} is not part of this generation")
+            out.append(shard)
+        return out
+
+    def answer(
+        self,
+        key: ViewKey,
+        epoch_id: str,
+        generation: int,
+        request_bytes: bytes,
+        *,
+        charge: Charge,
+        max_elements: int,
+        timeout_s: float | None = None,
+    ) -> tuple[KeyedAnswer, int]:
+        """Re-blind one lookup's request under its epoch key; (answer, budget remaining).
+
+        The request is counted without curve work and charged before the
+        epoch is even looked up, so a stale or refused lookup still costs its
+        elements, as a one-shot match does.
+        """
+        n = count_request_elements(request_bytes, max_elements=max_elements)
+        remaining = charge(key.peer, n)
+        epoch = self.book.answerable(key.peer, epoch_id, key.name, generation)
+        if epoch is None:
+            raise SetupsStale("the epoch ended, keys were removed, or the context differs")
+        response = self._run(
+            process_with_key, epoch.key, request_bytes, True, max_elements, timeout_s=timeout_s
+        )
+        if not isinstance(response, bytes):
+            raise TypeError("the PSI worker returned an unexpected result")
+        published = self.book.published(key.peer, key.name)
+        return (
+            KeyedAnswer(
+                psi_response=response,
+                epoch_id=epoch.epoch_id,
+                generation=generation,
+                policy_digest=published.policy_digest if published is not None else "",
+                elements=n,
+            ),
+            remaining,
+        )
+
+
+def records_fingerprint(conn: sqlite3.Connection) -> tuple[object, ...]:
+    """A cheap fingerprint that changes whenever a record is added, changed or deleted."""
+    row = conn.execute(
+        "SELECT COUNT(*), COALESCE(MAX(rid), 0), COALESCE(MAX(imported_at), ''), "
+        "COALESCE(SUM(rid), 0) FROM records"
+    ).fetchone()
+    keys = conn.execute("SELECT COUNT(*) FROM match_keys").fetchone()
+    return (*tuple(row), int(keys[0]))
