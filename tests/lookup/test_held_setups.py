@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import pytest
 
@@ -176,10 +177,12 @@ class TestIsolation:
         gate, entered = threading.Event(), threading.Event()
         real_build = pair.book.builder.build
 
-        def slow_build(*args: object, **kwargs: object) -> list[bytes]:
+        def slow_build(
+            key: bytes, shards: Sequence[Sequence[str]], num_client: int, fpr: float
+        ) -> list[bytes]:
             entered.set()
             gate.wait(30)
-            return real_build(*args, **kwargs)
+            return real_build(key, shards, num_client, fpr)
 
         pair.book.builder.build = slow_build  # type: ignore[method-assign]
         pair.records.add("v1|phone|+254722222222")
