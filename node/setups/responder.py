@@ -1,0 +1,218 @@
+"""The responder side of held setups on a real node: store, policy, budget, audit.
+
+``HeldResponder`` wires the held-setup service to the node: views come from
+the stored records under the policy in force (the same participation
+decision a one-shot match makes, evaluated without a case reference), the
+budget is the same per-peer element budget, and every served or refused
+lookup is audited like a match. ``SetupRefresher`` is the background job that
+keeps every known view's setups current.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import policy as policy_lang
+from node import audit, peers, store
+from node.app.config import NodeConfig
+from node.app.logs import get_logger
+from node.match import budget
+from node.match.responder import MatchCall, Responder, validate_call
+from node.psi.pool import PsiPool
+from node.setups.book import SetupBook, ShardBuilder
+from node.setups.epochs import EpochKeys
+from node.setups.service import HeldSetupService, KeyedAnswer, records_fingerprint
+from node.setups.shards import ShardLayout
+from node.setups.views import ViewCache, ViewKey
+
+log = get_logger("spoor.setups")
+
+
+@dataclass(frozen=True)
+class HeldCall:
+    """A held-setup lookup as the responder sees it, after transport decoding."""
+
+    match: MatchCall
+    epoch_id: str
+    generation: int
+
+    @property
+    def view(self) -> ViewKey:
+        """The (peer, context) the lookup is made in."""
+        return ViewKey(
+            self.match.requester, self.match.purpose.strip(), self.match.legal_basis.strip()
+        )
+
+
+@dataclass(frozen=True)
+class HeldReply:
+    """The responder's answer to a held lookup."""
+
+    answer: KeyedAnswer
+    budget_remaining: int
+
+
+def build_workers(config: NodeConfig) -> int:
+    """How many build workers to run: the configured number, or one per core."""
+    return config.setups.build_workers or max(1, os.cpu_count() or 1)
+
+
+def epoch_budget(config: NodeConfig) -> int:
+    """Membership tests a peer may make in one epoch: what setups are sized for."""
+    days = max(1.0, config.setups.epoch_hours / 24.0)
+    return max(1, int(config.limits.max_elements_per_peer_per_day * days))
+
+
+class HeldResponder:
+    """Serves manifests, shards and held lookups for one node."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        db_path: Path,
+        responder: Responder,
+        *,
+        serve_pool: PsiPool,
+        build_pool: PsiPool,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.db_path = db_path
+        self.responder = responder
+        keys = EpochKeys(epoch_seconds=config.setups.epoch_hours * 3600.0, clock=clock)
+        builder = ShardBuilder(build_pool.run, parallelism=build_workers(config), timeout_s=None)
+        self.book = SetupBook(
+            keys,
+            builder,
+            num_client=epoch_budget(config),
+            fpr=config.psi.fpr,
+            layout=ShardLayout(config.setups.base_shards, config.setups.delta_shards),
+        )
+        self.views = ViewCache(self._compute)
+        self.service = HeldSetupService(
+            self.book, self.views, stamp=self._stamp, run=serve_pool.run
+        )
+
+    def _connect(self) -> sqlite3.Connection:
+        return store.connect(self.db_path)
+
+    def _compute(self, key: ViewKey, day: date) -> tuple[frozenset[str], int]:
+        ctx = policy_lang.RequestContext(
+            requester=key.peer,
+            purpose=key.purpose,
+            legal_basis=key.legal_basis,
+            case_reference="",
+            officer="",
+            now=datetime.now(UTC),
+        )
+        conn = self._connect()
+        try:
+            elements, admitted = self.responder.eligible_elements(conn, ctx)
+        finally:
+            conn.close()
+        return frozenset(elements), admitted
+
+    def _stamp(self) -> tuple[tuple[object, ...], str]:
+        conn = self._connect()
+        try:
+            fingerprint = records_fingerprint(conn)
+        finally:
+            conn.close()
+        return fingerprint, self.responder.policies.current().digest
+
+    def configured_peers(self) -> set[str]:
+        """Agency ids of the counterparts configured now."""
+        conn = self._connect()
+        try:
+            return {p.agency_id for p in peers.list_peers(conn)}
+        finally:
+            conn.close()
+
+    def refresh(self) -> None:
+        """Drop removed counterparts, then rebuild whatever changed for the rest."""
+        configured = self.configured_peers()
+        for peer in {k.peer for k in self.service.known()} - configured:
+            self.service.forget_peer(peer)
+            log.info("held setups dropped", peer_agency=peer, reason="peer removed")
+        self.service.refresh()
+
+    def serve(self, call: HeldCall, *, time_left_s: float | None = None) -> HeldReply:
+        """Answer one held lookup: validate, charge, re-blind, audit."""
+        validate_call(call.match)
+        if call.view.peer not in self.configured_peers():
+            # The peer was removed since its last refresh: nothing may answer for it.
+            self.service.forget_peer(call.view.peer)
+        limit = self.config.limits.max_elements_per_request
+        conn = self._connect()
+        try:
+
+            def charge(peer: str, n: int) -> int:
+                return budget.charge(
+                    conn, peer, n, self.config.limits.max_elements_per_peer_per_day
+                ).remaining
+
+            answer, remaining = self.service.answer(
+                call.view,
+                call.epoch_id,
+                call.generation,
+                call.match.psi_request,
+                charge=charge,
+                max_elements=limit,
+                timeout_s=time_left_s,
+            )
+            with store.transaction(conn):
+                audit.append(
+                    conn,
+                    "match.served",
+                    counterpart=call.match.requester,
+                    purpose=call.view.purpose,
+                    legal_basis=call.view.legal_basis,
+                    case_reference=call.match.case_reference.strip(),
+                    officer=call.match.officer.strip(),
+                    request_id=call.match.request_id,
+                    policy_digest=answer.policy_digest,
+                    key_types=list(call.match.key_types),
+                    elements=answer.elements,
+                    status="OK",
+                    details={"reveal": "intersection", "held_setups": True,
+                             "generation": call.generation},
+                )  # fmt: skip
+        finally:
+            conn.close()
+        return HeldReply(answer=answer, budget_remaining=remaining)
+
+
+class SetupRefresher:
+    """The background job that keeps held setups current (one thread, stoppable)."""
+
+    def __init__(self, held: HeldResponder, interval_s: float) -> None:
+        self.held = held
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="spoor-setups", daemon=True)
+        self.runs = 0
+
+    def start(self) -> None:
+        """Start refreshing in the background."""
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.held.refresh()
+                self.runs += 1
+            except Exception:
+                log.exception("held-setup refresh failed; the previous setups stay published")
+
+    def stop(self) -> None:
+        """Stop after the current refresh."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
