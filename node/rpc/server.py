@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -32,6 +32,9 @@ from node.match.responder import Responder
 from node.psi.pool import PsiPool
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
 from node.rpc.servicer import FederationServicer, NodeIdentity
+
+if TYPE_CHECKING:
+    from node.rpc.held_node import HeldNode
 
 log = get_logger("spoor.server")
 
@@ -142,6 +145,7 @@ class RunningNode:
     pool: PsiPool
     policies: PolicyHolder
     grace_seconds: float
+    held: HeldNode | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -199,6 +203,8 @@ class RunningNode:
         self._stop.set()
         self.health.enter_graceful_shutdown()
         log.info("draining", grace_seconds=self.grace_seconds)
+        if self.held is not None:
+            self.held.stop()
         self.server.stop(self.grace_seconds).wait()
         self.pool.close()
         log.info("stopped")
@@ -258,6 +264,14 @@ def build_node(
     federation_pb2_grpc.add_FederationServiceServicer_to_server(
         FederationServicer(identity, responder, authenticator, disclosure), server
     )
+    # Imported here: the held-setup client side imports this module's channel options.
+    from node.rpc import held_node
+
+    held = (
+        held_node.attach(server, home, config, responder, authenticator, pool, insecure=insecure)
+        if config.setups.enabled
+        else None
+    )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if reflection_on:
@@ -278,12 +292,16 @@ def build_node(
         port = 0  # grpcio raises where older releases returned 0
     if port == 0:
         pool.close()
+        if held is not None:
+            held.build_pool.close()
         raise OSError(
             f"could not listen on {address}: the address is in use or not available "
             "(another node or program on that port?). Choose another with --listen or "
             "server.listen in spoor.toml."
         )
     server.start()
+    if held is not None:
+        held.start()
     # SERVING only now: the store is open, the config and policy are loaded, the port bound.
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -301,4 +319,5 @@ def build_node(
         pool=pool,
         policies=policies,
         grace_seconds=config.server.grace_seconds,
+        held=held,
     )

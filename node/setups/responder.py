@@ -196,15 +196,25 @@ class SetupRefresher:
         self.held = held
         self.interval_s = interval_s
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="spoor-setups", daemon=True)
         self.runs = 0
+        held.service.on_new_view = self.kick
 
     def start(self) -> None:
         """Start refreshing in the background."""
         self._thread.start()
 
+    def kick(self) -> None:
+        """Refresh now instead of at the next interval (a new view was asked for)."""
+        self._wake.set()
+
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        while not self._stop.is_set():
+            self._wake.wait(self.interval_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.held.refresh()
                 self.runs += 1
@@ -214,5 +224,6 @@ class SetupRefresher:
     def stop(self) -> None:
         """Stop after the current refresh."""
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)

@@ -53,6 +53,7 @@ class HeldSetupService:
         stamp: Callable[[], tuple[tuple[object, ...], str]],
         run: Run,
         clock_day: Callable[[], date] | None = None,
+        on_new_view: Callable[[], None] | None = None,
     ) -> None:
         self.book = book
         self.views = views
@@ -61,6 +62,7 @@ class HeldSetupService:
         self._day = clock_day or (lambda: datetime.now(UTC).date())
         self._known: set[ViewKey] = set()
         self._lock = threading.Lock()
+        self.on_new_view = on_new_view
 
     def current_stamp(self) -> ViewStamp:
         """The stamp views must match now (records fingerprint, policy digest, day)."""
@@ -70,7 +72,10 @@ class HeldSetupService:
     def register(self, key: ViewKey) -> None:
         """Remember a (peer, context) so background refreshes keep its setups current."""
         with self._lock:
+            new = key not in self._known
             self._known.add(key)
+        if new and self.on_new_view is not None:
+            self.on_new_view()
 
     def known(self) -> list[ViewKey]:
         """Every registered view key."""

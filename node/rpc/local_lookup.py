@@ -1,0 +1,220 @@
+"""The local lookup API: LocalLookupService on a Unix socket (0600) or localhost with a token.
+
+Only the agency's own systems reach it: the socket file is created with mode
+0600 inside the node home (whoever can open it may ask), and the optional
+localhost TCP port demands ``authorization: Bearer <token>`` from the token
+file (0600). It is a separate gRPC server from the federation port, with its
+own threads, so one counterpart's load never starves local lookups.
+
+``PeerChannels`` keeps one verified mutual-TLS PeerClient per counterpart for
+the node's lifetime (gRPC reconnects and the server's maximum connection age
+still rotate connections), so a lookup pays no handshake.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import threading
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+from spoor.lookup.v1 import lookup_pb2 as lk
+from spoor.lookup.v1 import lookup_pb2_grpc as lk_grpc
+
+from node import peers, store
+from node.app.config import NodeConfig
+from node.app.home import NodeHome
+from node.app.logs import get_logger
+from node.errors import InvalidRequest, NotAPeer
+from node.lookup.fanout import LocalLookup
+from node.match.held_requester import Context
+from node.rpc.client import PeerClient
+from node.rpc.held_client import GrpcHeldChannel
+
+log = get_logger("spoor.lookup")
+
+_TOKEN_BYTES = 32
+
+
+def socket_path(home: NodeHome, config: NodeConfig) -> Path:
+    """Where the local lookup socket lives."""
+    return home.root / config.lookup.socket
+
+
+def ensure_token(home: NodeHome, config: NodeConfig) -> str:
+    """The bearer token for the localhost port, created (0600) on first use."""
+    path = home.root / config.lookup.token_file
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(_TOKEN_BYTES))
+    return path.read_text(encoding="ascii").strip()
+
+
+class PeerChannels:
+    """One pooled HeldSetupService channel per counterpart."""
+
+    def __init__(self, home: NodeHome, config: NodeConfig, *, insecure: bool = False) -> None:
+        self.home = home
+        self.config = config
+        self.insecure = insecure
+        self._lock = threading.Lock()
+        self._clients: dict[str, tuple[peers.Peer, PeerClient, GrpcHeldChannel]] = {}
+
+    def configured(self) -> list[str]:
+        """Agency ids of the configured counterparts."""
+        conn = store.connect(self.home.db_path)
+        try:
+            return [p.agency_id for p in peers.list_peers(conn)]
+        finally:
+            conn.close()
+
+    def channel_for(self, agency_id: str) -> GrpcHeldChannel:
+        """The pooled channel to ``agency_id``, rebuilt when its peer entry changed."""
+        conn = store.connect(self.home.db_path)
+        try:
+            peer = peers.get(conn, agency_id)
+        finally:
+            conn.close()
+        with self._lock:
+            entry = self._clients.get(agency_id)
+            if entry is not None and entry[0] == peer:
+                return entry[2]
+            if entry is not None:
+                entry[1].close()
+            client = PeerClient(self.home, self.config, peer, insecure=self.insecure)
+            channel = GrpcHeldChannel(client)
+            self._clients[agency_id] = (peer, client, channel)
+            return channel
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        with self._lock:
+            for _, client, _ in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+class LocalLookupServicer(lk_grpc.LocalLookupServiceServicer):
+    """Answers the agency's own systems; Unix-socket callers or token holders only."""
+
+    def __init__(self, lookup: LocalLookup, token: str | None) -> None:
+        self.lookup_service = lookup
+        self._token = token
+
+    def _authorise(self, context: grpc.ServicerContext) -> None:
+        if str(context.peer()).startswith("unix:"):
+            return  # the socket's file mode decides who may connect
+        given = dict(context.invocation_metadata()).get("authorization", "")
+        expected = f"Bearer {self._token}" if self._token else None
+        if expected is None or not hmac.compare_digest(str(given), expected):
+            raise NotAPeer("the local lookup API needs the node's lookup token")
+
+    def Lookup(  # noqa: N802 - gRPC method name
+        self, request: lk.LookupRequest, context: grpc.ServicerContext
+    ) -> lk.LookupResponse:
+        try:
+            self._authorise(context)
+        except NotAPeer as exc:
+            context.set_code(grpc.StatusCode.UNAUTHENTICATED)
+            context.set_details(str(exc))
+            return lk.LookupResponse()
+        try:
+            answers = self.lookup_service.lookup(
+                list(request.match_keys),
+                Context(
+                    purpose=request.purpose.strip(),
+                    legal_basis=request.legal_basis.strip(),
+                    case_reference=request.case_reference.strip(),
+                    officer=request.officer.strip(),
+                ),
+                list(request.peers),
+            )
+        except InvalidRequest as exc:
+            context.set_code(grpc.StatusCode.INVALID_ARGUMENT)
+            context.set_details(f"invalid lookup: {exc.field} {exc.reason}")
+            return lk.LookupResponse()
+        log.info(
+            "local lookup",
+            keys=len(request.match_keys),
+            peers=len(answers),
+            failed=sum(1 for a in answers if a.error),
+        )
+        return lk.LookupResponse(
+            peers=[
+                lk.PeerLookup(
+                    agency_id=a.agency_id,
+                    hits=list(a.hits),
+                    held=a.held,
+                    error=a.error,
+                    elements_charged=a.elements_charged,
+                )
+                for a in answers
+            ]
+        )
+
+
+def serve_local(home: NodeHome, config: NodeConfig, lookup: LocalLookup) -> grpc.Server:
+    """Start the local lookup server on the socket (and the token port when configured)."""
+    server = grpc.server(
+        # Its own small thread pool: federation load never starves local lookups.
+        futures.ThreadPoolExecutor(max_workers=4),
+        options=[("grpc.so_reuseport", 0)],
+    )
+    token = ensure_token(home, config) if config.lookup.listen else None
+    lk_grpc.add_LocalLookupServiceServicer_to_server(LocalLookupServicer(lookup, token), server)
+    path = socket_path(home, config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    # The socket is created under a strict umask, then pinned to 0600 explicitly.
+    old = os.umask(0o177)
+    try:
+        server.add_insecure_port(f"unix:{path}")
+    finally:
+        os.umask(old)
+    if config.lookup.listen:
+        server.add_insecure_port(config.lookup.listen)
+    server.start()
+    os.chmod(path, 0o600)
+    log.info("local lookup API serving", socket=str(path), tcp=bool(config.lookup.listen))
+    return server
+
+
+class LocalLookupClient:
+    """The agency-side client of the local lookup API (used by ``spoor match``)."""
+
+    def __init__(self, target: str, token: str | None = None) -> None:
+        self.channel = grpc.insecure_channel(target)
+        self.stub = lk_grpc.LocalLookupServiceStub(self.channel)
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+
+    @classmethod
+    def for_home(cls, home: NodeHome, config: NodeConfig) -> LocalLookupClient | None:
+        """A client to the running node of ``home``, or ``None`` when it is not running."""
+        path = socket_path(home, config)
+        if not path.exists():
+            return None
+        client = cls(f"unix:{path}")
+        try:
+            grpc.channel_ready_future(client.channel).result(timeout=1.0)
+        except grpc.FutureTimeoutError:
+            client.close()
+            return None
+        return client
+
+    def lookup(self, request: lk.LookupRequest, timeout: float = 60.0) -> lk.LookupResponse:
+        """One lookup; raises ``grpc.RpcError`` on refusal."""
+        response: lk.LookupResponse = self.stub.Lookup(
+            request, timeout=timeout, metadata=self.metadata
+        )
+        return response
+
+    def close(self) -> None:
+        """Close the channel."""
+        self.channel.close()
