@@ -39,12 +39,13 @@ class HeldNode:
     channels: PeerChannels
     local: LocalLookup
     local_server: grpc.Server | None = None
+    local_tcp_port: int = 0
 
     def start(self) -> None:
         """Begin background refreshes and serve the local lookup API."""
         self.refresher.start()
         if self.config.lookup.enabled:
-            self.local_server = serve_local(self.home, self.config, self.local)
+            self.local_server, self.local_tcp_port = serve_local(self.home, self.config, self.local)
 
     def stop(self, grace_s: float = 5.0) -> None:
         """Stop the local API and refreshes; close the build pool and connections."""

@@ -158,8 +158,11 @@ class LocalLookupServicer(lk_grpc.LocalLookupServiceServicer):
         )
 
 
-def serve_local(home: NodeHome, config: NodeConfig, lookup: LocalLookup) -> grpc.Server:
-    """Start the local lookup server on the socket (and the token port when configured)."""
+def serve_local(home: NodeHome, config: NodeConfig, lookup: LocalLookup) -> tuple[grpc.Server, int]:
+    """Start the local lookup server on the socket (and the token port when configured).
+
+    Returns the server and the bound TCP port (0 when there is none).
+    """
     server = grpc.server(
         # Its own small thread pool: federation load never starves local lookups.
         futures.ThreadPoolExecutor(max_workers=4),
@@ -178,12 +181,11 @@ def serve_local(home: NodeHome, config: NodeConfig, lookup: LocalLookup) -> grpc
         server.add_insecure_port(f"unix:{path}")
     finally:
         os.umask(old)
-    if config.lookup.listen:
-        server.add_insecure_port(config.lookup.listen)
+    tcp_port = server.add_insecure_port(config.lookup.listen) if config.lookup.listen else 0
     server.start()
     os.chmod(path, 0o600)
     log.info("local lookup API serving", socket=str(path), tcp=bool(config.lookup.listen))
-    return server
+    return server, tcp_port
 
 
 class LocalLookupClient:
