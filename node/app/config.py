@@ -76,6 +76,8 @@ class SetupsConfig:
     delta_shards: int = 16
     # How often the node looks for changed records or policy and rebuilds.
     refresh_seconds: float = 5.0
+    # How often a requester checks its counterparts' manifests and fetches changed shards.
+    sync_seconds: float = 10.0
     # Worker processes for builds; 0 means one per core.
     build_workers: int = 0
 

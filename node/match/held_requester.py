@@ -11,12 +11,14 @@ stale. Each lookup is audited on this side like a match.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from node import audit, store
+from node.app.logs import get_logger
 from node.match.held import HeldLookup, HeldStore, Manifest
 from node.match.responder import key_types_of
 from node.psi.errors import MalformedPsiMessage
@@ -24,6 +26,7 @@ from node.setups.errors import SetupsStale
 from node.setups.views import ViewKey
 
 Run = Callable[..., object]
+log = get_logger("spoor.match")
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,24 @@ class HeldRequester:
         self._run = run
         self._db_path = db_path
         self.parallelism = parallelism
+        self._contexts: dict[tuple[str, str, str], Context] = {}
+        self._contexts_lock = threading.Lock()
+
+    def contexts(self) -> list[tuple[str, Context]]:
+        """Every (counterpart, context) looked up so far: what background syncs refresh."""
+        with self._contexts_lock:
+            return [(slot[0], c) for slot, c in sorted(self._contexts.items())]
+
+    def sync_all(self, channel_for: Callable[[str], HeldChannel]) -> list[SyncResult]:
+        """Sync every held (counterpart, context); one failing counterpart stops nothing."""
+        out = []
+        for peer, context in self.contexts():
+            try:
+                out.append(self.sync(peer, channel_for(peer), context))
+            except Exception as exc:
+                # The next lookup or the next round retries; say why, never what was held.
+                log.warning("held-setup sync failed", peer_agency=peer, error=type(exc).__name__)
+        return out
 
     def sync(self, peer: str, channel: HeldChannel, context: Context) -> SyncResult:
         """Fetch what changed for (peer, context) and publish it whole."""
@@ -141,6 +162,8 @@ class HeldRequester:
         """Hits among ``keys`` at ``peer``; syncs first if needed, and once more if stale."""
         wanted = sorted(set(keys))
         name = ViewKey(peer, context.purpose, context.legal_basis).name
+        with self._contexts_lock:
+            self._contexts.setdefault((peer, context.purpose, context.legal_basis), context)
         if self.held.get(peer, name) is None:
             self.sync(peer, channel, context)
         try:
@@ -211,3 +234,6 @@ class HeldRequester:
     def forget_peer(self, peer: str) -> None:
         """Drop what is held for a removed counterpart."""
         self.held.forget_peer(peer)
+        with self._contexts_lock:
+            for slot in [s for s in self._contexts if s[0] == peer]:
+                del self._contexts[slot]

@@ -8,7 +8,8 @@ the build pool and pooled connections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import grpc
 from spoor.federation.v1 import held_setups_pb2_grpc as hs_grpc
@@ -40,15 +41,28 @@ class HeldNode:
     local: LocalLookup
     local_server: grpc.Server | None = None
     local_tcp_port: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _sync_thread: threading.Thread | None = None
+
+    def _sync_loop(self) -> None:
+        while not self._stop.wait(self.config.setups.sync_seconds):
+            self.requester.sync_all(self.channels.channel_for)
 
     def start(self) -> None:
-        """Begin background refreshes and serve the local lookup API."""
+        """Begin background refreshes and syncs, and serve the local lookup API."""
         self.refresher.start()
+        self._sync_thread = threading.Thread(
+            target=self._sync_loop, name="spoor-setup-sync", daemon=True
+        )
+        self._sync_thread.start()
         if self.config.lookup.enabled:
             self.local_server, self.local_tcp_port = serve_local(self.home, self.config, self.local)
 
     def stop(self, grace_s: float = 5.0) -> None:
-        """Stop the local API and refreshes; close the build pool and connections."""
+        """Stop the local API, refreshes and syncs; close the build pool and connections."""
+        self._stop.set()
+        if self._sync_thread is not None:
+            self._sync_thread.join(timeout=30)
         if self.local_server is not None:
             self.local_server.stop(grace_s).wait()
         self.refresher.stop()

@@ -10,6 +10,7 @@ keeps every known view's setups current.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -26,13 +27,23 @@ from node.app.logs import get_logger
 from node.match import budget
 from node.match.responder import MatchCall, Responder, validate_call
 from node.psi.pool import PsiPool
+from node.records.facts import facts
+from node.records.model import Record
 from node.setups.book import SetupBook, ShardBuilder
 from node.setups.epochs import EpochKeys
-from node.setups.service import HeldSetupService, KeyedAnswer, records_fingerprint
+from node.setups.service import (
+    HeldSetupService,
+    KeyedAnswer,
+    only_appended,
+    records_after,
+    records_fingerprint,
+)
 from node.setups.shards import ShardLayout
-from node.setups.views import ViewCache, ViewKey
+from node.setups.views import View, ViewCache, ViewKey, ViewStamp
 
 log = get_logger("spoor.setups")
+
+STANDING_CASE = "(standing view: no case)"
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ class HeldResponder:
             fpr=config.psi.fpr,
             layout=ShardLayout(config.setups.base_shards, config.setups.delta_shards),
         )
-        self.views = ViewCache(self._compute)
+        self.views = ViewCache(self._compute, self._extend)
         self.service = HeldSetupService(
             self.book, self.views, stamp=self._stamp, run=serve_pool.run
         )
@@ -103,15 +114,49 @@ class HeldResponder:
     def _connect(self) -> sqlite3.Connection:
         return store.connect(self.db_path)
 
-    def _compute(self, key: ViewKey, day: date) -> tuple[frozenset[str], int]:
-        ctx = policy_lang.RequestContext(
+    @staticmethod
+    def _standing_context(key: ViewKey) -> policy_lang.RequestContext:
+        # A placeholder case reference that no assurance names, so a case-scoped
+        # assurance never widens a standing view (see node.setups.views).
+        return policy_lang.RequestContext(
             requester=key.peer,
             purpose=key.purpose,
             legal_basis=key.legal_basis,
-            case_reference="",
-            officer="",
+            case_reference=STANDING_CASE,
+            officer=STANDING_CASE,
             now=datetime.now(UTC),
         )
+
+    def _extend(self, old: View, stamp: ViewStamp) -> tuple[frozenset[str], int] | None:
+        """Decide only the records appended since ``old``, when nothing else changed."""
+        if old.stamp.policy_digest != stamp.policy_digest or old.stamp.day != stamp.day:
+            return None
+        conn = self._connect()
+        try:
+            if not only_appended(conn, old.stamp.records):
+                return None
+            ctx = self._standing_context(old.key)
+            pol = self.responder.policies.current()
+            today = ctx.now.astimezone(UTC).date()
+            added: set[str] = set()
+            admitted = old.admitted_records
+            decided: dict[object, bool] = {}
+            for content, keys in records_after(conn, int(str(old.stamp.records[1]))):
+                record_facts = facts(Record.from_json(json.loads(content)))
+                signature = policy_lang.participation_signature(record_facts, today)
+                allowed = decided.get(signature)
+                if allowed is None:
+                    decision = policy_lang.evaluate_participation(pol, ctx, record_facts)
+                    allowed = decided[signature] = decision.outcome == "RELEASE"
+                if allowed and keys:
+                    admitted += 1
+                    added.update(keys)
+        finally:
+            conn.close()
+        return old.elements | added, admitted
+
+    def _compute(self, key: ViewKey, day: date) -> tuple[frozenset[str], int]:
+        ctx = self._standing_context(key)
         conn = self._connect()
         try:
             elements, admitted = self.responder.eligible_elements(conn, ctx)

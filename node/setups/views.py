@@ -59,21 +59,28 @@ class View:
 
 # compute(view key, day) -> (admitted keys, admitted record count)
 ComputeView = Callable[[ViewKey, date], tuple[frozenset[str], int]]
+# extend(previous view, new stamp) -> (keys, records) when the change since the
+# previous view can be applied incrementally (records only appended), else None.
+ExtendView = Callable[[View, ViewStamp], tuple[frozenset[str], int] | None]
 
 
 class ViewCache:
     """Views by key, recomputed only when their stamp changes.
 
-    ``computations`` counts recomputations (diagnostics, and what the tests
-    watch to prove a view was or was not recomputed).
+    When only records were appended since the cached view (same policy, same
+    day), ``extend`` decides just the new records instead of every record.
+    ``computations`` and ``extensions`` count full and incremental updates
+    (diagnostics, and what the tests watch).
     """
 
-    def __init__(self, compute: ComputeView) -> None:
+    def __init__(self, compute: ComputeView, extend: ExtendView | None = None) -> None:
         self._compute = compute
+        self._extend = extend
         self._lock = threading.Lock()
         self._views: dict[ViewKey, View] = {}
         self._slot_locks: dict[ViewKey, threading.Lock] = {}
         self.computations = 0
+        self.extensions = 0
 
     def _slot_lock(self, key: ViewKey) -> threading.Lock:
         with self._lock:
@@ -90,8 +97,13 @@ class ViewCache:
                 view = self._views.get(key)
             if view is not None and view.stamp == stamp:
                 return view
-            elements, admitted = self._compute(key, stamp.day)
-            self.computations += 1
+            extended = self._extend(view, stamp) if view is not None and self._extend else None
+            if extended is not None:
+                elements, admitted = extended
+                self.extensions += 1
+            else:
+                elements, admitted = self._compute(key, stamp.day)
+                self.computations += 1
             view = View(key=key, stamp=stamp, elements=elements, admitted_records=admitted)
             with self._lock:
                 self._views[key] = view

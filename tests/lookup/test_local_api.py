@@ -36,6 +36,7 @@ def small_setups(home: Path, *, token_port: bool = False) -> None:
     config.setups.base_shards = 4
     config.setups.delta_shards = 2
     config.setups.refresh_seconds = 0.2
+    config.setups.sync_seconds = 0.2
     config.setups.build_workers = 2
     if token_port:
         config.lookup.listen = "127.0.0.1:0"
@@ -117,7 +118,8 @@ def audit_rows(home: Path) -> list[tuple[str, str]]:
 class TestLocalLookup:
     def test_lookup_reports_hits_per_counterpart(self, nodes: Nodes) -> None:
         """The local API answers which of the asked keys ke-kws holds, from held setups."""
-        held = nodes.keys_of("KE-S-1")
+        held = nodes.keys_of("KE-S-0")
+        assert held, "the held record yields no match key"
         answer = nodes.ask_until_ready([MISSING, *held])
         (peer,) = answer.peers
         assert peer.agency_id == "ke-kws"
@@ -125,6 +127,8 @@ class TestLocalLookup:
         assert peer.held
         assert list(peer.hits) == list(range(1, 1 + len(held)))
         assert peer.elements_charged == 1 + len(held)
+        # The shipment whose container fails its check digit yields no key, so no hit.
+        assert nodes.keys_of("KE-S-1") == []
 
     def test_both_sides_audit_the_held_lookup(self, nodes: Nodes) -> None:
         """A held lookup leaves a match.requested and a match.served entry marked as held."""
@@ -133,6 +137,30 @@ class TestLocalLookup:
         served = [d for e, d in audit_rows(nodes.homes["ke-kws"]) if e == "match.served"]
         assert any(json.loads(d).get("held_setups") for d in requested)
         assert any(json.loads(d).get("held_setups") for d in served)
+
+    def test_new_record_is_found_after_refresh_and_sync_without_full_recompute(
+        self, nodes: Nodes, tmp_path: Path
+    ) -> None:
+        """A record imported into the running responder is found; only the new record is decided."""
+        nodes.ask_until_ready([MISSING])
+        assert nodes.ke.held is not None
+        views = nodes.ke.held.held.views
+        full_before = views.computations
+        new = [{"record_id": "KE-S-9", "kind": "shipment", "containers": ["CSQU3054383"],
+                "review_date": "2031-01-01"}]  # fmt: skip
+        path = tmp_path / "new.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in new), encoding="utf-8")
+        spoor("records", "import", "--home", str(nodes.homes["ke-kws"]), str(path))
+        deadline = time.monotonic() + 60
+        hits: list[int] = []
+        while time.monotonic() < deadline:
+            hits = list(nodes.ask([MISSING]).peers[0].hits)
+            if hits:
+                break
+            time.sleep(0.2)
+        assert hits == [0]
+        assert views.extensions >= 1
+        assert views.computations == full_before
 
     def test_socket_is_private_to_the_node_user(self, nodes: Nodes) -> None:
         """The local lookup socket is created with mode 0600."""
