@@ -21,7 +21,7 @@ from node.rpc.server import RunningNode, build_node
 from node.setups.views import ViewKey
 from tests.conftest import responder_with_peer, spoor
 
-HELD = [
+HELD: list[dict[str, object]] = [
     {"record_id": f"KE-S-{i}", "kind": "shipment", "containers": [c], "review_date": "2031-01-01"}
     for i, c in enumerate(["MSCU1234566", "TGHU7654321"])
 ]
