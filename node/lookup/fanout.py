@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from node.errors import InvalidRequest
 from node.match.held_requester import Context, HeldChannel, HeldRequester
 
-MAX_KEYS_PER_LOOKUP = 20_000
+MAX_KEYS_PER_LOOKUP = 200_000
 MAX_KEY_LENGTH = 512
 _KEY_RE = re.compile(r"^v[0-9]+\|[a-z][a-z0-9_]{0,31}\|.+$", re.DOTALL)
 _MAX_TEXT = 256

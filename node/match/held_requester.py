@@ -149,6 +149,14 @@ class HeldRequester:
                     raise MalformedPsiMessage("sync", "sent a shard under another digest")
                 fetched[shard_id] = data
         self.held.apply(manifest, fetched, self._run)
+        if fetched:
+            log.info(
+                "held setups synced",
+                peer_agency=peer,
+                generation=manifest.generation,
+                shards_fetched=len(fetched),
+                bytes_fetched=sum(len(b) for b in fetched.values()),
+            )
         return SyncResult(
             epoch_id=manifest.epoch_id,
             generation=manifest.generation,
@@ -190,6 +198,13 @@ class HeldRequester:
                 key_types=tuple(key_types_of(keys)),
                 request_id=request_id,
             )
+        )
+        log.info(
+            "held lookup",
+            peer_agency=peer,
+            elements=len(keys),
+            request_bytes=len(lookup.request_bytes),
+            response_bytes=len(answer.psi_response),
         )
         if answer.epoch_id != held.manifest.epoch_id:
             raise MalformedPsiMessage("response", "was computed under another epoch")

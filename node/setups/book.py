@@ -35,12 +35,11 @@ DELTA_FLOOR = 4096
 
 @dataclass(frozen=True)
 class ShardSetup:
-    """One built shard: its setup bytes, their digest, and the digest of its real keys."""
+    """One built shard: its setup bytes and their digest (what the manifest names)."""
 
     shard_id: int
     setup: bytes = field(repr=False)
     digest: str
-    keys_digest: str
 
 
 @dataclass(frozen=True)
@@ -52,11 +51,13 @@ class Generation:
     layout: sh.ShardLayout
     policy_digest: str
     num_client: int
-    base_keys: frozenset[str] = field(repr=False)
+    elements: frozenset[str] = field(repr=False)
     delta_keys: frozenset[str] = field(repr=False)
+    shard_keys: Mapping[int, tuple[str, ...]] = field(repr=False)
     base_capacity: int
     delta_capacity: int
     shards: Mapping[int, ShardSetup] = field(repr=False)
+    shards_rebuilt: int = 0
 
     @property
     def setup_bytes(self) -> int:
@@ -64,9 +65,9 @@ class Generation:
         return sum(len(s.setup) for s in self.shards.values())
 
     @property
-    def elements(self) -> frozenset[str]:
-        """Every real key the generation answers for."""
-        return self.base_keys | self.delta_keys
+    def padded_elements(self) -> int:
+        """Elements encoded over all shards, dummies included."""
+        return self.layout.base * self.base_capacity + self.layout.delta * self.delta_capacity
 
 
 class ShardBuilder:
@@ -187,73 +188,93 @@ class SetupBook:
     def _full(self, epoch: Epoch, view: View, *, number: int) -> Generation:
         base = sh.partition(epoch.shard_salt, view.elements, self.layout)
         delta = sh.partition(epoch.shard_salt, (), self.layout, delta=True)
-        return self._assemble(epoch, view, number, base, delta, previous=None)
+        shard_keys = {s: tuple(k) for s, k in (*base.items(), *delta.items())}
+        return self._assemble(
+            epoch, view, number, shard_keys, frozenset(), set(shard_keys), previous=None
+        )
 
     def _incremental(self, current: Generation, view: View) -> Generation:
+        """Rebuild only the shards whose keys changed (removals in place, additions in delta)."""
         if view.elements == current.elements and (
             view.stamp.policy_digest == current.policy_digest
         ):
             return current
         epoch = current.epoch
-        base_keys = current.base_keys & view.elements
-        delta_keys = view.elements - base_keys
-        if len(delta_keys) > max(DELTA_FLOOR, DELTA_SHARE * len(base_keys)):
+        added = view.elements - current.elements
+        removed = current.elements - view.elements
+        delta_keys = (current.delta_keys - removed) | added
+        if len(delta_keys) > max(DELTA_FLOOR, DELTA_SHARE * (len(view.elements) - len(delta_keys))):
             return self._full(epoch, view, number=current.number + 1)
-        base = sh.partition(epoch.shard_salt, base_keys, self.layout)
-        delta = sh.partition(epoch.shard_salt, delta_keys, self.layout, delta=True)
-        return self._assemble(epoch, view, current.number + 1, base, delta, previous=current)
+        changed: dict[int, set[str]] = {}
+        touched: set[int] = set()
+        for key in removed:
+            base, dshard = sh.shards_of(epoch.shard_salt, key, self.layout)
+            shard = dshard if key in current.delta_keys else base
+            changed.setdefault(shard, set(current.shard_keys[shard])).discard(key)
+            touched.add(shard)
+        for key in added:
+            _, dshard = sh.shards_of(epoch.shard_salt, key, self.layout)
+            changed.setdefault(dshard, set(current.shard_keys[dshard])).add(key)
+            touched.add(dshard)
+        shard_keys = dict(current.shard_keys)
+        for shard, keys in changed.items():
+            shard_keys[shard] = tuple(sorted(keys))
+        return self._assemble(
+            epoch, view, current.number + 1, shard_keys, frozenset(delta_keys), touched,
+            previous=current,
+        )  # fmt: skip
 
     def _assemble(
         self,
         epoch: Epoch,
         view: View,
         number: int,
-        base: dict[int, list[str]],
-        delta: dict[int, list[str]],
+        shard_keys: dict[int, tuple[str, ...]],
+        delta_keys: frozenset[str],
+        touched: set[int],
         *,
         previous: Generation | None,
     ) -> Generation:
-        base_cap = sh.layer_capacity(base)
+        layout = self.layout
+        base_cap = sh.capacity(max(len(shard_keys[s]) for s in range(layout.base)))
+        delta_cap = sh.capacity(max(len(shard_keys[s]) for s in range(layout.base, layout.total)))
         if previous is not None:
+            # Capacities never shrink within an epoch: a shrinking shard must not
+            # show through a smaller padded size.
             base_cap = max(base_cap, previous.base_capacity)
-        delta_cap = sh.layer_capacity(delta)
-        if previous is not None:
             delta_cap = max(delta_cap, previous.delta_capacity)
-        todo: list[tuple[int, list[str], str]] = []
+        todo: list[tuple[int, list[str]]] = []
         kept: dict[int, ShardSetup] = {}
-        for shard_id, keys in (*base.items(), *delta.items()):
-            cap = delta_cap if self.layout.is_delta(shard_id) else base_cap
-            keys_digest = sh.content_digest(keys)
+        for shard_id, keys in shard_keys.items():
+            is_delta = layout.is_delta(shard_id)
+            cap = delta_cap if is_delta else base_cap
             old = previous.shards.get(shard_id) if previous is not None else None
             same_cap = previous is not None and cap == (
-                previous.delta_capacity
-                if self.layout.is_delta(shard_id)
-                else previous.base_capacity
+                previous.delta_capacity if is_delta else previous.base_capacity
             )
-            if old is not None and same_cap and old.keys_digest == keys_digest:
+            if old is not None and same_cap and shard_id not in touched:
                 kept[shard_id] = old
             else:
-                todo.append(
-                    (shard_id, sh.padded(epoch.padding_secret, shard_id, keys, cap), keys_digest)
-                )
+                todo.append((shard_id, sh.padded(epoch.padding_secret, shard_id, keys, cap)))
         built = self.builder.build(epoch.key, [t[1] for t in todo], self.num_client, self.fpr)
         self.shards_built += len(todo)
-        for (shard_id, _, keys_digest), setup in zip(todo, built, strict=True):
+        for (shard_id, _), setup in zip(todo, built, strict=True):
             kept[shard_id] = ShardSetup(
                 shard_id=shard_id,
                 setup=setup,
                 digest=hashlib.sha256(setup).hexdigest(),
-                keys_digest=keys_digest,
             )
         return Generation(
             epoch=epoch,
             number=number,
-            layout=self.layout,
+            layout=layout,
             policy_digest=view.stamp.policy_digest,
             num_client=self.num_client,
-            base_keys=frozenset(k for keys in base.values() for k in keys),
-            delta_keys=frozenset(k for keys in delta.values() for k in keys),
+            elements=view.elements,
+            delta_keys=delta_keys,
+            shard_keys=shard_keys,
             base_capacity=base_cap,
             delta_capacity=delta_cap,
             shards=dict(sorted(kept.items())),
+            shards_rebuilt=len(todo),
         )

@@ -108,7 +108,11 @@ class HeldResponder:
         )
         self.views = ViewCache(self._compute, self._extend)
         self.service = HeldSetupService(
-            self.book, self.views, stamp=self._stamp, run=serve_pool.run
+            self.book,
+            self.views,
+            stamp=self._stamp,
+            run=serve_pool.run,
+            parallelism=config.psi.workers,
         )
 
     def _connect(self) -> sqlite3.Connection:

@@ -14,15 +14,24 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import private_set_intersection.python as psi
+
+from node.app.logs import get_logger
 from node.psi.held import process_with_key
 from node.psi.server import count_request_elements
 from node.setups.book import Generation, SetupBook, ShardSetup
 from node.setups.errors import SetupsNotReady, SetupsStale
 from node.setups.views import ViewCache, ViewKey, ViewStamp
+
+log = get_logger("spoor.setups")
+# Requests at least this large are re-blinded on several workers.
+_PARALLEL_FROM = 2048
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class HeldSetupService:
         *,
         stamp: Callable[[], tuple[tuple[object, ...], str]],
         run: Run,
+        parallelism: int = 1,
         clock_day: Callable[[], date] | None = None,
         on_new_view: Callable[[], None] | None = None,
     ) -> None:
@@ -59,6 +69,7 @@ class HeldSetupService:
         self.views = views
         self._stamp = stamp
         self._run = run
+        self.parallelism = max(1, parallelism)
         self._day = clock_day or (lambda: datetime.now(UTC).date())
         self._known: set[ViewKey] = set()
         self._lock = threading.Lock()
@@ -88,8 +99,25 @@ class HeldSetupService:
         out = []
         for key in list(keys) if keys is not None else self.known():
             self.register(key)
+            started = time.monotonic()
             view = self.views.get(key, stamp)
-            out.append(self.book.refresh(view))
+            viewed = time.monotonic()
+            before = self.book.published(key.peer, key.name)
+            generation = self.book.refresh(view)
+            out.append(generation)
+            if generation is not before:
+                # Counts and timings only: never keys, salts or setup bytes.
+                log.info(
+                    "held setups published",
+                    peer_agency=key.peer,
+                    generation=generation.number,
+                    elements=len(generation.elements),
+                    padded_elements=generation.padded_elements,
+                    shards_rebuilt=generation.shards_rebuilt,
+                    setup_bytes=generation.setup_bytes,
+                    view_s=round(viewed - started, 3),
+                    build_s=round(time.monotonic() - viewed, 3),
+                )
         return out
 
     def forget_peer(self, peer: str) -> None:
@@ -98,6 +126,26 @@ class HeldSetupService:
             self._known = {k for k in self._known if k.peer != peer}
         self.views.forget_peer(peer)
         self.book.forget_peer(peer)
+
+    def _reblind(
+        self, key: bytes, request_bytes: bytes, n: int, max_elements: int, timeout_s: float | None
+    ) -> bytes:
+        """Re-blind the request, in slices on several workers when it is large."""
+        if n < _PARALLEL_FROM or self.parallelism == 1:
+            parts = [request_bytes]
+        else:
+            parts = split_request(request_bytes, self.parallelism)
+
+        def one(part: bytes) -> bytes:
+            out = self._run(process_with_key, key, part, True, max_elements, timeout_s=timeout_s)
+            if not isinstance(out, bytes):
+                raise TypeError("the PSI worker returned an unexpected result")
+            return out
+
+        if len(parts) == 1:
+            return one(parts[0])
+        with ThreadPoolExecutor(max_workers=len(parts)) as threads:
+            return join_responses(list(threads.map(one, parts)))
 
     def manifest(self, key: ViewKey) -> Generation:
         """The generation a counterpart should hold for ``key`` (registers the view)."""
@@ -142,11 +190,7 @@ class HeldSetupService:
         epoch = self.book.answerable(key.peer, epoch_id, key.name, generation)
         if epoch is None:
             raise SetupsStale("the epoch ended, keys were removed, or the context differs")
-        response = self._run(
-            process_with_key, epoch.key, request_bytes, True, max_elements, timeout_s=timeout_s
-        )
-        if not isinstance(response, bytes):
-            raise TypeError("the PSI worker returned an unexpected result")
+        response = self._reblind(epoch.key, request_bytes, n, max_elements, timeout_s)
         published = self.book.published(key.peer, key.name)
         return (
             KeyedAnswer(
@@ -158,6 +202,32 @@ class HeldSetupService:
             ),
             remaining,
         )
+
+
+def split_request(request_bytes: bytes, parts: int) -> list[bytes]:
+    """Split a reveal-mode request into ``parts`` requests of consecutive points."""
+    request = psi.Request()
+    request.ParseFromString(request_bytes)
+    points = list(request.encrypted_elements)
+    step = -(-len(points) // parts)
+    out = []
+    for i in range(0, len(points), step):
+        part = psi.Request()
+        part.reveal_intersection = True
+        part.encrypted_elements.extend(points[i : i + step])
+        out.append(part.SerializeToString())
+    return out
+
+
+def join_responses(responses: list[bytes]) -> bytes:
+    """Concatenate responses to consecutive slices of one request (reveal mode keeps order)."""
+    joined = psi.Response()
+    for data in responses:
+        part = psi.Response()
+        part.ParseFromString(data)
+        joined.encrypted_elements.extend(part.encrypted_elements)
+    out: bytes = joined.SerializeToString()
+    return out
 
 
 def records_fingerprint(conn: sqlite3.Connection) -> tuple[object, ...]:

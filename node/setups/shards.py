@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 DEFAULT_BASE_SHARDS = 256
@@ -112,17 +112,3 @@ def partition(
     for keys in out.values():
         keys.sort()
     return out
-
-
-def content_digest(keys: Sequence[str]) -> str:
-    """A digest of a shard's real keys (decides whether a shard must be rebuilt)."""
-    h = hashlib.sha256()
-    for key in keys:
-        h.update(key.encode("utf-8"))
-        h.update(b"\x00")
-    return h.hexdigest()
-
-
-def layer_capacity(shards: Mapping[int, Sequence[str]]) -> int:
-    """The common capacity of a layer: its largest shard, rounded up."""
-    return capacity(max((len(k) for k in shards.values()), default=0))

@@ -58,10 +58,10 @@ class Pair:
         """Sync the requester with the published generation; bytes fetched."""
         return sync(self.service, self.held, key, self.pool.run)
 
-    def lookup(self, key: ViewKey, keys: list[str]) -> set[str]:
+    def lookup(self, key: ViewKey, keys: list[str], parallelism: int = 1) -> set[str]:
         held = self.held.get(key.peer, key.name)
         assert held is not None, "nothing held"
-        lookup = HeldLookup(keys, self.pool.run)
+        lookup = HeldLookup(keys, self.pool.run, parallelism=parallelism)
         answer, _ = self.service.answer(
             key,
             held.manifest.epoch_id,

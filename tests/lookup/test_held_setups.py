@@ -41,6 +41,14 @@ class TestLookupResults:
         expected = {asked[i] for i in result.indices or []}
         assert pair.lookup(KE, asked) == expected
 
+    def test_large_lookup_split_over_workers_gives_the_same_hits(self, pair: Pair) -> None:
+        """A bulk lookup blinded, re-blinded and decoded in slices on two workers loses nothing."""
+        pair.service.refresh([KE])
+        pair.sync(KE)
+        pair.service.parallelism = 2
+        asked = [phone(i) for i in range(2500)]
+        assert pair.lookup(KE, asked, parallelism=2) == {phone(i) for i in range(300)}
+
     def test_budget_charged_per_element_before_curve_work(self, pair: Pair) -> None:
         """Every distinct requested element is charged, even when the epoch no longer answers."""
         pair.service.refresh([KE])
