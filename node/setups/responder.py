@@ -194,10 +194,9 @@ class HeldResponder:
 
     def serve(self, call: HeldCall, *, time_left_s: float | None = None) -> HeldReply:
         """Answer one held lookup: validate, charge, re-blind, audit."""
+        # The transport authenticated the caller as a configured peer; a removed
+        # peer is refused there and its keys are dropped at the next refresh.
         validate_call(call.match)
-        if call.view.peer not in self.configured_peers():
-            # The peer was removed since its last refresh: nothing may answer for it.
-            self.service.forget_peer(call.view.peer)
         limit = self.config.limits.max_elements_per_request
         conn = self._connect()
         try:
