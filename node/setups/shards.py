@@ -91,7 +91,7 @@ def dummies(secret: bytes, shard_id: int, start: int, stop: int) -> list[str]:
 def padded(secret: bytes, shard_id: int, keys: Sequence[str], cap: int) -> list[str]:
     """A shard's keys followed by its first ``cap - len(keys)`` dummies.
 
-    Dummies are taken in order, so a shard that gains one key loses its last
+    Dummy ``i`` fills slot ``i``, so a shard that gains one key loses one
     dummy and one that loses a key regains it: between two builds of an epoch
     the shard differs in as many values as keys changed, in either direction.
     """

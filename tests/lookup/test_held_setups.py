@@ -207,6 +207,38 @@ class TestIsolation:
         pair.sync(KE)
         assert pair.lookup(KE, ["v1|phone|+254722222222"]) == {"v1|phone|+254722222222"}
 
+    def test_lookup_during_epoch_rotation_gets_the_previous_epoch_whole(self, pair: Pair) -> None:
+        """While a new epoch builds, holdings of the old epoch still answer, from the old epoch."""
+        pair.service.refresh([KE])
+        pair.sync(KE)
+        before = pair.service.manifest(KE)
+        gate, entered = threading.Event(), threading.Event()
+        real_build = pair.book.builder.build
+
+        def slow_build(
+            key: bytes, shards: Sequence[Sequence[str]], num_client: int, fpr: float
+        ) -> list[bytes]:
+            entered.set()
+            gate.wait(30)
+            return real_build(key, shards, num_client, fpr)
+
+        pair.book.builder.build = slow_build  # type: ignore[method-assign]
+        pair.clock.advance(3601)
+        pair.records.add("v1|phone|+254744444444")
+        worker = threading.Thread(target=pair.service.refresh, args=([KE],))
+        worker.start()
+        try:
+            assert entered.wait(30)
+            assert pair.service.manifest(KE) is before
+            assert pair.lookup(KE, ["v1|phone|+254744444444", phone(4)]) == {phone(4)}
+        finally:
+            gate.set()
+            worker.join(60)
+        after = pair.service.manifest(KE)
+        assert after.epoch.epoch_id != before.epoch.epoch_id
+        pair.sync(KE)
+        assert pair.lookup(KE, ["v1|phone|+254744444444"]) == {"v1|phone|+254744444444"}
+
 
 class TestSyncValidation:
     def test_tampered_shard_is_refused_and_nothing_replaced(self, pair: Pair) -> None:
