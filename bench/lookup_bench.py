@@ -34,6 +34,7 @@ import platform
 import random
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +53,7 @@ from node.records.io import read_records
 from node.records.keys import derive_keys
 from node.rpc.local_lookup import LocalLookupClient
 from spoor_dev import generate
-from spoor_dev.federation import Agency, Federation, run_spoor
+from spoor_dev.federation import Agency, Federation, spoor_command
 from spoor_dev.quality_run import ROOT
 
 ASKER = Agency("qa-asker", "VN", "Benchmark asker")
@@ -72,6 +73,16 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+def import_records(home: Path, path: Path) -> None:
+    """``spoor records import`` with a deadline long enough for a million rows on a busy box."""
+    result = subprocess.run(
+        [*spoor_command(), "records", "import", "--home", str(home), str(path)],
+        capture_output=True, text=True, timeout=3600, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"import failed:\n{result.stdout}\n{result.stderr}")
 
 
 def holder(i: int) -> Agency:
@@ -209,7 +220,7 @@ def start(
         held = tmp / f"held-{size}.jsonl"
         if not held.exists():
             generate.write(held, generate.rows(size, seed=3, agency="KWS", country="KE"))
-        run_spoor(["records", "import", "--home", str(fed.home(agency.agency_id)), str(held)])
+        import_records(fed.home(agency.agency_id), held)
     for agency in (*holders, ASKER):
         configure(
             fed.home(agency.agency_id),
@@ -304,7 +315,7 @@ def single(tmp: Path, size: int, args: argparse.Namespace, lib_rate: float) -> d
         synced_before = len(log_events(setup.fed.home(ASKER.agency_id) / "serve.log",
                                        "held setups synced"))  # fmt: skip
         started = time.perf_counter()
-        run_spoor(["records", "import", "--home", str(setup.fed.home(agency.agency_id)), str(path)])
+        import_records(setup.fed.home(agency.agency_id), path)
         imported = time.perf_counter()
         while not setup.ask(probe).peers[0].hits:
             if time.perf_counter() - started > 3600:
