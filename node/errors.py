@@ -1,18 +1,37 @@
-"""Domain errors shared by the node's flows.
+"""The root of the node's domain errors, and the errors shared by its flows.
 
-Each carries structured fields; ``node.rpc.errors`` maps them to a gRPC status,
-a public message safe for a counterpart, and a ``google.rpc`` detail.
+Every exception the node raises on purpose derives from :class:`SpoorError`
+and keeps its constructor arguments as attributes, named in ``FIELDS``. The
+catalogue in ``node.rpc.errors`` maps each class to a gRPC status, a public
+message templated from the fields that are safe to show, a ``google.rpc``
+detail, a log level and, for refusals, an audit event; the CLI turns them into
+exit codes. Messages (``str(exc)``) are for the local operator and may name
+paths or values a counterpart must never see.
+
+The policy language keeps its own root (``policy.errors.PolicyLanguageError``)
+because ``policy`` does not depend on the node; the catalogue maps it too.
 """
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 
 class SpoorError(Exception):
-    """Base of every domain error the node reports to a caller."""
+    """Root of every domain error the node raises on purpose."""
+
+    #: The constructor's arguments, kept as attributes of the same names.
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def fields(self) -> dict[str, Any]:
+        """The structured fields, by name (for the catalogue; not all are safe to show)."""
+        return {name: getattr(self, name) for name in self.FIELDS}
 
 
 class InvalidRequest(SpoorError):
     """A request field is missing or malformed."""
+
+    FIELDS = ("field", "reason")
 
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
@@ -22,6 +41,8 @@ class InvalidRequest(SpoorError):
 
 class VersionMismatch(SpoorError):
     """The two nodes speak different protocol or key-scheme versions."""
+
+    FIELDS = ("what", "ours", "theirs")
 
     def __init__(self, what: str, ours: int, theirs: int) -> None:
         self.what = what
@@ -33,6 +54,8 @@ class VersionMismatch(SpoorError):
 class NotAPeer(SpoorError):
     """The caller is not a configured peer, or its certificate does not chain to the pinned CA."""
 
+    FIELDS = ("reason",)
+
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
@@ -41,6 +64,8 @@ class NotAPeer(SpoorError):
 class ServiceUnavailable(SpoorError):
     """The node cannot serve right now (e.g. no valid policy loaded)."""
 
+    FIELDS = ("reason",)
+
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
@@ -48,6 +73,8 @@ class ServiceUnavailable(SpoorError):
 
 class DeadlineTooShort(SpoorError):
     """The caller's deadline leaves too little time to start the work."""
+
+    FIELDS = ("remaining_s",)
 
     def __init__(self, remaining_s: float) -> None:
         self.remaining_s = remaining_s
@@ -61,6 +88,8 @@ class DisclosureNotFound(SpoorError):
     error with the same message, so nothing about other agencies leaks.
     """
 
+    FIELDS = ("what", "reference")
+
     def __init__(self, what: str, reference: str) -> None:
         self.what = what
         self.reference = reference
@@ -69,6 +98,8 @@ class DisclosureNotFound(SpoorError):
 
 class TicketStateConflict(SpoorError):
     """An approval ticket is not in a state that allows the action (e.g. overdue, decided)."""
+
+    FIELDS = ("ticket_id", "status", "reason", "hint")
 
     def __init__(self, ticket_id: str, status: str, reason: str, hint: str) -> None:
         self.ticket_id = ticket_id

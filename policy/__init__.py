@@ -11,13 +11,13 @@ Pure Python (no gRPC, no database). The public surface:
 from __future__ import annotations
 
 from policy.context import RequestContext
-from policy.errors import PolicyError, Problem
+from policy.errors import PolicyError, PolicyLanguageError, Problem
 from policy.evaluate import Decision, Outcome, evaluate_participation, evaluate_release
 from policy.explain import Explanation, render
 from policy.loader import load_policy
 from policy.model import Policy, Rule
 from policy.release import Approval, Obligations
-from policy.signature import participation_signature
+from policy.signature import participation_signature, participation_signer
 from policy.vocab import (
     FIELD_GROUPS,
     GROUP_NAMES,
@@ -47,6 +47,7 @@ __all__ = [
     "Outcome",
     "Policy",
     "PolicyError",
+    "PolicyLanguageError",
     "Problem",
     "RequestContext",
     "Rule",
@@ -54,5 +55,6 @@ __all__ = [
     "evaluate_release",
     "load_policy",
     "participation_signature",
+    "participation_signer",
     "render",
 ]

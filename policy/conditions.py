@@ -129,15 +129,35 @@ class State:
         return out
 
 
+# How much of a record fact a condition reads (see ``policy.signature``).
+VALUE = "value"  # the whole value
+PASSED_OR_DUE = "passed_or_due"  # a date, only whether it lies before the request's day
+
+
+@dataclass(frozen=True)
+class Reads:
+    """One record fact a condition reads, and how much of it."""
+
+    fact: str  # a key of RecordFacts (``policy.context.FACT_KEYS``)
+    view: str = VALUE
+
+
 @dataclass(frozen=True)
 class ConditionDef:
-    """What a condition means: its value type, vocabulary and how it is decided."""
+    """What a condition means: its value type, vocabulary and how it is decided.
+
+    ``reads`` declares every record fact ``check`` looks at (request-only
+    conditions read none). The participation signature is derived from these
+    declarations, so a fact read but not declared would make memoised decisions
+    wrong; tests/policy/test_policy_signature.py fails when that happens.
+    """
 
     name: str
     type: str  # "bool" | "list"
     vocabulary: str | None  # which vocabulary a list value must come from
     text: str  # plain-language meaning, used in explanations and docs
     check: Callable[[State, bool | tuple[str, ...]], tuple[bool, str]]
+    reads: tuple[Reads, ...] = ()
 
 
 def _member(get: Callable[[State], str | None], label: str) -> Callable[..., tuple[bool, str]]:
@@ -268,6 +288,7 @@ CONDITIONS: dict[str, ConditionDef] = {
             "an offence concerned may carry the death penalty for the requester "
             "and no assurance covers direct and indirect use",
             _flag(lambda s: s.capital_exposure),
+            reads=(Reads("offence_classes"),),
         ),
         ConditionDef(
             "dual_criminality",
@@ -275,6 +296,7 @@ CONDITIONS: dict[str, ConditionDef] = {
             None,
             "the conduct is an offence in both jurisdictions",
             _flag(lambda s: s.dual_criminality),
+            reads=(Reads("species"),),
         ),
         ConditionDef(
             "kind",
@@ -282,6 +304,7 @@ CONDITIONS: dict[str, ConditionDef] = {
             "record_kinds",
             "the record is of kind",
             _member(lambda s: s.facts.kind, "the record kind"),
+            reads=(Reads("kind"),),
         ),
         ConditionDef(
             "subject_category",
@@ -289,6 +312,7 @@ CONDITIONS: dict[str, ConditionDef] = {
             "subject_categories",
             "the subject category is one of",
             _member(lambda s: s.facts.subject_category, "the subject category"),
+            reads=(Reads("subject_category"),),
         ),
         ConditionDef(
             "offence_class",
@@ -296,6 +320,7 @@ CONDITIONS: dict[str, ConditionDef] = {
             "offence_classes",
             "the record concerns an offence class among",
             _any(lambda s: s.facts.offence_classes, "record offence classes"),
+            reads=(Reads("offence_classes"),),
         ),
         ConditionDef(
             "handling_restriction",
@@ -303,6 +328,7 @@ CONDITIONS: dict[str, ConditionDef] = {
             "handling_restrictions",
             "the record carries a handling restriction among",
             _any(lambda s: s.facts.handling_restrictions, "record restrictions"),
+            reads=(Reads("handling_restrictions"),),
         ),
         ConditionDef(
             "cites_appendix",
@@ -310,6 +336,7 @@ CONDITIONS: dict[str, ConditionDef] = {
             "cites_appendices",
             "a species in the record is listed in CITES appendix",
             _any(State.appendices, "CITES appendices of the record's species"),
+            reads=(Reads("species"),),
         ),
         ConditionDef(
             "review_date_passed",
@@ -317,6 +344,7 @@ CONDITIONS: dict[str, ConditionDef] = {
             None,
             "the record's review date has passed",
             _flag(_review_passed),
+            reads=(Reads("review_date", PASSED_OR_DUE),),
         ),
     )
 }

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from policy import vocab
+from policy.errors import PolicyLanguageError
 from policy.model import Policy
 
 FACT_KEYS = (
@@ -45,12 +46,24 @@ class RequestContext:
     requested_fields: tuple[str, ...] = ()
 
 
-class InvalidRequestError(ValueError):
+class InvalidRequestError(PolicyLanguageError, ValueError):
     """The request uses a value outside the agreed vocabulary."""
 
+    FIELDS = ("reason",)
 
-class InvalidFactsError(ValueError):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class InvalidFactsError(PolicyLanguageError, ValueError):
     """The record's facts are malformed or use unknown values."""
+
+    FIELDS = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,28 @@ class Problem:
         return self.format()
 
 
-class PolicyError(Exception):
+class PolicyLanguageError(Exception):
+    """Root of every error the policy language raises on purpose.
+
+    ``policy`` does not depend on the node, so it keeps its own root; the node's
+    error catalogue (``node.rpc.errors``) maps every subclass like a node error.
+    """
+
+    #: The constructor's arguments, kept as attributes of the same names.
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def fields(self) -> dict[str, Any]:
+        """The structured fields, by name."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+
+class PolicyError(PolicyLanguageError):
     """A policy could not be loaded; ``problems`` lists every error found.
 
     Nothing was changed: whoever called ``load_policy`` keeps the policy it had.
     """
+
+    FIELDS = ("problems",)
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems

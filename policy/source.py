@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from policy.errors import Problem
+from policy.errors import PolicyLanguageError, Problem
 
 
 @dataclass
@@ -43,8 +43,10 @@ class Node:
         return self.value
 
 
-class SourceError(Exception):
+class SourceError(PolicyLanguageError):
     """A file could not be read as YAML; ``problems`` says where and why."""
+
+    FIELDS = ("problems",)
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems

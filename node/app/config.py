@@ -16,12 +16,15 @@ import pycountry
 import tomli_w
 
 from node.app.home import NodeHome
+from node.errors import SpoorError
 
 AGENCY_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
-class ConfigError(Exception):
+class ConfigError(SpoorError):
     """spoor.toml is missing, unreadable or invalid."""
+
+    FIELDS = ("path", "key", "reason")
 
     def __init__(self, path: Path, key: str | None, reason: str) -> None:
         self.path = path

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
 
-class AuditError(Exception):
+from node.errors import SpoorError
+
+
+class AuditError(SpoorError):
     """The audit trail could not record or check something; nothing was changed."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class NotInTransactionError(AuditError):
     """``append`` was called outside the caller's open write transaction."""
+
+    FIELDS = ("event",)
 
     def __init__(self, event: str) -> None:
         self.event = event
@@ -21,6 +33,8 @@ class NotInTransactionError(AuditError):
 class UnknownEventError(AuditError):
     """The event name is not in the audit vocabulary."""
 
+    FIELDS = ("event",)
+
     def __init__(self, event: str) -> None:
         self.event = event
         super().__init__(
@@ -32,16 +46,20 @@ class UnknownEventError(AuditError):
 class InvalidAuditFieldError(AuditError):
     """A field given to ``append`` is unknown or has the wrong type or content."""
 
+    FIELDS = ("field", "reason")
+
     def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"audit field {field!r} refused: {reason}; nothing was written")
         self.field = field
         self.reason = reason
-        super().__init__(f"audit field {field!r} refused: {reason}; nothing was written")
 
 
 class CheckpointError(AuditError):
     """A checkpoint file could not be read or is not a Spoor audit checkpoint."""
 
+    FIELDS = ("source", "reason")
+
     def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
-        super().__init__(f"{source}: {reason}")

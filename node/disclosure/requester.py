@@ -31,13 +31,15 @@ from node.disclosure.model import (
     now_utc,
     transcript_hash,
 )
-from node.errors import DisclosureNotFound, InvalidRequest
+from node.errors import DisclosureNotFound, InvalidRequest, SpoorError
 from node.match.responder import PROTOCOL_VERSION, key_types_of
 from node.records.keys import KEY_SCHEME_VERSION
 
 
-class CounterpartReplyError(Exception):
+class CounterpartReplyError(SpoorError):
     """The counterpart's answer cannot be trusted as given; nothing of it was stored."""
+
+    FIELDS = ("peer", "reason")
 
     def __init__(self, peer: str, reason: str) -> None:
         self.peer = peer

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from node import store
+from node.errors import SpoorError
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(SpoorError):
     """A peer asked for more elements than its budget allows."""
+
+    FIELDS = ("agency_id", "period", "limit", "used", "requested")
 
     def __init__(self, agency_id: str, period: str, limit: int, used: int, requested: int) -> None:
         self.agency_id = agency_id

@@ -18,7 +18,7 @@ from pathlib import Path
 from spoor.federation.v1 import federation_pb2 as pb
 
 from node import audit, store
-from node.errors import InvalidRequest, VersionMismatch
+from node.errors import InvalidRequest, SpoorError, VersionMismatch
 from node.match.responder import PROTOCOL_VERSION, key_types_of, transcript_hash
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
@@ -28,8 +28,10 @@ from node.records.keys import KEY_SCHEME_VERSION, derive_keys
 from node.rpc.client import PeerCallFailed, PeerClient
 
 
-class QueryFileInvalid(Exception):
+class QueryFileInvalid(SpoorError):
     """The file of rows to match has rows that could not be read."""
+
+    FIELDS = ("path", "errors")
 
     def __init__(self, path: Path, errors: Sequence[str]) -> None:
         self.path = path

@@ -13,7 +13,7 @@ import hashlib
 import re
 import sqlite3
 import uuid
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -145,9 +145,9 @@ class Responder:
         # Records with the same participation signature get the same decision for this
         # request: decide once per signature, not once per record.
         decided: dict[Hashable, bool] = {}
-        today = ctx.now.astimezone(UTC).date()
+        sign = policy_lang.participation_signer(ctx.now.astimezone(UTC).date())
         for facts, keys in record_store.eligible_keys(conn):
-            signature = policy_lang.participation_signature(facts, today)
+            signature = sign(facts)
             allowed = decided.get(signature)
             if allowed is None:
                 decision = policy_lang.evaluate_participation(pol, ctx, facts)
@@ -237,20 +237,34 @@ class Responder:
             transcript_hash=digest,
         )
 
-    def record_refusal(self, call: MatchCall, status: str, reason: str) -> None:
-        """Audit a refused match (budget, version, malformed input) without its content."""
+    def record_refusal(
+        self,
+        call: MatchCall,
+        status: str,
+        reason: str,
+        fields: Mapping[str, object] | None = None,
+        *,
+        event: str = "match.refused",
+    ) -> None:
+        """Audit a refused match (budget, version, malformed input) without its content.
+
+        ``reason`` names the error; ``fields`` are its structured fields the error
+        catalogue declares fit for the audit trail (for a budget: period, limit,
+        used, requested), never identifiers, keys or PSI bytes.
+        """
+        details: dict[str, object] = {**(fields or {}), "reason": reason}
         conn = self._connect()
         try:
             with store.transaction(conn):
                 audit.append(
                     conn,
-                    "match.refused",
+                    event,
                     counterpart=call.requester,
                     purpose=call.purpose[:_MAX_FIELD] or None,
                     legal_basis=call.legal_basis[:_MAX_FIELD] or None,
                     request_id=call.request_id[:64] or None,
                     status=status,
-                    details={"reason": reason},
+                    details=details,
                 )
         finally:
             conn.close()

@@ -35,6 +35,8 @@ MAX_NAME = 120
 class OfficerNotAuthorized(SpoorError):
     """The named officer may not decide this ticket."""
 
+    FIELDS = ("name", "reason", "hint")
+
     def __init__(self, name: str, reason: str, hint: str) -> None:
         self.name = name
         self.reason = reason
@@ -44,6 +46,12 @@ class OfficerNotAuthorized(SpoorError):
 
 class RosterError(SpoorError):
     """A roster change was refused (bad name or role, unknown officer)."""
+
+    FIELDS = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,19 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from node.app.config import validate_agency_id
+from node.errors import SpoorError
 
 _ADDRESS_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 
 
-class PeerError(Exception):
+class PeerError(SpoorError):
     """A peer entry is invalid or unknown."""
+
+    FIELDS = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)

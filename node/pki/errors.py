@@ -6,13 +6,25 @@ into an exit code or a gRPC status without parsing the message.
 
 from __future__ import annotations
 
+from typing import ClassVar
 
-class PkiError(Exception):
+from node.errors import SpoorError
+
+
+class PkiError(SpoorError):
     """Base class of every PKI error."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class AgencyIdError(PkiError, ValueError):
     """An agency id does not follow the agency-id rules."""
+
+    FIELDS = ("value",)
 
     def __init__(self, value: str) -> None:
         self.value = value
@@ -25,6 +37,8 @@ class AgencyIdError(PkiError, ValueError):
 
 class CountryCodeError(PkiError, ValueError):
     """A country is not an ISO 3166-1 alpha-2 code."""
+
+    FIELDS = ("value",)
 
     def __init__(self, value: str) -> None:
         self.value = value
@@ -40,7 +54,8 @@ class CertificateError(PkiError):
     machine-readable tag (``expired``, ``wrong_ca``, ``revoked``, ...).
     """
 
+    FIELDS = ("reason", "code")
+
     def __init__(self, reason: str, *, code: str = "invalid") -> None:
-        self.reason = reason
-        self.code = code
         super().__init__(reason)
+        self.code = code

@@ -48,6 +48,8 @@ AuditRecorder = Callable[..., object]
 class PkiFileExistsError(PkiError):
     """A file would be overwritten without the operator asking for it."""
 
+    FIELDS = ("path",)
+
     def __init__(self, path: Path) -> None:
         self.path = path
         super().__init__(f"{path} already exists")
@@ -55,6 +57,8 @@ class PkiFileExistsError(PkiError):
 
 class PkiFileMissingError(PkiError):
     """A file the operation needs is not in the node home."""
+
+    FIELDS = ("path", "hint")
 
     def __init__(self, path: Path, hint: str) -> None:
         self.path = path
@@ -64,6 +68,8 @@ class PkiFileMissingError(PkiError):
 
 class ConfigMismatchError(PkiError):
     """A value given contradicts the node's spoor.toml or its agency CA."""
+
+    FIELDS = ("key", "given", "configured", "source")
 
     def __init__(
         self, key: str, given: str, configured: str, *, source: str = "spoor.toml"

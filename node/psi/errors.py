@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from node.errors import SpoorError
 
-class PsiError(Exception):
-    """Base class of every error the PSI layer raises on purpose."""
 
-    #: Constructor arguments, kept as attributes, that rebuild the error in another process.
-    FIELDS: tuple[str, ...] = ()
+class PsiError(SpoorError):
+    """Base class of every error the PSI layer raises on purpose.
+
+    ``FIELDS`` (the constructor arguments) also rebuild the error in another process.
+    """
 
     def to_payload(self) -> tuple[str, dict[str, Any]]:
         """Return (class name, fields) so a worker process can send the error back."""

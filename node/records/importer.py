@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from node import store as node_store
+from node.errors import SpoorError
 from node.records.io import RowError, UnreadableFileError, duplicate_error
 from node.records.pipeline import Checked, checked
 from node.records.store import PreparedRecord, UpsertCounts, Upserter
@@ -34,8 +35,10 @@ MAX_REPORTED = 200
 Progress = Callable[[int], None]
 
 
-class ImportRefusedError(Exception):
+class ImportRefusedError(SpoorError):
     """Rows were invalid and the import was all-or-nothing: nothing was stored."""
+
+    FIELDS = ("report",)
 
     def __init__(self, report: ImportReport) -> None:
         super().__init__(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from node.errors import SpoorError
 from node.records.model import ALL_COLUMNS, Record
 from node.records.parse import FieldProblem, InvalidRowError, parse_row
 
@@ -58,8 +59,10 @@ class ReadResult:
         return not self.errors
 
 
-class UnreadableFileError(Exception):
+class UnreadableFileError(SpoorError):
     """The file as a whole cannot be read (missing, wrong format, bad header)."""
+
+    FIELDS = ("errors",)
 
     def __init__(self, errors: list[RowError]) -> None:
         super().__init__("\n".join(str(e) for e in errors))

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from node.errors import SpoorError
 from node.records.model import (
     COMMON_FIELDS,
     DOCUMENT_TYPES,
@@ -46,8 +47,10 @@ class FieldProblem:
     hint: str
 
 
-class InvalidRowError(ValueError):
+class InvalidRowError(SpoorError, ValueError):
     """A row that cannot become a record; ``problems`` lists every bad cell."""
+
+    FIELDS = ("problems",)
 
     def __init__(self, problems: list[FieldProblem]) -> None:
         super().__init__("; ".join(f"{p.column}: {p.message}" for p in problems))

@@ -14,14 +14,17 @@ from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 from node import pki
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
+from node.errors import SpoorError
 from node.peers import Peer
 from node.rpc.auth import AGENCY_METADATA_KEY
 from node.rpc.errors import details_of
 from node.rpc.server import channel_options
 
 
-class PeerCallFailed(Exception):
+class PeerCallFailed(SpoorError):
     """A call to a counterpart failed; carries its status and public message."""
+
+    FIELDS = ("peer", "code", "message", "details")
 
     def __init__(self, peer: str, code: str, message: str, details: list[str]) -> None:
         self.peer = peer

@@ -21,10 +21,9 @@ from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from node.app.logs import get_logger
 from node.disclosure import DisclosureResponder
-from node.errors import DeadlineTooShort, InvalidRequest, ServiceUnavailable, SpoorError
+from node.errors import DeadlineTooShort, InvalidRequest, ServiceUnavailable
 from node.match.responder import CAPABILITIES, PROTOCOL_VERSION, MatchCall, Responder
 from node.psi import PSI_PROTOCOL_VERSION
-from node.psi.errors import MalformedPsiMessage, SetTooLarge
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc import disclosure_adapter
 from node.rpc.auth import Authenticator
@@ -36,6 +35,11 @@ log = get_logger("spoor.rpc")
 MIN_SECONDS_FOR_PSI = 0.5
 
 Resp = TypeVar("Resp")
+
+
+def _require_time_for_psi(remaining: float | None) -> None:
+    if remaining is not None and remaining < MIN_SECONDS_FOR_PSI:
+        raise DeadlineTooShort(remaining)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         summary: dict[str, object] = {}
         peer = "-"
         status = "OK"
+        level = "info"
         structlog.contextvars.bind_contextvars(rpc=method, rpc_id=request_id)
         try:
             peer = self.authenticator.identify(context)
@@ -82,16 +87,21 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             return body(peer, summary)
         except Exception as exc:
             error = classify(exc, request_id)
-            status = error.code.name
-            if isinstance(exc, SpoorError | MalformedPsiMessage | SetTooLarge):
-                summary["reason"] = type(exc).__name__
-            else:
+            status, level = error.code.name, error.log_level
+            if error.catalogued:
+                summary.update(
+                    reason=error.error_type,
+                    error=error.message,
+                    error_fields=dict(error.log_fields),
+                )
+            if error.log_traceback:
                 # Full detail stays in the local log; the caller gets the reference only.
-                log.exception("unhandled error in rpc", error_type=type(exc).__name__)
+                what = "error in rpc" if error.catalogued else "unhandled error in rpc"
+                log.exception(what, error_type=error.error_type)
             set_error(context, error)
             return empty
         finally:
-            log.info(
+            getattr(log, level)(
                 "rpc",
                 method=method,
                 peer_agency=peer,
@@ -142,14 +152,21 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                 held_setup_digest=request.held_setup_digest,
             )
             remaining = context.time_remaining()
-            if remaining is not None and remaining < MIN_SECONDS_FOR_PSI:
-                raise DeadlineTooShort(remaining)
             try:
+                _require_time_for_psi(remaining)
                 reply = self.responder.serve(
                     call, time_left_s=remaining, should_stop=lambda: not context.is_active()
                 )
-            except (SpoorError, MalformedPsiMessage, SetTooLarge) as exc:
-                self.responder.record_refusal(call, classify(exc, "").code.name, type(exc).__name__)
+            except Exception as exc:
+                refusal = classify(exc, "")
+                if refusal.audit_event is not None:
+                    self.responder.record_refusal(
+                        call,
+                        refusal.code.name,
+                        refusal.error_type,
+                        refusal.audit_details,
+                        event=refusal.audit_event,
+                    )
                 raise
             summary.update(
                 elements=reply.elements_charged,

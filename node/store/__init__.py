@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from node.errors import SpoorError
+
 # Modules that own tables, in creation order. Each exposes ``SCHEMA: str``
 # made only of ``CREATE ... IF NOT EXISTS`` statements.
 SCHEMA_MODULES: tuple[str, ...] = (
@@ -30,8 +32,14 @@ SCHEMA_MODULES: tuple[str, ...] = (
 BUSY_TIMEOUT_MS = 15_000
 
 
-class StoreError(Exception):
+class StoreError(SpoorError):
     """The node database could not be opened or written."""
+
+    FIELDS = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 def connect(path: Path) -> sqlite3.Connection:
