@@ -12,45 +12,25 @@ import uuid
 from collections.abc import Iterator
 
 import grpc
-from google.rpc import error_details_pb2
 from spoor.federation.v1 import held_setups_pb2 as hs
 from spoor.federation.v1 import held_setups_pb2_grpc as hs_grpc
 
 from node.app.logs import get_logger
-from node.errors import DeadlineTooShort, InvalidRequest, SpoorError, VersionMismatch
-from node.match.budget import BudgetExceeded
+from node.errors import DeadlineTooShort, InvalidRequest, VersionMismatch
 from node.match.responder import PROTOCOL_VERSION, MatchCall
 from node.psi import PSI_PROTOCOL_VERSION
-from node.psi.errors import MalformedPsiMessage, SetTooLarge
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.auth import Authenticator
-from node.rpc.errors import PublicError, classify, set_error
-from node.setups.errors import SetupsNotReady, SetupsStale
+from node.rpc.errors import classify, set_error
 from node.setups.responder import HeldCall, HeldResponder
 from node.setups.views import ViewKey
 
 log = get_logger("spoor.rpc")
 
 MIN_SECONDS_FOR_LOOKUP = 0.05
-# ErrorInfo reason a requester recognises as "sync, then retry".
+# ErrorInfo reason a requester recognises as "sync, then retry" (see the catalogue).
 STALE_REASON = "SETUPS_STALE"
 _MAX_FIELD = 256
-
-
-def public_error(exc: BaseException, request_id: str) -> PublicError:
-    """The catalogue entry for held-setup errors, falling back to the node's catalogue."""
-    if isinstance(exc, SetupsStale):
-        return PublicError(
-            grpc.StatusCode.FAILED_PRECONDITION,
-            f"held setups are out of date ({exc.reason}); nothing was matched — sync and retry",
-            error_details_pb2.ErrorInfo(reason=STALE_REASON, domain="spoor"),
-        )
-    if isinstance(exc, SetupsNotReady):
-        return PublicError(
-            grpc.StatusCode.UNAVAILABLE,
-            "setups for this context are still being built; retry shortly or match directly",
-        )
-    return classify(exc, request_id)
 
 
 def _text(name: str, value: str) -> str:
@@ -93,9 +73,11 @@ class HeldSetupServicer(hs_grpc.HeldSetupServiceServicer):
 
     def _fail(self, method: str, context: grpc.ServicerContext, exc: BaseException) -> str:
         request_id = str(uuid.uuid4())
-        error = public_error(exc, request_id)
-        if not isinstance(exc, SpoorError | MalformedPsiMessage | SetTooLarge | BudgetExceeded):
-            log.exception("unhandled error in rpc", rpc=method, error_type=type(exc).__name__)
+        error = classify(exc, request_id)
+        if error.log_traceback:
+            # Full detail stays in the local log; the caller gets the reference only.
+            what = "error in rpc" if error.catalogued else "unhandled error in rpc"
+            log.exception(what, rpc=method, error_type=error.error_type)
         set_error(context, error)
         return str(error.code.name)
 
@@ -189,10 +171,16 @@ class HeldSetupServicer(hs_grpc.HeldSetupServiceServicer):
             remaining = _time_left(context)
             try:
                 reply = self.held.serve(call, time_left_s=remaining)
-            except (SpoorError, MalformedPsiMessage, SetTooLarge, BudgetExceeded) as exc:
-                self.held.responder.record_refusal(
-                    call.match, public_error(exc, "").code.name, type(exc).__name__
-                )
+            except Exception as exc:
+                refusal = classify(exc, "")
+                if refusal.audit_event is not None:
+                    self.held.responder.record_refusal(
+                        call.match,
+                        refusal.code.name,
+                        refusal.error_type,
+                        {**refusal.audit_details, "held_setups": True},
+                        event=refusal.audit_event,
+                    )
                 raise
             summary = {"elements": reply.answer.elements, "held": True}
             return hs.MatchHeldResponse(

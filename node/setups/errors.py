@@ -8,19 +8,23 @@ from node.errors import SpoorError
 class SetupsStale(SpoorError):
     """The setups a requester holds no longer answer: its epoch ended or keys were removed.
 
-    Nothing was charged or computed; the requester must sync and try again.
+    Nothing was computed; the requester must sync and try again.
     """
+
+    FIELDS = ("reason",)
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(
-            f"held setups are out of date ({reason}); nothing was matched or charged — "
+            f"held setups are out of date ({reason}); nothing was matched — "
             "sync the counterpart's setups and look up again"
         )
 
 
 class SetupsNotReady(SpoorError):
     """The responder has not finished building setups for this view yet."""
+
+    FIELDS = ("reason",)
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
