@@ -15,8 +15,16 @@ from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
 from node.cli.records_cmd import _mapping as header_mapping
 from node.errors import InvalidRequest
-from node.match.requester import MatchPurpose, MatchReport, QueryFileInvalid, load_rows, run_match
+from node.match.requester import (
+    MatchPurpose,
+    MatchReport,
+    PeerOutcome,
+    QueryFileInvalid,
+    load_rows,
+    run_match,
+)
 from node.rpc.client import PeerClient
+from node.rpc.local_lookup import match_via_running_node
 
 
 def _legal_bases(items: tuple[str, ...], targets: list[str]) -> dict[str, str]:
@@ -173,16 +181,29 @@ def match(
             return PeerClient(NodeHome(node_home.root), config, known[agency_id], insecure=insecure)
 
         bases = _legal_bases(legal_bases, targets)
+        purposes = {t: MatchPurpose(purpose, bases[t], case_reference, officer) for t in targets}
+        via_node: list[PeerOutcome] = []
+        if not cardinality_only and not insecure:
+            # A running node answers from the setups it holds; counterparts it could not
+            # ask that way are matched directly below.
+            via_node = match_via_running_node(node_home, config, conn, rows, purposes)
+        done = {o.agency_id for o in via_node}
         try:
-            report = run_match(
+            direct = run_match(
                 conn,
                 rows,
-                {t: MatchPurpose(purpose, bases[t], case_reference, officer) for t in targets},
+                {t: p for t, p in purposes.items() if t not in done},
                 clients,
                 reveal_intersection=not cardinality_only,
             )
         except InvalidRequest as exc:
             raise click.BadParameter(str(exc)) from exc
+        order = {t: i for i, t in enumerate(targets)}
+        report = MatchReport(
+            rows=rows,
+            peers=sorted([*via_node, *direct.peers], key=lambda o: order[o.agency_id]),
+            reveal=direct.reveal,
+        )
     finally:
         conn.close()
     if as_json:

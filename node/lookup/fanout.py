@@ -32,6 +32,8 @@ class PeerAnswer:
     held: bool = True
     error: str = ""
     elements_charged: int = 0
+    request_id: str = ""
+    policy_digest: str = ""
 
 
 def check_keys(keys: Sequence[str]) -> None:
@@ -97,7 +99,11 @@ class LocalLookup:
                 return PeerAnswer(agency_id=peer, held=False, error=_safe(exc))
             hits = sorted(i for key in result.hits for i in positions.get(key, []))
             return PeerAnswer(
-                agency_id=peer, hits=tuple(hits), elements_charged=result.elements_charged
+                agency_id=peer,
+                hits=tuple(hits),
+                elements_charged=result.elements_charged,
+                request_id=result.request_id,
+                policy_digest=result.policy_digest,
             )
 
         if len(asked) == 1:

@@ -99,6 +99,7 @@ class LookupResult:
     elements_charged: int
     budget_remaining: int
     request_id: str
+    policy_digest: str = ""
 
 
 class HeldRequester:
@@ -215,6 +216,7 @@ class HeldRequester:
             elements_charged=answer.elements_charged,
             budget_remaining=answer.budget_remaining,
             request_id=request_id,
+            policy_digest=answer.policy_digest,
         )
         self._audit(result, context, keys, answer.policy_digest)
         return result

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import sqlite3
 import threading
 from concurrent import futures
 from pathlib import Path
@@ -30,7 +31,9 @@ from node.app.home import NodeHome
 from node.app.logs import get_logger
 from node.errors import InvalidRequest, NotAPeer
 from node.lookup.fanout import LocalLookup
+from node.match.held_record import record_held_match
 from node.match.held_requester import Context
+from node.match.requester import MatchPurpose, PeerOutcome, RowResult
 from node.rpc.client import PeerClient
 from node.rpc.held_client import GrpcHeldChannel
 
@@ -152,6 +155,8 @@ class LocalLookupServicer(lk_grpc.LocalLookupServiceServicer):
                     held=a.held,
                     error=a.error,
                     elements_charged=a.elements_charged,
+                    request_id=a.request_id,
+                    policy_digest=a.policy_digest,
                 )
                 for a in answers
             ]
@@ -220,3 +225,67 @@ class LocalLookupClient:
     def close(self) -> None:
         """Close the channel."""
         self.channel.close()
+
+
+def match_via_running_node(
+    home: NodeHome,
+    config: NodeConfig,
+    conn: sqlite3.Connection,
+    rows: list[RowResult],
+    purposes: dict[str, MatchPurpose],
+) -> list[PeerOutcome]:
+    """Match ``rows`` through the running node's local API; outcomes of the peers it answered.
+
+    Returns nothing when no node is running. A counterpart the node could not
+    ask from held setups is left out, for the caller to match directly.
+    """
+    client = LocalLookupClient.for_home(home, config)
+    if client is None:
+        return []
+    keys = sorted({k for row in rows for k in row.keys})
+    if not keys:
+        client.close()
+        return []
+    rows_by_key: dict[str, list[RowResult]] = {}
+    for row in rows:
+        for key in row.keys:
+            rows_by_key.setdefault(key, []).append(row)
+    groups: dict[tuple[str, str, str, str], list[str]] = {}
+    for peer, p in purposes.items():
+        groups.setdefault((p.purpose, p.legal_basis, p.case_reference, p.officer), []).append(peer)
+    outcomes: list[PeerOutcome] = []
+    try:
+        for (purpose, basis, case, officer), group in groups.items():
+            try:
+                answer = client.lookup(
+                    lk.LookupRequest(
+                        match_keys=keys,
+                        purpose=purpose,
+                        legal_basis=basis,
+                        case_reference=case,
+                        officer=officer,
+                        peers=group,
+                    ),
+                    timeout=config.limits.rpc_deadline_seconds,
+                )
+            except grpc.RpcError:
+                continue  # the direct path reports what is wrong
+            for reply in answer.peers:
+                if reply.error or reply.agency_id not in group:
+                    continue
+                hit_keys = sorted({keys[i] for i in reply.hits if 0 <= i < len(keys)})
+                outcomes.append(
+                    record_held_match(
+                        conn,
+                        reply.agency_id,
+                        purposes[reply.agency_id],
+                        rows_by_key,
+                        keys,
+                        hit_keys,
+                        request_id=reply.request_id,
+                        policy_digest=reply.policy_digest,
+                    )
+                )
+    finally:
+        client.close()
+    return outcomes

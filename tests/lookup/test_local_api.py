@@ -162,6 +162,39 @@ class TestLocalLookup:
         assert views.extensions >= 1
         assert views.computations == full_before
 
+    def test_spoor_match_uses_the_running_node(self, nodes: Nodes, tmp_path: Path) -> None:
+        """With the node running, spoor match answers from held setups and records the hits."""
+        nodes.ask_until_ready([MISSING])
+        query = tmp_path / "query.jsonl"
+        rows = [
+            {"record_id": f"Q-{i}", "kind": "shipment", "containers": [c],
+             "review_date": "2031-01-01"}
+            for i, c in ((1, "MSCU 123456-6"), (2, "CSQU3054383"))
+        ]  # fmt: skip
+        query.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        out = spoor("match", "--home", str(nodes.homes["vn-customs"]), str(query), "--json",
+                    "--peer", "ke-kws", "--purpose", PURPOSE, "--legal-basis", BASIS,
+                    "--case", "CASE/2", "--officer", "Officer B")  # fmt: skip
+        result = json.loads(out)
+        hits = {r["record_id"]: r["hits"].get("ke-kws", []) for r in result["rows"]}
+        assert hits == {"Q-1": ["container"], "Q-2": []}
+        (counterpart,) = result["counterparts"]
+        assert counterpart["match_id"]
+        served = [
+            json.loads(d) for e, d in audit_rows(nodes.homes["ke-kws"]) if e == "match.served"
+        ]
+        assert served
+        assert all(d.get("held_setups") for d in served)
+        conn = store.connect(NodeHome(nodes.homes["vn-customs"]).db_path)
+        try:
+            stored = conn.execute(
+                "SELECT record_id, key_type FROM match_hits WHERE match_id = ?",
+                (counterpart["match_id"],),
+            ).fetchall()
+        finally:
+            conn.close()
+        assert [tuple(r) for r in stored] == [("Q-1", "container")]
+
     def test_socket_is_private_to_the_node_user(self, nodes: Nodes) -> None:
         """The local lookup socket is created with mode 0600."""
         vn = NodeHome(nodes.homes["vn-customs"])

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cspoor/lookup/v1/lookup.proto\x12\x0fspoor.lookup.v1\"\x81\x01\n\rLookupRequest\x12\x12\n\nmatch_keys\x18\x01 \x03(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x04 \x01(\t\x12\x0f\n\x07officer\x18\x05 \x01(\t\x12\r\n\x05peers\x18\x06 \x03(\t\"<\n\x0eLookupResponse\x12*\n\x05peers\x18\x01 \x03(\x0b\x32\x1b.spoor.lookup.v1.PeerLookup\"d\n\nPeerLookup\x12\x11\n\tagency_id\x18\x01 \x01(\t\x12\x0c\n\x04hits\x18\x02 \x03(\r\x12\x0c\n\x04held\x18\x03 \x01(\x08\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x18\n\x10\x65lements_charged\x18\x05 \x01(\r2_\n\x12LocalLookupService\x12I\n\x06Lookup\x12\x1e.spoor.lookup.v1.LookupRequest\x1a\x1f.spoor.lookup.v1.LookupResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cspoor/lookup/v1/lookup.proto\x12\x0fspoor.lookup.v1\"\x81\x01\n\rLookupRequest\x12\x12\n\nmatch_keys\x18\x01 \x03(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x04 \x01(\t\x12\x0f\n\x07officer\x18\x05 \x01(\t\x12\r\n\x05peers\x18\x06 \x03(\t\"<\n\x0eLookupResponse\x12*\n\x05peers\x18\x01 \x03(\x0b\x32\x1b.spoor.lookup.v1.PeerLookup\"\x8f\x01\n\nPeerLookup\x12\x11\n\tagency_id\x18\x01 \x01(\t\x12\x0c\n\x04hits\x18\x02 \x03(\r\x12\x0c\n\x04held\x18\x03 \x01(\x08\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x18\n\x10\x65lements_charged\x18\x05 \x01(\r\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x15\n\rpolicy_digest\x18\x07 \x01(\t2_\n\x12LocalLookupService\x12I\n\x06Lookup\x12\x1e.spoor.lookup.v1.LookupRequest\x1a\x1f.spoor.lookup.v1.LookupResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOOKUPREQUEST']._serialized_end=179
   _globals['_LOOKUPRESPONSE']._serialized_start=181
   _globals['_LOOKUPRESPONSE']._serialized_end=241
-  _globals['_PEERLOOKUP']._serialized_start=243
-  _globals['_PEERLOOKUP']._serialized_end=343
-  _globals['_LOCALLOOKUPSERVICE']._serialized_start=345
-  _globals['_LOCALLOOKUPSERVICE']._serialized_end=440
+  _globals['_PEERLOOKUP']._serialized_start=244
+  _globals['_PEERLOOKUP']._serialized_end=387
+  _globals['_LOCALLOOKUPSERVICE']._serialized_start=389
+  _globals['_LOCALLOOKUPSERVICE']._serialized_end=484
 # @@protoc_insertion_point(module_scope)

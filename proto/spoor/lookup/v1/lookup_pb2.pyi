@@ -98,6 +98,8 @@ class PeerLookup(google.protobuf.message.Message):
     HELD_FIELD_NUMBER: builtins.int
     ERROR_FIELD_NUMBER: builtins.int
     ELEMENTS_CHARGED_FIELD_NUMBER: builtins.int
+    REQUEST_ID_FIELD_NUMBER: builtins.int
+    POLICY_DIGEST_FIELD_NUMBER: builtins.int
     agency_id: builtins.str
     """agency_id is the counterpart's agency identifier."""
     held: builtins.bool
@@ -108,6 +110,14 @@ class PeerLookup(google.protobuf.message.Message):
     """
     elements_charged: builtins.int
     """elements_charged is how many keys the counterpart charged."""
+    request_id: builtins.str
+    """request_id is the identifier both agencies' audit trails recorded for
+    this lookup (empty when the counterpart could not be asked).
+    """
+    policy_digest: builtins.str
+    """policy_digest is the digest of the counterpart's policy that chose its
+    eligible records.
+    """
     @property
     def hits(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.int]:
         """hits are positions in LookupRequest.match_keys the counterpart holds."""
@@ -120,7 +130,9 @@ class PeerLookup(google.protobuf.message.Message):
         held: builtins.bool = ...,
         error: builtins.str = ...,
         elements_charged: builtins.int = ...,
+        request_id: builtins.str = ...,
+        policy_digest: builtins.str = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["agency_id", b"agency_id", "elements_charged", b"elements_charged", "error", b"error", "held", b"held", "hits", b"hits"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["agency_id", b"agency_id", "elements_charged", b"elements_charged", "error", b"error", "held", b"held", "hits", b"hits", "policy_digest", b"policy_digest", "request_id", b"request_id"]) -> None: ...
 
 Global___PeerLookup: typing_extensions.TypeAlias = PeerLookup
