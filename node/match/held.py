@@ -20,10 +20,15 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import private_set_intersection.python as psi
-
 from node.psi.errors import MalformedPsiMessage
-from node.psi.held import check_response, check_shard_setup, create_request, held_intersection
+from node.psi.held import (
+    blind_inline,
+    check_response,
+    check_shard_setup,
+    create_request,
+    held_intersection,
+    join_request,
+)
 from node.psi.messages import DEFAULT_LIMITS, Limits
 from node.setups.epochs import new_server_key
 from node.setups.shards import ShardLayout, shards_of
@@ -173,21 +178,17 @@ class HeldLookup:
 
     def _blind(self) -> bytes:
         if len(self.distinct) <= _INLINE_REQUEST:
-            client = psi.client.CreateFromKey(self._key, True)
-            data: bytes = client.CreateRequest(self.distinct).SerializeToString()
-            return data
+            return blind_inline(self._key, self.distinct)
         step = -(-len(self.distinct) // self._parallelism)
         parts = [self.distinct[i : i + step] for i in range(0, len(self.distinct), step)]
         with ThreadPoolExecutor(max_workers=self._parallelism) as threads:
             points = list(threads.map(lambda p: self._run(create_request, self._key, p), parts))
-        request = psi.Request()
-        request.reveal_intersection = True
+        slices: list[list[bytes]] = []
         for chunk in points:
             if not isinstance(chunk, list):
                 raise TypeError("a request slice returned an unexpected result")
-            request.encrypted_elements.extend(chunk)
-        data = request.SerializeToString()
-        return data
+            slices.append(chunk)
+        return join_request(slices)
 
     def finish(self, held: HeldSetups, response_bytes: bytes) -> set[str]:
         """The keys the counterpart holds, computed from held shards only."""

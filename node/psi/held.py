@@ -137,3 +137,46 @@ def create_request(client_key: bytes, elements: Sequence[str]) -> list[bytes]:
     client = psi.client.CreateFromKey(client_key, True)
     request = client.CreateRequest(list(elements))
     return [bytes(p) for p in request.encrypted_elements]
+
+
+def blind_inline(client_key: bytes, elements: Sequence[str]) -> bytes:
+    """A request for ``elements`` under ``client_key``, made in this process (small requests)."""
+    client = psi.client.CreateFromKey(client_key, True)
+    data: bytes = client.CreateRequest(list(elements)).SerializeToString()
+    return data
+
+
+def join_request(slices: Sequence[Sequence[bytes]]) -> bytes:
+    """One reveal-mode request from the points of consecutive slices."""
+    request = psi.Request()
+    request.reveal_intersection = True
+    for points in slices:
+        request.encrypted_elements.extend(points)
+    data: bytes = request.SerializeToString()
+    return data
+
+
+def split_request(request_bytes: bytes, parts: int) -> list[bytes]:
+    """Split a reveal-mode request into ``parts`` requests of consecutive points."""
+    request = psi.Request()
+    request.ParseFromString(request_bytes)
+    points = list(request.encrypted_elements)
+    step = -(-len(points) // parts)
+    out = []
+    for i in range(0, len(points), step):
+        part = psi.Request()
+        part.reveal_intersection = True
+        part.encrypted_elements.extend(points[i : i + step])
+        out.append(part.SerializeToString())
+    return out
+
+
+def join_responses(responses: list[bytes]) -> bytes:
+    """Concatenate responses to consecutive slices of one request (reveal mode keeps order)."""
+    joined = psi.Response()
+    for data in responses:
+        part = psi.Response()
+        part.ParseFromString(data)
+        joined.encrypted_elements.extend(part.encrypted_elements)
+    out: bytes = joined.SerializeToString()
+    return out

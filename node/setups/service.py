@@ -20,10 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-import private_set_intersection.python as psi
-
 from node.app.logs import get_logger
-from node.psi.held import process_with_key
+from node.psi.held import join_responses, process_with_key, split_request
 from node.psi.server import count_request_elements
 from node.setups.book import Generation, SetupBook, ShardSetup
 from node.setups.errors import SetupsNotReady, SetupsStale
@@ -202,32 +200,6 @@ class HeldSetupService:
             ),
             remaining,
         )
-
-
-def split_request(request_bytes: bytes, parts: int) -> list[bytes]:
-    """Split a reveal-mode request into ``parts`` requests of consecutive points."""
-    request = psi.Request()
-    request.ParseFromString(request_bytes)
-    points = list(request.encrypted_elements)
-    step = -(-len(points) // parts)
-    out = []
-    for i in range(0, len(points), step):
-        part = psi.Request()
-        part.reveal_intersection = True
-        part.encrypted_elements.extend(points[i : i + step])
-        out.append(part.SerializeToString())
-    return out
-
-
-def join_responses(responses: list[bytes]) -> bytes:
-    """Concatenate responses to consecutive slices of one request (reveal mode keeps order)."""
-    joined = psi.Response()
-    for data in responses:
-        part = psi.Response()
-        part.ParseFromString(data)
-        joined.encrypted_elements.extend(part.encrypted_elements)
-    out: bytes = joined.SerializeToString()
-    return out
 
 
 def records_fingerprint(conn: sqlite3.Connection) -> tuple[object, ...]:
