@@ -114,6 +114,9 @@ class HeldRequester:
         self.parallelism = parallelism
         self._contexts: dict[tuple[str, str, str], Context] = {}
         self._contexts_lock = threading.Lock()
+        # One sync at a time per (counterpart, view): a lookup and the background
+        # round never fetch the same shards twice.
+        self._sync_locks: dict[tuple[str, str], threading.Lock] = {}
 
     def contexts(self) -> list[tuple[str, Context]]:
         """Every (counterpart, context) looked up so far: what background syncs refresh."""
@@ -133,6 +136,13 @@ class HeldRequester:
 
     def sync(self, peer: str, channel: HeldChannel, context: Context) -> SyncResult:
         """Fetch what changed for (peer, context) and publish it whole."""
+        name = ViewKey(peer, context.purpose, context.legal_basis).name
+        with self._contexts_lock:
+            lock = self._sync_locks.setdefault((peer, name), threading.Lock())
+        with lock:
+            return self._sync(peer, channel, context)
+
+    def _sync(self, peer: str, channel: HeldChannel, context: Context) -> SyncResult:
         manifest = channel.manifest(context.purpose, context.legal_basis)
         key = ViewKey(peer, context.purpose, context.legal_basis)
         if manifest.peer != peer or manifest.view != key.name:
