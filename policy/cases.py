@@ -201,11 +201,12 @@ def _read_case(item: Node, defaults: dict[str, Any], r: Reader, out: CaseSet) ->
         stage = raw.get("stage", "release")
         expect = raw.get("expect") or {}
         where = m["name"]
-        if stage not in ("participation", "release"):
+        if stage not in ("participation", "release", "disclosure"):
             r.error(
                 m.get("stage", item),
                 f"unknown stage '{stage}'",
-                "stage is participation or release",
+                "stage is participation, release or disclosure (both, as a disclosure "
+                "request is decided)",
             )
             continue
         if expect.get("outcome") not in OUTCOMES:

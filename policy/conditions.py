@@ -109,11 +109,20 @@ class State:
         profile = self.profile
         if profile is None:
             return False, "no counterpart profile, dual criminality cannot be established"
+        if self.ctx.potential_charges and profile.criminal_offences is None:
+            # Fail closed: what the reference data does not say is not assumed.
+            return False, (
+                f"the counterpart profile of {profile.id} does not list its criminal offences, "
+                "so dual criminality cannot be established"
+            )
+        for charge in self.ctx.potential_charges:
+            if charge not in (profile.criminal_offences or ()):
+                return False, f"{charge} is not an offence in {profile.country}"
         for sp in self.facts.species:
             name, population = sp
             known = self.policy.species.get(name)
             listed = known is not None and known.appendix_for(population) != "none"
-            if listed and agency.cites_party and profile.cites_party:
+            if listed and agency.cites_party and profile.cites_party is True:
                 continue
             if name in agency.protected_species and name in profile.protected_species:
                 continue
@@ -200,11 +209,19 @@ def _review_passed(state: State) -> tuple[bool, str]:
 
 
 def _assurance_kinds(state: State) -> list[str]:
+    """Kinds of the assurances given that hold for this request.
+
+    An assurance counts only when it was given by the requester, is in date,
+    covers both direct and indirect use, and is either general or given for this
+    very case.
+    """
     kinds = []
     for aid in state.ctx.assurances:
         a = state.policy.assurances[aid]
         valid = a.issued <= state.today and (a.expires is None or state.today <= a.expires)
-        if a.counterpart == state.ctx.requester and valid:
+        full_scope = set(a.scope) >= BOTH_USES
+        this_case = a.case_reference is None or a.case_reference == state.ctx.case_reference
+        if a.counterpart == state.ctx.requester and valid and full_scope and this_case:
             kinds.append(a.kind)
     return kinds
 

@@ -1,13 +1,21 @@
 """What a decision is about: the request (``RequestContext``) and the record (facts).
 
-Both are checked against the closed vocabularies before any rule is looked at.
+``RequestContext`` is the one declaration of who asks and why (requester,
+purpose, legal basis, case reference, officer; for a disclosure also the
+justification, potential charges, assurances and fields asked for). A node
+builds it once where a request enters — :func:`request_context` trims the
+text and refuses it whole, naming the field, when its shape or vocabulary is
+wrong — and passes the same object to every evaluation. :func:`check_request`
+is the evaluator's own fail-closed check of the values only this policy can
+judge (its instruments and assurances).
+
 A request outside the vocabulary is refused as invalid; a record whose facts
 are malformed cannot be evaluated. Either way nothing is released.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -46,14 +54,22 @@ class RequestContext:
     requested_fields: tuple[str, ...] = ()
 
 
+#: Longest text accepted for purpose, legal basis, case reference and officer.
+MAX_TEXT = 256
+#: Longest justification accepted.
+MAX_JUSTIFICATION = 4000
+
+
 class InvalidRequestError(PolicyLanguageError, ValueError):
-    """The request uses a value outside the agreed vocabulary."""
+    """The request uses a value outside the agreed vocabulary (``field`` names which one)."""
 
-    FIELDS = ("reason",)
+    FIELDS = ("message", "field", "reason")
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
+    def __init__(self, message: str, field: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.reason = reason or message
 
 
 class InvalidFactsError(PolicyLanguageError, ValueError):
@@ -82,26 +98,120 @@ class Facts:
     fields: Mapping[str, object]
 
 
+def _refuse(field: str, reason: str) -> InvalidRequestError:
+    return InvalidRequestError(f"{field} {reason}", field=field, reason=reason)
+
+
+def _required_text(field: str, value: object, limit: int = MAX_TEXT) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise _refuse(field, "is required")
+    if len(text) > limit:
+        raise _refuse(field, f"is longer than {limit} characters")
+    return text
+
+
+def request_context(
+    *,
+    requester: str,
+    now: datetime,
+    purpose: str,
+    legal_basis: str,
+    case_reference: str,
+    officer: str,
+    justification: str = "",
+    potential_charges: Iterable[str] = (),
+    assurances: Iterable[str] = (),
+    requested_fields: Iterable[str] = (),
+    justification_required: bool = False,
+    fields_required: bool = False,
+) -> RequestContext:
+    """The context of a request as a person or a counterpart gave it, checked once.
+
+    Text is trimmed; a missing or over-long field, a purpose, offence class or
+    field name outside the vocabulary raises :class:`InvalidRequestError`
+    naming the field (``officer``, ``potential_charges``, …). Whether the
+    legal basis and assurances are ones this agency knows is for its policy
+    (:func:`check_request`).
+    """
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        raise TypeError("RequestContext.now must be a timezone-aware datetime")
+    texts = {
+        "purpose": _required_text("purpose", purpose),
+        "legal_basis": _required_text("legal_basis", legal_basis),
+        "case_reference": _required_text("case_reference", case_reference),
+        "officer": _required_text("officer", officer),
+    }
+    if texts["purpose"] not in vocab.PURPOSES:
+        raise _refuse("purpose", f"is not one of: {', '.join(vocab.PURPOSES)}")
+    why = justification.strip() if isinstance(justification, str) else ""
+    if justification_required and not why:
+        raise _refuse("justification", "is required")
+    if len(why) > MAX_JUSTIFICATION:
+        raise _refuse("justification", f"is longer than {MAX_JUSTIFICATION} characters")
+    charges = tuple(dict.fromkeys(potential_charges))
+    for charge in charges:
+        if charge not in vocab.OFFENCE_CLASSES:
+            raise _refuse("potential_charges", f"holds {charge!r}, not a known offence class")
+    fields = tuple(dict.fromkeys(requested_fields))
+    if fields_required and not fields:
+        raise _refuse("requested_fields", "name at least one field or field group")
+    for name in fields:
+        if not vocab.is_field_or_group(name):
+            raise _refuse("requested_fields", f"holds {name!r}, not a field or field group")
+    return RequestContext(
+        requester=requester,
+        now=now,
+        justification=why or None,
+        potential_charges=charges,
+        assurances=tuple(dict.fromkeys(assurances)),
+        requested_fields=fields,
+        **texts,
+    )
+
+
 def check_request(policy: Policy, ctx: RequestContext) -> None:
     """Raise :class:`InvalidRequestError` if the request uses an unknown value."""
     if not isinstance(ctx.now, datetime) or ctx.now.utcoffset() is None:
         raise TypeError("RequestContext.now must be a timezone-aware datetime")
     if ctx.purpose not in vocab.PURPOSES:
-        raise InvalidRequestError(f"unknown purpose '{ctx.purpose}'")
+        raise InvalidRequestError(
+            f"unknown purpose '{ctx.purpose}'",
+            "purpose",
+            f"is not one of: {', '.join(vocab.PURPOSES)}",
+        )
     if ctx.legal_basis not in policy.instruments:
-        raise InvalidRequestError(f"unknown legal basis '{ctx.legal_basis}'")
+        raise InvalidRequestError(
+            f"unknown legal basis '{ctx.legal_basis}'",
+            "legal_basis",
+            "is not a legal instrument this agency recognises",
+        )
     for charge in ctx.potential_charges:
         if charge not in vocab.OFFENCE_CLASSES:
-            raise InvalidRequestError(f"unknown offence class '{charge}' in potential charges")
+            raise InvalidRequestError(
+                f"unknown offence class '{charge}' in potential charges",
+                "potential_charges",
+                f"{charge!r} is not a known offence class",
+            )
     for aid in ctx.assurances:
         if aid not in policy.assurances:
-            raise InvalidRequestError(f"unknown assurance '{aid}'")
+            raise InvalidRequestError(
+                f"unknown assurance '{aid}'",
+                "assurances",
+                f"{aid!r} is not an assurance this agency holds",
+            )
     for name in ctx.requested_fields:
         if not vocab.is_field_or_group(name):
-            raise InvalidRequestError(f"unknown field or field group '{name}'")
+            raise InvalidRequestError(
+                f"unknown field or field group '{name}'",
+                "requested_fields",
+                f"{name!r} is not a field or field group",
+            )
     for attr in ("requester", "case_reference", "officer"):
         if not isinstance(getattr(ctx, attr), str) or not getattr(ctx, attr).strip():
-            raise InvalidRequestError(f"the request has no {attr.replace('_', ' ')}")
+            raise InvalidRequestError(
+                f"the request has no {attr.replace('_', ' ')}", attr, "is required"
+            )
 
 
 def _str_list(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:

@@ -65,6 +65,7 @@ class Decision:
     denied_by: list[str] = field(default_factory=list)
     matched_rules: list[str] = field(default_factory=list)
     policy_digest: str = ""
+    refused_at: str | None = None  # disclosure: the stage that refused, if any
 
     @property
     def released(self) -> bool:
@@ -82,6 +83,55 @@ def evaluate_participation(
 def evaluate_release(policy: Policy, ctx: RequestContext, facts: Mapping[str, Any]) -> Decision:
     """What of this record may be released to this requester, under which obligations?"""
     return _evaluate("release", policy, ctx, facts)
+
+
+def evaluate_disclosure(policy: Policy, ctx: RequestContext, facts: Mapping[str, Any]) -> Decision:
+    """The one decision a disclosure request gets for one record, and its explanation.
+
+    The record must first be admitted by the participation stage *for this
+    request* (with its charges, assurances and justification), then the release
+    stage decides. Both passes go into one :class:`Decision` (stage
+    ``disclosure``): its reason code is exactly what the requester is sent, and
+    its explanation shows both passes, so what a legal officer reads is what was
+    decided. A record no participation rule admits is refused as
+    ``NOT_RELEASABLE``, the code a key the node does not hold gets, so a
+    disclosure request learns nothing a match would not have told it; a
+    participation guard's own code (for example ``ASSURANCE_REQUIRED``) is sent
+    as it is, so the requester learns what would help.
+    """
+    part = evaluate_participation(policy, ctx, facts)
+    if part.outcome is not Outcome.RELEASE:
+        code = "NOT_RELEASABLE" if part.reason_code == "NO_MATCHING_RULE" else part.reason_code
+        explanation = Explanation(
+            stage="disclosure",
+            outcome=Outcome.DENY.value,
+            reason_code=code,
+            record_id=part.explanation.record_id,
+            request=part.explanation.request,
+            legal_references=part.explanation.legal_references,
+            policy_digest=part.policy_digest,
+            error=part.explanation.error,
+            participation=part.explanation,
+        )
+        return Decision(
+            "disclosure",
+            Outcome.DENY,
+            code,
+            replace(explanation, text=render_explanation(explanation)),
+            denied_by=list(part.denied_by),
+            matched_rules=list(part.matched_rules),
+            policy_digest=part.policy_digest,
+            refused_at="participation",
+        )
+    rel = evaluate_release(policy, ctx, facts)
+    explanation = replace(rel.explanation, stage="disclosure", participation=part.explanation)
+    explanation = replace(explanation, text=render_explanation(explanation))
+    return replace(
+        rel,
+        stage="disclosure",
+        explanation=explanation,
+        refused_at="release" if rel.outcome is Outcome.DENY else None,
+    )
 
 
 def _request_summary(ctx: RequestContext) -> dict[str, Any]:

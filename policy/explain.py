@@ -62,6 +62,9 @@ class Explanation:
     policy_digest: str = ""
     error: str | None = None
     text: str = ""
+    # Disclosure: the participation pass that came first (this explanation's own
+    # guards and rules are then the release pass, empty when participation refused).
+    participation: Explanation | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON output and audit."""
@@ -97,6 +100,7 @@ class Explanation:
             "policy_digest": self.policy_digest,
             "error": self.error,
             "text": self.text,
+            "participation": self.participation.as_dict() if self.participation else None,
         }
 
 
@@ -114,6 +118,9 @@ VERDICTS = {
     ("release", "RELEASE"): "RELEASED",
     ("release", "DENY"): "REFUSED",
     ("release", "PENDING_APPROVAL"): "HELD FOR APPROVAL",
+    ("disclosure", "RELEASE"): "RELEASED",
+    ("disclosure", "DENY"): "REFUSED",
+    ("disclosure", "PENDING_APPROVAL"): "HELD FOR APPROVAL",
 }
 
 
@@ -131,7 +138,7 @@ def _heading(e: Explanation) -> list[str]:
             f"{req.get('legal_basis')}, case {req.get('case_reference')}, "
             f"officer {req.get('officer')}, at {req.get('now')}."
         )
-    if e.error:
+    if e.error and e.participation is None:
         lines.append(f"The request could not be evaluated: {e.error}. Nothing was released.")
     return lines
 
@@ -155,7 +162,7 @@ def _rule_lines(title: str, checks: tuple[RuleCheck, ...], *, guards: bool) -> l
 
 def _field_lines(e: Explanation) -> list[str]:
     lines: list[str] = []
-    if (e.stage == "release" and e.outcome != "DENY") or e.fields:
+    if (e.stage in ("release", "disclosure") and e.outcome != "DENY") or e.fields:
         shown = [f"{f} ({e.transforms[f]})" if f in e.transforms else f for f in e.fields]
         lines += ["", "Fields released: " + (", ".join(shown) if shown else "none")]
     if e.withheld:
@@ -191,19 +198,53 @@ def _approval_lines(a: Approval | None) -> list[str]:
     return ["", f"Approval required from {who}{two}{due}."]
 
 
+def _participation_lines(e: Explanation) -> list[str]:
+    p = e.participation
+    if p is None:
+        return []
+    lines = ["", "1. May the record be considered for this request (participation stage)?"]
+    lines += _rule_lines("Guards checked:", p.guards, guards=True)
+    lines += _rule_lines("Participation rules:", p.rules, guards=False)
+    if p.outcome == "DENY":
+        meaning = vocab.REASON_CODES.get(p.reason_code, "")
+        lines += [
+            "",
+            f"Refused at the participation stage ({p.reason_code}: {meaning}); "
+            "the release rules were not evaluated.",
+        ]
+        if p.error:
+            lines.append(f"The request could not be evaluated: {p.error}.")
+        if p.reason_code == "NO_MATCHING_RULE":
+            lines.append(
+                "The requester is told NOT_RELEASABLE, exactly as for a key this node "
+                "does not hold."
+            )
+    else:
+        lines += ["", "2. What may be released (release stage)?"]
+    return lines
+
+
 def render_explanation(e: Explanation) -> str:
     """Plain-language text of an explanation."""
     lines = _heading(e)
+    lines += _participation_lines(e)
+    if e.participation is not None and e.participation.outcome == "DENY":
+        return "\n".join(_tail(e, lines))
+    rules_title = "Release" if e.stage == "disclosure" else e.stage.capitalize()
     lines += _rule_lines("Guards checked:", e.guards, guards=True)
-    lines += _rule_lines(f"{e.stage.capitalize()} rules:", e.rules, guards=False)
+    lines += _rule_lines(f"{rules_title} rules:", e.rules, guards=False)
     lines += _field_lines(e)
     lines += _obligation_lines(e.obligations)
     lines += _approval_lines(e.approval)
+    return "\n".join(_tail(e, lines))
+
+
+def _tail(e: Explanation, lines: list[str]) -> list[str]:
     if e.legal_references:
         lines += ["", "Legal references: " + "; ".join(e.legal_references)]
     if e.policy_digest:
         lines.append(f"Policy digest: {e.policy_digest}")
-    return "\n".join(lines)
+    return lines
 
 
 def render(decision: Decision) -> str:

@@ -1,9 +1,11 @@
 """Loading a policy: files → checked reference data and rules → :class:`Policy`.
 
 A policy is one YAML file or a directory of them (case tables named
-``*.cases.yaml`` are skipped). Files are merged; the baseline library shipped
-with Spoor is added when a file says ``include: [baseline]``. Every problem in
-every file is collected and raised together as one :class:`PolicyError`.
+``*.cases.yaml`` are skipped). Files are merged with the baseline library
+shipped with Spoor, which is mandatory: a policy must say ``include: [baseline]``
+and can add guards but never remove, redefine or weaken the baseline's (see
+:mod:`policy.baseline_check`). Every problem in every file is collected and
+raised together as one :class:`PolicyError`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from importlib import resources
 from pathlib import Path
 
 from policy import vocab
+from policy.baseline_check import check_baseline
 from policy.errors import PolicyError, Problem
+from policy.lint import never_fire_warnings, reference_warnings
 from policy.model import (
     Origin,
     Policy,
@@ -98,11 +102,13 @@ def load_sources(sources: list[tuple[str, str]], *, today: date | None = None) -
     """Load a policy from ``(file name, text)`` pairs (used by tests and tools)."""
     builder = _Builder()
     try:
+        # The baseline is read first and always: it is mandatory, so an agency rule or
+        # reference entry reusing one of its ids is reported where the agency wrote it.
+        for name, text in _baseline_sources():
+            builder.add_file(name, text, library="baseline")
         for name, text in sources:
             builder.add_file(name, text, library=None)
-        if "baseline" in builder.includes:
-            for name, text in _baseline_sources():
-                builder.add_file(name, text, library="baseline")
+        builder.require_baseline()
         policy = builder.build()
     except PolicyError:
         raise
@@ -120,7 +126,12 @@ def load_sources(sources: list[tuple[str, str]], *, today: date | None = None) -
             ]
         ) from exc
     when = today or datetime.now(UTC).date()
-    policy = replace(policy, warnings=tuple(expiry_warnings(policy, when)))
+    warnings = [
+        *expiry_warnings(policy, when),
+        *reference_warnings(policy),
+        *never_fire_warnings(policy, when),
+    ]
+    policy = replace(policy, warnings=tuple(warnings))
     return replace(policy, digest=compute_digest(policy))
 
 
@@ -163,11 +174,15 @@ class _Builder(ReferenceReader, RuleReader):
             "release": [],
         }
         self.files: list[str] = []
+        self.agency_files: list[str] = []
         self.broken_file = False
+        self.include_nodes: list[Node] = []
 
     def add_file(self, name: str, text: str, library: str | None) -> None:
         """Parse one file and collect its sections (problems are recorded, not raised)."""
         self.files.append(name)
+        if library is None:
+            self.agency_files.append(name)
         root = self._parse(name, text)
         if root is None:
             return
@@ -214,6 +229,8 @@ class _Builder(ReferenceReader, RuleReader):
             else:
                 self.agency_nodes.append(top["agency"])
         if "include" in top:
+            if library is None:
+                self.include_nodes.append(top["include"])
             for lib in self.r.choices(top["include"], "include", LIBRARIES) or ():
                 if lib not in self.includes:
                     self.includes.append(lib)
@@ -235,6 +252,33 @@ class _Builder(ReferenceReader, RuleReader):
             if section in top:
                 for item in self.r.seq(top[section], section):
                     self.rule_nodes[kind].append((item, library))
+
+    def require_baseline(self) -> None:
+        """An agency policy that does not include the baseline is an error, never a silent gap."""
+        if "baseline" in self.includes or self.broken_file:
+            return
+        if self.include_nodes:
+            where = self.include_nodes[0]
+            self.r.error(
+                where,
+                "the policy does not include the baseline guards",
+                "write 'include: [baseline]'; protected persons, capital charges, INTERPOL "
+                "Art. 3, review dates and competence always apply",
+            )
+            return
+        target = self.agency_nodes[0] if self.agency_nodes else None
+        file = target.file if target else (self.agency_files or ["<policy>"])[0]
+        line = max(1, target.line - 1) if target else 1
+        self.r.problems.append(
+            Problem(
+                file,
+                line,
+                1,
+                "the policy does not include the baseline guards",
+                "add the line 'include: [baseline]'; protected persons, capital charges, "
+                "INTERPOL Art. 3, review dates and competence always apply",
+            )
+        )
 
     def build(self) -> Policy:
         instruments = self.instruments()
@@ -262,6 +306,7 @@ class _Builder(ReferenceReader, RuleReader):
         guards = self.rules("guard", vocabularies, seen)
         participation = self.rules("participation", vocabularies, seen)
         release = self.rules("release", vocabularies, seen)
+        check_baseline(self.r, guards, participation + release)
         if self.r.problems or agency is None:
             raise PolicyError(sorted(self.r.problems, key=lambda p: (p.file, p.line, p.column)))
         return Policy(

@@ -75,8 +75,10 @@ class Counterpart:
     competences: tuple[str, ...]
     instruments: tuple[str, ...]
     death_penalty: tuple[str, ...]
-    cites_party: bool = True
-    criminal_offences: tuple[str, ...] = ()
+    # ``None``: the reference data does not say. Dual criminality then fails
+    # closed (it is never assumed), and ``policy check`` warns.
+    cites_party: bool | None = None
+    criminal_offences: tuple[str, ...] | None = None
     protected_species: tuple[str, ...] = ()
     origin: Origin = field(default=NOWHERE, compare=False)
 

@@ -103,9 +103,10 @@ class ReferenceReader:
         if not self.agency_nodes:
             if self.broken_file:  # the broken file may be the one that holds it
                 return None
+            agency_files = [f for f in self.files if not f.startswith("<baseline>")]
             self.r.problems.append(
                 Problem(
-                    self.files[0] if self.files else "<policy>",
+                    agency_files[0] if agency_files else "<policy>",
                     1,
                     1,
                     "the policy has no 'agency:' section",
@@ -180,7 +181,8 @@ class ReferenceReader:
             dp = self.r.choices(
                 m["death_penalty"], "death_penalty", vocab.OFFENCE_CLASSES, empty_ok=True
             )
-            cites = self.r.flag(m["cites_party"], "cites_party") if "cites_party" in m else True
+            # Omitted means unknown (None), never a default that would let a request through.
+            cites = self.r.flag(m["cites_party"], "cites_party") if "cites_party" in m else None
             crimes = (
                 self.r.choices(
                     m["criminal_offences"],
@@ -189,11 +191,14 @@ class ReferenceReader:
                     empty_ok=True,
                 )
                 if "criminal_offences" in m
-                else ()
+                else None
             )
             protected = self._names(m.get("protected_species"), "protected_species")
-            values = (name, country, competent, competences, insts, dp, cites, crimes)
-            if all(v is not None for v in values):
+            values = (name, country, competent, competences, insts, dp)
+            bad = ("cites_party" in m and cites is None) or (
+                "criminal_offences" in m and crimes is None
+            )
+            if all(v is not None for v in values) and not bad:
                 out[key_node.raw] = Counterpart(
                     key_node.raw,
                     name or "",
@@ -202,8 +207,8 @@ class ReferenceReader:
                     competences or (),
                     insts or (),
                     dp or (),
-                    bool(cites),
-                    crimes or (),
+                    cites,
+                    crimes,
                     protected,
                     origin(key_node),
                 )

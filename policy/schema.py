@@ -96,8 +96,19 @@ class Reader:
 
     def unique(self, seen: dict[str, Node], key_node: Node, what: str) -> bool:
         """Record ``key_node`` in ``seen``; a problem (and False) if it was there already."""
-        if key_node.raw in seen:
-            first = seen[key_node.raw]
+        first = seen.get(key_node.raw)
+        if first is key_node:  # registered in advance (the baseline's own ids)
+            return True
+        if first is not None and first.file.startswith("<baseline>"):
+            self.error(
+                key_node,
+                f"{what} '{key_node.raw}' is part of the baseline; an agency policy cannot "
+                "redefine, override or switch off the baseline",
+                "use another id: a policy may add guards and reference data, never remove or "
+                "weaken the baseline's",
+            )
+            return False
+        if first is not None:
             self.error(
                 key_node,
                 f"{what} '{key_node.raw}' is declared twice (first at {first.file}:{first.line})",

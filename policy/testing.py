@@ -2,7 +2,9 @@
 
 Coverage rule: every participation and release rule has a case where it
 matches and a case where it does not; every guard has a case where it fires.
-A rule only counts in cases of the stage it belongs to (guards: their stages).
+A rule only counts in cases of the stage it belongs to (guards: their stages);
+a ``disclosure`` case runs both stages, as a disclosure request is decided,
+and counts for the rules of both.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from typing import Any
 
 from policy.cases import Case, CaseSet, load_cases
 from policy.errors import Problem
-from policy.evaluate import Decision, evaluate_participation, evaluate_release
+from policy.evaluate import (
+    Decision,
+    evaluate_disclosure,
+    evaluate_participation,
+    evaluate_release,
+)
 from policy.model import Policy
 
 
@@ -79,7 +86,11 @@ class TestReport:
 
 def decide(policy: Policy, case: Case) -> Decision:
     """Evaluate one case against a policy."""
-    evaluate = evaluate_participation if case.stage == "participation" else evaluate_release
+    evaluate = {
+        "participation": evaluate_participation,
+        "release": evaluate_release,
+        "disclosure": evaluate_disclosure,
+    }[case.stage]
     return evaluate(policy, case.request, case.record)
 
 
@@ -153,7 +164,10 @@ def run_case_set(policy: Policy, case_set: CaseSet) -> TestReport:
     for case in case_set.cases:
         d = decide(policy, case)
         report.results.append(CaseResult(case, d, tuple(compare(case, d))))
-        for check in d.explanation.guards + d.explanation.rules:
+        passes = [d.explanation]
+        if d.explanation.participation is not None:
+            passes.append(d.explanation.participation)
+        for check in (c for e in passes for c in e.guards + e.rules):
             cov = report.coverage.get(check.rule_id)
             if cov is None:
                 continue

@@ -1,19 +1,32 @@
-"""Holds the policy in force and swaps it only for one that checks clean.
+"""Holds the policy in force and swaps it only for one that checks clean and passes its tests.
 
-An invalid edit is logged and audited as ``policy.rejected``; the node keeps
-serving the last good policy. At start-up an invalid policy is fatal (fail
-fast), because there is no last good policy to fall back to.
+Activation rule: a policy goes live only when it loads without errors and every
+case of its own case tables passes (:func:`policy.activation.vet_policy`).
+Otherwise the node keeps serving the version it had, logs why, audits
+``policy.rejected`` and remembers the refusal for ``spoor policy status``. At
+start-up a policy that may not go live is fatal (fail fast): nothing would be
+safe to serve; ``spoor policy rollback`` puts a kept version back.
+
+Every activation is audited as ``policy.loaded`` with who activated it and a
+copy of the files is kept in ``policy-history/`` (see
+:mod:`node.app.policy_history`). Who: the authenticated officer id when the
+caller gives one (``officer_id``), else the operating-system user (``os:<name>``).
 """
 
 from __future__ import annotations
 
+import getpass
+import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import policy as policy_lang
 from node import audit, store
 from node.app.logs import get_logger
+from node.app.policy_history import Activation, PolicyHistory, policy_tree, version_of
 from node.errors import ServiceUnavailable
+from policy.activation import vet_policy
 
 log = get_logger("spoor.policy")
 
@@ -32,25 +45,43 @@ def _fingerprint(path: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
+def os_user() -> str:
+    """Who is acting, until officers authenticate: the operating-system user."""
+    try:
+        return f"os:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return f"os:uid-{os.getuid()}"
+
+
+def activator(officer_id: str | None) -> str:
+    """The actor recorded for an activation."""
+    return officer_id.strip() if officer_id and officer_id.strip() else os_user()
+
+
 class PolicyHolder:
     """The agency's policy, reloaded when its files change."""
 
-    def __init__(self, path: Path, db_path: Path) -> None:
+    def __init__(self, path: Path, db_path: Path, history: PolicyHistory | None = None) -> None:
         self.path = path
         self.db_path = db_path
+        self.history = history or PolicyHistory.beside(db_path)
         self._lock = threading.Lock()
         self._policy: policy_lang.Policy | None = None
+        self._version: str | None = None
         self._fingerprint: tuple[tuple[str, int, int], ...] = ()
 
-    def load_initial(self) -> policy_lang.Policy:
-        """Load the policy at start-up; raises ``policy.PolicyError`` if it does not check clean."""
+    def load_initial(self, officer_id: str | None = None) -> policy_lang.Policy:
+        """Load the policy at start-up; raises ``policy.PolicyError`` if it may not go live."""
         fingerprint = _fingerprint(self.path)
-        loaded = policy_lang.load_policy(self.path)
+        tree = policy_tree(self.path)
+        try:
+            loaded, _ = vet_policy(self.path)
+        except policy_lang.PolicyError as exc:
+            self._refused(version_of(tree), exc, officer_id, serving=None)
+            raise
         with self._lock:
-            self._policy = loaded
             self._fingerprint = fingerprint
-        self._audit("policy.loaded", loaded.digest, "OK", {})
-        log.info("policy loaded", policy_digest=loaded.digest)
+        self._activate(loaded, tree, "start", officer_id)
         return loaded
 
     def current(self) -> policy_lang.Policy:
@@ -59,44 +90,129 @@ class PolicyHolder:
                 raise ServiceUnavailable("no valid policy is loaded")
             return self._policy
 
-    def maybe_reload(self) -> bool:
+    @property
+    def version(self) -> str | None:
+        """The version in force (its copy is in ``policy-history/``)."""
+        with self._lock:
+            return self._version
+
+    def maybe_reload(self, officer_id: str | None = None) -> bool:
         """Reload if the files changed; returns True if a new policy took effect."""
         fingerprint = _fingerprint(self.path)
         with self._lock:
-            if fingerprint == self._fingerprint:
+            if fingerprint == self._fingerprint or not fingerprint:
+                # Unchanged, or the directory is being swapped (rollback): look again later.
                 return False
             self._fingerprint = fingerprint
             previous = self._policy
+        tree = policy_tree(self.path)
         try:
-            loaded = policy_lang.load_policy(self.path)
+            loaded, _ = vet_policy(self.path)
         except policy_lang.PolicyError as exc:
-            problems = [str(p) for p in getattr(exc, "problems", [])][:20]
-            log.error(  # noqa: TRY400 - an expected outcome; the problems are the detail
-                "policy edit rejected; still serving the last good policy",
-                problems=problems,
-                policy_digest=previous.digest if previous else None,
-            )
-            self._audit(
-                "policy.rejected",
-                previous.digest if previous else None,
-                "REJECTED",
-                {"problems": len(problems)},
-            )
+            self._refused(version_of(tree), exc, officer_id, serving=previous)
             return False
-        with self._lock:
-            self._policy = loaded
-        self._audit("policy.loaded", loaded.digest, "OK", {"reload": True})
-        log.info("policy reloaded", policy_digest=loaded.digest)
+        self._activate(loaded, tree, "reload", officer_id)
         return True
 
-    def _audit(
-        self, event: str, digest: str | None, status: str, details: dict[str, object]
+    def _activate(
+        self,
+        loaded: policy_lang.Policy,
+        tree: dict[str, bytes],
+        reason: str,
+        officer_id: str | None,
     ) -> None:
-        conn = store.connect(self.db_path)
-        try:
-            with store.transaction(conn):
-                audit.append(
-                    conn, event, actor="node", policy_digest=digest, status=status, details=details
-                )
-        finally:
-            conn.close()
+        version = self.history.keep(tree)
+        last = self.history.active()
+        with self._lock:
+            self._policy = loaded
+            self._version = version
+        if last is not None and last.version == version and last.digest == loaded.digest:
+            # Already recorded as active (the node restarted, or 'spoor policy rollback'
+            # activated it): this node now serves it; the index keeps who activated it.
+            self._audit(
+                "policy.loaded",
+                loaded.digest,
+                "OK",
+                {"version": version, "reason": reason, "activated_by": last.activated_by},
+            )
+            log.info("policy loaded", policy_digest=loaded.digest, version=version)
+            return
+        by = activator(officer_id)
+        entry = Activation(
+            version,
+            loaded.digest,
+            now_iso(),
+            by,
+            reason,
+            last.version if last else None,
+        )
+        self.history.record(entry)
+        self._audit(
+            "policy.loaded",
+            loaded.digest,
+            "OK",
+            {"version": version, "reason": reason, "previous": entry.previous},
+            actor=by,
+        )
+        log.info("policy activated", policy_digest=loaded.digest, version=version, reason=reason)
+
+    def _refused(
+        self,
+        version: str,
+        exc: policy_lang.PolicyError,
+        officer_id: str | None,
+        serving: policy_lang.Policy | None,
+    ) -> None:
+        problems = [str(p) for p in getattr(exc, "problems", [])]
+        by = activator(officer_id)
+        self.history.note_refusal(version, problems, by)
+        log.error(
+            "policy edit refused; still serving the last good policy"
+            if serving
+            else "policy refused; the node cannot start until it checks clean and passes its tests",
+            problems=problems[:20],
+            version=version,
+            policy_digest=serving.digest if serving else None,
+        )
+        self._audit(
+            "policy.rejected",
+            serving.digest if serving else None,
+            "REJECTED",
+            {"problems": len(problems), "version": version},
+            actor=by,
+        )
+
+    def _audit(
+        self,
+        event: str,
+        digest: str | None,
+        status: str,
+        details: dict[str, object],
+        *,
+        actor: str = "node",
+    ) -> None:
+        audit_policy_event(self.db_path, event, digest, status, details, actor=actor)
+
+
+def audit_policy_event(
+    db_path: Path,
+    event: str,
+    digest: str | None,
+    status: str,
+    details: dict[str, object],
+    *,
+    actor: str,
+) -> None:
+    """Append one policy event to the audit trail in its own transaction."""
+    conn = store.connect(db_path)
+    try:
+        with store.transaction(conn):
+            audit.append(
+                conn, event, actor=actor, policy_digest=digest, status=status, details=details
+            )
+    finally:
+        conn.close()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

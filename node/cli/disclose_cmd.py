@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -17,8 +18,10 @@ from node.cli.common import home_option, load_node
 from node.disclosure import export as disclosure_export
 from node.disclosure import requester
 from node.errors import DisclosureNotFound, InvalidRequest
-from node.rpc.client import PeerCallFailed, PeerClient
-from node.rpc.disclosure_adapter import PeerDisclosureChannel
+from node.match.context import request_context
+from node.peers.channel import PeerCallFailed
+from node.rpc.channels import PeerDisclosureChannel
+from node.rpc.client import PeerClient
 
 
 @click.group("disclose")
@@ -178,19 +181,27 @@ def request_cmd(
             "SELECT purpose, legal_basis, case_reference, officer FROM matches WHERE match_id=?",
             (hits[0].match_id,),
         ).fetchone()
-        reason = requester.RequestReason(
-            purpose=purpose or str(match["purpose"]),
-            legal_basis=legal_basis or str(match["legal_basis"]),
-            case_reference=case_reference or str(match["case_reference"]),
-            officer=officer or str(match["officer"]),
-            justification=justification,
-            potential_charges=_split(charges),
-            assurances=_split(assurances),
-            requested_fields=_split(fields),
-        )
+        try:
+            # Who asks and why, checked once here and sent as it is.
+            context = request_context(
+                requester=config.agency_id,
+                now=datetime.now(UTC),
+                purpose=purpose or str(match["purpose"]),
+                legal_basis=legal_basis or str(match["legal_basis"]),
+                case_reference=case_reference or str(match["case_reference"]),
+                officer=officer or str(match["officer"]),
+                justification=justification,
+                potential_charges=_split(charges),
+                assurances=_split(assurances),
+                requested_fields=_split(fields),
+                justification_required=True,
+                fields_required=True,
+            )
+        except InvalidRequest as exc:
+            raise _fail(exc) from exc
         client, channel = _channel(node_home, config, hits[0].peer, insecure)
         try:
-            disclosure_id = requester.send_request(conn, channel, hits, reason)
+            disclosure_id = requester.send_request(conn, channel, hits, context)
         except (PeerCallFailed, InvalidRequest, requester.CounterpartReplyError) as exc:
             raise _fail(exc) from exc
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -15,14 +16,10 @@ from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
 from node.cli.records_cmd import _mapping as header_mapping
 from node.errors import InvalidRequest
-from node.match.requester import (
-    MatchPurpose,
-    MatchReport,
-    PeerOutcome,
-    QueryFileInvalid,
-    load_rows,
-    run_match,
-)
+from node.match.channel import MatchChannel
+from node.match.context import request_context
+from node.match.requester import MatchReport, PeerOutcome, QueryFileInvalid, load_rows, run_match
+from node.rpc.channels import PeerMatchChannel
 from node.rpc.client import PeerClient
 from node.rpc.local_lookup import match_via_running_node
 
@@ -177,27 +174,43 @@ def match(
             lines = "\n".join(f"  {e}" for e in exc.errors[:50])
             raise click.ClickException(f"{exc}\n{lines}") from exc
 
-        def clients(agency_id: str) -> PeerClient:
-            return PeerClient(NodeHome(node_home.root), config, known[agency_id], insecure=insecure)
+        def channels(agency_id: str) -> MatchChannel:
+            return PeerMatchChannel(
+                PeerClient(NodeHome(node_home.root), config, known[agency_id], insecure=insecure)
+            )
 
         bases = _legal_bases(legal_bases, targets)
-        purposes = {t: MatchPurpose(purpose, bases[t], case_reference, officer) for t in targets}
+        now = datetime.now(UTC)
+        try:
+            # Who asks and why, per counterpart: checked once here, sent as it is.
+            contexts = {
+                t: request_context(
+                    requester=config.agency_id,
+                    now=now,
+                    purpose=purpose,
+                    legal_basis=bases[t],
+                    case_reference=case_reference,
+                    officer=officer,
+                )
+                for t in targets
+            }
+        except InvalidRequest as exc:
+            raise click.BadParameter(
+                f"{exc} (give it on the command line); nothing was sent"
+            ) from exc
         via_node: list[PeerOutcome] = []
         if not cardinality_only and not insecure:
             # A running node answers from the setups it holds; counterparts it could not
             # ask that way are matched directly below.
-            via_node = match_via_running_node(node_home, config, conn, rows, purposes)
+            via_node = match_via_running_node(node_home, config, conn, rows, contexts)
         done = {o.agency_id for o in via_node}
-        try:
-            direct = run_match(
-                conn,
-                rows,
-                {t: p for t, p in purposes.items() if t not in done},
-                clients,
-                reveal_intersection=not cardinality_only,
-            )
-        except InvalidRequest as exc:
-            raise click.BadParameter(str(exc)) from exc
+        direct = run_match(
+            conn,
+            rows,
+            {t: c for t, c in contexts.items() if t not in done},
+            channels,
+            reveal_intersection=not cardinality_only,
+        )
         order = {t: i for i, t in enumerate(targets)}
         report = MatchReport(
             rows=rows,

@@ -1,4 +1,4 @@
-"""``spoor policy``: check, test, explain and diff release policies.
+"""``spoor policy``: check, test, explain and diff release policies; status, history, rollback.
 
 Exit codes: 0 all good, 1 the policy has problems or cases fail, 2 usage errors
 (wrong options, unreadable request or record files).
@@ -16,10 +16,12 @@ import click
 import yaml
 
 from node.app.home import NodeHome
+from node.cli.policy_versions_cmd import history, rollback, status
 from policy import (
     Policy,
     PolicyError,
     Problem,
+    evaluate_disclosure,
     evaluate_participation,
     evaluate_release,
     load_policy,
@@ -96,7 +98,12 @@ today_opt = click.option(
 
 @click.group("policy")
 def policy() -> None:
-    """Check, test, explain and compare release policies."""
+    """Check, test, explain and compare release policies; see and roll back what is live."""
+
+
+policy.add_command(status)
+policy.add_command(history)
+policy.add_command(rollback)
 
 
 @policy.command("check")
@@ -246,7 +253,18 @@ def _stored_facts(home: str | None, record_id: str | None) -> dict[str, Any]:
     help="A record stored in the node (needs --home): explain the decision on its facts.",
 )
 @click.option(
-    "--stage", type=click.Choice(["release", "participation"]), default="release", show_default=True
+    "--decision",
+    "decision_id",
+    help="A past disclosure decision (item, ticket or disclosure id; needs --home): "
+    "show exactly what was sent.",
+)
+@click.option(
+    "--stage",
+    type=click.Choice(["disclosure", "release", "participation"]),
+    default="disclosure",
+    show_default=True,
+    help="disclosure: what a disclosure request gets (participation for this request, "
+    "then release); or one stage alone.",
 )
 @click.option("--requester")
 @click.option("--purpose")
@@ -266,6 +284,7 @@ def explain(
     request_file: str | None,
     record_file: str | None,
     record_id: str | None,
+    decision_id: str | None,
     stage: str,
     as_json: bool,
     fields: tuple[str, ...],
@@ -276,7 +295,14 @@ def explain(
     """Decide one request for one record and show the full decision record.
 
     The request comes from --request and/or the inline options (inline wins).
+    With --decision, nothing is evaluated: the stored decision is shown as it
+    was sent, with the explanation written by the evaluation that made it.
     """
+    if decision_id is not None:
+        if request_file or record_file or record_id or any(v is not None for v in inline.values()):
+            raise click.UsageError("--decision shows a past decision; give it alone (with --home)")
+        _explain_stored(home, decision_id, as_json)
+        return
     raw: dict[str, Any] = _read_yaml(request_file, "request") if request_file else {}
     for key, value in inline.items():
         if value is not None:
@@ -301,7 +327,11 @@ def explain(
         raise click.UsageError("give exactly one of --record FILE or --record-id ID")
     record = _read_yaml(record_file, "record") if record_file else _stored_facts(home, record_id)
     loaded = _load(_policy_path(path, home))
-    evaluate = evaluate_participation if stage == "participation" else evaluate_release
+    evaluate = {
+        "participation": evaluate_participation,
+        "release": evaluate_release,
+        "disclosure": evaluate_disclosure,
+    }[stage]
     decision = evaluate(loaded, ctx, record)
     if as_json:
         out = decision.explanation.as_dict()
@@ -310,6 +340,32 @@ def explain(
         click.echo(json.dumps(out, indent=2, default=str, ensure_ascii=False))
     else:
         click.echo(render(decision))
+
+
+def _explain_stored(home: str | None, decision_id: str, as_json: bool) -> None:
+    # Deferred: only this option needs the node database.
+    from node import store
+    from node.disclosure.decisions import render_stored, stored_decisions
+    from node.errors import DisclosureNotFound
+
+    node_home = NodeHome.resolve(home)
+    if not node_home.db_path.is_file():
+        raise click.UsageError(f"--decision needs a node home; {node_home.root} has no database")
+    conn = store.connect(node_home.db_path)
+    try:
+        found = stored_decisions(conn, decision_id)
+    except DisclosureNotFound:
+        raise click.BadParameter(
+            f"no disclosure decision {decision_id!r} in {node_home.root}",
+            param_hint="--decision",
+        ) from None
+    finally:
+        conn.close()
+    if as_json:
+        data: Any = [d.as_dict() for d in found]
+        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(("\n\n" + "-" * 72 + "\n\n").join(render_stored(d) for d in found))
 
 
 @policy.command("diff")

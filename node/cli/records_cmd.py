@@ -19,7 +19,6 @@ from node.records import store as record_store
 from node.records.importer import ImportRefusedError, estimate_rows, import_file
 from node.records.io import FORMATS, UnreadableFileError
 from node.records.keys import derive_keys
-from spoor_dev.quality import evaluate
 
 _SHOWN_ERRORS = 20
 
@@ -309,6 +308,14 @@ def quality_cmd(labeled: Path | None) -> None:
     path = labeled or _DEFAULT_LABELED
     if not path.is_file():
         raise click.ClickException(f"{path}: no labeled set there; give the file as an argument")
+    try:
+        # The scorer lives beside the labeled set in a checkout, outside the wheel:
+        # every other records command works from an installed node without it.
+        from spoor_dev.quality import evaluate
+    except ModuleNotFoundError:
+        raise click.ClickException(
+            "the quality scorer is part of a Spoor checkout (spoor_dev); run it from one"
+        ) from None
     report = evaluate(path)
     click.echo(report.table())
     if report.recall < QUALITY_RECALL_BAR or report.false_matches:

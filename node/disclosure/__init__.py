@@ -5,7 +5,7 @@ policy; :mod:`node.disclosure.tickets` is what legal officers use to approve,
 deny and reopen tickets. Requester side: :mod:`node.disclosure.requester`
 sends requests for chosen hits and keeps what is released;
 :mod:`node.disclosure.export` writes it out with its conditions and purges it
-after retention. No module here imports gRPC (see ``node.rpc.disclosure_adapter``).
+after retention. No module here imports gRPC (the wire mapping is ``node.rpc.wire``).
 """
 
 from __future__ import annotations

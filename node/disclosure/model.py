@@ -1,8 +1,11 @@
 """The disclosure request and its answer as the domain sees them, and input checks.
 
-A :class:`DisclosureCall` is what a counterpart asked for, after transport
-decoding; :func:`validate_call` refuses it with :class:`~node.errors.InvalidRequest`
-(naming the field) before anything is charged, decided or stored.
+A :class:`DisclosureCall` is what a requester asks for: its accountability
+context (``policy.RequestContext``, checked once where it was built — the CLI
+on the requester's side, the wire decoder on the responder's) and the keys.
+:func:`validate_call` refuses it with :class:`~node.errors.InvalidRequest`
+(naming the field) before anything is charged, decided or stored. Decisions
+carry the policy's own typed outcome and obligations.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import policy as policy_lang
 from node.errors import InvalidRequest, VersionMismatch
+from node.match.context import check_against_policy
 from node.match.responder import PROTOCOL_VERSION
 from node.records.keys import KEY_SCHEME_VERSION
 
@@ -24,13 +28,14 @@ from node.records.keys import KEY_SCHEME_VERSION
 MAX_KEYS_PER_REQUEST = 100
 MAX_KEY_LENGTH = 512
 MAX_TEXT = 256
-MAX_JUSTIFICATION = 4000
 
 _KEY_RE = re.compile(r"^v(\d+)\|([a-z][a-z0-9_]{0,31})\|(.+)$")
 
-RELEASE = "RELEASE"
-DENY = "DENY"
-PENDING_APPROVAL = "PENDING_APPROVAL"
+Outcome = policy_lang.Outcome
+Obligations = policy_lang.Obligations
+RELEASE = Outcome.RELEASE
+DENY = Outcome.DENY
+PENDING_APPROVAL = Outcome.PENDING_APPROVAL
 
 #: The code given for every key that leads to no releasable record — the same as
 #: for a record the policy will not release, so a request learns nothing new.
@@ -54,22 +59,19 @@ def now_utc() -> datetime:
 
 @dataclass(frozen=True)
 class DisclosureCall:
-    """A disclosure request as the responder sees it."""
+    """A disclosure request, on either side of the wire (``context.requester`` asks)."""
 
-    requester: str
+    context: policy_lang.RequestContext
     protocol_version: int
     key_scheme_version: int
     request_id: str
     match_keys: tuple[str, ...]
-    purpose: str
-    legal_basis: str
-    case_reference: str
-    officer: str
-    justification: str = ""
-    potential_charges: tuple[str, ...] = ()
-    assurances: tuple[str, ...] = ()
-    requested_fields: tuple[str, ...] = ()
     match_id: str = ""
+
+    @property
+    def requester(self) -> str:
+        """The agency asking."""
+        return self.context.requester
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,12 @@ class ItemDecision:
     """The decision on one item of a disclosure request."""
 
     item_id: str
-    outcome: str
+    outcome: Outcome
     reason_code: str
     match_key: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
     transforms: dict[str, str] = field(default_factory=dict)
-    obligations: dict[str, Any] | None = None
+    obligations: Obligations | None = None
     ticket_id: str | None = None
     deadline: str | None = None
     overdue: bool = False
@@ -105,15 +107,6 @@ class DisclosureAnswer:
         for item in self.items:
             out[names[item.outcome]] += 1
         return out
-
-
-def _text(name: str, value: str, limit: int = MAX_TEXT) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidRequest(name, "is required")
-    if len(value) > limit:
-        raise InvalidRequest(name, f"is longer than {limit} characters")
-    return value
 
 
 def check_key(index: int, key: str) -> None:
@@ -144,30 +137,14 @@ def _check_versions(call: DisclosureCall) -> None:
 
 
 def _check_reason(call: DisclosureCall, pol: policy_lang.Policy) -> None:
-    for name in ("purpose", "legal_basis", "case_reference", "officer"):
-        _text(name, getattr(call, name))
-    if len(call.justification) > MAX_JUSTIFICATION:
-        raise InvalidRequest("justification", f"is longer than {MAX_JUSTIFICATION} characters")
-    if call.purpose.strip() not in policy_lang.PURPOSES:
-        raise InvalidRequest("purpose", f"is not one of: {', '.join(policy_lang.PURPOSES)}")
-    if call.legal_basis.strip() not in pol.instruments:
-        raise InvalidRequest("legal_basis", "is not a legal instrument this agency recognises")
-    for charge in call.potential_charges:
-        if charge not in policy_lang.OFFENCE_CLASSES:
-            raise InvalidRequest("potential_charges", f"{charge!r} is not a known offence class")
-    for aid in call.assurances:
-        if aid not in pol.assurances:
-            raise InvalidRequest("assurances", f"{aid!r} is not an assurance this agency holds")
+    check_against_policy(pol, call.context)
     if len(call.match_id) > MAX_TEXT:
         raise InvalidRequest("match_id", f"is longer than {MAX_TEXT} characters")
 
 
 def _check_asked(call: DisclosureCall) -> None:
-    if not call.requested_fields:
+    if not call.context.requested_fields:
         raise InvalidRequest("requested_fields", "name at least one field or field group")
-    for name in call.requested_fields:
-        if name not in policy_lang.FIELD_GROUPS and name not in policy_lang.GROUP_NAMES:
-            raise InvalidRequest("requested_fields", f"{name!r} is not a field or field group")
     if not call.match_keys:
         raise InvalidRequest("match_keys", "name at least one match key that was a hit")
     if len(call.match_keys) > MAX_KEYS_PER_REQUEST:
@@ -185,22 +162,6 @@ def validate_call(call: DisclosureCall, pol: policy_lang.Policy) -> None:
     _check_versions(call)
     _check_reason(call, pol)
     _check_asked(call)
-
-
-def context_of(call: DisclosureCall, now: datetime) -> policy_lang.RequestContext:
-    """The policy's view of the request."""
-    return policy_lang.RequestContext(
-        requester=call.requester,
-        purpose=call.purpose.strip(),
-        legal_basis=call.legal_basis.strip(),
-        case_reference=call.case_reference.strip(),
-        officer=call.officer.strip(),
-        now=now,
-        justification=call.justification.strip() or None,
-        potential_charges=tuple(call.potential_charges),
-        assurances=tuple(call.assurances),
-        requested_fields=tuple(call.requested_fields),
-    )
 
 
 def transcript_hash(

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import policy as policy_lang
 from node import audit, store
@@ -68,33 +68,6 @@ class Hit:
     record_id: str
     key_type: str
     match_key: str
-
-
-@dataclass(frozen=True)
-class RequestReason:
-    """Why the requester asks: sent to the counterpart and written to both audit trails."""
-
-    purpose: str
-    legal_basis: str
-    case_reference: str
-    officer: str
-    justification: str
-    potential_charges: tuple[str, ...] = ()
-    assurances: tuple[str, ...] = ()
-    requested_fields: tuple[str, ...] = ()
-
-    def validate(self) -> None:
-        for name in ("purpose", "legal_basis", "case_reference", "officer", "justification"):
-            if not getattr(self, name).strip():
-                raise InvalidRequest(name, "is required (give it on the command line)")
-        if not self.requested_fields:
-            raise InvalidRequest("fields", "name at least one field or field group to ask for")
-        for name in self.requested_fields:
-            if name not in policy_lang.FIELD_GROUPS and name not in policy_lang.GROUP_NAMES:
-                raise InvalidRequest("fields", f"{name!r} is not a field or field group")
-        for charge in self.potential_charges:
-            if charge not in policy_lang.OFFENCE_CLASSES:
-                raise InvalidRequest("charge", f"{charge!r} is not a known offence class")
 
 
 def select_hits(
@@ -158,12 +131,12 @@ def _check_answer(peer: str, answer: DisclosureAnswer, sent: set[str] | None) ->
             _check_obligations(peer, item.obligations)
 
 
-def _check_obligations(peer: str, obligations: dict[str, Any] | None) -> None:
-    if not obligations:
+def _check_obligations(peer: str, obligations: policy_lang.Obligations | None) -> None:
+    if obligations is None:
         raise CounterpartReplyError(peer, "details were released without obligations")
-    if obligations.get("handling_code") not in policy_lang.HANDLING_CODES:
+    if obligations.handling_code not in policy_lang.HANDLING_CODES:
         raise CounterpartReplyError(peer, "details were released without a known handling code")
-    days = obligations.get("retention_days")
+    days = obligations.retention_days
     if not isinstance(days, int) or days < 1:
         raise CounterpartReplyError(peer, "details were released without a retention period")
 
@@ -172,14 +145,15 @@ def send_request(
     conn: sqlite3.Connection,
     channel: DisclosureChannel,
     hits: Sequence[Hit],
-    reason: RequestReason,
+    context: policy_lang.RequestContext,
     now: datetime | None = None,
 ) -> str:
     """Ask the counterpart about ``hits``; store its answer and anything released.
 
+    ``context`` (who asks and why) was checked where the request entered the
+    node (``node.match.context.request_context``) and is sent as it is.
     Returns the counterpart's disclosure id.
     """
-    reason.validate()
     if not hits:
         raise InvalidRequest("hit", "choose at least one hit")
     by_key: dict[str, Hit] = {}
@@ -187,21 +161,14 @@ def send_request(
         by_key.setdefault(hit.match_key, hit)
     match_ids = sorted({h.match_id for h in hits})
     call = DisclosureCall(
-        requester="",
+        context=context,
         protocol_version=PROTOCOL_VERSION,
         key_scheme_version=KEY_SCHEME_VERSION,
         request_id=str(uuid.uuid4()),
         match_keys=tuple(by_key),
-        purpose=reason.purpose.strip(),
-        legal_basis=reason.legal_basis.strip(),
-        case_reference=reason.case_reference.strip(),
-        officer=reason.officer.strip(),
-        justification=reason.justification.strip(),
-        potential_charges=reason.potential_charges,
-        assurances=reason.assurances,
-        requested_fields=reason.requested_fields,
         match_id=match_ids[0] if len(match_ids) == 1 else "",
     )
+    ctx = call.context
     answer = channel.disclose(call)
     _check_answer(channel.peer_id, answer, set(by_key))
     moment = now or now_utc()
@@ -218,14 +185,14 @@ def send_request(
                 channel.peer_id,
                 call.match_id or None,
                 iso(moment),
-                call.purpose,
-                call.legal_basis,
-                call.case_reference,
-                call.officer,
-                call.justification,
-                json.dumps(list(call.potential_charges)),
-                json.dumps(list(call.assurances)),
-                json.dumps(list(call.requested_fields)),
+                ctx.purpose,
+                ctx.legal_basis,
+                ctx.case_reference,
+                ctx.officer,
+                ctx.justification or "",
+                json.dumps(list(ctx.potential_charges)),
+                json.dumps(list(ctx.assurances)),
+                json.dumps(list(ctx.requested_fields)),
                 answer.policy_digest,
                 iso(moment),
             ),
@@ -256,11 +223,11 @@ def send_request(
             conn,
             "disclosure.requested",
             counterpart=channel.peer_id,
-            purpose=call.purpose,
-            legal_basis=call.legal_basis,
-            case_reference=call.case_reference,
-            officer=call.officer,
-            justification=call.justification,
+            purpose=ctx.purpose,
+            legal_basis=ctx.legal_basis,
+            case_reference=ctx.case_reference,
+            officer=ctx.officer,
+            justification=ctx.justification or "",
             request_id=call.request_id,
             policy_digest=answer.policy_digest,
             key_types=key_types_of(call.match_keys),
@@ -314,7 +281,7 @@ def _store_released(
         if row is None or row["fetched"]:
             continue
         ob = item.obligations
-        retain_until = iso(moment + timedelta(days=int(ob["retention_days"])))
+        retain_until = iso(moment + timedelta(days=ob.retention_days))
         conn.execute(
             "INSERT INTO disclosures_received(disclosure_id, item_id, peer, record_id, match_key, "
             "fields, transforms, handling_code, use_limited_to_purpose, use_limited_to_case, "
@@ -328,14 +295,14 @@ def _store_released(
                 row["match_key"],
                 json.dumps(item.fields, ensure_ascii=False),
                 json.dumps(item.transforms),
-                str(ob["handling_code"]),
-                int(bool(ob.get("use_limited_to_purpose"))),
-                int(bool(ob.get("use_limited_to_case"))),
-                str(ob.get("purpose", "")),
-                str(ob.get("case_reference", "")),
-                str(ob.get("onward_transfer", "prohibited")),
-                str(ob.get("judicial_use", "prohibited")),
-                int(ob["retention_days"]),
+                ob.handling_code,
+                int(ob.use_limited_to_purpose),
+                int(ob.use_limited_to_case),
+                ob.purpose,
+                ob.case_reference,
+                ob.onward_transfer or "prohibited",
+                ob.judicial_use or "prohibited",
+                ob.retention_days,
                 iso(moment),
                 retain_until,
             ),

@@ -1,11 +1,15 @@
 """The responder's side of the governed follow-up, without any transport.
 
-For each requested key the responder looks up the records holding it, keeps
-only those its participation policy lets take part in a match for this
-request (anything else could not have been a hit), and decides each under its
-release policy. A key leading to no such record gets the same denial as a
-record the policy will not release (``NOT_RELEASABLE``), so a request learns
-nothing a match would not have told it; and every key is charged to the
+For each requested key the responder looks up the records holding it and
+decides each one once with :func:`policy.evaluate_disclosure` (participation
+for this request, then release): the decision stored, the explanation stored
+with it and the answer sent all come from that one evaluation. A record the
+participation stage refuses as ``NOT_RELEASABLE`` could not have been a hit, so
+it is not shown on its own: a key leading to no other record gets the same
+denial as a key the node does not hold (``NOT_RELEASABLE``), stored with the
+refused record, its guards and explanation; a request learns nothing a match
+would not have told it. Every refusal is audited with its guards and reason
+code. Every key is charged to the
 requester's element budget, exactly like a match element, so disclosure
 requests cannot be used to test membership for free.
 
@@ -36,7 +40,8 @@ from node.disclosure.model import (
     DisclosureAnswer,
     DisclosureCall,
     ItemDecision,
-    context_of,
+    Obligations,
+    Outcome,
     iso,
     now_utc,
     parse_iso,
@@ -96,26 +101,27 @@ class DisclosureResponder:
         finally:
             conn.close()
 
-    def _eligible_records(
+    def _decide_records(
         self,
         conn: sqlite3.Connection,
         pol: policy_lang.Policy,
         ctx: policy_lang.RequestContext,
         key: str,
-    ) -> list[tuple[str, dict[str, Any]]]:
+    ) -> list[tuple[str, policy_lang.Decision]]:
+        """Every record holding ``key``, each with its one disclosure decision."""
         rows = conn.execute(
             "SELECT DISTINCT r.record_id FROM match_keys k JOIN records r ON r.rid = k.rid "
             "WHERE k.key = ? ORDER BY r.record_id",
             (key,),
         ).fetchall()
-        out: list[tuple[str, dict[str, Any]]] = []
+        out: list[tuple[str, policy_lang.Decision]] = []
         for (record_id,) in rows:
             record = record_store.get(conn, str(record_id))
             if record is None:
                 continue
-            facts = record_facts(record)
-            if policy_lang.evaluate_participation(pol, ctx, facts).outcome == RELEASE:
-                out.append((str(record_id), facts))
+            out.append(
+                (str(record_id), policy_lang.evaluate_disclosure(pol, ctx, record_facts(record)))
+            )
         return out
 
     def _decide_and_store(
@@ -126,24 +132,29 @@ class DisclosureResponder:
         moment: datetime,
         charged: int,
     ) -> DisclosureAnswer:
-        ctx = context_of(call, moment)
+        ctx = call.context
         disclosure_id = str(uuid.uuid4())
         decided_at = iso(moment)
         items: list[ItemDecision] = []
         rows: list[tuple[Any, ...]] = []
         tickets: list[tuple[Any, ...]] = []
+        withheld: list[list[str]] = []
         ticket_of_record: dict[str, ItemDecision] = {}
         for key in call.match_keys:
-            records = self._eligible_records(conn, pol, ctx, key)
-            if not records:
+            decided = self._decide_records(conn, pol, ctx, key)
+            shown = [(r, d) for r, d in decided if not _kept_out(d)]
+            kept_out = [(r, d) for r, d in decided if _kept_out(d)]
+            if not shown:
+                # Nothing this request may see holds the key: the same answer as for a key
+                # the node does not hold, but the refusal is kept with its guards and reasons.
                 item = ItemDecision(
                     str(uuid.uuid4()), DENY, NOT_RELEASABLE, key, decided_at=decided_at
                 )
                 items.append(item)
-                rows.append((item, None, {}, "no record eligible for this request holds the key"))
+                rows.append(_kept_out_row(item, kept_out))
                 continue
-            for record_id, facts in records:
-                decision = policy_lang.evaluate_release(pol, ctx, facts)
+            withheld += [_withheld(r, d) for r, d in kept_out]
+            for record_id, decision in shown:
                 item, ticket = self._item(decision, key, record_id, call.requester, moment)
                 if ticket is not None and record_id in ticket_of_record:
                     # Another key of this request reached the same record: the officer
@@ -170,7 +181,7 @@ class DisclosureResponder:
                 rows=rows,
                 tickets=tickets,
             )
-            self._audit_received(conn, call, answer, pol.digest)
+            self._audit_received(conn, call, answer, pol.digest, _refusals(rows), withheld)
         return answer
 
     def _item(
@@ -182,8 +193,8 @@ class DisclosureResponder:
         moment: datetime,
     ) -> tuple[ItemDecision, tuple[Any, ...] | None]:
         item_id = str(uuid.uuid4())
-        outcome = str(decision.outcome.value)
-        obligations = decision.obligations.as_dict() if decision.obligations else None
+        outcome = decision.outcome
+        obligations = decision.obligations
         transforms = dict(getattr(decision.explanation, "transforms", {}) or {})
         if outcome == DENY:
             return ItemDecision(
@@ -254,14 +265,14 @@ class DisclosureResponder:
                 call.request_id,
                 call.match_id or None,
                 iso(moment),
-                call.purpose.strip(),
-                call.legal_basis.strip(),
-                call.case_reference.strip(),
-                call.officer.strip(),
-                call.justification.strip(),
-                _dumps(list(call.potential_charges)),
-                _dumps(list(call.assurances)),
-                _dumps(list(call.requested_fields)),
+                call.context.purpose,
+                call.context.legal_basis,
+                call.context.case_reference,
+                call.context.officer,
+                call.context.justification or "",
+                _dumps(list(call.context.potential_charges)),
+                _dumps(list(call.context.assurances)),
+                _dumps(list(call.context.requested_fields)),
                 digest,
                 len(call.match_keys),
             ),
@@ -281,7 +292,7 @@ class DisclosureResponder:
                     item.reason_code,
                     _dumps(item.fields),
                     _dumps(item.transforms),
-                    _dumps(item.obligations) if item.obligations is not None else None,
+                    _dumps(item.obligations.as_dict()) if item.obligations is not None else None,
                     _dumps(denied_by),
                     explanation,
                     item.decided_at,
@@ -297,7 +308,13 @@ class DisclosureResponder:
             )
 
     def _audit_received(
-        self, conn: sqlite3.Connection, call: DisclosureCall, answer: DisclosureAnswer, digest: str
+        self,
+        conn: sqlite3.Connection,
+        call: DisclosureCall,
+        answer: DisclosureAnswer,
+        digest: str,
+        refusals: dict[str, int],
+        withheld: list[list[str]],
     ) -> None:
         counts = answer.counts()
         common: dict[str, Any] = {
@@ -309,11 +326,11 @@ class DisclosureResponder:
             conn,
             "disclosure.received",
             **common,
-            purpose=call.purpose.strip(),
-            legal_basis=call.legal_basis.strip(),
-            case_reference=call.case_reference.strip(),
-            officer=call.officer.strip(),
-            justification=call.justification.strip() or None,
+            purpose=call.context.purpose,
+            legal_basis=call.context.legal_basis,
+            case_reference=call.context.case_reference,
+            officer=call.context.officer,
+            justification=call.context.justification,
             key_types=key_types_of(call.match_keys),
             elements=len(call.match_keys),
             transcript_hash=transcript_hash(
@@ -327,7 +344,16 @@ class DisclosureResponder:
             "disclosure.decided",
             **common,
             status="OK",
-            details={"disclosure_id": answer.disclosure_id, "items": len(answer.items), **counts},
+            details={
+                "disclosure_id": answer.disclosure_id,
+                "items": len(answer.items),
+                **counts,
+                # Refusals counted by the guard (or reason) behind them; each item's
+                # guards, reason and explanation are stored with its decision. Records
+                # kept out of a key's answer beside a record that is shown count apart.
+                "refused_by": refusals,
+                "withheld_by": _tally(withheld),
+            },
         )
         if counts["released"]:
             audit.append(
@@ -425,6 +451,45 @@ class DisclosureResponder:
         return DisclosureAnswer(disclosure_id, items, self.policies.current().digest)
 
 
+def _kept_out(decision: policy_lang.Decision) -> bool:
+    """Refused at participation as NOT_RELEASABLE: to the requester, as if not held."""
+    return decision.refused_at == "participation" and decision.reason_code == NOT_RELEASABLE
+
+
+def _kept_out_row(
+    item: ItemDecision, kept_out: list[tuple[str, policy_lang.Decision]]
+) -> tuple[Any, ...]:
+    if not kept_out:
+        return (item, None, [], "no record eligible for this request holds the key")
+    guards: list[str] = []
+    for _, decision in kept_out:
+        guards += [g for g in decision.denied_by if g not in guards]
+    text = "\n\n".join(d.explanation.text for _, d in kept_out)
+    return (item, kept_out[0][0], guards, text)
+
+
+def _withheld(record_id: str, decision: policy_lang.Decision) -> list[str]:
+    return list(decision.denied_by) or [decision.reason_code]
+
+
+def _refusals(rows: list[tuple[Any, ...]]) -> dict[str, int]:
+    """How many items each guard (or, without one, each reason code) refused."""
+    counts: dict[str, int] = {}
+    for item, _record_id, denied_by, _text in rows:
+        if item.outcome == DENY:
+            for name in denied_by or [item.reason_code]:
+                counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _tally(groups: list[list[str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for names in groups:
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def _without_fields(item: ItemDecision) -> ItemDecision:
     return ItemDecision(
         item.item_id,
@@ -458,10 +523,10 @@ def _with_key(item: ItemDecision, key: str) -> ItemDecision:
 
 
 def _current_item(row: sqlite3.Row, include_fields: bool, moment: datetime) -> ItemDecision:
-    obligations = json.loads(row["obligations"]) if row["obligations"] else None
+    obligations = Obligations(**json.loads(row["obligations"])) if row["obligations"] else None
     fields: dict[str, Any] = json.loads(row["fields"])
     transforms: dict[str, str] = json.loads(row["transforms"])
-    outcome, reason = str(row["outcome"]), str(row["reason_code"])
+    outcome, reason = Outcome(str(row["outcome"])), str(row["reason_code"])
     ticket_id, decided_at = row["ticket_id"], str(row["decided_at"])
     deadline, overdue = None, False
     if ticket_id is not None:

@@ -14,8 +14,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+import policy as policy_lang
 from node import store
-from node.match.requester import MatchPurpose, PeerOutcome, RowResult
+from node.match.requester import PeerOutcome, RowResult
 
 
 def held_transcript_hash(request_id: str, keys_sent: int, hits: int) -> str:
@@ -27,7 +28,7 @@ def held_transcript_hash(request_id: str, keys_sent: int, hits: int) -> str:
 def record_held_match(
     conn: sqlite3.Connection,
     peer: str,
-    purpose: MatchPurpose,
+    context: policy_lang.RequestContext,
     rows_by_key: Mapping[str, Sequence[RowResult]],
     keys_sent: Sequence[str],
     hit_keys: Sequence[str],
@@ -48,10 +49,10 @@ def record_held_match(
                 peer,
                 request_id,
                 now,
-                purpose.purpose,
-                purpose.legal_basis,
-                purpose.case_reference,
-                purpose.officer,
+                context.purpose,
+                context.legal_basis,
+                context.case_reference,
+                context.officer,
                 "intersection",
                 len(keys_sent),
                 len(hit_keys),

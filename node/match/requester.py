@@ -4,28 +4,38 @@ The requester derives match keys from its own rows, blinds them under a fresh
 PSI client key per request, and learns which of them each counterpart holds.
 The counterpart's setup and response are treated as hostile: they are
 validated and the intersection runs in a worker process (``node.psi``).
+
+Counterparts are reached through a :class:`~node.match.channel.MatchChannel`
+(gRPC in production, a fake in tests); who asks and why is one
+``policy.RequestContext`` per counterpart, checked where the request entered.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from spoor.federation.v1 import federation_pb2 as pb
-
+import policy as policy_lang
 from node import audit, store
 from node.errors import InvalidRequest, SpoorError, VersionMismatch
-from node.match.responder import PROTOCOL_VERSION, key_types_of, transcript_hash
+from node.match.channel import ChannelFactory, MatchChannel
+from node.match.responder import (
+    PROTOCOL_VERSION,
+    MatchCall,
+    MatchReply,
+    key_types_of,
+    transcript_hash,
+)
+from node.peers.channel import PeerCallFailed, PeerDescription
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed
 from node.records.io import read_records
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
-from node.rpc.client import PeerCallFailed, PeerClient
 
 
 class QueryFileInvalid(SpoorError):
@@ -37,21 +47,6 @@ class QueryFileInvalid(SpoorError):
         self.path = path
         self.errors = list(errors)
         super().__init__(f"{path}: {len(self.errors)} row(s) could not be read; nothing was sent")
-
-
-@dataclass(frozen=True)
-class MatchPurpose:
-    """Why the requester matches: recorded by both sides."""
-
-    purpose: str
-    legal_basis: str
-    case_reference: str
-    officer: str
-
-    def validate(self) -> None:
-        for name in ("purpose", "legal_basis", "case_reference", "officer"):
-            if not getattr(self, name).strip():
-                raise InvalidRequest(name, "is required (give it on the command line)")
 
 
 @dataclass
@@ -89,9 +84,6 @@ class MatchReport:
     reveal: str
 
 
-ClientFactory = Callable[[str], PeerClient]
-
-
 def load_rows(
     path: Path, fmt: str | None = None, mapping: dict[str, str] | None = None
 ) -> list[RowResult]:
@@ -113,23 +105,13 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
-def match_peer(
-    conn: sqlite3.Connection,
-    client: PeerClient,
-    rows: list[RowResult],
-    purpose: MatchPurpose,
-    *,
-    reveal_intersection: bool,
-) -> PeerOutcome:
-    """Run PSI against one counterpart and record hits on the rows."""
-    peer_id = client.peer.agency_id
-    outcome = PeerOutcome(agency_id=peer_id, cardinality_only=not reveal_intersection)
-    described = client.describe()
-    if described.agency_id != peer_id:
+def _check_description(channel: MatchChannel, described: PeerDescription) -> None:
+    """Refuse a counterpart that is not who we called or speaks other versions."""
+    if described.agency_id != channel.peer_id:
         raise InvalidRequest(
             "peer",
-            f"the node at {client.peer.address} says it is {described.agency_id!r}, "
-            f"not {peer_id!r}; check 'spoor peers list'",
+            f"the node at {channel.address} says it is {described.agency_id!r}, "
+            f"not {channel.peer_id!r}; check 'spoor peers list'",
         )
     if described.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, described.protocol_version)
@@ -137,6 +119,25 @@ def match_peer(
         raise VersionMismatch(
             "key-scheme version", KEY_SCHEME_VERSION, described.key_scheme_version
         )
+
+
+def match_peer(
+    conn: sqlite3.Connection,
+    channel: MatchChannel,
+    rows: list[RowResult],
+    context: policy_lang.RequestContext,
+    *,
+    reveal_intersection: bool,
+) -> PeerOutcome:
+    """Run PSI against one counterpart and record hits on the rows.
+
+    The keys go in chunks of at most what the counterpart's Describe says one
+    request may carry; each chunk is a fresh PSI session.
+    """
+    peer_id = channel.peer_id
+    outcome = PeerOutcome(agency_id=peer_id, cardinality_only=not reveal_intersection)
+    described = channel.describe()
+    _check_description(channel, described)
     all_keys = sorted({k for row in rows for k in row.keys})
     by_key: dict[str, list[RowResult]] = {}
     for row in rows:
@@ -148,85 +149,27 @@ def match_peer(
         if not chunk:
             break
         session = psi_client.start(chunk, reveal=reveal_intersection)
-        request_id = str(uuid.uuid4())
-        request = pb.MatchRequest(
+        call = MatchCall(
+            context=context,
             protocol_version=PROTOCOL_VERSION,
             key_scheme_version=KEY_SCHEME_VERSION,
             psi_protocol_version=PSI_PROTOCOL_VERSION,
-            purpose=purpose.purpose,
-            legal_basis=purpose.legal_basis,
-            case_reference=purpose.case_reference,
-            requesting_officer=purpose.officer,
-            reveal_mode=pb.REVEAL_MODE_INTERSECTION
-            if reveal_intersection
-            else pb.REVEAL_MODE_CARDINALITY,
+            reveal_intersection=reveal_intersection,
             psi_request=session.request_bytes,
-            key_types=key_types_of(chunk),
-            request_id=request_id,
+            request_id=str(uuid.uuid4()),
+            key_types=tuple(key_types_of(chunk)),
         )
-        response = client.match(request)
-        result = session.finish(response.server_setup, response.psi_response)
+        reply = channel.match(call)
+        result = session.finish(reply.server_setup, reply.psi_response)
         chunk_hits = [chunk[i] for i in (result.indices or [])]
         matched.update(chunk_hits)
-        count = result.count
         outcome.elements += len(chunk)
-        outcome.hits += count
-        outcome.policy_digest = response.policy_digest
-        outcome.budget_remaining = response.budget_remaining
-        digest = transcript_hash(
-            request_id, session.request_bytes, response.server_setup, response.psi_response
+        outcome.hits += result.count
+        outcome.policy_digest = reply.policy_digest
+        outcome.budget_remaining = reply.budget_remaining
+        outcome.match_id = save_chunk(
+            conn, peer_id, call, reply, chunk, result.count, chunk_hits, by_key
         )
-        match_id = str(uuid.uuid4())
-        outcome.match_id = match_id
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        with store.transaction(conn):
-            conn.execute(
-                "INSERT INTO matches(match_id, peer, request_id, created_at, purpose, legal_basis, "
-                "case_reference, officer, reveal, elements, hits, transcript_hash, policy_digest) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    match_id,
-                    peer_id,
-                    request_id,
-                    now,
-                    purpose.purpose,
-                    purpose.legal_basis,
-                    purpose.case_reference,
-                    purpose.officer,
-                    "intersection" if reveal_intersection else "cardinality",
-                    len(chunk),
-                    count,
-                    digest,
-                    response.policy_digest,
-                ),
-            )
-            for key in chunk_hits:
-                for row in by_key[key]:
-                    conn.execute(
-                        "INSERT INTO match_hits(match_id, row_number, record_id, key_type, "
-                        "match_key) VALUES (?,?,?,?,?)",
-                        (match_id, row.row_number, row.record_id, row.keys[key], key),
-                    )
-            audit.append(
-                conn,
-                "match.requested",
-                counterpart=peer_id,
-                purpose=purpose.purpose,
-                legal_basis=purpose.legal_basis,
-                case_reference=purpose.case_reference,
-                officer=purpose.officer,
-                request_id=request_id,
-                transcript_hash=digest,
-                policy_digest=response.policy_digest,
-                key_types=key_types_of(chunk),
-                elements=len(chunk),
-                hits=count,
-                status="OK",
-                details={
-                    "match_id": match_id,
-                    "reveal": "intersection" if reveal_intersection else "cardinality",
-                },
-            )
     for key in matched:
         for row in by_key[key]:
             row.hits.setdefault(peer_id, [])
@@ -235,27 +178,95 @@ def match_peer(
     return outcome
 
 
+def save_chunk(
+    conn: sqlite3.Connection,
+    peer_id: str,
+    call: MatchCall,
+    reply: MatchReply,
+    chunk: list[str],
+    count: int,
+    chunk_hits: list[str],
+    by_key: Mapping[str, list[RowResult]],
+) -> str:
+    """Store one answered chunk, its hits and its audit entry in one transaction; its match id."""
+    ctx = call.context
+    request_id = call.request_id
+    reveal_intersection = call.reveal_intersection
+    digest = transcript_hash(request_id, call.psi_request, reply.server_setup, reply.psi_response)
+    match_id = str(uuid.uuid4())
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with store.transaction(conn):
+        conn.execute(
+            "INSERT INTO matches(match_id, peer, request_id, created_at, purpose, legal_basis, "
+            "case_reference, officer, reveal, elements, hits, transcript_hash, policy_digest) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                match_id,
+                peer_id,
+                request_id,
+                now,
+                ctx.purpose,
+                ctx.legal_basis,
+                ctx.case_reference,
+                ctx.officer,
+                "intersection" if reveal_intersection else "cardinality",
+                len(chunk),
+                count,
+                digest,
+                reply.policy_digest,
+            ),
+        )
+        for key in chunk_hits:
+            for row in by_key[key]:
+                conn.execute(
+                    "INSERT INTO match_hits(match_id, row_number, record_id, key_type, "
+                    "match_key) VALUES (?,?,?,?,?)",
+                    (match_id, row.row_number, row.record_id, row.keys[key], key),
+                )
+        audit.append(
+            conn,
+            "match.requested",
+            counterpart=peer_id,
+            purpose=ctx.purpose,
+            legal_basis=ctx.legal_basis,
+            case_reference=ctx.case_reference,
+            officer=ctx.officer,
+            request_id=request_id,
+            transcript_hash=digest,
+            policy_digest=reply.policy_digest,
+            key_types=key_types_of(chunk),
+            elements=len(chunk),
+            hits=count,
+            status="OK",
+            details={
+                "match_id": match_id,
+                "reveal": "intersection" if reveal_intersection else "cardinality",
+            },
+        )
+    return match_id
+
+
 def run_match(
     conn: sqlite3.Connection,
     rows: list[RowResult],
-    purposes: Mapping[str, MatchPurpose],
-    clients: ClientFactory,
+    contexts: Mapping[str, policy_lang.RequestContext],
+    channels: ChannelFactory,
     *,
     reveal_intersection: bool = True,
 ) -> MatchReport:
     """Match the rows against each counterpart in turn; one failing peer does not stop the rest.
 
-    ``purposes`` maps each counterpart to the purpose and legal basis relied on
-    with it (instruments differ from one counterpart to the next).
+    ``contexts`` maps each counterpart to who asks and why with it (the legal
+    basis differs from one counterpart to the next), already checked.
     """
-    for purpose in purposes.values():
-        purpose.validate()
     outcomes: list[PeerOutcome] = []
-    for peer_id, purpose in purposes.items():
+    for peer_id, context in contexts.items():
         try:
-            with clients(peer_id) as client:
+            with channels(peer_id) as channel:
                 outcomes.append(
-                    match_peer(conn, client, rows, purpose, reveal_intersection=reveal_intersection)
+                    match_peer(
+                        conn, channel, rows, context, reveal_intersection=reveal_intersection
+                    )
                 )
         except (
             PeerCallFailed,

@@ -44,26 +44,33 @@ _MAX_FIELD = 256
 
 @dataclass(frozen=True)
 class MatchCall:
-    """A match request as the responder sees it, after transport decoding."""
+    """One match request, on either side of the wire.
 
-    requester: str
+    The requester builds it for a counterpart; the responder's wire decoder
+    builds it from what arrived, with ``context.requester`` set to the
+    authenticated peer. ``context`` was checked once where it was built and
+    reaches the participation policy unchanged.
+    """
+
+    context: policy_lang.RequestContext
     protocol_version: int
     key_scheme_version: int
     psi_protocol_version: int
-    purpose: str
-    legal_basis: str
-    case_reference: str
-    officer: str
     reveal_intersection: bool
     psi_request: bytes
     request_id: str
     key_types: tuple[str, ...] = ()
     held_setup_digest: str = ""
 
+    @property
+    def requester(self) -> str:
+        """The agency asking."""
+        return self.context.requester
+
 
 @dataclass(frozen=True)
 class MatchReply:
-    """The responder's answer."""
+    """The responder's answer (``transcript_hash`` is computed by each side, never sent)."""
 
     server_setup: bytes
     psi_response: bytes
@@ -72,7 +79,7 @@ class MatchReply:
     policy_digest: str
     elements_charged: int
     budget_remaining: int
-    transcript_hash: str
+    transcript_hash: str = ""
 
 
 def transcript_hash(request_id: str, request: bytes, setup: bytes, response: bytes) -> str:
@@ -83,17 +90,11 @@ def transcript_hash(request_id: str, request: bytes, setup: bytes, response: byt
     return h.hexdigest()
 
 
-def _require_text(name: str, value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidRequest(name, "is required")
-    if len(value) > _MAX_FIELD:
-        raise InvalidRequest(name, f"is longer than {_MAX_FIELD} characters")
-    return value
-
-
 def validate_call(call: MatchCall) -> None:
-    """Check versions and metadata before anything is charged or computed."""
+    """Check versions and the PSI envelope before anything is charged or computed.
+
+    The accountability context was checked when the call was built.
+    """
     if call.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, call.protocol_version)
     if call.key_scheme_version != KEY_SCHEME_VERSION:
@@ -102,8 +103,6 @@ def validate_call(call: MatchCall) -> None:
         raise VersionMismatch(
             "PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version
         )
-    for name in ("purpose", "legal_basis", "case_reference", "officer"):
-        _require_text(name, getattr(call, name))
     try:
         uuid.UUID(call.request_id)
     except ValueError as exc:
@@ -151,7 +150,7 @@ class Responder:
             allowed = decided.get(signature)
             if allowed is None:
                 decision = policy_lang.evaluate_participation(pol, ctx, facts)
-                allowed = decided[signature] = decision.outcome == "RELEASE"
+                allowed = decided[signature] = decision.outcome is policy_lang.Outcome.RELEASE
             if allowed and keys:
                 admitted += 1
                 elements.update(keys)
@@ -173,14 +172,8 @@ class Responder:
         if n > limit:
             raise SetTooLarge(limit, n)
         pol = self.policies.current()
-        ctx = policy_lang.RequestContext(
-            requester=call.requester,
-            purpose=call.purpose.strip(),
-            legal_basis=call.legal_basis.strip(),
-            case_reference=call.case_reference.strip(),
-            officer=call.officer.strip(),
-            now=now or datetime.now(UTC),
-        )
+        ctx = call.context
+        now = now or ctx.now
         conn = self._connect()
         try:
             charge = budget.charge(
@@ -239,18 +232,22 @@ class Responder:
 
     def record_refusal(
         self,
-        call: MatchCall,
+        requester: str,
         status: str,
         reason: str,
         fields: Mapping[str, object] | None = None,
         *,
+        request_id: str = "",
+        purpose: str = "",
+        legal_basis: str = "",
         event: str = "match.refused",
     ) -> None:
         """Audit a refused match (budget, version, malformed input) without its content.
 
-        ``reason`` names the error; ``fields`` are its structured fields the error
-        catalogue declares fit for the audit trail (for a budget: period, limit,
-        used, requested), never identifiers, keys or PSI bytes.
+        Takes the raw values as they arrived: a refused request may never have
+        become a :class:`MatchCall`. ``reason`` names the error; ``fields`` are its
+        structured fields the error catalogue declares fit for the audit trail (for
+        a budget: period, limit, used, requested), never identifiers, keys or PSI bytes.
         """
         details: dict[str, object] = {**(fields or {}), "reason": reason}
         conn = self._connect()
@@ -259,10 +256,10 @@ class Responder:
                 audit.append(
                     conn,
                     event,
-                    counterpart=call.requester,
-                    purpose=call.purpose[:_MAX_FIELD] or None,
-                    legal_basis=call.legal_basis[:_MAX_FIELD] or None,
-                    request_id=call.request_id[:64] or None,
+                    counterpart=requester,
+                    purpose=purpose.strip()[:_MAX_FIELD] or None,
+                    legal_basis=legal_basis.strip()[:_MAX_FIELD] or None,
+                    request_id=request_id[:64] or None,
                     status=status,
                     details=details,
                 )

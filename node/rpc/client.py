@@ -1,10 +1,14 @@
-"""Calls to a counterpart's node: mutual TLS, deadlines, rich errors."""
+"""Calls to a counterpart's node: mutual TLS, deadlines, rich errors.
+
+:class:`PeerClient` speaks proto; the domain reaches a counterpart through the
+gRPC-free channels built on it (``node.rpc.channels``). Messages are mapped in
+``node.rpc.wire`` only.
+"""
 
 from __future__ import annotations
 
 import socket
 import ssl
-from dataclasses import dataclass
 
 import grpc
 from grpc_status import rpc_status
@@ -14,39 +18,14 @@ from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 from node import pki
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
-from node.errors import SpoorError
 from node.peers import Peer
+from node.peers.channel import PeerCallFailed, PeerDescription
+from node.rpc import wire
 from node.rpc.auth import AGENCY_METADATA_KEY
 from node.rpc.errors import details_of
-from node.rpc.server import channel_options
+from node.rpc.options import channel_options
 
-
-class PeerCallFailed(SpoorError):
-    """A call to a counterpart failed; carries its status and public message."""
-
-    FIELDS = ("peer", "code", "message", "details")
-
-    def __init__(self, peer: str, code: str, message: str, details: list[str]) -> None:
-        self.peer = peer
-        self.code = code
-        self.message = message
-        self.details = details
-        extra = f" [{'; '.join(details)}]" if details else ""
-        super().__init__(f"{peer}: {code}: {message}{extra}")
-
-
-@dataclass(frozen=True)
-class PeerDescription:
-    """A counterpart's Describe answer."""
-
-    agency_id: str
-    country: str
-    protocol_version: int
-    key_scheme_version: int
-    capabilities: tuple[str, ...]
-    policy_digest: str
-    max_elements_per_request: int
-    software_version: str
+__all__ = ["PeerCallFailed", "PeerClient", "PeerDescription"]
 
 
 class PeerClient:
@@ -161,16 +140,7 @@ class PeerClient:
             )
         except grpc.RpcError as err:
             raise self._fail(err) from None
-        return PeerDescription(
-            agency_id=resp.agency_id,
-            country=resp.country,
-            protocol_version=resp.protocol_version,
-            key_scheme_version=resp.key_scheme_version,
-            capabilities=tuple(resp.capabilities),
-            policy_digest=resp.policy_digest,
-            max_elements_per_request=resp.max_elements_per_request,
-            software_version=resp.software_version,
-        )
+        return wire.description_of(resp)
 
     def match(self, request: pb.MatchRequest, timeout: float | None = None) -> pb.MatchResponse:
         self.verify_server()

@@ -257,9 +257,9 @@ _ENTRIES: dict[type[BaseException], Entry] = {
 @functools.cache
 def catalogue() -> Mapping[type[BaseException], Entry]:
     """Every catalogued error class and its entry."""
-    # The requester side's modules import node.rpc.client, which imports this module.
+    # Requester-side errors: loaded here so the servicer need not import the requester.
     from node.match.requester import QueryFileInvalid
-    from node.rpc.client import PeerCallFailed
+    from node.peers.channel import PeerCallFailed
 
     return MappingProxyType({**_ENTRIES, QueryFileInvalid: _LOCAL, PeerCallFailed: _LOCAL})
 

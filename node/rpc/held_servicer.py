@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import grpc
 from spoor.federation.v1 import held_setups_pb2 as hs
@@ -17,6 +18,7 @@ from spoor.federation.v1 import held_setups_pb2_grpc as hs_grpc
 
 from node.app.logs import get_logger
 from node.errors import DeadlineTooShort, InvalidRequest, VersionMismatch
+from node.match.context import request_context
 from node.match.responder import PROTOCOL_VERSION, MatchCall
 from node.psi import PSI_PROTOCOL_VERSION
 from node.records.keys import KEY_SCHEME_VERSION
@@ -62,6 +64,31 @@ def _time_left(context: grpc.ServicerContext) -> float | None:
     if remaining is not None and remaining < MIN_SECONDS_FOR_LOOKUP:
         raise DeadlineTooShort(remaining)
     return remaining
+
+
+def _held_call_of(peer: str, request: hs.MatchHeldRequest) -> HeldCall:
+    """The domain call for a received held lookup; raises ``InvalidRequest`` naming the field."""
+    return HeldCall(
+        match=MatchCall(
+            context=request_context(
+                requester=peer,
+                now=datetime.now(UTC),
+                purpose=request.purpose,
+                legal_basis=request.legal_basis,
+                case_reference=request.case_reference,
+                officer=request.requesting_officer,
+            ),
+            protocol_version=request.protocol_version,
+            key_scheme_version=request.key_scheme_version,
+            psi_protocol_version=request.psi_protocol_version,
+            reveal_intersection=True,
+            psi_request=request.psi_request,
+            request_id=request.request_id,
+            key_types=tuple(request.key_types),
+        ),
+        epoch_id=request.epoch_id,
+        generation=request.generation,
+    )
 
 
 class HeldSetupServicer(hs_grpc.HeldSetupServiceServicer):
@@ -147,38 +174,22 @@ class HeldSetupServicer(hs_grpc.HeldSetupServiceServicer):
         self, request: hs.MatchHeldRequest, context: grpc.ServicerContext
     ) -> hs.MatchHeldResponse:
         started, peer, status, summary = time.monotonic(), "-", "OK", {}
-        call: HeldCall | None = None
         try:
             peer = self.authenticator.identify(context)
-            call = HeldCall(
-                match=MatchCall(
-                    requester=peer,
-                    protocol_version=request.protocol_version,
-                    key_scheme_version=request.key_scheme_version,
-                    psi_protocol_version=request.psi_protocol_version,
-                    purpose=request.purpose,
-                    legal_basis=request.legal_basis,
-                    case_reference=request.case_reference,
-                    officer=request.requesting_officer,
-                    reveal_intersection=True,
-                    psi_request=request.psi_request,
-                    request_id=request.request_id,
-                    key_types=tuple(request.key_types),
-                ),
-                epoch_id=request.epoch_id,
-                generation=request.generation,
-            )
-            remaining = _time_left(context)
             try:
-                reply = self.held.serve(call, time_left_s=remaining)
+                call = _held_call_of(peer, request)
+                reply = self.held.serve(call, time_left_s=_time_left(context))
             except Exception as exc:
                 refusal = classify(exc, "")
                 if refusal.audit_event is not None:
                     self.held.responder.record_refusal(
-                        call.match,
+                        peer,
                         refusal.code.name,
                         refusal.error_type,
                         {**refusal.audit_details, "held_setups": True},
+                        request_id=request.request_id,
+                        purpose=request.purpose,
+                        legal_basis=request.legal_basis,
                         event=refusal.audit_event,
                     )
                 raise

@@ -18,6 +18,7 @@ import os
 import secrets
 import sqlite3
 import threading
+from collections.abc import Mapping
 from concurrent import futures
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import grpc
 from spoor.lookup.v1 import lookup_pb2 as lk
 from spoor.lookup.v1 import lookup_pb2_grpc as lk_grpc
 
+import policy as policy_lang
 from node import peers, store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
@@ -33,7 +35,7 @@ from node.errors import InvalidRequest, NotAPeer
 from node.lookup.fanout import LocalLookup
 from node.match.held_record import record_held_match
 from node.match.held_requester import Context
-from node.match.requester import MatchPurpose, PeerOutcome, RowResult
+from node.match.requester import PeerOutcome, RowResult
 from node.rpc.client import PeerClient
 from node.rpc.held_client import GrpcHeldChannel
 
@@ -232,7 +234,7 @@ def match_via_running_node(
     config: NodeConfig,
     conn: sqlite3.Connection,
     rows: list[RowResult],
-    purposes: dict[str, MatchPurpose],
+    contexts: Mapping[str, policy_lang.RequestContext],
 ) -> list[PeerOutcome]:
     """Match ``rows`` through the running node's local API; outcomes of the peers it answered.
 
@@ -251,8 +253,8 @@ def match_via_running_node(
         for key in row.keys:
             rows_by_key.setdefault(key, []).append(row)
     groups: dict[tuple[str, str, str, str], list[str]] = {}
-    for peer, p in purposes.items():
-        groups.setdefault((p.purpose, p.legal_basis, p.case_reference, p.officer), []).append(peer)
+    for peer, c in contexts.items():
+        groups.setdefault((c.purpose, c.legal_basis, c.case_reference, c.officer), []).append(peer)
     outcomes: list[PeerOutcome] = []
     try:
         for (purpose, basis, case, officer), group in groups.items():
@@ -278,7 +280,7 @@ def match_via_running_node(
                     record_held_match(
                         conn,
                         reply.agency_id,
-                        purposes[reply.agency_id],
+                        contexts[reply.agency_id],
                         rows_by_key,
                         keys,
                         hit_keys,

@@ -31,6 +31,7 @@ from node.disclosure import export as disclosure_export
 from node.match.responder import Responder
 from node.psi.pool import PsiPool
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
+from node.rpc.options import channel_options
 from node.rpc.servicer import FederationServicer, NodeIdentity
 
 if TYPE_CHECKING:
@@ -39,23 +40,6 @@ if TYPE_CHECKING:
 log = get_logger("spoor.server")
 
 SERVICE_NAME = federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name
-
-
-def channel_options(config: NodeConfig) -> list[tuple[str, Any]]:
-    """Options shared by server and client so limits and keepalive agree on both sides."""
-    limit = config.max_message_bytes
-    return [
-        # Same message-size limits on both sides, derived from the largest sets accepted.
-        ("grpc.max_send_message_length", limit),
-        ("grpc.max_receive_message_length", limit),
-        # Keepalive pings every 60 s detect dead peers behind NAT/firewalls...
-        ("grpc.keepalive_time_ms", 60_000),
-        # ...and a peer silent for 20 s after a ping is considered gone.
-        ("grpc.keepalive_timeout_ms", 20_000),
-        # No pings on idle connections (the server would answer GOAWAY/too_many_pings).
-        ("grpc.keepalive_permit_without_calls", 0),
-        ("grpc.http2.max_pings_without_data", 2),
-    ]
 
 
 def server_options(config: NodeConfig) -> list[tuple[str, Any]]:

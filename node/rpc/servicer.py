@@ -1,9 +1,10 @@
 """FederationService: a thin adapter from proto to the domain and back.
 
 Every method authenticates the caller, binds the request's log context once,
-runs the domain call, maps any error through the catalogue, and writes one
-summary line (method, peer agency, status, duration, set sizes) — never
-identifiers, record contents or PSI bytes.
+decodes the request (``node.rpc.wire``), runs the domain call, encodes the
+answer, maps any error through the catalogue, and writes one summary line
+(method, peer agency, status, duration, set sizes) — never identifiers,
+record contents or PSI bytes.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
 from node.app.logs import get_logger
 from node.disclosure import DisclosureResponder
-from node.errors import DeadlineTooShort, InvalidRequest, ServiceUnavailable
-from node.match.responder import CAPABILITIES, PROTOCOL_VERSION, MatchCall, Responder
-from node.psi import PSI_PROTOCOL_VERSION
+from node.errors import DeadlineTooShort, ServiceUnavailable
+from node.match.responder import CAPABILITIES, PROTOCOL_VERSION, Responder, key_types_of
+from node.peers.channel import PeerDescription
 from node.records.keys import KEY_SCHEME_VERSION
-from node.rpc import disclosure_adapter
+from node.rpc import wire
 from node.rpc.auth import Authenticator
 from node.rpc.errors import classify, set_error
 
@@ -115,15 +116,17 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         self, request: pb.DescribeRequest, context: grpc.ServicerContext
     ) -> pb.DescribeResponse:
         def body(peer: str, summary: dict[str, object]) -> pb.DescribeResponse:
-            return pb.DescribeResponse(
-                agency_id=self.identity.agency_id,
-                country=self.identity.country,
-                protocol_version=PROTOCOL_VERSION,
-                key_scheme_version=KEY_SCHEME_VERSION,
-                capabilities=list(CAPABILITIES),
-                policy_digest=self.responder.policies.current().digest,
-                max_elements_per_request=self.identity.max_elements_per_request,
-                software_version=self.identity.software_version,
+            return wire.describe_response_pb(
+                PeerDescription(
+                    agency_id=self.identity.agency_id,
+                    country=self.identity.country,
+                    protocol_version=PROTOCOL_VERSION,
+                    key_scheme_version=KEY_SCHEME_VERSION,
+                    capabilities=CAPABILITIES,
+                    policy_digest=self.responder.policies.current().digest,
+                    max_elements_per_request=self.identity.max_elements_per_request,
+                    software_version=self.identity.software_version,
+                )
             )
 
         return self._handle("Describe", context, pb.DescribeResponse(), body)
@@ -132,27 +135,9 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         self, request: pb.MatchRequest, context: grpc.ServicerContext
     ) -> pb.MatchResponse:
         def body(peer: str, summary: dict[str, object]) -> pb.MatchResponse:
-            if request.reveal_mode == pb.REVEAL_MODE_UNSPECIFIED:
-                raise InvalidRequest("reveal_mode", "must be INTERSECTION or CARDINALITY")
-            if request.reveal_mode not in (pb.REVEAL_MODE_INTERSECTION, pb.REVEAL_MODE_CARDINALITY):
-                raise InvalidRequest("reveal_mode", "is not a known reveal mode")
-            call = MatchCall(
-                requester=peer,
-                protocol_version=request.protocol_version,
-                key_scheme_version=request.key_scheme_version,
-                psi_protocol_version=request.psi_protocol_version,
-                purpose=request.purpose,
-                legal_basis=request.legal_basis,
-                case_reference=request.case_reference,
-                officer=request.requesting_officer,
-                reveal_intersection=request.reveal_mode == pb.REVEAL_MODE_INTERSECTION,
-                psi_request=request.psi_request,
-                request_id=request.request_id,
-                key_types=tuple(request.key_types),
-                held_setup_digest=request.held_setup_digest,
-            )
-            remaining = context.time_remaining()
             try:
+                call = wire.match_call_of(peer, request)
+                remaining = context.time_remaining()
                 _require_time_for_psi(remaining)
                 reply = self.responder.serve(
                     call, time_left_s=remaining, should_stop=lambda: not context.is_active()
@@ -161,10 +146,13 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                 refusal = classify(exc, "")
                 if refusal.audit_event is not None:
                     self.responder.record_refusal(
-                        call,
+                        peer,
                         refusal.code.name,
                         refusal.error_type,
                         refusal.audit_details,
+                        request_id=request.request_id,
+                        purpose=request.purpose,
+                        legal_basis=request.legal_basis,
                         event=refusal.audit_event,
                     )
                 raise
@@ -173,16 +161,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                 reveal="intersection" if reply.reveal_intersection else "cardinality",
                 budget_remaining=reply.budget_remaining,
             )
-            return pb.MatchResponse(
-                server_setup=reply.server_setup,
-                psi_response=reply.psi_response,
-                setup_digest=reply.setup_digest,
-                reveal_mode=request.reveal_mode,
-                psi_protocol_version=PSI_PROTOCOL_VERSION,
-                policy_digest=reply.policy_digest,
-                elements_charged=reply.elements_charged,
-                budget_remaining=reply.budget_remaining,
-            )
+            return wire.match_response_pb(reply)
 
         return self._handle("Match", context, pb.MatchResponse(), body)
 
@@ -195,7 +174,13 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         self, request: pb.DiscloseRequest, context: grpc.ServicerContext
     ) -> pb.DiscloseResponse:
         def body(peer: str, summary: dict[str, object]) -> pb.DiscloseResponse:
-            return disclosure_adapter.disclose(self._disclosure_service(), peer, request, summary)
+            service = self._disclosure_service()
+            # Counts only in the summary line, never keys or contents.
+            summary["keys"] = len(request.match_keys)
+            summary["key_types"] = key_types_of(request.match_keys)
+            answer = service.disclose(wire.disclosure_call_of(peer, request))
+            summary.update(answer.counts())
+            return wire.disclose_response_pb(answer)
 
         return self._handle("Disclose", context, pb.DiscloseResponse(), body)
 
@@ -203,8 +188,11 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         self, request: pb.GetDisclosureRequest, context: grpc.ServicerContext
     ) -> pb.GetDisclosureResponse:
         def body(peer: str, summary: dict[str, object]) -> pb.GetDisclosureResponse:
-            return disclosure_adapter.get_disclosure(
-                self._disclosure_service(), peer, request, summary
+            answer = self._disclosure_service().get_disclosure(
+                peer, request.disclosure_id, include_fields=request.include_released_fields
             )
+            summary.update(answer.counts())
+            summary["delivered"] = bool(request.include_released_fields)
+            return wire.get_disclosure_response_pb(answer)
 
         return self._handle("GetDisclosure", context, pb.GetDisclosureResponse(), body)

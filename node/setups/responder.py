@@ -57,9 +57,8 @@ class HeldCall:
     @property
     def view(self) -> ViewKey:
         """The (peer, context) the lookup is made in."""
-        return ViewKey(
-            self.match.requester, self.match.purpose.strip(), self.match.legal_basis.strip()
-        )
+        ctx = self.match.context
+        return ViewKey(ctx.requester, ctx.purpose, ctx.legal_basis)
 
 
 @dataclass(frozen=True)
@@ -222,8 +221,8 @@ class HeldResponder:
                     counterpart=call.match.requester,
                     purpose=call.view.purpose,
                     legal_basis=call.view.legal_basis,
-                    case_reference=call.match.case_reference.strip(),
-                    officer=call.match.officer.strip(),
+                    case_reference=call.match.context.case_reference,
+                    officer=call.match.context.officer,
                     request_id=call.match.request_id,
                     policy_digest=answer.policy_digest,
                     key_types=list(call.match.key_types),

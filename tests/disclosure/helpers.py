@@ -17,7 +17,7 @@ from node.match.responder import PROTOCOL_VERSION
 from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
 from node.records.model import IdentityDocument, Record, SpeciesItem
-from node.rpc import disclosure_adapter as adapter
+from node.rpc import wire
 
 DATA = Path(__file__).parent / "data"
 POLICY_DIR = DATA / "policy"
@@ -78,9 +78,14 @@ def key_of(record: Record, key_type: str) -> str:
 
 
 def call(keys: tuple[str, ...], **overrides: object) -> DisclosureCall:
-    """A well-formed disclosure request from the requester for ``keys``."""
+    """The requester's disclosure request for ``keys`` as the responder's wire decoder reads it.
+
+    Overrides name wire fields (``officer`` stands for ``requesting_officer``);
+    a malformed one raises ``InvalidRequest`` where the request enters, as in a node.
+    """
+    if "officer" in overrides:
+        overrides["requesting_officer"] = overrides.pop("officer")
     base: dict[str, object] = {
-        "requester": REQUESTER,
         "protocol_version": PROTOCOL_VERSION,
         "key_scheme_version": KEY_SCHEME_VERSION,
         "request_id": "3f1c8a52-5d0e-4a51-9d69-2a7de1c0b001",
@@ -88,7 +93,7 @@ def call(keys: tuple[str, ...], **overrides: object) -> DisclosureCall:
         "purpose": "criminal_investigation",
         "legal_basis": "KE-VN-MoU-2024",
         "case_reference": "VN-HCM-2026-044",
-        "officer": "Insp. Tran Thi Mai",
+        "requesting_officer": "Insp. Tran Thi Mai",
         "justification": "Container and passport linked to an ivory seizure in Hai Phong.",
         "requested_fields": (
             "identity",
@@ -101,7 +106,7 @@ def call(keys: tuple[str, ...], **overrides: object) -> DisclosureCall:
         ),
     }
     base.update(overrides)
-    return DisclosureCall(**base)  # type: ignore[arg-type]
+    return wire.disclosure_call_of(REQUESTER, pb.DiscloseRequest(**base))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -143,7 +148,7 @@ def now() -> datetime:
 
 
 class DirectChannel:
-    """The requester's channel to a responder in the same process, through the proto adapter."""
+    """The requester's channel to a responder in the same process, through the wire mapping."""
 
     def __init__(self, service: DisclosureResponder, requester: str = REQUESTER) -> None:
         self.service = service
@@ -151,28 +156,18 @@ class DirectChannel:
         self.peer_id = RESPONDER
 
     def disclose(self, request: DisclosureCall) -> DisclosureAnswer:
-        response = adapter.disclose(self.service, self.requester, adapter.request_pb(request), {})
-        return DisclosureAnswer(
-            response.disclosure_id,
-            [adapter.item_of(self.peer_id, i) for i in response.items],
-            response.policy_digest,
-            response.elements_charged,
-        )
+        received = wire.disclosure_call_of(self.requester, wire.disclose_request_pb(request))
+        answer = self.service.disclose(received)
+        return wire.disclosure_answer_of(self.peer_id, wire.disclose_response_pb(answer))
 
     def get_disclosure(self, disclosure_id: str, include_fields: bool) -> DisclosureAnswer:
-        response = adapter.get_disclosure(
-            self.service,
+        request = wire.get_disclosure_request_pb(disclosure_id, include_fields)
+        answer = self.service.get_disclosure(
             self.requester,
-            pb.GetDisclosureRequest(
-                disclosure_id=disclosure_id, include_released_fields=include_fields
-            ),
-            {},
+            request.disclosure_id,
+            include_fields=request.include_released_fields,
         )
-        return DisclosureAnswer(
-            response.disclosure_id,
-            [adapter.item_of(self.peer_id, i) for i in response.items],
-            response.policy_digest,
-        )
+        return wire.disclosure_answer_of(self.peer_id, wire.get_disclosure_response_pb(answer))
 
 
 def make_requester_db(root: Path, keys: list[tuple[str, str, str]]) -> sqlite3.Connection:

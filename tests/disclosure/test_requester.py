@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,9 +18,11 @@ from node.disclosure import DisclosureAnswer, DisclosureCall, requester, tickets
 from node.disclosure import export as disclosure_export
 from node.disclosure.model import now_utc
 from node.errors import DisclosureNotFound, InvalidRequest
+from node.match.context import request_context
 from tests.disclosure.helpers import (
     CANE_RAT,
     IVORY,
+    REQUESTER,
     SUSPECT,
     DirectChannel,
     ResponderNode,
@@ -32,14 +35,26 @@ HITS = [
     ("VN-ROW-2", "container", key_of(IVORY, "container")),
     ("VN-ROW-3", "container", key_of(CANE_RAT, "container")),
 ]
-REASON = requester.RequestReason(
-    purpose="criminal_investigation",
-    legal_basis="KE-VN-MoU-2024",
-    case_reference="VN-HCM-2026-044",
-    officer="Insp. Tran Thi Mai",
-    justification="Passport and containers linked to an ivory seizure in Hai Phong.",
-    requested_fields=("identity", "date_of_birth", "documents", "shipment", "species", "seizure"),
-)
+#: Who asks and why, as the investigator gives it on the command line.
+REASON_GIVEN: dict[str, Any] = {
+    "requester": REQUESTER,
+    "purpose": "criminal_investigation",
+    "legal_basis": "KE-VN-MoU-2024",
+    "case_reference": "VN-HCM-2026-044",
+    "officer": "Insp. Tran Thi Mai",
+    "justification": "Passport and containers linked to an ivory seizure in Hai Phong.",
+    "requested_fields": (
+        "identity",
+        "date_of_birth",
+        "documents",
+        "shipment",
+        "species",
+        "seizure",
+    ),
+    "justification_required": True,
+    "fields_required": True,
+}
+REASON = request_context(now=now_utc(), **REASON_GIVEN)
 
 
 @pytest.fixture
@@ -92,10 +107,13 @@ class TestRequest:
     ) -> None:
         """A request without justification is refused locally; the counterpart sees nothing."""
         hits = requester.select_hits(req, "m-1")
+
+        def ask_without_justification() -> str:
+            context = request_context(now=now_utc(), **{**REASON_GIVEN, "justification": " "})
+            return requester.send_request(req, DirectChannel(responder.service), hits, context)
+
         with pytest.raises(InvalidRequest) as err:
-            requester.send_request(
-                req, DirectChannel(responder.service), hits, replace(REASON, justification="")
-            )
+            ask_without_justification()
         assert err.value.field == "justification"
         assert responder.count("disclosure_requests") == 0
 

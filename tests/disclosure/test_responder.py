@@ -39,9 +39,9 @@ class TestDecisions:
         assert item.fields["quantity"] == "120 kg"
         assert "source" not in item.fields
         assert item.obligations is not None
-        assert item.obligations["handling_code"] == "TLP:AMBER"
-        assert item.obligations["retention_days"] == 365
-        assert item.obligations["case_reference"] == "VN-HCM-2026-044"
+        assert item.obligations.handling_code == "TLP:AMBER"
+        assert item.obligations.retention_days == 365
+        assert item.obligations.case_reference == "VN-HCM-2026-044"
 
     def test_suspect_pending_with_ticket_and_deadline(self, responder: ResponderNode) -> None:
         """A suspect's identity waits for approval: a ticket, a 48-hour deadline, no fields yet."""

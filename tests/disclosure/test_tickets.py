@@ -46,7 +46,7 @@ class TestTwoPersonRule:
         assert item.fields["date_of_birth"] == "1979"
         assert "phones" not in item.fields
         assert item.obligations is not None
-        assert item.obligations["handling_code"] == "H2"
+        assert item.obligations.handling_code == "H2"
 
     def test_same_officer_cannot_approve_twice(self, responder: ResponderNode) -> None:
         """The same officer approving again is refused and changes nothing."""

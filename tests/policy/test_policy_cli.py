@@ -98,7 +98,7 @@ class TestTest:
         """The KWS table passes with full coverage."""
         result = run("test", str(KWS))
         assert result.exit_code == 0, result.output
-        assert "26 passed, 0 failed; coverage 15/15 rules" in result.output
+        assert "30 passed, 0 failed; coverage 15/15 rules" in result.output
 
     def test_explicit_case_file(self) -> None:
         """Case files may be given after the policy."""

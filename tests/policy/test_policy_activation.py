@@ -1,0 +1,219 @@
+"""Activation: a policy goes live only checked and tested; versions are kept and rolled back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from node import store
+from node.app.policy_history import PolicyHistory, policy_tree
+from node.app.policy_holder import PolicyHolder, os_user
+from node.cli.policy_cmd import policy
+from policy import PolicyError
+from tests.policy.policy_support import AGENCY_DIR, BASELINE_CASES
+
+#: An edit that checks clean but breaks a case of the baseline case table.
+WIDER_PARTICIPATION = (
+    "      purpose: [criminal_investigation]\n\nrelease:",
+    "      purpose: [criminal_investigation, intelligence_analysis]\n\nrelease:",
+)
+
+
+class Node:
+    """A node home with a database and the test agency's policy and cases."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.policy_dir = root / "policy"
+        shutil.copytree(AGENCY_DIR, self.policy_dir)
+        shutil.copy(BASELINE_CASES, self.policy_dir / "baseline.cases.yaml")
+        (root / "spoor.toml").write_text('agency_id = "test-agency"\ncountry = "KE"\n')
+        store.open_store(root / "node.db").close()
+        self.holder = PolicyHolder(self.policy_dir, root / "node.db")
+        self.history = PolicyHistory.beside(root / "node.db")
+
+    @property
+    def agency_file(self) -> Path:
+        return self.policy_dir / "agency.yaml"
+
+    def edit(self, old: str, new: str, name: str = "agency.yaml") -> None:
+        path = self.policy_dir / name
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new, 1))
+
+    def policy_events(self) -> list[tuple[str, str | None, dict[str, object]]]:
+        """(event, actor, details) of every policy audit entry, oldest first."""
+        conn = store.connect(self.root / "node.db")
+        conn.row_factory = sqlite3.Row
+        try:
+            rows = conn.execute(
+                "SELECT e.event, e.details, p.value AS actor FROM audit_entries e "
+                "LEFT JOIN audit_personal p ON p.seq = e.seq AND p.field = 'actor' "
+                "WHERE e.event LIKE 'policy.%' ORDER BY e.seq"
+            ).fetchall()
+        finally:
+            conn.close()
+        return [(r["event"], r["actor"], json.loads(r["details"] or "{}")) for r in rows]
+
+    def cli(self, *args: str) -> Result:
+        return CliRunner().invoke(policy, [*args, "--home", str(self.root)])
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Node:
+    n = Node(tmp_path / "home")
+    n.holder.load_initial()
+    return n
+
+
+class TestActivation:
+    """Only a policy that checks clean and passes its own cases goes live."""
+
+    def test_start_up_activates_and_keeps_a_copy(self, node: Node) -> None:
+        """The first load is an activation by the OS user, with the files kept verbatim."""
+        (entry,) = node.history.entries()
+        assert (entry.reason, entry.activated_by) == ("start", os_user())
+        assert entry.digest == node.holder.current().digest
+        kept = node.history.path_of(entry.version)
+        assert kept is not None
+        assert policy_tree(kept) == policy_tree(node.policy_dir)
+        assert node.policy_events()[-1][:2] == ("policy.loaded", os_user())
+
+    def test_edit_without_baseline_is_refused_and_the_previous_stays(self, node: Node) -> None:
+        """Dropping the baseline on a running node changes nothing; status says why."""
+        before = node.holder.current().digest
+        node.edit("include: [baseline]\n", "")
+        assert node.holder.maybe_reload() is False
+        assert node.holder.current().digest == before
+        assert len(node.history.entries()) == 1
+        event, actor, details = node.policy_events()[-1]
+        assert (event, actor, details["version"]) == (
+            "policy.rejected",
+            os_user(),
+            node.history.last_refusal()["version"],  # type: ignore[index]
+        )
+        out = node.cli("status").output
+        assert "which is not active" in out
+        assert "the policy does not include the baseline guards" in out
+
+    def test_edit_whose_own_cases_fail_is_refused(self, node: Node) -> None:
+        """A policy that checks clean but fails its case table does not go live."""
+        before = node.holder.current().digest
+        node.edit(WIDER_PARTICIPATION[0], WIDER_PARTICIPATION[1])
+        assert node.holder.maybe_reload() is False
+        assert node.holder.current().digest == before
+        refusal = node.history.last_refusal()
+        assert refusal is not None
+        assert any(
+            "test case 'other purposes match no rule at the match stage either' fails: outcome" in p
+            for p in refusal["problems"]
+        ), refusal
+
+    def test_clean_edit_goes_live_and_is_recorded(self, node: Node) -> None:
+        """A clean, tested edit is activated, audited with its actor and added to the history."""
+        first = node.history.entries()[0]
+        node.edit("name: Test Wildlife Authority", "name: Test Wildlife Authority (edited)")
+        assert node.holder.maybe_reload() is True
+        second = node.history.entries()[-1]
+        assert (second.reason, second.previous) == ("reload", first.version)
+        assert second.version == node.holder.version != first.version
+        event, actor, details = node.policy_events()[-1]
+        assert (event, actor, details["reason"]) == ("policy.loaded", os_user(), "reload")
+
+    def test_restart_on_the_same_files_is_not_a_new_activation(self, node: Node) -> None:
+        """A node restarting on the active version serves it without a new history entry."""
+        again = PolicyHolder(node.policy_dir, node.root / "node.db")
+        again.load_initial()
+        assert len(node.history.entries()) == 1
+        assert node.policy_events()[-1][2]["activated_by"] == os_user()
+
+    def test_start_up_with_failing_cases_is_fatal(self, tmp_path: Path) -> None:
+        """At start-up there is no previous version to keep: the node refuses to start."""
+        fresh = Node(tmp_path / "other")
+        fresh.edit(WIDER_PARTICIPATION[0], WIDER_PARTICIPATION[1])
+        with pytest.raises(PolicyError) as info:
+            fresh.holder.load_initial()
+        assert any("test case" in p.message for p in info.value.problems)
+        assert fresh.history.entries() == []
+
+
+class TestHistoryAndRollback:
+    """spoor policy history and spoor policy rollback."""
+
+    def test_history_lists_versions_newest_first(self, node: Node) -> None:
+        """Every activation is listed, the active one marked."""
+        node.edit("name: Test Wildlife Authority", "name: Edited")
+        node.holder.maybe_reload()
+        lines = node.cli("history").output.splitlines()
+        newest, oldest = node.history.entries()[-1], node.history.entries()[0]
+        assert lines[1].startswith(f"* {newest.version}")
+        assert lines[2].startswith(f"  {oldest.version}")
+        assert "reload" in lines[1]
+        assert "start" in lines[2]
+
+    def test_rollback_restores_files_and_is_an_audited_activation(self, node: Node) -> None:
+        """Rolling back puts the kept files back, records who did it, and the node follows."""
+        first = node.history.entries()[0]
+        node.edit("name: Test Wildlife Authority", "name: Edited")
+        node.holder.maybe_reload()
+        edited = node.history.entries()[-1]
+        result = node.cli("rollback", first.version)
+        assert result.exit_code == 0, result.output
+        assert f"version {first.version}" in result.output
+        assert "Test Wildlife Authority\n" in node.agency_file.read_text()
+        last = node.history.entries()[-1]
+        assert (last.version, last.reason, last.previous) == (
+            first.version,
+            "rollback",
+            edited.version,
+        )
+        event, actor, details = node.policy_events()[-1]
+        assert (event, actor, details["reason"]) == ("policy.loaded", os_user(), "rollback")
+        assert node.holder.maybe_reload() is True
+        assert node.holder.version == first.version
+        assert len(node.history.entries()) == 3  # the node's reload is not another activation
+
+    def test_rollback_keeps_the_files_it_replaces(self, node: Node) -> None:
+        """Edits not yet live are kept as a version before the rollback replaces them."""
+        first = node.history.entries()[0]
+        node.edit("name: Test Wildlife Authority", "name: Draft")
+        draft = policy_tree(node.policy_dir)
+        node.history.keep(policy_tree(node.policy_dir))  # the same address the rollback uses
+        result = node.cli("rollback", first.version)
+        assert result.exit_code == 0, result.output
+        assert "are kept as version" in result.output
+        kept = [p for p in node.history.root.iterdir() if p.is_dir() and policy_tree(p) == draft]
+        assert kept
+
+    def test_rollback_to_a_version_that_fails_now_changes_nothing(self, node: Node) -> None:
+        """A kept version is checked and tested again; if it fails, nothing changes."""
+        tree = policy_tree(node.policy_dir)
+        tree["agency.yaml"] = tree["agency.yaml"].replace(b"include: [baseline]\n", b"")
+        broken = node.history.keep(tree)
+        before = node.agency_file.read_text()
+        result = node.cli("rollback", broken)
+        assert result.exit_code == 1
+        assert "does not include the baseline" in result.output
+        assert "nothing was changed" in result.output
+        assert node.agency_file.read_text() == before
+        assert len(node.history.entries()) == 1
+
+    def test_unknown_version_is_a_usage_error(self, node: Node) -> None:
+        """A version that is not kept exits 2 and points at the history."""
+        result = node.cli("rollback", "0123456789abcdef")
+        assert result.exit_code == 2
+        assert "spoor policy history" in result.output
+
+    def test_status_shows_the_active_version(self, node: Node) -> None:
+        """status names the active version, who activated it, and that the files match."""
+        entry = node.history.entries()[0]
+        out = node.cli("status").output
+        assert f"Active version {entry.version}" in out
+        assert f"by {os_user()} (start)" in out
+        assert "holds exactly this version" in out
