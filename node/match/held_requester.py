@@ -19,7 +19,7 @@ from typing import Protocol
 
 from node import audit, store
 from node.app.logs import get_logger
-from node.match.held import HeldLookup, HeldStore, Manifest
+from node.match.held import MAX_HELD_BYTES_PER_VIEW, HeldLookup, HeldStore, Manifest
 from node.match.responder import key_types_of
 from node.psi.errors import MalformedPsiMessage
 from node.setups.errors import SetupsStale
@@ -149,6 +149,7 @@ class HeldRequester:
             raise MalformedPsiMessage("manifest", "names another counterpart or context")
         wanted = self.held.wanted(manifest)
         fetched: dict[int, bytes] = {}
+        received = 0
         if wanted:
             allowed = set(wanted)
             for shard_id, digest, data in channel.fetch(
@@ -158,6 +159,14 @@ class HeldRequester:
                     raise MalformedPsiMessage("sync", "sent a shard that was not asked for")
                 if digest != manifest.digests.get(shard_id):
                     raise MalformedPsiMessage("sync", "sent a shard under another digest")
+                if len(data) > self.held.limits.max_setup_bytes:
+                    raise MalformedPsiMessage("shard.setup", "is above the setup size limit")
+                received += len(data)
+                if received > MAX_HELD_BYTES_PER_VIEW:
+                    # Stop reading at once: a counterpart cannot make this node buffer more.
+                    raise MalformedPsiMessage(
+                        "sync", f"sent more than {MAX_HELD_BYTES_PER_VIEW} bytes for one view"
+                    )
                 fetched[shard_id] = data
         self.held.apply(manifest, fetched, self._run)
         if fetched:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 
+from node.match.held import HeldStore, Manifest
+from node.match.held_requester import Context, HeldAnswer, HeldMatch, HeldRequester
 from node.psi import start
 from node.psi.errors import MalformedPsiMessage
 from node.setups.errors import SetupsNotReady, SetupsStale
@@ -283,3 +285,57 @@ class TestSyncValidation:
         partial = replace(manifest, digests={0: "0" * 64})
         with pytest.raises(MalformedPsiMessage):
             pair.held.wanted(partial)
+
+
+class FakeChannel:
+    """A counterpart's held-setup service in process, optionally hostile."""
+
+    def __init__(self, pair: Pair, *, extra: bytes | None = None) -> None:
+        self.pair = pair
+        self.extra = extra
+        self.matches = 0
+
+    def manifest(self, purpose: str, legal_basis: str) -> Manifest:
+        return self.pair.manifest(ViewKey("vn-customs", purpose, legal_basis))
+
+    def fetch(
+        self, purpose: str, legal_basis: str, epoch_id: str, shard_ids: list[int]
+    ) -> Iterator[tuple[int, str, bytes]]:
+        key = ViewKey("vn-customs", purpose, legal_basis)
+        for shard in self.pair.service.shards(key, epoch_id, shard_ids):
+            yield shard.shard_id, shard.digest, shard.setup
+        if self.extra is not None:
+            yield shard_ids[0], "0" * 64, self.extra
+
+    def match_held(self, call: HeldMatch) -> HeldAnswer:
+        self.matches += 1
+        key = ViewKey("vn-customs", call.context.purpose, call.context.legal_basis)
+        answer, remaining = self.pair.service.answer(
+            key, call.epoch_id, call.generation, call.psi_request,
+            charge=self.pair.charge, max_elements=20_000,
+        )  # fmt: skip
+        return HeldAnswer(answer.psi_response, answer.epoch_id, "", answer.elements, remaining)
+
+
+CONTEXT = Context("criminal_investigation", "CITES-Art-VIII", "CASE/1", "Officer A")
+
+
+class TestRequesterSync:
+    def test_requester_syncs_on_first_lookup_and_finds_hits(self, pair: Pair) -> None:
+        """The first lookup syncs the counterpart's shards, then answers from them."""
+        pair.service.refresh([KE])
+        requester = HeldRequester(HeldStore(), pair.pool.run)
+        channel = FakeChannel(pair)
+        # The counterpart is named vn-customs in this pair (it is the view's peer).
+        result = requester.lookup("vn-customs", channel, CONTEXT, [phone(1), "v1|phone|+1"])
+        assert result.hits == {phone(1)}
+        assert channel.matches == 1
+
+    def test_a_stream_with_unasked_shards_is_refused_and_nothing_held(self, pair: Pair) -> None:
+        """Shards the requester did not ask for, or under another digest, are refused."""
+        pair.service.refresh([KE])
+        store = HeldStore()
+        requester = HeldRequester(store, pair.pool.run)
+        with pytest.raises(MalformedPsiMessage):
+            requester.sync("vn-customs", FakeChannel(pair, extra=b"\x00" * 10), CONTEXT)
+        assert store.get(KE.peer, KE.name) is None
