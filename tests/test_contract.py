@@ -51,9 +51,11 @@ class TestGeneratedCode:
         request = {f.name for f in hs.MatchHeldRequest.DESCRIPTOR.fields}
         assert {"epoch_id", "generation", "psi_request", "request_id", "purpose"} <= request
         assert "server_setup" not in {f.name for f in hs.MatchHeldResponse.DESCRIPTOR.fields}
-        assert hs.DESCRIPTOR.services_by_name["HeldSetupService"].methods_by_name[
-            "SyncSetups"
-        ].server_streaming
+        assert (
+            hs.DESCRIPTOR.services_by_name["HeldSetupService"]
+            .methods_by_name["SyncSetups"]
+            .server_streaming
+        )
 
     def test_match_request_carries_required_fields(self) -> None:
         """MatchRequest has every field the protocol promises, including room for a held setup."""
