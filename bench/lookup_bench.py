@@ -446,15 +446,24 @@ def main(argv: list[str] | None = None) -> int:
         args.base_shards, args.delta_shards = 4, 2
     logs.configure(level="warning")
     lib_rate = library_setup_rate(2_000 if args.smoke else 50_000)
+    print(json.dumps({"library_setup_rate": lib_rate}), file=sys.stderr, flush=True)
     results: dict[str, object] = {"single": []}
     with tempfile.TemporaryDirectory(prefix="spoor-lookup-bench-", dir=args.workdir) as tmp:
         root = Path(tmp)
+        # Each part's raw figures go to stderr as soon as it ends, so a long run that
+        # is stopped early still leaves what it measured.
         if "single" not in args.skip:
-            results["single"] = [single(root, size, args, lib_rate) for size in args.sizes]
+            singles = []
+            for size in args.sizes:
+                singles.append(single(root, size, args, lib_rate))
+                print(json.dumps({"single": singles[-1]}), file=sys.stderr, flush=True)
+            results["single"] = singles
         if "fanout" not in args.skip:
             results["fanout"] = fanout(root, args)
+            print(json.dumps({"fanout": results["fanout"]}), file=sys.stderr, flush=True)
         if "bulk" not in args.skip:
             results["bulk"] = bulk(root, args)
+            print(json.dumps({"bulk": results["bulk"]}), file=sys.stderr, flush=True)
     report(results, args, lib_rate)
     return 0
 
