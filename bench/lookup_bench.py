@@ -139,6 +139,8 @@ def configure(home: Path, *, base_shards: int, delta_shards: int, max_request: i
     config.setups.sync_seconds = 2.0
     config.limits.max_elements_per_request = max_request
     config.limits.rpc_deadline_seconds = 300.0
+    # A Unix socket path must stay short; a deep work directory would exceed it.
+    config.lookup.socket = str(Path(tempfile.mkdtemp(prefix="spoor-lb-")) / "lookup.sock")
     save_config(h, config)
 
 

@@ -42,6 +42,8 @@ from node.rpc.held_client import GrpcHeldChannel
 log = get_logger("spoor.lookup")
 
 _TOKEN_BYTES = 32
+# sockaddr_un holds 108 bytes including the terminating NUL; keep a margin.
+MAX_SOCKET_PATH = 100
 
 
 def socket_path(home: NodeHome, config: NodeConfig) -> Path:
@@ -165,10 +167,22 @@ class LocalLookupServicer(lk_grpc.LocalLookupServiceServicer):
         )
 
 
-def serve_local(home: NodeHome, config: NodeConfig, lookup: LocalLookup) -> tuple[grpc.Server, int]:
+def _bind(server: grpc.Server, address: str) -> int:
+    """Bind ``address``; 0 when it cannot be bound (grpcio raises where older ones return 0)."""
+    try:
+        return int(server.add_insecure_port(address))
+    except RuntimeError:
+        return 0
+
+
+def serve_local(
+    home: NodeHome, config: NodeConfig, lookup: LocalLookup
+) -> tuple[grpc.Server | None, int]:
     """Start the local lookup server on the socket (and the token port when configured).
 
-    Returns the server and the bound TCP port (0 when there is none).
+    Returns the server (``None`` when nothing could be bound; the federation
+    port keeps serving and the reason is logged) and the bound TCP port (0
+    when there is none).
     """
     server = grpc.server(
         # Its own small thread pool: federation load never starves local lookups.
@@ -178,20 +192,34 @@ def serve_local(home: NodeHome, config: NodeConfig, lookup: LocalLookup) -> tupl
     token = ensure_token(home, config) if config.lookup.listen else None
     lk_grpc.add_LocalLookupServiceServicer_to_server(LocalLookupServicer(lookup, token), server)
     path = socket_path(home, config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    if path.exists() or path.is_symlink():
-        path.unlink()
-    # The socket is created under a strict umask, then pinned to 0600 explicitly.
-    old = os.umask(0o177)
-    try:
-        server.add_insecure_port(f"unix:{path}")
-    finally:
-        os.umask(old)
-    tcp_port = server.add_insecure_port(config.lookup.listen) if config.lookup.listen else 0
+    bound_socket = False
+    if len(str(path).encode()) > MAX_SOCKET_PATH:
+        log.warning(
+            "local lookup socket not served: its path is too long for a Unix socket; "
+            "set lookup.socket to a shorter absolute path",
+            length=len(str(path).encode()),
+            limit=MAX_SOCKET_PATH,
+        )
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        if path.exists() or path.is_symlink():
+            path.unlink()
+        # The socket is created under a strict umask, then pinned to 0600 explicitly.
+        old = os.umask(0o177)
+        try:
+            bound_socket = _bind(server, f"unix:{path}") != 0
+        finally:
+            os.umask(old)
+    tcp_port = _bind(server, config.lookup.listen) if config.lookup.listen else 0
+    if not bound_socket and not tcp_port:
+        log.warning("local lookup API not served: nothing could be bound")
+        server.stop(None)
+        return None, 0
     server.start()
-    os.chmod(path, 0o600)
-    log.info("local lookup API serving", socket=str(path), tcp=bool(config.lookup.listen))
+    if bound_socket:
+        os.chmod(path, 0o600)
+    log.info("local lookup API serving", socket=bound_socket, tcp=bool(tcp_port))
     return server, tcp_port
 
 

@@ -261,3 +261,19 @@ class TestTokenPort:
                 holder.close()
         finally:
             node.stop()
+
+    def test_a_socket_path_too_long_leaves_the_node_serving(self, tmp_path: Path) -> None:
+        """A home too deep for a Unix socket still serves peers; the local API stays off."""
+        homes = responder_with_peer(tmp_path, HELD)
+        home = NodeHome(homes["vn-customs"])
+        small_setups(homes["vn-customs"])
+        config = load_config(home)
+        config.lookup.socket = "run/" + "d" * 120 + "/lookup.sock"
+        node = build_node(home, config, listen="127.0.0.1:0")
+        try:
+            assert node.port > 0
+            assert node.held is not None
+            assert node.held.local_server is None
+            assert LocalLookupClient.for_home(home, config) is None
+        finally:
+            node.stop()
