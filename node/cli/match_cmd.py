@@ -169,7 +169,12 @@ def match(
                 param_hint="--peer",
             )
         try:
-            rows = load_rows(file, fmt=fmt, mapping=header_mapping(mapping, map_file) or None)
+            rows = load_rows(
+                file,
+                fmt=fmt,
+                mapping=header_mapping(mapping, map_file) or None,
+                default_region=config.country,
+            )
         except QueryFileInvalid as exc:
             lines = "\n".join(f"  {e}" for e in exc.errors[:50])
             raise click.ClickException(f"{exc}\n{lines}") from exc

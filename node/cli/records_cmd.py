@@ -36,6 +36,16 @@ def _open(home: str | None) -> sqlite3.Connection:
         raise click.ClickException(str(exc)) from exc
 
 
+def _agency_country(home: str | None) -> str | None:
+    """The node's country (alpha-2): the default region for local phone numbers."""
+    from node.app.config import ConfigError, load_config
+
+    try:
+        return load_config(NodeHome.resolve(home)).country
+    except ConfigError:
+        return None
+
+
 def _audit(conn: sqlite3.Connection, event: str, **fields: Any) -> None:
     from node import audit
 
@@ -165,6 +175,7 @@ def import_cmd(
                 rejects=rejects,
                 workers=workers,
                 progress=lambda n: bar.advance(task, n),
+                default_region=_agency_country(home),
             )
     except UnreadableFileError as exc:
         for e in exc.errors[:_SHOWN_ERRORS]:

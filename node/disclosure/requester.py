@@ -33,7 +33,7 @@ from node.disclosure.model import (
 )
 from node.errors import DisclosureNotFound, InvalidRequest, SpoorError
 from node.match.responder import PROTOCOL_VERSION, key_types_of
-from node.records.keys import KEY_SCHEME_VERSION
+from node.records.schemes import scheme_of
 
 
 class CounterpartReplyError(SpoorError):
@@ -160,10 +160,16 @@ def send_request(
     for hit in hits:
         by_key.setdefault(hit.match_key, hit)
     match_ids = sorted({h.match_id for h in hits})
+    # The keys carry the scheme their match used (a peer may still be on an older one).
+    schemes = {scheme_of(k) for k in by_key}
+    if len(schemes) > 1:
+        raise InvalidRequest(
+            "hit", "the hits come from matches in different key schemes; ask about each separately"
+        )
     call = DisclosureCall(
         context=context,
         protocol_version=PROTOCOL_VERSION,
-        key_scheme_version=KEY_SCHEME_VERSION,
+        key_scheme_version=schemes.pop(),
         request_id=str(uuid.uuid4()),
         match_keys=tuple(by_key),
         match_id=match_ids[0] if len(match_ids) == 1 else "",

@@ -35,7 +35,8 @@ from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed
 from node.records.io import read_records
-from node.records.keys import KEY_SCHEME_VERSION, derive_keys
+from node.records.keys import KEY_SCHEME_VERSION, SUPPORTED_SCHEMES, derive_keys
+from node.records.schemes import choose_scheme, keys_of_scheme
 
 
 class QueryFileInvalid(SpoorError):
@@ -85,17 +86,31 @@ class MatchReport:
 
 
 def load_rows(
-    path: Path, fmt: str | None = None, mapping: dict[str, str] | None = None
+    path: Path,
+    fmt: str | None = None,
+    mapping: dict[str, str] | None = None,
+    *,
+    default_region: str | None = None,
 ) -> list[RowResult]:
+    """Read the rows to match and derive their keys in every supported scheme.
+
+    Each counterpart is then asked in the newest scheme it shares
+    (:func:`node.records.schemes.choose_scheme`); problems are reported from
+    the newest scheme's derivation.
+    """
     result = read_records(path, fmt=fmt, mapping=mapping)
     if result.errors:
         raise QueryFileInvalid(path, [str(e) for e in result.errors])
     rows: list[RowResult] = []
     for index, record in enumerate(result.records, start=1):
-        derivation = derive_keys(record)
-        keys = {k.value: k.key_type for k in derivation.keys if k.matchable}
-        problems = list(derivation.problems)
-        if not keys:
+        keys: dict[str, str] = {}
+        problems: list[str] = []
+        for scheme in sorted(SUPPORTED_SCHEMES, reverse=True):
+            derivation = derive_keys(record, scheme, default_region=default_region)
+            keys.update({k.value: k.key_type for k in derivation.keys if k.matchable})
+            if scheme == KEY_SCHEME_VERSION:
+                problems = list(derivation.problems)
+        if not keys_of_scheme(keys, KEY_SCHEME_VERSION):
             problems.append("no matchable key (a bare name or year is not matched alone)")
         rows.append(RowResult(index, record.record_id, record.kind, keys, problems))
     return rows
@@ -115,10 +130,7 @@ def _check_description(channel: MatchChannel, described: PeerDescription) -> Non
         )
     if described.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, described.protocol_version)
-    if described.key_scheme_version != KEY_SCHEME_VERSION:
-        raise VersionMismatch(
-            "key-scheme version", KEY_SCHEME_VERSION, described.key_scheme_version
-        )
+    choose_scheme(described.schemes())  # VersionMismatch when no scheme is shared
 
 
 def match_peer(
@@ -138,11 +150,12 @@ def match_peer(
     outcome = PeerOutcome(agency_id=peer_id, cardinality_only=not reveal_intersection)
     described = channel.describe()
     _check_description(channel, described)
-    all_keys = sorted({k for row in rows for k in row.keys})
+    scheme = choose_scheme(described.schemes())
     by_key: dict[str, list[RowResult]] = {}
     for row in rows:
-        for k in row.keys:
+        for k in keys_of_scheme(row.keys, scheme):
             by_key.setdefault(k, []).append(row)
+    all_keys = sorted(by_key)
     matched: set[str] = set()
     chunk_size = max(1, described.max_elements_per_request)
     for chunk in _chunks(all_keys, chunk_size):
@@ -152,7 +165,7 @@ def match_peer(
         call = MatchCall(
             context=context,
             protocol_version=PROTOCOL_VERSION,
-            key_scheme_version=KEY_SCHEME_VERSION,
+            key_scheme_version=scheme,
             psi_protocol_version=PSI_PROTOCOL_VERSION,
             reveal_intersection=reveal_intersection,
             psi_request=session.request_bytes,

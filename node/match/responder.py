@@ -28,6 +28,7 @@ from node.psi.errors import SetTooLarge
 from node.psi.pool import PsiPool
 from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION
+from node.records.schemes import check_requested_scheme, keys_of_scheme
 
 PROTOCOL_VERSION = 1
 CAPABILITIES = (
@@ -97,8 +98,8 @@ def validate_call(call: MatchCall) -> None:
     """
     if call.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, call.protocol_version)
-    if call.key_scheme_version != KEY_SCHEME_VERSION:
-        raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, call.key_scheme_version)
+    # Keys of every stored scheme are held, so a peer still on an older one is answered.
+    check_requested_scheme(call.key_scheme_version)
     if call.psi_protocol_version != PSI_PROTOCOL_VERSION:
         raise VersionMismatch(
             "PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version
@@ -135,9 +136,16 @@ class Responder:
         return store.connect(Path(str(self.db_path)))
 
     def eligible_elements(
-        self, conn: sqlite3.Connection, ctx: policy_lang.RequestContext
+        self,
+        conn: sqlite3.Connection,
+        ctx: policy_lang.RequestContext,
+        scheme: int = KEY_SCHEME_VERSION,
     ) -> tuple[list[str], int]:
-        """Match keys of the records the participation policy admits for this request."""
+        """Keys in ``scheme`` of the records the participation policy admits for this request.
+
+        A record's stored keys hold every stored scheme; only the requested one
+        enters the set, so a transition never doubles the responder's PSI set.
+        """
         pol = self.policies.current()
         elements: set[str] = set()
         admitted = 0
@@ -145,7 +153,8 @@ class Responder:
         # request: decide once per signature, not once per record.
         decided: dict[Hashable, bool] = {}
         sign = policy_lang.participation_signer(ctx.now.astimezone(UTC).date())
-        for facts, keys in record_store.eligible_keys(conn):
+        for facts, stored in record_store.eligible_keys(conn):
+            keys = keys_of_scheme(stored, scheme)
             signature = sign(facts)
             allowed = decided.get(signature)
             if allowed is None:
@@ -179,7 +188,7 @@ class Responder:
             charge = budget.charge(
                 conn, call.requester, n, self.config.limits.max_elements_per_peer_per_day, now
             )
-            elements, admitted = self.eligible_elements(conn, ctx)
+            elements, admitted = self.eligible_elements(conn, ctx, call.key_scheme_version)
             result = self.pool.serve(
                 elements,
                 call.psi_request,

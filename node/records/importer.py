@@ -135,12 +135,14 @@ def import_file(
     rejects: Path | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    default_region: str | None = None,
 ) -> ImportReport:
     """Import a record file in one transaction with its audit entry.
 
     Raises :class:`UnreadableFileError` for a file that cannot be read at all and
     :class:`ImportRefusedError` (nothing stored) when rows are invalid and
-    ``skip_invalid`` is false.
+    ``skip_invalid`` is false. ``default_region`` (alpha-2, the agency's
+    country) reads local phone numbers of records without a country or nationality.
     """
     report = ImportReport(file=str(path))
     if workers is None:
@@ -158,7 +160,7 @@ def import_file(
             upserter = Upserter(conn, unique_ids=True)
             if workers > 0:
                 upserter.begin_bulk()
-            for chunk in checked(path, fmt, mapping, workers):
+            for chunk in checked(path, fmt, mapping, workers, default_region):
                 good = sorter.sort(chunk)
                 if report.error_count == 0 or skip_invalid:
                     report.counts = report.counts + upserter.add(good)

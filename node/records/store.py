@@ -17,7 +17,7 @@ from itertools import islice
 from typing import NamedTuple
 
 from node.records.facts import RecordFacts, facts
-from node.records.keys import derive_keys
+from node.records.keys import derive_stored_keys
 from node.records.model import Record
 
 BATCH = 5000
@@ -47,7 +47,7 @@ class PreparedRecord(NamedTuple):
             record.kind,
             record.review_date,
             record.canonical_json(),
-            tuple(derive_keys(record).matchable()),
+            tuple(derive_stored_keys(record).matchable()),
         )
 
 

@@ -69,7 +69,7 @@ CANE_RAT = Record(
     offence_classes=("wildlife_trafficking",),
 )
 RECORDS = (SUSPECT, VICTIM, IVORY, CANE_RAT)
-UNHELD_KEY = "v1|passport|VNM|Z9999999"
+UNHELD_KEY = f"v{KEY_SCHEME_VERSION}|passport|VNM|Z9999999"
 
 
 def key_of(record: Record, key_type: str) -> str:
