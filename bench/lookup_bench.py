@@ -50,7 +50,8 @@ from node.app.config import load_config, save_config
 from node.app.home import NodeHome
 from node.psi.server import padded_elements
 from node.records.io import read_records
-from node.records.keys import derive_keys
+from node.records.keys import KEY_SCHEME_VERSION, derive_keys
+from node.records.schemes import keys_of_scheme
 from node.rpc.local_lookup import LocalLookupClient
 from spoor_dev import generate
 from spoor_dev.federation import Agency, Federation, spoor_command
@@ -288,9 +289,11 @@ def wire_bytes(setup: Setup) -> float:
 def holder_keys(setup: Setup, agency: Agency) -> list[str]:
     conn = sqlite3.connect(NodeHome(setup.fed.home(agency.agency_id)).db_path)
     try:
-        return [str(r[0]) for r in conn.execute("SELECT DISTINCT key FROM match_keys")]
+        stored = [str(r[0]) for r in conn.execute("SELECT DISTINCT key FROM match_keys")]
     finally:
         conn.close()
+    # A record's stored keys hold every scheme; lookups use the current one.
+    return keys_of_scheme(stored, KEY_SCHEME_VERSION)
 
 
 def single(tmp: Path, size: int, args: argparse.Namespace, lib_rate: float) -> dict[str, object]:
@@ -359,7 +362,9 @@ def bulk(tmp: Path, args: argparse.Namespace) -> dict[str, object]:
         server_keys = holder_keys(setup, setup.holders[0])
         rng = random.Random(5)
         shared = rng.sample(server_keys, min(len(server_keys), args.bulk // 2))
-        fresh = [f"v1|phone|+8490{i:08d}" for i in range(args.bulk - len(shared))]
+        fresh = [
+            f"v{KEY_SCHEME_VERSION}|phone|+8490{i:08d}" for i in range(args.bulk - len(shared))
+        ]
         query = [*shared, *fresh]
         setup.wait_ready(query[:3])
         started = time.perf_counter()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from node.errors import InvalidRequest
 from node.match.held_requester import Context, HeldChannel, HeldRequester
+from node.records.keys import KEY_SCHEME_VERSION
 
 MAX_KEYS_PER_LOOKUP = 200_000
 MAX_KEY_LENGTH = 512
@@ -42,11 +43,18 @@ def check_keys(keys: Sequence[str]) -> None:
         raise InvalidRequest("match_keys", "is empty; give at least one match key")
     if len(keys) > MAX_KEYS_PER_LOOKUP:
         raise InvalidRequest("match_keys", f"holds more than {MAX_KEYS_PER_LOOKUP} keys")
+    prefix = f"v{KEY_SCHEME_VERSION}|"
     for position, key in enumerate(keys):
         if len(key) > MAX_KEY_LENGTH or not _KEY_RE.match(key):
             raise InvalidRequest(
                 "match_keys",
-                f"entry {position} is not a match key like 'v1|passport|VNM|C1234567'",
+                f"entry {position} is not a match key like '{prefix}passport|VNM|C1234567'",
+            )
+        if not key.startswith(prefix):
+            raise InvalidRequest(
+                "match_keys",
+                f"entry {position} is in another key scheme; this node looks up "
+                f"key scheme {KEY_SCHEME_VERSION} keys ('{prefix}...')",
             )
 
 

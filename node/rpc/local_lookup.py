@@ -36,6 +36,8 @@ from node.lookup.fanout import LocalLookup
 from node.match.held_record import record_held_match
 from node.match.held_requester import Context
 from node.match.requester import PeerOutcome, RowResult
+from node.records.keys import KEY_SCHEME_VERSION
+from node.records.schemes import keys_of_scheme
 from node.rpc.client import PeerClient
 from node.rpc.held_client import GrpcHeldChannel
 
@@ -272,7 +274,8 @@ def match_via_running_node(
     client = LocalLookupClient.for_home(home, config)
     if client is None:
         return []
-    keys = sorted({k for row in rows for k in row.keys})
+    # Held setups are built in the current key scheme only.
+    keys = sorted({k for row in rows for k in keys_of_scheme(row.keys, KEY_SCHEME_VERSION)})
     if not keys:
         client.close()
         return []

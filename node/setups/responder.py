@@ -28,7 +28,9 @@ from node.match import budget
 from node.match.responder import MatchCall, Responder, validate_call
 from node.psi.pool import PsiPool
 from node.records.facts import facts
+from node.records.keys import KEY_SCHEME_VERSION
 from node.records.model import Record
+from node.records.schemes import keys_of_scheme
 from node.setups.book import SetupBook, ShardBuilder
 from node.setups.epochs import EpochKeys
 from node.setups.service import (
@@ -144,7 +146,9 @@ class HeldResponder:
             added: set[str] = set()
             admitted = old.admitted_records
             decided: dict[object, bool] = {}
-            for content, keys in records_after(conn, int(str(old.stamp.records[1]))):
+            for content, stored in records_after(conn, int(str(old.stamp.records[1]))):
+                # Stored keys hold every scheme; views are built in the current one.
+                keys = keys_of_scheme(stored, KEY_SCHEME_VERSION)
                 record_facts = facts(Record.from_json(json.loads(content)))
                 signature = policy_lang.participation_signature(record_facts, today)
                 allowed = decided.get(signature)
@@ -162,7 +166,7 @@ class HeldResponder:
         ctx = self._standing_context(key)
         conn = self._connect()
         try:
-            elements, admitted = self.responder.eligible_elements(conn, ctx)
+            elements, admitted = self.responder.eligible_elements(conn, ctx, KEY_SCHEME_VERSION)
         finally:
             conn.close()
         return frozenset(elements), admitted

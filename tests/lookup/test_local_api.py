@@ -16,6 +16,8 @@ from node import store
 from node.app.config import load_config, save_config
 from node.app.home import NodeHome
 from node.records import store as record_store
+from node.records.keys import KEY_SCHEME_VERSION
+from node.records.schemes import keys_of_scheme
 from node.rpc.local_lookup import LocalLookupClient, socket_path
 from node.rpc.server import RunningNode, build_node
 from node.setups.views import ViewKey
@@ -26,7 +28,7 @@ HELD: list[dict[str, object]] = [
     for i, c in enumerate(["MSCU1234566", "TGHU7654321"])
 ]
 PURPOSE, BASIS = "criminal_investigation", "CITES-Art-VIII"
-MISSING = "v1|container|CSQU3054383"
+MISSING = f"v{KEY_SCHEME_VERSION}|container|CSQU3054383"
 
 
 def small_setups(home: Path, *, token_port: bool = False) -> None:
@@ -54,7 +56,7 @@ class Nodes:
     def keys_of(self, record_id: str) -> list[str]:
         conn = store.connect(NodeHome(self.homes["ke-kws"]).db_path)
         try:
-            return record_store.keys_of(conn, record_id)
+            return keys_of_scheme(record_store.keys_of(conn, record_id), KEY_SCHEME_VERSION)
         finally:
             conn.close()
 
