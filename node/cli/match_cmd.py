@@ -156,8 +156,7 @@ def match(
     """
     logs.configure(level="warning")
     node_home, config = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         known = {p.agency_id: p for p in peers.list_peers(conn)}
         targets = list(known) if all_peers else list(peer_ids)
         if not targets:
@@ -222,8 +221,6 @@ def match(
             peers=sorted([*via_node, *direct.peers], key=lambda o: order[o.agency_id]),
             reveal=direct.reveal,
         )
-    finally:
-        conn.close()
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     else:

@@ -23,6 +23,7 @@ from node.errors import InvalidRequest, VersionMismatch
 from node.match.context import check_against_policy
 from node.match.responder import PROTOCOL_VERSION
 from node.records.keys import KEY_SCHEME_VERSION, SUPPORTED_SCHEMES
+from node.store.timecodec import format_ts, parse_ts
 
 #: A disclosure is about chosen hits, not a trawl: at most this many keys per request.
 MAX_KEYS_PER_REQUEST = 100
@@ -43,14 +44,13 @@ NOT_RELEASABLE = "NOT_RELEASABLE"
 
 
 def iso(moment: datetime) -> str:
-    """Fixed-width ISO 8601 UTC text (string order equals time order)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Fixed-width ISO 8601 UTC text with offset (the store's one timestamp form)."""
+    return format_ts(moment)
 
 
 def parse_iso(text: str) -> datetime:
-    """Read a time written by :func:`iso` (or any ISO 8601 text with a zone)."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """Read a time written by :func:`iso` (or any ISO 8601 text; none means UTC)."""
+    return parse_ts(text)
 
 
 def now_utc() -> datetime:

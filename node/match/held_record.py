@@ -9,7 +9,6 @@ follow up on them.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 import policy as policy_lang
 from node import store
 from node.match.requester import PeerOutcome, RowResult
+from node.store import Connection, matches
 
 
 def held_transcript_hash(request_id: str, keys_sent: int, hits: int) -> str:
@@ -26,7 +26,7 @@ def held_transcript_hash(request_id: str, keys_sent: int, hits: int) -> str:
 
 
 def record_held_match(
-    conn: sqlite3.Connection,
+    conn: Connection,
     peer: str,
     context: policy_lang.RequestContext,
     rows_by_key: Mapping[str, Sequence[RowResult]],
@@ -39,34 +39,42 @@ def record_held_match(
     """Store the match and its hits; mark the rows; the outcome for the report."""
     match_id = str(uuid.uuid4())
     now = datetime.now(UTC).isoformat(timespec="seconds")
+    digest = held_transcript_hash(request_id, len(keys_sent), len(hit_keys))
     with store.transaction(conn):
-        conn.execute(
-            "INSERT INTO matches(match_id, peer, request_id, created_at, purpose, legal_basis, "
-            "case_reference, officer, reveal, elements, hits, transcript_hash, policy_digest) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                match_id,
-                peer,
-                request_id,
-                now,
-                context.purpose,
-                context.legal_basis,
-                context.case_reference,
-                context.officer,
-                "intersection",
-                len(keys_sent),
-                len(hit_keys),
-                held_transcript_hash(request_id, len(keys_sent), len(hit_keys)),
-                policy_digest,
-            ),
+        matches.create(
+            conn,
+            match_id=match_id,
+            peer=peer,
+            request_id=request_id,
+            created_at=now,
+            purpose=context.purpose,
+            legal_basis=context.legal_basis,
+            case_reference=context.case_reference,
+            officer=context.officer,
+            reveal="intersection",
+            transcript_hash=digest,
+            policy_digest=policy_digest,
         )
-        for key in hit_keys:
-            for row in rows_by_key.get(key, ()):
-                conn.execute(
-                    "INSERT INTO match_hits(match_id, row_number, record_id, key_type, "
-                    "match_key) VALUES (?,?,?,?,?)",
-                    (match_id, row.row_number, row.record_id, row.keys[key], key),
-                )
+        matches.add_request(
+            conn,
+            match_id=match_id,
+            request_id=request_id,
+            chunk=0,
+            created_at=now,
+            elements=len(keys_sent),
+            hits=len(hit_keys),
+            transcript_hash=digest,
+            policy_digest=policy_digest,
+        )
+        matches.add_hits(
+            conn,
+            match_id,
+            [
+                (row.row_number, row.record_id, row.keys[key], key)
+                for key in hit_keys
+                for row in rows_by_key.get(key, ())
+            ],
+        )
     for key in hit_keys:
         for row in rows_by_key.get(key, ()):
             types = row.hits.setdefault(peer, [])

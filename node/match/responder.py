@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import policy as policy_lang
 from node import audit, store
@@ -26,9 +27,10 @@ from node.match import budget
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
 from node.psi.errors import SetTooLarge
 from node.psi.pool import PsiPool
-from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION
 from node.records.schemes import check_requested_scheme, keys_of_scheme
+from node.store import Connection
+from node.store import records as record_store
 
 PROTOCOL_VERSION = 1
 CAPABILITIES = (
@@ -130,14 +132,13 @@ class Responder:
         self.policies = policies
         self.pool = pool
 
-    def _connect(self) -> sqlite3.Connection:
-        from pathlib import Path
-
-        return store.connect(Path(str(self.db_path)))
+    def _opened(self) -> AbstractContextManager[Connection]:
+        # The node upgraded its store at start-up; calls skip the schema check.
+        return store.opened(Path(str(self.db_path)), check_schema=False)
 
     def eligible_elements(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         ctx: policy_lang.RequestContext,
         scheme: int = KEY_SCHEME_VERSION,
     ) -> tuple[list[str], int]:
@@ -183,8 +184,7 @@ class Responder:
         pol = self.policies.current()
         ctx = call.context
         now = now or ctx.now
-        conn = self._connect()
-        try:
+        with self._opened() as conn:
             charge = budget.charge(
                 conn, call.requester, n, self.config.limits.max_elements_per_peer_per_day, now
             )
@@ -226,8 +226,6 @@ class Responder:
                         "reveal": "intersection" if call.reveal_intersection else "cardinality",
                     },
                 )
-        finally:
-            conn.close()
         return MatchReply(
             server_setup=result.setup_bytes,
             psi_response=result.response_bytes,
@@ -259,21 +257,17 @@ class Responder:
         a budget: period, limit, used, requested), never identifiers, keys or PSI bytes.
         """
         details: dict[str, object] = {**(fields or {}), "reason": reason}
-        conn = self._connect()
-        try:
-            with store.transaction(conn):
-                audit.append(
-                    conn,
-                    event,
-                    counterpart=requester,
-                    purpose=purpose.strip()[:_MAX_FIELD] or None,
-                    legal_basis=legal_basis.strip()[:_MAX_FIELD] or None,
-                    request_id=request_id[:64] or None,
-                    status=status,
-                    details=details,
-                )
-        finally:
-            conn.close()
+        with self._opened() as conn, store.transaction(conn):
+            audit.append(
+                conn,
+                event,
+                counterpart=requester,
+                purpose=purpose.strip()[:_MAX_FIELD] or None,
+                legal_basis=legal_basis.strip()[:_MAX_FIELD] or None,
+                request_id=request_id[:64] or None,
+                status=status,
+                details=details,
+            )
 
 
 def key_types_of(values: Iterable[str]) -> list[str]:

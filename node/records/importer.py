@@ -17,7 +17,6 @@ import csv
 import gc
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,8 @@ from node import store as node_store
 from node.errors import SpoorError
 from node.records.io import RowError, UnreadableFileError, duplicate_error
 from node.records.pipeline import Checked, checked
-from node.records.store import PreparedRecord, UpsertCounts, Upserter
+from node.store.backend import Connection
+from node.store.records import PreparedRecord, UpsertCounts, Upserter
 
 PARALLEL_FROM_BYTES = 4_000_000
 MAX_REPORTED = 200
@@ -126,7 +126,7 @@ def default_workers() -> int:
 
 
 def import_file(
-    conn: sqlite3.Connection,
+    conn: Connection,
     path: Path,
     fmt: str | None = None,
     mapping: Mapping[str, str] | None = None,
@@ -210,7 +210,7 @@ class _Sorter:
         return good
 
 
-def _audit(conn: sqlite3.Connection, report: ImportReport) -> None:
+def _audit(conn: Connection, report: ImportReport) -> None:
     from node import audit
 
     c = report.counts

@@ -25,7 +25,7 @@ from typing import Any
 from node.records import blocks
 from node.records.io import RowError, check_row, detect_format, iter_rows
 from node.records.keys import derive_stored_keys
-from node.records.store import PreparedRecord
+from node.store.records import PreparedRecord
 
 ROWS_PER_TASK = 2000
 IN_FLIGHT_PER_WORKER = 3

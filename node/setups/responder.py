@@ -33,15 +33,10 @@ from node.records.model import Record
 from node.records.schemes import keys_of_scheme
 from node.setups.book import SetupBook, ShardBuilder
 from node.setups.epochs import EpochKeys
-from node.setups.service import (
-    HeldSetupService,
-    KeyedAnswer,
-    only_appended,
-    records_after,
-    records_fingerprint,
-)
+from node.setups.service import HeldSetupService, KeyedAnswer
 from node.setups.shards import ShardLayout
 from node.setups.views import View, ViewCache, ViewKey, ViewStamp
+from node.store import records as record_rows
 
 log = get_logger("spoor.setups")
 
@@ -138,7 +133,7 @@ class HeldResponder:
             return None
         conn = self._connect()
         try:
-            if not only_appended(conn, old.stamp.records):
+            if not record_rows.only_appended(conn, old.stamp.records):
                 return None
             ctx = self._standing_context(old.key)
             pol = self.responder.policies.current()
@@ -146,7 +141,7 @@ class HeldResponder:
             added: set[str] = set()
             admitted = old.admitted_records
             decided: dict[object, bool] = {}
-            for content, stored in records_after(conn, int(str(old.stamp.records[1]))):
+            for content, stored in record_rows.contents_after(conn, int(str(old.stamp.records[1]))):
                 # Stored keys hold every scheme; views are built in the current one.
                 keys = keys_of_scheme(stored, KEY_SCHEME_VERSION)
                 record_facts = facts(Record.from_json(json.loads(content)))
@@ -174,7 +169,7 @@ class HeldResponder:
     def _stamp(self) -> tuple[tuple[object, ...], str]:
         conn = self._connect()
         try:
-            fingerprint = records_fingerprint(conn)
+            fingerprint = record_rows.fingerprint(conn)
         finally:
             conn.close()
         return fingerprint, self.responder.policies.current().digest

@@ -15,12 +15,14 @@ from spoor.lookup.v1 import lookup_pb2 as lk
 from node import store
 from node.app.config import load_config, save_config
 from node.app.home import NodeHome
-from node.records import store as record_store
+from node.app.node import RunningNode
 from node.records.keys import KEY_SCHEME_VERSION
 from node.records.schemes import keys_of_scheme
+from node.rpc.held_node import HeldNode
 from node.rpc.local_lookup import LocalLookupClient, socket_path
-from node.rpc.server import RunningNode, build_node
+from node.rpc.server import GrpcServer, build_node
 from node.setups.views import ViewKey
+from node.store import records as record_store
 from tests.conftest import responder_with_peer, spoor
 
 HELD: list[dict[str, object]] = [
@@ -29,6 +31,13 @@ HELD: list[dict[str, object]] = [
 ]
 PURPOSE, BASIS = "criminal_investigation", "CITES-Art-VIII"
 MISSING = f"v{KEY_SCHEME_VERSION}|container|CSQU3054383"
+
+
+def held_of(node: RunningNode) -> HeldNode:
+    """The held-setup pieces of a running node."""
+    assert isinstance(node.server, GrpcServer)
+    assert node.server.held is not None, "held setups are off"
+    return node.server.held
 
 
 def small_setups(home: Path, *, token_port: bool = False) -> None:
@@ -145,8 +154,7 @@ class TestLocalLookup:
     ) -> None:
         """A record imported into the running responder is found; only the new record is decided."""
         nodes.ask_until_ready([MISSING])
-        assert nodes.ke.held is not None
-        views = nodes.ke.held.held.views
+        views = held_of(nodes.ke).held.views
         full_before = views.computations
         new = [{"record_id": "KE-S-9", "kind": "shipment", "containers": ["CSQU3054383"],
                 "review_date": "2031-01-01"}]  # fmt: skip
@@ -215,8 +223,7 @@ class TestLocalLookup:
     def test_epoch_key_never_reaches_disk(self, nodes: Nodes) -> None:
         """After lookups, no file in either home (database, WAL, audit, logs) holds the key."""
         nodes.ask_until_ready(nodes.keys_of("KE-S-0"))
-        assert nodes.ke.held is not None
-        generation = nodes.ke.held.held.book.published(
+        generation = held_of(nodes.ke).held.book.published(
             "vn-customs", ViewKey("vn-customs", PURPOSE, BASIS).name
         )
         assert generation is not None
@@ -242,11 +249,10 @@ class TestTokenPort:
         config.lookup.listen = "127.0.0.1:0"
         node = build_node(home, config, listen="127.0.0.1:0")
         try:
-            assert node.held is not None
-            assert node.held.local_server is not None
+            assert held_of(node).local_server is not None
             token_file = home.root / config.lookup.token_file
             assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-            target = f"127.0.0.1:{node.held.local_tcp_port}"
+            target = f"127.0.0.1:{held_of(node).local_tcp_port}"
             request = lk.LookupRequest(
                 match_keys=[MISSING], purpose=PURPOSE, legal_basis=BASIS,
                 case_reference="C/1", officer="o",
@@ -274,8 +280,7 @@ class TestTokenPort:
         node = build_node(home, config, listen="127.0.0.1:0")
         try:
             assert node.port > 0
-            assert node.held is not None
-            assert node.held.local_server is None
+            assert held_of(node).local_server is None
             assert LocalLookupClient.for_home(home, config) is None
         finally:
             node.stop()

@@ -8,10 +8,10 @@ import sqlite3
 from records_helpers import person_row, shipment_row
 
 from node import store
-from node.records import store as rs
 from node.records.facts import facts
 from node.records.model import FIELD_GROUPS
 from node.records.parse import parse_row
+from node.store import records as rs
 
 
 def put(conn: sqlite3.Connection, *rows: dict[str, object]) -> rs.UpsertCounts:
