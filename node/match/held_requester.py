@@ -10,7 +10,6 @@ stale. Each lookup is audited on this side like a match.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -245,27 +244,24 @@ class HeldRequester:
             return
         from pathlib import Path
 
-        conn: sqlite3.Connection = store.connect(Path(str(self._db_path)))
-        try:
-            with store.transaction(conn):
-                audit.append(
-                    conn,
-                    "match.requested",
-                    counterpart=result.peer,
-                    purpose=context.purpose,
-                    legal_basis=context.legal_basis,
-                    case_reference=context.case_reference,
-                    officer=context.officer,
-                    request_id=result.request_id,
-                    policy_digest=digest,
-                    key_types=key_types_of(keys),
-                    elements=len(keys),
-                    hits=len(result.hits),
-                    status="OK",
-                    details={"reveal": "intersection", "held_setups": True},
-                )
-        finally:
-            conn.close()
+        path = Path(str(self._db_path))
+        with store.opened(path, check_schema=False) as conn, store.transaction(conn):
+            audit.append(
+                conn,
+                "match.requested",
+                counterpart=result.peer,
+                purpose=context.purpose,
+                legal_basis=context.legal_basis,
+                case_reference=context.case_reference,
+                officer=context.officer,
+                request_id=result.request_id,
+                policy_digest=digest,
+                key_types=key_types_of(keys),
+                elements=len(keys),
+                hits=len(result.hits),
+                status="OK",
+                details={"reveal": "intersection", "held_setups": True},
+            )
 
     def forget_peer(self, peer: str) -> None:
         """Drop what is held for a removed counterpart."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import sqlite3
 import threading
 from collections.abc import Mapping
 from concurrent import futures
@@ -40,6 +39,7 @@ from node.records.keys import KEY_SCHEME_VERSION
 from node.records.schemes import keys_of_scheme
 from node.rpc.client import PeerClient
 from node.rpc.held_client import GrpcHeldChannel
+from node.store import Connection
 
 log = get_logger("spoor.lookup")
 
@@ -76,19 +76,13 @@ class PeerChannels:
 
     def configured(self) -> list[str]:
         """Agency ids of the configured counterparts."""
-        conn = store.connect(self.home.db_path)
-        try:
+        with store.opened(self.home.db_path, check_schema=False) as conn:
             return [p.agency_id for p in peers.list_peers(conn)]
-        finally:
-            conn.close()
 
     def channel_for(self, agency_id: str) -> GrpcHeldChannel:
         """The pooled channel to ``agency_id``, rebuilt when its peer entry changed."""
-        conn = store.connect(self.home.db_path)
-        try:
+        with store.opened(self.home.db_path, check_schema=False) as conn:
             peer = peers.get(conn, agency_id)
-        finally:
-            conn.close()
         with self._lock:
             entry = self._clients.get(agency_id)
             if entry is not None and entry[0] == peer:
@@ -262,7 +256,7 @@ class LocalLookupClient:
 def match_via_running_node(
     home: NodeHome,
     config: NodeConfig,
-    conn: sqlite3.Connection,
+    conn: Connection,
     rows: list[RowResult],
     contexts: Mapping[str, policy_lang.RequestContext],
 ) -> list[PeerOutcome]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from node.setups.epochs import EpochKeys
 from node.setups.service import HeldSetupService, KeyedAnswer
 from node.setups.shards import ShardLayout
 from node.setups.views import View, ViewCache, ViewKey, ViewStamp
+from node.store import Connection
 from node.store import records as record_rows
 
 log = get_logger("spoor.setups")
@@ -111,8 +112,8 @@ class HeldResponder:
             parallelism=config.psi.workers,
         )
 
-    def _connect(self) -> sqlite3.Connection:
-        return store.connect(self.db_path)
+    def _connect(self) -> AbstractContextManager[Connection]:
+        return store.opened(self.db_path, check_schema=False)
 
     @staticmethod
     def _standing_context(key: ViewKey) -> policy_lang.RequestContext:
@@ -131,8 +132,7 @@ class HeldResponder:
         """Decide only the records appended since ``old``, when nothing else changed."""
         if old.stamp.policy_digest != stamp.policy_digest or old.stamp.day != stamp.day:
             return None
-        conn = self._connect()
-        try:
+        with self._connect() as conn:
             if not record_rows.only_appended(conn, old.stamp.records):
                 return None
             ctx = self._standing_context(old.key)
@@ -153,34 +153,23 @@ class HeldResponder:
                 if allowed and keys:
                     admitted += 1
                     added.update(keys)
-        finally:
-            conn.close()
         return old.elements | added, admitted
 
     def _compute(self, key: ViewKey, day: date) -> tuple[frozenset[str], int]:
         ctx = self._standing_context(key)
-        conn = self._connect()
-        try:
+        with self._connect() as conn:
             elements, admitted = self.responder.eligible_elements(conn, ctx, KEY_SCHEME_VERSION)
-        finally:
-            conn.close()
         return frozenset(elements), admitted
 
     def _stamp(self) -> tuple[tuple[object, ...], str]:
-        conn = self._connect()
-        try:
+        with self._connect() as conn:
             fingerprint = record_rows.fingerprint(conn)
-        finally:
-            conn.close()
         return fingerprint, self.responder.policies.current().digest
 
     def configured_peers(self) -> set[str]:
         """Agency ids of the counterparts configured now."""
-        conn = self._connect()
-        try:
+        with self._connect() as conn:
             return {p.agency_id for p in peers.list_peers(conn)}
-        finally:
-            conn.close()
 
     def refresh(self) -> None:
         """Drop removed counterparts, then rebuild whatever changed for the rest."""
@@ -196,8 +185,7 @@ class HeldResponder:
         # peer is refused there and its keys are dropped at the next refresh.
         validate_call(call.match)
         limit = self.config.limits.max_elements_per_request
-        conn = self._connect()
-        try:
+        with self._connect() as conn:
 
             def charge(peer: str, n: int) -> int:
                 return budget.charge(
@@ -230,8 +218,6 @@ class HeldResponder:
                     details={"reveal": "intersection", "held_setups": True,
                              "generation": call.generation},
                 )  # fmt: skip
-        finally:
-            conn.close()
         return HeldReply(answer=answer, budget_remaining=remaining)
 
 
