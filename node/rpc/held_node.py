@@ -59,14 +59,15 @@ class HeldNode:
             self.local_server, self.local_tcp_port = serve_local(self.home, self.config, self.local)
 
     def stop(self, grace_s: float = 5.0) -> None:
-        """Stop the local API, refreshes and syncs; close the build pool and connections."""
+        """Stop builds first (their workers free the cores for in-flight calls), then the rest."""
         self._stop.set()
-        if self._sync_thread is not None:
-            self._sync_thread.join(timeout=30)
+        self.refresher.signal_stop()
+        self.build_pool.close()
         if self.local_server is not None:
             self.local_server.stop(grace_s).wait()
         self.refresher.stop()
-        self.build_pool.close()
+        if self._sync_thread is not None:
+            self._sync_thread.join(timeout=30)
         self.channels.close()
 
 

@@ -253,6 +253,11 @@ class SetupRefresher:
             except Exception:
                 log.exception("held-setup refresh failed; the previous setups stay published")
 
+    def signal_stop(self) -> None:
+        """Ask the loop to end without waiting for it."""
+        self._stop.set()
+        self._wake.set()
+
     def stop(self) -> None:
         """Stop after the current refresh."""
         self._stop.set()
