@@ -18,14 +18,14 @@ import gc
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from node import store as node_store
 from node.errors import SpoorError
-from node.records.io import RowError, UnreadableFileError, duplicate_error
+from node.records.io import RowError, Shape, UnreadableFileError, duplicate_error
 from node.records.pipeline import Checked, checked
 from node.records.store import PreparedRecord, UpsertCounts, Upserter
 
@@ -129,7 +129,7 @@ def import_file(
     conn: sqlite3.Connection,
     path: Path,
     fmt: str | None = None,
-    mapping: Mapping[str, str] | None = None,
+    mapping: Shape = None,
     *,
     skip_invalid: bool = False,
     rejects: Path | None = None,

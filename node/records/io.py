@@ -21,6 +21,10 @@ from typing import Any
 from node.errors import SpoorError
 from node.records.model import ALL_COLUMNS, Record
 from node.records.parse import FieldProblem, InvalidRowError, parse_row
+from node.records.profiles import PART_MARK, Profile, numbered_target
+
+#: How a file's columns are read: a header mapping, or a whole import profile.
+Shape = Mapping[str, str] | Profile | None
 
 FORMATS = ("csv", "jsonl", "xlsx")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
@@ -107,15 +111,31 @@ def canonical_header(name: str) -> str:
     return _HEADER_SPACE.sub("_", name.strip().lower())
 
 
-def map_headers(file: str, headers: list[str], mapping: Mapping[str, str] | None) -> list[str]:
-    """Field names for the file's headers; raises :class:`UnreadableFileError` for unknown ones."""
-    mapping = mapping or {}
+def as_profile(shape: Shape) -> Profile:
+    """The profile a header mapping (or nothing) stands for."""
+    if isinstance(shape, Profile):
+        return shape
+    return Profile(columns=dict(shape or {}))
+
+
+def map_headers(file: str, headers: list[str], shape: Shape) -> list[str]:
+    """Field names for the file's headers; raises :class:`UnreadableFileError` for unknown ones.
+
+    Numbered columns of a list field (``names_1``, ``names_2``) and the parts of a
+    profile's combined columns get names the row shaping gathers again.
+    """
+    profile = as_profile(shape)
+    mapping = profile.header_mapping()
     loose = {canonical_header(k): v for k, v in mapping.items()}
     out: list[str] = []
     errors: list[RowError] = []
     for i, header in enumerate(headers):
         raw = (header or "").strip()
         target = mapping.get(raw) or loose.get(canonical_header(raw)) or canonical_header(raw)
+        target = numbered_target(target) or target
+        if target.startswith(PART_MARK) and target not in out:
+            out.append(target)
+            continue
         if target not in _KNOWN:
             where = raw or f"column {i + 1}"
             errors.append(
@@ -137,7 +157,8 @@ def map_headers(file: str, headers: list[str], mapping: Mapping[str, str] | None
                     raw,
                     f"second column for {target}",
                     raw,
-                    "keep one column per field; separate several values with ';'",
+                    "keep one column per field; separate several values with ';' or number"
+                    f" the columns ({target}_1, {target}_2)",
                 )
             )
         out.append(target)
@@ -158,9 +179,7 @@ def map_headers(file: str, headers: list[str], mapping: Mapping[str, str] | None
     return out
 
 
-def _csv_rows(
-    path: Path, mapping: Mapping[str, str] | None
-) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
@@ -186,10 +205,8 @@ def _csv_rows(
             start = reader.line_num + 1
 
 
-def _jsonl_rows(
-    path: Path, mapping: Mapping[str, str] | None
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    mapping = mapping or {}
+def _jsonl_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any]]]:
+    renames = as_profile(mapping).header_mapping()
     with path.open(encoding="utf-8-sig") as fh:
         for n, line in enumerate(fh, start=1):
             if not line.strip():
@@ -204,14 +221,12 @@ def _jsonl_rows(
                 continue
             out: dict[str, Any] = {}
             for key, value in obj.items():
-                target = mapping.get(key) or canonical_header(key)
+                target = renames.get(key) or canonical_header(key)
                 out[target] = value
             yield n, out
 
 
-def _xlsx_rows(
-    path: Path, mapping: Mapping[str, str] | None
-) -> Iterator[tuple[int, dict[str, Any]]]:
+def _xlsx_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any]]]:
     import openpyxl
 
     try:
@@ -258,7 +273,7 @@ def _xlsx_rows(
 
 
 def iter_rows(
-    path: Path, fmt: str | None = None, mapping: Mapping[str, str] | None = None
+    path: Path, fmt: str | None = None, mapping: Shape = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (row number, {field: cell}) for every non-empty row of a record file."""
     if not path.is_file():
@@ -289,12 +304,17 @@ def row_errors(file: str, row: int, problems: list[FieldProblem]) -> list[RowErr
     return [RowError(file, row, p.column, p.message, p.value, p.hint) for p in problems]
 
 
-def check_row(file: str, row: int, cells: dict[str, Any]) -> Record | list[RowError]:
-    """The row's record, or its errors."""
+_AS_IS = Profile()
+
+
+def check_row(
+    file: str, row: int, cells: dict[str, Any], profile: Profile | None = None
+) -> Record | list[RowError]:
+    """The row's record (after the profile's value maps and combined columns), or its errors."""
     if "__error__" in cells:
         return [RowError(file, row, "-", str(cells["__error__"]), "", "fix or remove the line")]
     try:
-        return parse_row(cells)
+        return parse_row((profile or _AS_IS).shape(dict(cells)))
     except InvalidRowError as exc:
         return row_errors(file, row, exc.problems)
 
@@ -311,9 +331,7 @@ def duplicate_error(file: str, row: int, record_id: str, first: int) -> RowError
     )
 
 
-def read_records(
-    path: str | Path, fmt: str | None = None, mapping: Mapping[str, str] | None = None
-) -> ReadResult:
+def read_records(path: str | Path, fmt: str | None = None, mapping: Shape = None) -> ReadResult:
     """Read and validate a whole record file into memory (for query files and small imports).
 
     File-level problems (missing file, unknown columns) come back as errors too;
@@ -324,9 +342,10 @@ def read_records(
     p = Path(path)
     result = ReadResult()
     seen: dict[str, int] = {}
+    profile = as_profile(mapping)
     try:
-        for n, cells in iter_rows(p, fmt, mapping):
-            got = check_row(str(p), n, cells)
+        for n, cells in iter_rows(p, fmt, profile):
+            got = check_row(str(p), n, cells, profile)
             if isinstance(got, list):
                 result.errors.extend(got)
                 continue

@@ -16,15 +16,16 @@ from __future__ import annotations
 import gc
 import multiprocessing
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from node.records import blocks
-from node.records.io import RowError, check_row, detect_format, iter_rows
+from node.records.io import RowError, Shape, as_profile, check_row, detect_format, iter_rows
 from node.records.keys import derive_keys
+from node.records.profiles import Profile
 from node.records.store import PreparedRecord
 
 ROWS_PER_TASK = 2000
@@ -38,11 +39,11 @@ Checked = tuple[int, PreparedRecord | None, list[RowError], list[str], dict[str,
 Task = tuple[Any, ...]
 
 
-def check_rows(file: str, rows: list[Row]) -> list[Checked]:
-    """Validate rows and derive their keys."""
+def check_rows(file: str, rows: list[Row], profile: Profile | None = None) -> list[Checked]:
+    """Validate rows (shaped by the import profile) and derive their keys."""
     out: list[Checked] = []
     for n, cells in rows:
-        got = check_row(file, n, cells)
+        got = check_row(file, n, cells, profile)
         if isinstance(got, list):
             out.append((n, None, got, [], cells))
             continue
@@ -58,54 +59,53 @@ def check_rows(file: str, rows: list[Row]) -> list[Checked]:
     return out
 
 
-def run_task(file: str, task: Task) -> list[Checked]:
+def run_task(file: str, task: Task, profile: Profile | None = None) -> list[Checked]:
     """Parse (for text blocks) and check one task; runs in a worker process."""
     kind = task[0]
     if kind == "csv":
-        return check_rows(file, blocks.parse_csv(file, task[1], task[2], task[3]))
+        return check_rows(file, blocks.parse_csv(file, task[1], task[2], task[3]), profile)
     if kind == "jsonl":
-        return check_rows(file, blocks.parse_jsonl(file, task[1], task[2], task[3]))
-    return check_rows(file, task[1])
+        return check_rows(file, blocks.parse_jsonl(file, task[1], task[2], task[3]), profile)
+    return check_rows(file, task[1], profile)
 
 
-def tasks(path: Path, fmt: str | None, mapping: Mapping[str, str] | None) -> Iterator[Task]:
+def tasks(path: Path, fmt: str | None, mapping: Shape) -> Iterator[Task]:
     """The file as tasks; raises :class:`UnreadableFileError` for a bad file or header."""
     kind = detect_format(path, fmt)
+    profile = as_profile(mapping)
     if kind == "csv":
-        names, offset = blocks.csv_header(path, mapping)
+        names, offset = blocks.csv_header(path, profile)
         for line, data in blocks.split(path, offset, 2, quoted=True):
             yield ("csv", names, line, data)
     elif kind == "jsonl":
-        mapping_dict = dict(mapping or {})
         for line, data in blocks.split(path, blocks.jsonl_offset(path), 1, quoted=False):
-            yield ("jsonl", mapping_dict, line, data)
+            yield ("jsonl", profile, line, data)
     else:
-        rows = iter_rows(path, kind, mapping)
+        rows = iter_rows(path, kind, profile)
         while chunk := list(islice(rows, ROWS_PER_TASK)):
             yield ("rows", chunk)
 
 
-def checked(
-    path: Path, fmt: str | None, mapping: Mapping[str, str] | None, workers: int
-) -> Iterator[list[Checked]]:
+def checked(path: Path, fmt: str | None, mapping: Shape, workers: int) -> Iterator[list[Checked]]:
     """Checked rows of the file, task by task in file order.
 
     ``workers`` is the number of worker processes; 0 checks in this process.
     """
     file = str(path)
-    work = tasks(path, fmt, mapping)
+    profile = as_profile(mapping)
+    work = tasks(path, fmt, profile)
     if workers <= 0:
         for task in work:
-            yield run_task(file, task)
+            yield run_task(file, task, profile)
         return
     first = next(work, None)  # header errors surface here, before any process starts
     if first is None:
         return
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=gc.disable) as pool:
-        pending: deque[Future[list[Checked]]] = deque([pool.submit(run_task, file, first)])
+        pending: deque[Future[list[Checked]]] = deque([pool.submit(run_task, file, first, profile)])
         for task in work:
-            pending.append(pool.submit(run_task, file, task))
+            pending.append(pool.submit(run_task, file, task, profile))
             if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
                 yield pending.popleft().result()
         while pending:
