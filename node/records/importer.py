@@ -30,7 +30,8 @@ from node.records.pipeline import Checked, checked
 from node.records.store import PreparedRecord, UpsertCounts, Upserter
 
 PARALLEL_FROM_BYTES = 4_000_000
-MAX_REPORTED = 200
+#: Errors and warnings kept for the report; every one of them is shown (the rest are counted).
+MAX_REPORTED = 10_000
 
 Progress = Callable[[int], None]
 

@@ -305,6 +305,14 @@ def row_errors(file: str, row: int, problems: list[FieldProblem]) -> list[RowErr
 
 
 _AS_IS = Profile()
+_GUARDED = ("'=", "'+", "'-", "'@")
+
+
+def _unguard(value: Any) -> Any:
+    # An export puts an apostrophe before a cell a spreadsheet would run as a formula.
+    if type(value) is str and value.startswith(_GUARDED):
+        return value[1:]
+    return value
 
 
 def check_row(
@@ -314,7 +322,8 @@ def check_row(
     if "__error__" in cells:
         return [RowError(file, row, "-", str(cells["__error__"]), "", "fix or remove the line")]
     try:
-        return parse_row((profile or _AS_IS).shape(dict(cells)))
+        shaped = (profile or _AS_IS).shape({k: _unguard(v) for k, v in cells.items()})
+        return parse_row(shaped)
     except InvalidRowError as exc:
         return row_errors(file, row, exc.problems)
 
