@@ -313,7 +313,8 @@ def export_cmd(home: str | None, fmt: str, out: Path, case_reference: str | None
         result = disclosure_export.write_export(conn, fmt, out, case_reference=case_reference)
     finally:
         conn.close()
-    click.echo(f"{result.rows} released item(s) written to {result.path} (mode 0600)")
+    written = " and ".join(str(p) for p in result.paths or (result.path,))
+    click.echo(f"{result.rows} released item(s) written to {written} (mode 0600)")
     if result.skipped_expired:
         click.echo(
             f"{result.skipped_expired} item(s) past retention were not exported; "

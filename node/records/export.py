@@ -79,14 +79,17 @@ def safe_cell(text: str) -> str:
 
 
 def spread(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], lists: Iterable[str] = LIST_FIELDS
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    lists: Iterable[str] = LIST_FIELDS,
+    keep: Iterable[str] = (),
 ) -> tuple[list[str], list[list[str]]]:
     """Header and cells with every list column spread over numbered columns (one value a cell).
 
-    Columns no row uses are left out.
+    Columns no row uses are left out, except those in ``keep``.
     """
     many = set(lists)
-    width: dict[str, int] = {}
+    width: dict[str, int] = dict.fromkeys(keep, 1)
     for row in rows:
         for c in columns:
             value = row.get(c)

@@ -138,6 +138,7 @@ class TestDiscloseCommands:
         result = run(disclose, "export", "--home", path, "--format", "csv", "--out", str(out))
         assert result.exit_code == 0
         assert "0 released item(s)" in result.output
-        assert out.read_text(encoding="utf-8").startswith("counterpart,disclosure_id")
+        assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: spreadsheets read UTF-8
+        assert out.read_text(encoding="utf-8-sig").startswith("counterpart,disclosure_id")
         purged = run(disclose, "purge-expired", "--home", path)
         assert "0 released item(s) past retention purged" in purged.output
