@@ -15,6 +15,7 @@ from node.app import logs
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
+from node.cli.ids import resolve_id, table_console, wide_option
 from node.disclosure import export as disclosure_export
 from node.disclosure import requester
 from node.errors import DisclosureNotFound, InvalidRequest
@@ -58,7 +59,7 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
-def _print_items(items: list[requester.SentItem], console: Console) -> None:
+def _print_items(items: list[requester.SentItem], console: Console, wide: bool = False) -> None:
     table = Table(title="Disclosure requests")
     for col in (
         "disclosure",
@@ -75,7 +76,7 @@ def _print_items(items: list[requester.SentItem], console: Console) -> None:
     for item in items:
         style = styles.get(item.state.split(" ")[0], "yellow")
         table.add_row(
-            item.disclosure_id[:8],
+            item.disclosure_id if wide else item.disclosure_id[:8],
             item.peer,
             item.record_id or "",
             item.key_type,
@@ -98,11 +99,22 @@ def _items_json(items: list[requester.SentItem]) -> str:
 @click.option("--match", "match_id", default=None, help="Only this match.")
 @click.option("--peer", "peer_id", default=None, help="Only matches with this counterpart.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
-def hits_cmd(home: str | None, match_id: str | None, peer_id: str | None, limit: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON (full ids).")
+@wide_option
+def hits_cmd(
+    home: str | None,
+    match_id: str | None,
+    peer_id: str | None,
+    limit: int,
+    as_json: bool,
+    wide: bool,
+) -> None:
     """List stored hits (newest match first) with the hit ids 'disclose request' takes."""
     node_home, _ = load_node(home)
     conn = store.open_store(node_home.db_path)
     try:
+        if match_id is not None:
+            match_id = resolve_id(conn, "match", match_id)
         rows = conn.execute(
             "SELECT h.hit_id, m.match_id, m.peer, m.created_at, m.case_reference, h.row_number, "
             "h.record_id, h.key_type FROM match_hits h JOIN matches m ON m.match_id = h.match_id "
@@ -112,6 +124,11 @@ def hits_cmd(home: str | None, match_id: str | None, peer_id: str | None, limit:
         ).fetchall()
     finally:
         conn.close()
+    if as_json:
+        names = ("hit_id", "match_id", "counterpart", "matched_at", "case_reference", "row")
+        names += ("record_id", "key_type")
+        click.echo(json.dumps([dict(zip(names, r, strict=True)) for r in rows], indent=2))
+        return
     table = Table(title="Stored hits")
     for col in (
         "hit",
@@ -126,7 +143,7 @@ def hits_cmd(home: str | None, match_id: str | None, peer_id: str | None, limit:
         table.add_column(col)
     for r in rows:
         table.add_row(*(str(v) for v in r))
-    Console(width=200).print(table)
+    table_console(wide, width=200).print(table)
 
 
 @disclose.command("request")
@@ -173,6 +190,8 @@ def request_cmd(
     node_home, config = load_node(home)
     conn = store.open_store(node_home.db_path)
     try:
+        if match_id is not None:
+            match_id = resolve_id(conn, "match", match_id)
         try:
             hits = requester.select_hits(conn, match_id, hit_ids, rows)
         except (InvalidRequest, DisclosureNotFound) as exc:
@@ -228,6 +247,7 @@ def _refresh_all(
     stored, problems = 0, []
     try:
         if disclosure_id:
+            disclosure_id = resolve_id(conn, "disclosure", disclosure_id)
             row = conn.execute(
                 "SELECT peer FROM disclosures_sent WHERE disclosure_id=?", (disclosure_id,)
             ).fetchone()
@@ -255,9 +275,15 @@ def _refresh_all(
 @click.argument("disclosure_id", required=False)
 @click.option("--no-refresh", is_flag=True, help="Show what is stored without asking counterparts.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@wide_option
 @click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
 def status_cmd(
-    home: str | None, disclosure_id: str | None, no_refresh: bool, as_json: bool, insecure: bool
+    home: str | None,
+    disclosure_id: str | None,
+    no_refresh: bool,
+    as_json: bool,
+    wide: bool,
+    insecure: bool,
 ) -> None:
     """Show each requested item: released, pending, overdue or denied."""
     logs.configure(level="warning")
@@ -266,6 +292,8 @@ def status_cmd(
     if no_refresh:
         conn = store.open_store(node_home.db_path)
         try:
+            if disclosure_id:
+                disclosure_id = resolve_id(conn, "disclosure", disclosure_id)
             items = requester.sent_items(conn, disclosure_id)
         finally:
             conn.close()
@@ -276,7 +304,7 @@ def status_cmd(
     if as_json:
         click.echo(_items_json(items))
     else:
-        _print_items(items, Console())
+        _print_items(items, table_console(wide), wide)
     for problem in problems:
         click.echo(f"could not refresh: {problem}", err=True)
 

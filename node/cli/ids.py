@@ -21,13 +21,12 @@ ID_KINDS: dict[str, tuple[str, str, str]] = {
     "ticket": ("tickets", "ticket_id", "spoor approvals list --all --wide"),
     "watchlist": ("watchlists", "watch_id", "spoor watch list --wide"),
 }
+_CALLED = {"disclosure": "disclosure request"}
 _SHOWN = 10
 
 
 class IdNotResolved(click.ClickException):
-    """An id or prefix that names no stored id, or several."""
-
-    exit_code = 2
+    """An id or prefix that names no stored id, or several (exit code 1, like every refusal)."""
 
 
 def _like(prefix: str) -> str:
@@ -37,6 +36,7 @@ def _like(prefix: str) -> str:
 def resolve_id(conn: sqlite3.Connection, kind: str, given: str) -> str:
     """The one stored id of ``kind`` that is ``given`` or starts with it; else a clear error."""
     table, column, listing = ID_KINDS[kind]
+    what = _CALLED.get(kind, kind)
     text = given.strip()
     exact = conn.execute(
         f"SELECT {column} FROM {table} WHERE {column} = ?",  # noqa: S608 (fixed names)
@@ -56,12 +56,12 @@ def resolve_id(conn: sqlite3.Connection, kind: str, given: str) -> str:
         return found[0]
     if not found or not text:
         raise IdNotResolved(
-            f"no {kind} {given!r} on this node (not an id, nor the start of one); "
+            f"no {what} {given!r} on this node (not an id, nor the start of one); "
             f"see '{listing}'. Nothing was changed."
         )
     more = " …" if len(found) > _SHOWN else ""
     raise IdNotResolved(
-        f"{given!r} is the start of several {kind} ids: {', '.join(found[:_SHOWN])}{more}; "
+        f"{given!r} is the start of several {what} ids: {', '.join(found[:_SHOWN])}{more}; "
         "give more of the id. Nothing was changed."
     )
 
