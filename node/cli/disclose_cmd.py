@@ -125,9 +125,8 @@ def hits_cmd(
     finally:
         conn.close()
     if as_json:
-        names = ("hit_id", "match_id", "counterpart", "matched_at", "case_reference", "row")
-        names += ("record_id", "key_type")
-        click.echo(json.dumps([dict(zip(names, r, strict=True)) for r in rows], indent=2))
+        names = "hit_id match_id counterpart matched_at case_reference row record_id key_type"
+        click.echo(json.dumps([dict(zip(names.split(), r, strict=True)) for r in rows], indent=2))
         return
     table = Table(title="Stored hits")
     for col in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -60,7 +61,7 @@ def export_cmd(
     node_home = _node_home(home)
     conn = store.open_store(node_home.db_path)
     try:
-        rows = []
+        rows: list[dict[str, Any]] = []
         offset = 0
         while page := record_store.list_records(conn, kind, _PAGE, offset):
             offset += len(page)

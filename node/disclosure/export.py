@@ -41,7 +41,6 @@ CONDITION_COLUMNS = (
 SOURCE_COLUMNS = ("counterpart", "disclosure_id", "item_id", "your_record_id", "received_at")
 
 
-
 @dataclass(frozen=True)
 class ExportResult:
     """What an export wrote (``paths``: two files for i2, else ``path`` alone)."""

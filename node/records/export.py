@@ -103,9 +103,9 @@ def spread(
         if c not in width:
             continue
         if c in many:
-            for i in range(width[c]):
-                header.append(f"{c}_{i + 1}")
-                plan.append((c, i))
+            for n in range(width[c]):
+                header.append(f"{c}_{n + 1}")
+                plan.append((c, n))
         else:
             header.append(c)
             plan.append((c, None))

@@ -177,14 +177,14 @@ def _gather(cells: dict[str, Any], combine: tuple[Combine, ...]) -> dict[str, An
             base, _, n = key[1:].partition("#")
             numbered.setdefault(base, []).append((int(n), value))
         else:
-            index, _, part = key[1:].partition(".")
-            parts.setdefault(int(index), {})[part] = value
+            number, _, part = key[1:].partition(".")
+            parts.setdefault(int(number), {})[part] = value
     for base, items in numbered.items():
         values = [v for _, v in sorted(items, key=lambda t: t[0]) if v not in (None, "")]
         if values:
             out[base] = _as_list(out.get(base)) + values
-    for index, got in sorted(parts.items()):
-        c = combine[index]
+    for position, got in sorted(parts.items()):
+        c = combine[position]
         number = str(got.get("number") or "").strip()
         if not number:
             continue

@@ -28,11 +28,14 @@ from node.app.policy_holder import PolicyHolder
 from node.audit.chain import format_ts
 from node.disclosure import DisclosureResponder
 from node.disclosure import export as disclosure_export
+from node.errors import InvalidRequest
+from node.match.channel import MatchChannel
 from node.match.responder import Responder
 from node.psi.pool import PsiPool
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
 from node.rpc.options import channel_options
 from node.rpc.servicer import FederationServicer, NodeIdentity
+from node.watch.job import WatchJob
 
 log = get_logger("spoor.server")
 
@@ -175,6 +178,7 @@ class RunningNode:
         thread = threading.Thread(target=loop, name="spoor-background", daemon=True)
         thread.start()
         self._threads.append(thread)
+        self._threads.append(watch_job(home, config, self._stop).start())
 
     def stop(self) -> None:
         """Drain: health NOT_SERVING, stop accepting, let in-flight calls finish, close pools."""
@@ -286,3 +290,21 @@ def build_node(
         policies=policies,
         grace_seconds=config.server.grace_seconds,
     )
+
+
+def watch_job(home: NodeHome, config: NodeConfig, stop: threading.Event) -> WatchJob:
+    """The watchlist job, reaching counterparts over gRPC like 'spoor match'."""
+    from node.rpc.channels import PeerMatchChannel
+    from node.rpc.client import PeerClient
+
+    def channels(agency_id: str) -> MatchChannel:
+        conn = store.connect(home.db_path)
+        try:
+            known = {p.agency_id: p for p in peers.list_peers(conn)}
+        finally:
+            conn.close()
+        if agency_id not in known:
+            raise InvalidRequest("peer", f"{agency_id} is no longer a configured peer")
+        return PeerMatchChannel(PeerClient(home, config, known[agency_id]))
+
+    return WatchJob(home.db_path, config.agency_id, channels, stop=stop)
