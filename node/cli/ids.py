@@ -25,16 +25,15 @@ _CALLED = {"disclosure": "disclosure request"}
 _SHOWN = 10
 
 
-class IdNotResolved(click.ClickException):
-    """An id or prefix that names no stored id, or several (exit code 1, like every refusal)."""
-
-
 def _like(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def resolve_id(conn: sqlite3.Connection, kind: str, given: str) -> str:
-    """The one stored id of ``kind`` that is ``given`` or starts with it; else a clear error."""
+    """The one stored id of ``kind`` that is ``given`` or starts with it.
+
+    Otherwise a :class:`click.ClickException` (exit code 1) saying which ids it could mean.
+    """
     table, column, listing = ID_KINDS[kind]
     what = _CALLED.get(kind, kind)
     text = given.strip()
@@ -55,12 +54,12 @@ def resolve_id(conn: sqlite3.Connection, kind: str, given: str) -> str:
     if len(found) == 1 and text:
         return found[0]
     if not found or not text:
-        raise IdNotResolved(
+        raise click.ClickException(
             f"no {what} {given!r} on this node (not an id, nor the start of one); "
             f"see '{listing}'. Nothing was changed."
         )
     more = " …" if len(found) > _SHOWN else ""
-    raise IdNotResolved(
+    raise click.ClickException(
         f"{given!r} is the start of several {what} ids: {', '.join(found[:_SHOWN])}{more}; "
         "give more of the id. Nothing was changed."
     )
