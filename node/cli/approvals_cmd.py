@@ -25,17 +25,15 @@ def _run(
     home: str | None, action: Callable[..., tickets.Ticket], *args: object, **kwargs: object
 ) -> tickets.Ticket:
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
     try:
-        # The first argument is always a ticket id, as typed (perhaps only its start).
-        args = (resolve_id(conn, "ticket", str(args[0])), *args[1:])
-        return action(conn, *args, **kwargs)
+        with store.opened(node_home.db_path) as conn:
+            # The first argument is always a ticket id, as typed (perhaps only its start).
+            args = (resolve_id(conn, "ticket", str(args[0])), *args[1:])
+            return action(conn, *args, **kwargs)
     except (DisclosureNotFound, InvalidRequest, TicketStateConflict) as exc:
         raise click.ClickException(f"{exc}. Nothing was changed.") from exc
     except officers.OfficerNotAuthorized as exc:
         raise click.ClickException(str(exc)) from exc
-    finally:
-        conn.close()
 
 
 def _state(ticket: tickets.Ticket) -> str:
@@ -56,13 +54,10 @@ def list_cmd(
 ) -> None:
     """Tickets awaiting a decision, earliest deadline first (overdue ones marked)."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         found = tickets.list_tickets(
             conn, include_decided=include_decided, overdue_only=overdue_only
         )
-    finally:
-        conn.close()
     if as_json:
         click.echo(json.dumps([t.as_dict() for t in found], indent=2, ensure_ascii=False))
         return
@@ -92,13 +87,11 @@ def list_cmd(
 def show_cmd(home: str | None, ticket_id: str, as_json: bool) -> None:
     """The request, the policy's decision and explanation, and the record."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
     try:
-        detail = tickets.ticket_detail(conn, resolve_id(conn, "ticket", ticket_id))
+        with store.opened(node_home.db_path) as conn:
+            detail = tickets.ticket_detail(conn, resolve_id(conn, "ticket", ticket_id))
     except DisclosureNotFound as exc:
         raise click.ClickException(f"{exc}. Nothing was changed.") from exc
-    finally:
-        conn.close()
     data = {
         "ticket": detail.ticket.as_dict(),
         "request": detail.request,

@@ -8,55 +8,38 @@ answer that looks like "nothing there".
 
 from __future__ import annotations
 
-import sqlite3
-
 import click
 from rich.console import Console
 
-#: What each kind of id is called and where it lives: (table, column, how to list them).
-ID_KINDS: dict[str, tuple[str, str, str]] = {
-    "record": ("records", "record_id", "spoor records list --wide"),
-    "match": ("matches", "match_id", "spoor disclose hits --wide"),
-    "disclosure": ("disclosures_sent", "disclosure_id", "spoor disclose status --wide"),
-    "ticket": ("tickets", "ticket_id", "spoor approvals list --all --wide"),
-    "watchlist": ("watchlists", "watch_id", "spoor watch list --wide"),
+from node.store import Connection
+from node.store import ids as store_ids
+
+#: How to list each kind of id, for the error message.
+LISTINGS: dict[str, str] = {
+    "record": "spoor records list --wide",
+    "match": "spoor disclose hits --wide",
+    "disclosure": "spoor disclose status --wide",
+    "ticket": "spoor approvals list --all --wide",
+    "watchlist": "spoor watch list --wide",
 }
 _CALLED = {"disclosure": "disclosure request"}
 _SHOWN = 10
 
 
-def _like(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def resolve_id(conn: sqlite3.Connection, kind: str, given: str) -> str:
+def resolve_id(conn: Connection, kind: str, given: str) -> str:
     """The one stored id of ``kind`` that is ``given`` or starts with it.
 
     Otherwise a :class:`click.ClickException` (exit code 1) saying which ids it could mean.
     """
-    table, column, listing = ID_KINDS[kind]
     what = _CALLED.get(kind, kind)
     text = given.strip()
-    exact = conn.execute(
-        f"SELECT {column} FROM {table} WHERE {column} = ?",  # noqa: S608 (fixed names)
-        (text,),
-    ).fetchone()
-    if exact is not None:
-        return str(exact[0])
-    found = [
-        str(r[0])
-        for r in conn.execute(
-            f"SELECT DISTINCT {column} FROM {table} WHERE {column} LIKE ? ESCAPE '\\' "  # noqa: S608
-            f"ORDER BY {column} LIMIT ?",
-            (_like(text), _SHOWN + 1),
-        )
-    ]
-    if len(found) == 1 and text:
+    found = store_ids.exact_or_prefixed(conn, kind, text, _SHOWN + 1)
+    if len(found) == 1:
         return found[0]
-    if not found or not text:
+    if not found:
         raise click.ClickException(
             f"no {what} {given!r} on this node (not an id, nor the start of one); "
-            f"see '{listing}'. Nothing was changed."
+            f"see '{LISTINGS[kind]}'. Nothing was changed."
         )
     more = " …" if len(found) > _SHOWN else ""
     raise click.ClickException(

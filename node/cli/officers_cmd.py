@@ -39,15 +39,11 @@ def _actor() -> str:
 def add(home: str | None, name: str, roles: tuple[str, ...]) -> None:
     """Register NAME (or replace their roles) so they can decide tickets."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
-        with store.transaction(conn):
-            try:
-                officer = officers.add(conn, name, roles, _actor())
-            except officers.RosterError as exc:
-                raise click.ClickException(f"{exc}; nothing was changed") from exc
-    finally:
-        conn.close()
+    with store.opened(node_home.db_path) as conn, store.transaction(conn):
+        try:
+            officer = officers.add(conn, name, roles, _actor())
+        except officers.RosterError as exc:
+            raise click.ClickException(f"{exc}; nothing was changed") from exc
     click.echo(f"{officer.name} may decide tickets as: {', '.join(officer.roles)}")
 
 
@@ -57,15 +53,11 @@ def add(home: str | None, name: str, roles: tuple[str, ...]) -> None:
 def remove(home: str | None, name: str) -> None:
     """Withdraw NAME's authority (kept on the roster so past decisions still name them)."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
-        with store.transaction(conn):
-            try:
-                officers.deactivate(conn, name, _actor())
-            except officers.RosterError as exc:
-                raise click.ClickException(f"{exc}; nothing was changed") from exc
-    finally:
-        conn.close()
+    with store.opened(node_home.db_path) as conn, store.transaction(conn):
+        try:
+            officers.deactivate(conn, name, _actor())
+        except officers.RosterError as exc:
+            raise click.ClickException(f"{exc}; nothing was changed") from exc
     click.echo(f"{name} may no longer decide tickets.")
 
 
@@ -74,11 +66,8 @@ def remove(home: str | None, name: str) -> None:
 def list_cmd(home: str | None) -> None:
     """List the roster."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         roster = officers.list_officers(conn)
-    finally:
-        conn.close()
     if not roster:
         click.echo("No officers yet. Register one with 'spoor officers add NAME --role ROLE'.")
         return

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +16,19 @@ from rich.table import Table
 from node import store
 from node.app.home import NodeHome
 from node.cli.ids import resolve_id, table_console, wide_option
-from node.records import store as record_store
 from node.records.importer import ImportRefusedError, estimate_rows, import_file
 from node.records.io import FORMATS, UnreadableFileError
 from node.records.keys import derive_keys
 from node.records.profiles import Profile, ProfileError, ProfileStore
+from node.store import Connection
+from node.store import records as record_store
 
 #: Warnings about identifiers that will not be keyed shown after an import (errors: all).
 _SHOWN_WARNINGS = 20
 
 
-def _open(home: str | None) -> sqlite3.Connection:
+@contextmanager
+def _opened(home: str | None) -> Iterator[Connection]:
     node_home = NodeHome.resolve(home)
     if not node_home.exists():
         raise click.ClickException(
@@ -33,12 +36,23 @@ def _open(home: str | None) -> sqlite3.Connection:
             "Give --home of a node made with 'spoor init'."
         )
     try:
-        return store.open_store(node_home.db_path)
+        with store.opened(node_home.db_path) as conn:
+            yield conn
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _audit(conn: sqlite3.Connection, event: str, **fields: Any) -> None:
+def _agency_country(home: str | None) -> str | None:
+    """The node's country (alpha-2): the default region for local phone numbers."""
+    from node.app.config import ConfigError, load_config
+
+    try:
+        return load_config(NodeHome.resolve(home)).country
+    except ConfigError:
+        return None
+
+
+def _audit(conn: Connection, event: str, **fields: Any) -> None:
     from node import audit
 
     audit.append(conn, event, **fields)
@@ -161,7 +175,6 @@ def import_cmd(
             "selectively: one bad row imports nothing)"
         )
     shape = _profile(home, profile_name).with_columns(_mapping(maps, map_file))
-    conn = _open(home)
     total = estimate_rows(file) if file.is_file() else 0
     show_bar = total > 20_000
     bar = Progress(
@@ -173,7 +186,7 @@ def import_cmd(
         disable=not show_bar,
     )
     try:
-        with bar:
+        with _opened(home) as conn, bar:
             task = bar.add_task("importing", total=total or None)
             report = import_file(
                 conn,
@@ -184,6 +197,7 @@ def import_cmd(
                 rejects=rejects,
                 workers=workers,
                 progress=lambda n: bar.advance(task, n),
+                default_region=_agency_country(home),
             )
     except UnreadableFileError as exc:
         for e in exc.errors:
@@ -205,8 +219,6 @@ def import_cmd(
             "records are unchanged. Fix the rows above, or use --skip-invalid --rejects FILE "
             "to import the valid rows only."
         ) from exc
-    finally:
-        conn.close()
     c = report.counts
     click.echo(
         f"{file}: {report.rows} rows — {c.inserted} new, {c.updated} updated, "
@@ -238,12 +250,9 @@ def list_cmd(
     kind: str | None, limit: int, offset: int, as_json: bool, wide: bool, home: str | None
 ) -> None:
     """List stored records (id, kind, label, case reference, review date)."""
-    conn = _open(home)
-    try:
+    with _opened(home) as conn:
         total = record_store.count(conn, kind)
         page = record_store.list_records(conn, kind, limit, offset)
-    finally:
-        conn.close()
     if as_json:
         for r in page:
             click.echo(json.dumps(r.to_json(), ensure_ascii=False))
@@ -263,11 +272,8 @@ def list_cmd(
 @_home
 def show_cmd(record_id: str, home: str | None) -> None:
     """Show one record, its match keys and identifiers not keyed (RECORD_ID may be a prefix)."""
-    conn = _open(home)
-    try:
+    with _opened(home) as conn:
         record = record_store.get(conn, resolve_id(conn, "record", record_id))
-    finally:
-        conn.close()
     if record is None:
         raise click.ClickException(
             f"no record {record_id!r} on this node; see 'spoor records list'"
@@ -287,15 +293,12 @@ def show_cmd(record_id: str, home: str | None) -> None:
 @_home
 def delete_cmd(record_id: str, home: str | None) -> None:
     """Delete one record and its match keys (RECORD_ID may be the start of one id)."""
-    conn = _open(home)
-    try:
+    with _opened(home) as conn:
         record_id = resolve_id(conn, "record", record_id)
         with store.transaction(conn):
             found = record_store.delete(conn, record_id)
             if found:
                 _audit(conn, "records.deleted", details={"records": 1})
-    finally:
-        conn.close()
     if not found:
         raise click.ClickException(f"no record {record_id!r} on this node; nothing was deleted")
     click.echo(f"deleted {record_id} and its match keys")
@@ -312,14 +315,10 @@ def delete_cmd(record_id: str, home: str | None) -> None:
 def purge_cmd(today: dt.datetime | None, home: str | None) -> None:
     """Delete every record past its review/retention date."""
     day = today.date() if today else dt.date.today()
-    conn = _open(home)
-    try:
-        with store.transaction(conn):
-            n = record_store.purge_expired(conn, day)
-            if n:
-                _audit(conn, "records.purged", details={"records": n})
-    finally:
-        conn.close()
+    with _opened(home) as conn, store.transaction(conn):
+        n = record_store.purge_expired(conn, day)
+        if n:
+            _audit(conn, "records.purged", details={"records": n})
     click.echo(f"purged {n} record(s) with a review date before {day.isoformat()}")
 
 

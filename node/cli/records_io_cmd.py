@@ -10,8 +10,8 @@ import click
 from node import store
 from node.app.home import NodeHome
 from node.records import export as record_export
-from node.records import store as record_store
 from node.records.profiles import ProfileError, ProfileStore, load_profile_file
+from node.store import records as record_store
 
 _home = click.option(
     "--home",
@@ -59,8 +59,7 @@ def export_cmd(
     are mode 0600: they hold record contents.
     """
     node_home = _node_home(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         rows: list[dict[str, Any]] = []
         offset = 0
         while page := record_store.list_records(conn, kind, _PAGE, offset):
@@ -70,8 +69,6 @@ def export_cmd(
                 for r in page
                 if case_reference is None or r.case_reference == case_reference
             )
-    finally:
-        conn.close()
     result = record_export.export_records(rows, fmt, out)
     written = " and ".join(str(p) for p in result.paths)
     click.echo(f"{result.records} record(s) written to {written} (mode 0600)")

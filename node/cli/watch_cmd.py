@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,10 +21,11 @@ from node.cli.ids import resolve_id, table_console, wide_option
 from node.cli.match_cmd import _legal_bases
 from node.cli.records_cmd import _mapping as header_mapping
 from node.errors import InvalidRequest
-from node.match.channel import ChannelFactory, MatchChannel
 from node.match.requester import QueryFileInvalid
+from node.rpc.channels import peer_match_channels
+from node.store import Connection
+from node.store import watchlists as watch_store
 from node.watch import runner
-from node.watch import store as watch_store
 from node.watch.schedule import show_every
 
 
@@ -32,28 +34,11 @@ def watch() -> None:
     """Standing watchlists: rows re-matched on a schedule, new hits reported once."""
 
 
-def _open(home: str | None) -> tuple[NodeHome, NodeConfig, sqlite3.Connection]:
+@contextmanager
+def _opened(home: str | None) -> Iterator[tuple[NodeHome, NodeConfig, Connection]]:
     node_home, config = load_node(home)
-    return node_home, config, store.open_store(node_home.db_path)
-
-
-def channel_factory(
-    node_home: NodeHome, config: NodeConfig, conn: sqlite3.Connection, insecure: bool = False
-) -> ChannelFactory:
-    """Channels to the configured peers over gRPC (imported here: the CLI may use the transport)."""
-    from node.rpc.channels import PeerMatchChannel
-    from node.rpc.client import PeerClient
-
-    known = {p.agency_id: p for p in peers.list_peers(conn)}
-
-    def open_channel(agency_id: str) -> MatchChannel:
-        if agency_id not in known:
-            raise InvalidRequest("peer", f"{agency_id} is no longer a configured peer")
-        return PeerMatchChannel(
-            PeerClient(NodeHome(node_home.root), config, known[agency_id], insecure=insecure)
-        )
-
-    return open_channel
+    with store.opened(node_home.db_path) as conn:
+        yield node_home, config, conn
 
 
 @watch.command("add")
@@ -97,8 +82,7 @@ def add_cmd(
     officer); the rows are stored with the watchlist, so later changes to FILE
     do not change it. The running node ('spoor serve') runs it on schedule.
     """
-    _, config, conn = _open(home)
-    try:
+    with _opened(home) as (_, config, conn):
         known = [p.agency_id for p in peers.list_peers(conn)]
         targets = known if all_peers else list(peer_ids)
         if not targets:
@@ -130,8 +114,6 @@ def add_cmd(
             raise click.ClickException(f"{exc}\n{lines}") from exc
         except InvalidRequest as exc:
             raise click.BadParameter(f"{exc}; nothing was stored") from exc
-    finally:
-        conn.close()
     click.echo(
         f"watchlist {added.watch_id} added: {len(added.rows)} row(s) against "
         f"{', '.join(added.peers)} every {show_every(added.every_s)}; the running node "
@@ -145,12 +127,9 @@ def add_cmd(
 @wide_option
 def list_cmd(home: str | None, as_json: bool, wide: bool) -> None:
     """Watchlists with their schedule and the last run at each counterpart."""
-    _, _, conn = _open(home)
-    try:
+    with _opened(home) as (_, _, conn):
         found = watch_store.all_watchlists(conn)
         last = {(r.watch_id, r.peer): r for r in reversed(watch_store.runs(conn, None, 10_000))}
-    finally:
-        conn.close()
     if as_json:
         data = [
             {
@@ -195,12 +174,9 @@ def list_cmd(home: str | None, as_json: bool, wide: bool) -> None:
 @click.argument("watch_id")
 def remove_cmd(home: str | None, watch_id: str) -> None:
     """Stop and delete a watchlist (its runs stay in the audit trail)."""
-    _, _, conn = _open(home)
-    try:
+    with _opened(home) as (_, _, conn):
         full = resolve_id(conn, "watchlist", watch_id)
         runner.remove_watchlist(conn, full)
-    finally:
-        conn.close()
     click.echo(f"watchlist {full} removed")
 
 
@@ -227,9 +203,8 @@ def _print_runs(reports: list[runner.RunReport]) -> None:
 def run_cmd(home: str | None, watch_id: str | None, due_only: bool, insecure: bool) -> None:
     """Run one watchlist (or every one) now, as the running node does on schedule."""
     logs.configure(level="warning")
-    node_home, config, conn = _open(home)
-    try:
-        channels = channel_factory(node_home, config, conn, insecure)
+    with _opened(home) as (node_home, config, conn):
+        channels = peer_match_channels(node_home, config, insecure)
         now = datetime.now(UTC)
         if watch_id is not None:
             target = watch_store.get(conn, resolve_id(conn, "watchlist", watch_id))
@@ -244,8 +219,6 @@ def run_cmd(home: str | None, watch_id: str | None, due_only: bool, insecure: bo
                 runner.run_watchlist(conn, w, channels, requester=config.agency_id, now=now)
                 for w in watch_store.all_watchlists(conn)
             ]
-    finally:
-        conn.close()
     _print_runs(reports)
     if not reports:
         click.echo("no watchlist was due")
@@ -257,12 +230,9 @@ def run_cmd(home: str | None, watch_id: str | None, due_only: bool, insecure: bo
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 def runs_cmd(home: str | None, watch_id: str | None, limit: int) -> None:
     """Past runs, newest first: done, skipped (and why) or failed."""
-    _, _, conn = _open(home)
-    try:
+    with _opened(home) as (_, _, conn):
         full = resolve_id(conn, "watchlist", watch_id) if watch_id else None
         found = watch_store.runs(conn, full, limit)
-    finally:
-        conn.close()
     table = Table(title="Watchlist runs")
     for col in ("ran at", "watchlist", "counterpart", "result", "match", "hits", "new", "reason"):
         table.add_column(col)
@@ -287,14 +257,11 @@ def runs_cmd(home: str | None, watch_id: str | None, limit: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def hits_cmd(home: str | None, watch_id: str | None, include_reported: bool, as_json: bool) -> None:
     """Hits not shown before (then marked as shown); --all shows every hit."""
-    _, _, conn = _open(home)
-    try:
+    with _opened(home) as (_, _, conn):
         full = resolve_id(conn, "watchlist", watch_id) if watch_id else None
         found = watch_store.unreported_hits(conn, full, "cli", include_reported)
         with store.transaction(conn):
             watch_store.mark_reported(conn, found, "cli", watch_store.stamp(datetime.now(UTC)))
-    finally:
-        conn.close()
     if as_json:
         click.echo(json.dumps([h.as_dict() for h in found], indent=2, ensure_ascii=False))
         return

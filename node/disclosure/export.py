@@ -10,7 +10,6 @@ purge-expired`` (the purge is audited without any content).
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ import policy as policy_lang
 from node import audit, store
 from node.disclosure.model import iso, now_utc
 from node.records import export as tables
+from node.store import Connection, disclosures
 from policy.vocab import HANDLING_MEANINGS
 
 #: csv: UTF-8 with BOM, one value per cell; i2: an entities and a links CSV.
@@ -52,7 +52,7 @@ class ExportResult:
 
 
 def released_rows(
-    conn: sqlite3.Connection, now: datetime | None = None, case_reference: str | None = None
+    conn: Connection, now: datetime | None = None, case_reference: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
     """Released details still within retention, each with its conditions; and how many expired."""
     moment = iso(now or now_utc())
@@ -61,8 +61,7 @@ def released_rows(
     # Several matched keys of one row may reach the same counterpart record; the same
     # details under the same conditions are written once.
     seen: set[tuple[str, ...]] = set()
-    query = "SELECT * FROM disclosures_received ORDER BY received_at, id"
-    for r in conn.execute(query):
+    for r in disclosures.received(conn):
         if str(r["retain_until"]) < moment:
             expired += 1
             continue
@@ -128,7 +127,7 @@ def _stricter(a: dict[str, str], b: dict[str, str]) -> dict[str, str]:
 
 
 def write_export(
-    conn: sqlite3.Connection,
+    conn: Connection,
     fmt: str,
     out: Path,
     now: datetime | None = None,
@@ -172,13 +171,11 @@ def write_export(
     return ExportResult(out, len(rows), expired, (out,))
 
 
-def purge_expired(conn: sqlite3.Connection, now: datetime | None = None) -> int:
+def purge_expired(conn: Connection, now: datetime | None = None) -> int:
     """Delete released details past their retention date; audited by count only."""
     moment = iso(now or now_utc())
     with store.transaction(conn):
-        purged = conn.execute(
-            "DELETE FROM disclosures_received WHERE retain_until < ?", (moment,)
-        ).rowcount
+        purged = disclosures.purge_received(conn, moment)
         if purged:
             audit.append(
                 conn,

@@ -24,9 +24,9 @@ from typing import Any
 
 from node.records import blocks
 from node.records.io import RowError, Shape, as_profile, check_row, detect_format, iter_rows
-from node.records.keys import derive_keys
+from node.records.keys import derive_stored_keys
 from node.records.profiles import Profile
-from node.records.store import PreparedRecord
+from node.store.records import PreparedRecord
 
 ROWS_PER_TASK = 2000
 IN_FLIGHT_PER_WORKER = 3
@@ -39,15 +39,23 @@ Checked = tuple[int, PreparedRecord | None, list[RowError], list[str], dict[str,
 Task = tuple[Any, ...]
 
 
-def check_rows(file: str, rows: list[Row], profile: Profile | None = None) -> list[Checked]:
-    """Validate rows (shaped by the import profile) and derive their keys."""
+def check_rows(
+    file: str,
+    rows: list[Row],
+    default_region: str | None = None,
+    profile: Profile | None = None,
+) -> list[Checked]:
+    """Validate rows (shaped by the import profile) and derive their keys.
+
+    Local phones are read in ``default_region``.
+    """
     out: list[Checked] = []
     for n, cells in rows:
         got = check_row(file, n, cells, profile)
         if isinstance(got, list):
             out.append((n, None, got, [], cells))
             continue
-        derivation = derive_keys(got)
+        derivation = derive_stored_keys(got, default_region=default_region)
         prepared = PreparedRecord(
             got.record_id,
             got.kind,
@@ -59,14 +67,18 @@ def check_rows(file: str, rows: list[Row], profile: Profile | None = None) -> li
     return out
 
 
-def run_task(file: str, task: Task, profile: Profile | None = None) -> list[Checked]:
+def run_task(
+    file: str, task: Task, default_region: str | None = None, profile: Profile | None = None
+) -> list[Checked]:
     """Parse (for text blocks) and check one task; runs in a worker process."""
     kind = task[0]
     if kind == "csv":
-        return check_rows(file, blocks.parse_csv(file, task[1], task[2], task[3]), profile)
-    if kind == "jsonl":
-        return check_rows(file, blocks.parse_jsonl(file, task[1], task[2], task[3]), profile)
-    return check_rows(file, task[1], profile)
+        rows = blocks.parse_csv(file, task[1], task[2], task[3])
+    elif kind == "jsonl":
+        rows = blocks.parse_jsonl(file, task[1], task[2], task[3])
+    else:
+        rows = task[1]
+    return check_rows(file, rows, default_region, profile)
 
 
 def tasks(path: Path, fmt: str | None, mapping: Shape) -> Iterator[Task]:
@@ -86,26 +98,36 @@ def tasks(path: Path, fmt: str | None, mapping: Shape) -> Iterator[Task]:
             yield ("rows", chunk)
 
 
-def checked(path: Path, fmt: str | None, mapping: Shape, workers: int) -> Iterator[list[Checked]]:
+def checked(
+    path: Path,
+    fmt: str | None,
+    mapping: Shape,
+    workers: int,
+    default_region: str | None = None,
+) -> Iterator[list[Checked]]:
     """Checked rows of the file, task by task in file order.
 
     ``workers`` is the number of worker processes; 0 checks in this process.
+    ``default_region`` (the agency's country) reads local phone numbers of
+    records without a country or nationality.
     """
     file = str(path)
     profile = as_profile(mapping)
     work = tasks(path, fmt, profile)
     if workers <= 0:
         for task in work:
-            yield run_task(file, task, profile)
+            yield run_task(file, task, default_region, profile)
         return
     first = next(work, None)  # header errors surface here, before any process starts
     if first is None:
         return
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=gc.disable) as pool:
-        pending: deque[Future[list[Checked]]] = deque([pool.submit(run_task, file, first, profile)])
+        pending: deque[Future[list[Checked]]] = deque(
+            [pool.submit(run_task, file, first, default_region, profile)]
+        )
         for task in work:
-            pending.append(pool.submit(run_task, file, task, profile))
+            pending.append(pool.submit(run_task, file, task, default_region, profile))
             if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
                 yield pending.popleft().result()
         while pending:

@@ -36,6 +36,7 @@ class WatchJob:
         notify: runner.Notify = webhook.post_json,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         stop: threading.Event | None = None,
+        default_region: str | None = None,
     ) -> None:
         self.db_path = db_path
         self.agency_id = agency_id
@@ -43,18 +44,21 @@ class WatchJob:
         self.check_every_s = check_every_s
         self.notify = notify
         self.clock = clock
+        self.default_region = default_region
         self._stop = stop or threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> list[runner.RunReport]:
         """One pass: run every watchlist that is due now."""
-        conn = store.open_store(self.db_path)
-        try:
+        with store.opened(self.db_path) as conn:
             reports = runner.run_due(
-                conn, self.channels, requester=self.agency_id, now=self.clock(), notify=self.notify
+                conn,
+                self.channels,
+                requester=self.agency_id,
+                now=self.clock(),
+                notify=self.notify,
+                default_region=self.default_region,
             )
-        finally:
-            conn.close()
         for report in reports:
             for run in report.runs:
                 # Ids and counts only: record contents and counterpart text stay out of logs.
@@ -83,3 +87,7 @@ class WatchJob:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def join(self, timeout: float = 5.0) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)

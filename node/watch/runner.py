@@ -12,11 +12,10 @@ watchlist has not had before count as new.
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,18 @@ from node import audit, store
 from node.errors import InvalidRequest, VersionMismatch
 from node.match.channel import ChannelFactory
 from node.match.context import request_context
-from node.match.requester import QueryFileInvalid, RowResult, match_peer
+from node.match.requester import QueryFileInvalid, RowResult, match_peer, rows_of_records
 from node.peers.channel import PeerCallFailed
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed
 from node.records.io import Shape, read_records
-from node.records.keys import derive_keys
+from node.records.keys import SUPPORTED_SCHEMES, derive_keys
 from node.records.model import Record
-from node.watch import store as watch_store
+from node.records.schemes import keys_of_scheme
+from node.store import Connection
+from node.store import watchlists as watch_store
+from node.store.watchlists import RunRow, WatchHit, Watchlist
 from node.watch import webhook
 from node.watch.schedule import next_run, parse_every
-from node.watch.store import RunRow, WatchHit, Watchlist
 
 Notify = Callable[[str, Mapping[str, Any]], bool]
 _REASON_MAX = 200
@@ -56,7 +57,7 @@ class WatchRequest:
 
 
 def add_watchlist(
-    conn: sqlite3.Connection,
+    conn: Connection,
     req: WatchRequest,
     *,
     requester: str,
@@ -87,7 +88,7 @@ def add_watchlist(
     result = read_records(req.path, req.fmt, req.mapping)
     if result.errors:
         raise QueryFileInvalid(req.path, [str(e) for e in result.errors])
-    if not any(derive_keys(r).matchable() for r in result.records):
+    if not any(derive_keys(r).matchable() for r in result.records):  # in the newest scheme
         raise InvalidRequest("file", "no row has a matchable key (a bare name is never matched)")
     watch = Watchlist(
         watch_id=str(uuid.uuid4()),
@@ -118,7 +119,7 @@ def add_watchlist(
     return watch
 
 
-def remove_watchlist(conn: sqlite3.Connection, watch_id: str, actor: str = "cli") -> bool:
+def remove_watchlist(conn: Connection, watch_id: str, actor: str = "cli") -> bool:
     with store.transaction(conn):
         found = watch_store.remove(conn, watch_id)
         if found:
@@ -128,15 +129,16 @@ def remove_watchlist(conn: sqlite3.Connection, watch_id: str, actor: str = "cli"
     return found
 
 
-def rows_of(watch: Watchlist) -> list[RowResult]:
-    """The watchlist's rows with their matchable keys, numbered as in the source file."""
-    rows = []
-    for n, data in enumerate(watch.rows, start=1):
-        record = Record.from_json(data)
-        derivation = derive_keys(record)
-        keys = {k.value: k.key_type for k in derivation.keys if k.matchable}
-        rows.append(RowResult(n, record.record_id, record.kind, keys, list(derivation.problems)))
-    return rows
+def rows_of(watch: Watchlist, default_region: str | None = None) -> list[RowResult]:
+    """The watchlist's rows with their matchable keys (every scheme), numbered from 1."""
+    records = [Record.from_json(data) for data in watch.rows]
+    return rows_of_records(records, default_region=default_region)
+
+
+def elements_of(rows: list[RowResult]) -> int:
+    """The most elements one run sends a counterpart (whichever key scheme it shares)."""
+    keys = {k for row in rows for k in row.keys}
+    return max(len(keys_of_scheme(keys, scheme)) for scheme in SUPPORTED_SCHEMES)
 
 
 def is_due(watch: Watchlist, now: datetime) -> bool:
@@ -160,7 +162,7 @@ def _period_start(now: datetime) -> str:
     return watch_store.stamp(day)
 
 
-def _skip(conn: sqlite3.Connection, watch: Watchlist, peer: str, at: str, reason: str) -> RunRow:
+def _skip(conn: Connection, watch: Watchlist, peer: str, at: str, reason: str) -> RunRow:
     run = RunRow(watch.watch_id, peer, at, "skipped", reason)
     with store.transaction(conn):
         watch_store.add_run(conn, run)
@@ -178,21 +180,22 @@ def _skip(conn: sqlite3.Connection, watch: Watchlist, peer: str, at: str, reason
 
 
 def run_watchlist(
-    conn: sqlite3.Connection,
+    conn: Connection,
     watch: Watchlist,
     channels: ChannelFactory,
     *,
     requester: str,
     now: datetime | None = None,
     notify: Notify = webhook.post_json,
+    default_region: str | None = None,
 ) -> RunReport:
     """Match the watchlist against each of its counterparts now; new hits are kept and sent."""
     moment = now or datetime.now(UTC)
     at = watch_store.stamp(moment)
     report = RunReport(watch)
     for peer in watch.peers:
-        rows = rows_of(watch)
-        elements = len({k for row in rows for k in row.keys})
+        rows = rows_of(watch, default_region)
+        elements = elements_of(rows)
         left = watch_store.known_budget(conn, peer, _period_start(moment))
         if left is not None and elements > left:
             reason = f"budget: {elements} elements needed, {peer} said {left} are left today"
@@ -263,7 +266,7 @@ def run_watchlist(
     return report
 
 
-def deliver(conn: sqlite3.Connection, watch: Watchlist, notify: Notify, now: datetime) -> bool:
+def deliver(conn: Connection, watch: Watchlist, notify: Notify, now: datetime) -> bool:
     """Send the hits the webhook has not had yet (new ones and any an earlier run failed to)."""
     pending = watch_store.unreported_hits(conn, watch.watch_id, "webhook")
     if not pending or not watch.webhook_url:
@@ -282,22 +285,26 @@ def deliver(conn: sqlite3.Connection, watch: Watchlist, notify: Notify, now: dat
 
 
 def run_due(
-    conn: sqlite3.Connection,
+    conn: Connection,
     channels: ChannelFactory,
     *,
     requester: str,
     now: datetime | None = None,
     notify: Notify = webhook.post_json,
+    default_region: str | None = None,
 ) -> list[RunReport]:
     """Run every watchlist whose period has passed since its last run."""
     moment = now or datetime.now(UTC)
     return [
-        run_watchlist(conn, w, channels, requester=requester, now=moment, notify=notify)
+        run_watchlist(
+            conn,
+            w,
+            channels,
+            requester=requester,
+            now=moment,
+            notify=notify,
+            default_region=default_region,
+        )
         for w in watch_store.all_watchlists(conn)
         if is_due(w, moment)
     ]
-
-
-def next_due(watch: Watchlist, now: datetime) -> datetime:
-    last = datetime.fromisoformat(watch.last_run_at) if watch.last_run_at else None
-    return next_run(last, watch.every_s, now) if last else now + timedelta(0)

@@ -20,8 +20,8 @@ from node.app.home import NodeHome
 from node.cli.watch_cmd import watch
 from node.errors import InvalidRequest
 from node.match.requester import QueryFileInvalid
+from node.store import watchlists as watch_store
 from node.watch import runner, webhook
-from node.watch import store as watch_store
 from node.watch.job import WatchJob
 from tests.conftest import write_jsonl
 from tests.match.test_match_requester import CONTAINER, PHONE, ROWS, FakeCounterpart
@@ -166,7 +166,7 @@ class TestRuns:
     ) -> None:
         """When the counterpart said too little budget is left today, nothing is sent."""
         w = add(conn, tmp_path)
-        elements = len({k for row in runner.rows_of(w) for k in row.keys})
+        elements = runner.elements_of(runner.rows_of(w))
         peer = FakeCounterpart("ke-kws", held=[PHONE], budget=elements + 1)
         assert run_once(conn, w, peer).runs[0].status == "done"
         calls = len(peer.calls)
@@ -330,3 +330,34 @@ class TestJobAndCli:
         gone = cli.invoke(watch, ["remove", w.watch_id[:8], "--home", str(home)])
         assert gone.exit_code == 1
         assert "no watchlist" in gone.output
+
+
+class TestMigration:
+    def test_a_home_from_before_watchlists_is_upgraded_and_keeps_its_rows(
+        self, tmp_path: Path
+    ) -> None:
+        """A version-2 home gains the watchlist tables on opening; its records stay."""
+        from node.records.model import Record
+        from node.store import migrations
+        from node.store import records as record_store
+
+        db = tmp_path / "node.db"
+        conn = store.open_store(db)
+        try:
+            with store.transaction(conn):
+                record_store.upsert(conn, [Record("KE-1", "shipment", "2031-01-01")])
+                for table in ("watch_hits", "watch_runs", "watchlists"):
+                    conn.execute(f"DROP TABLE {table}")
+                conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        finally:
+            conn.close()
+        upgraded = store.open_store(db)
+        try:
+            version = upgraded.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()[0]
+            assert int(version) == migrations.LATEST >= 3
+            assert watch_store.all_watchlists(upgraded) == []
+            assert upgraded.execute("SELECT record_id FROM records").fetchall()[0][0] == "KE-1"
+        finally:
+            upgraded.close()

@@ -1,60 +1,17 @@
-"""Watchlist tables and every SQL statement about them (one module, to move into the store).
+"""The watchlists repository: standing watchlists, their runs and their hits.
 
-``watchlists`` holds each standing watchlist with its validated rows (the
-records as JSON, so a moved or edited source file changes nothing);
-``watch_runs`` one row per run per counterpart (done, skipped or failed,
-with the reason); ``watch_hits`` each (record, key type) hit once, with when
-it was first found and when it was reported on the command line and by webhook.
+The tables come from migration 0003 (:mod:`node.store.migrations.m0003_watchlists`).
+A watchlist keeps its validated rows as record JSON, so a moved or edited
+source file changes nothing.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS watchlists (
-    watch_id        TEXT PRIMARY KEY,
-    source          TEXT NOT NULL,
-    rows_json       TEXT NOT NULL,
-    peers_json      TEXT NOT NULL,
-    every_s         INTEGER NOT NULL,
-    purpose         TEXT NOT NULL,
-    legal_basis_json TEXT NOT NULL,
-    case_reference  TEXT NOT NULL,
-    officer         TEXT NOT NULL,
-    webhook_url     TEXT,
-    created_at      TEXT NOT NULL,
-    last_run_at     TEXT
-);
-CREATE TABLE IF NOT EXISTS watch_runs (
-    run_id           INTEGER PRIMARY KEY,
-    watch_id         TEXT NOT NULL REFERENCES watchlists(watch_id) ON DELETE CASCADE,
-    peer             TEXT NOT NULL,
-    ran_at           TEXT NOT NULL,
-    status           TEXT NOT NULL,
-    reason           TEXT NOT NULL DEFAULT '',
-    match_id         TEXT,
-    elements         INTEGER NOT NULL DEFAULT 0,
-    hits             INTEGER NOT NULL DEFAULT 0,
-    new_hits         INTEGER NOT NULL DEFAULT 0,
-    budget_remaining INTEGER
-);
-CREATE INDEX IF NOT EXISTS watch_runs_by_watch ON watch_runs(watch_id, run_id);
-CREATE TABLE IF NOT EXISTS watch_hits (
-    watch_id        TEXT NOT NULL REFERENCES watchlists(watch_id) ON DELETE CASCADE,
-    peer            TEXT NOT NULL,
-    record_id       TEXT NOT NULL,
-    key_type        TEXT NOT NULL,
-    match_id        TEXT NOT NULL,
-    found_at        TEXT NOT NULL,
-    cli_reported_at TEXT,
-    webhook_sent_at TEXT,
-    PRIMARY KEY (watch_id, peer, record_id, key_type)
-);
-"""
+from node.store.backend import Connection, Row
 
 
 def stamp(moment: datetime | None = None) -> str:
@@ -104,7 +61,7 @@ class WatchHit:
         }
 
 
-def _watch(r: sqlite3.Row) -> Watchlist:
+def _watch(r: Row) -> Watchlist:
     return Watchlist(
         watch_id=str(r["watch_id"]),
         source=str(r["source"]),
@@ -121,7 +78,7 @@ def _watch(r: sqlite3.Row) -> Watchlist:
     )
 
 
-def add(conn: sqlite3.Connection, w: Watchlist) -> None:
+def add(conn: Connection, w: Watchlist) -> None:
     conn.execute(
         "INSERT INTO watchlists(watch_id, source, rows_json, peers_json, every_s, purpose, "
         "legal_basis_json, case_reference, officer, webhook_url, created_at, last_run_at) "
@@ -143,22 +100,22 @@ def add(conn: sqlite3.Connection, w: Watchlist) -> None:
     )
 
 
-def get(conn: sqlite3.Connection, watch_id: str) -> Watchlist | None:
+def get(conn: Connection, watch_id: str) -> Watchlist | None:
     r = conn.execute("SELECT * FROM watchlists WHERE watch_id=?", (watch_id,)).fetchone()
     return _watch(r) if r else None
 
 
-def all_watchlists(conn: sqlite3.Connection) -> list[Watchlist]:
+def all_watchlists(conn: Connection) -> list[Watchlist]:
     return [_watch(r) for r in conn.execute("SELECT * FROM watchlists ORDER BY created_at")]
 
 
-def remove(conn: sqlite3.Connection, watch_id: str) -> bool:
+def remove(conn: Connection, watch_id: str) -> bool:
     conn.execute("DELETE FROM watch_hits WHERE watch_id=?", (watch_id,))
     conn.execute("DELETE FROM watch_runs WHERE watch_id=?", (watch_id,))
     return conn.execute("DELETE FROM watchlists WHERE watch_id=?", (watch_id,)).rowcount > 0
 
 
-def set_last_run(conn: sqlite3.Connection, watch_id: str, at: str) -> None:
+def set_last_run(conn: Connection, watch_id: str, at: str) -> None:
     conn.execute("UPDATE watchlists SET last_run_at=? WHERE watch_id=?", (at, watch_id))
 
 
@@ -178,7 +135,7 @@ class RunRow:
     budget_remaining: int | None = None
 
 
-def add_run(conn: sqlite3.Connection, run: RunRow) -> None:
+def add_run(conn: Connection, run: RunRow) -> None:
     conn.execute(
         "INSERT INTO watch_runs(watch_id, peer, ran_at, status, reason, match_id, elements, "
         "hits, new_hits, budget_remaining) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -197,7 +154,7 @@ def add_run(conn: sqlite3.Connection, run: RunRow) -> None:
     )
 
 
-def runs(conn: sqlite3.Connection, watch_id: str | None = None, limit: int = 100) -> list[RunRow]:
+def runs(conn: Connection, watch_id: str | None = None, limit: int = 100) -> list[RunRow]:
     rows = conn.execute(
         "SELECT * FROM watch_runs WHERE (? IS NULL OR watch_id = ?) ORDER BY run_id DESC LIMIT ?",
         (watch_id, watch_id, limit),
@@ -219,7 +176,7 @@ def runs(conn: sqlite3.Connection, watch_id: str | None = None, limit: int = 100
     ]
 
 
-def known_budget(conn: sqlite3.Connection, peer: str, since: str) -> int | None:
+def known_budget(conn: Connection, peer: str, since: str) -> int | None:
     """The budget the counterpart last said was left, if it said so at or after ``since``."""
     row = conn.execute(
         "SELECT budget_remaining FROM watch_runs WHERE peer=? AND ran_at >= ? "
@@ -229,7 +186,7 @@ def known_budget(conn: sqlite3.Connection, peer: str, since: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def record_hit(conn: sqlite3.Connection, hit: WatchHit) -> bool:
+def record_hit(conn: Connection, hit: WatchHit) -> bool:
     """Store a hit; False when this watchlist already had it (not a new hit)."""
     cur = conn.execute(
         "INSERT OR IGNORE INTO watch_hits(watch_id, peer, record_id, key_type, match_id, "
@@ -245,12 +202,12 @@ _HIT_SELECT = (
 )
 
 
-def _hits(rows: list[sqlite3.Row]) -> list[WatchHit]:
+def _hits(rows: list[Row]) -> list[WatchHit]:
     return [WatchHit(*(str(v) for v in r)) for r in rows]
 
 
 def unreported_hits(
-    conn: sqlite3.Connection, watch_id: str | None, channel: str, include_reported: bool = False
+    conn: Connection, watch_id: str | None, channel: str, include_reported: bool = False
 ) -> list[WatchHit]:
     """Hits not yet reported on ``channel`` ("cli" or "webhook"), oldest first."""
     column = {"cli": "cli_reported_at", "webhook": "webhook_sent_at"}[channel]
@@ -264,7 +221,7 @@ def unreported_hits(
     return _hits(rows)
 
 
-def mark_reported(conn: sqlite3.Connection, hits: list[WatchHit], channel: str, at: str) -> None:
+def mark_reported(conn: Connection, hits: list[WatchHit], channel: str, at: str) -> None:
     column = {"cli": "cli_reported_at", "webhook": "webhook_sent_at"}[channel]
     conn.executemany(
         f"UPDATE watch_hits SET {column}=? WHERE watch_id=? AND peer=? AND record_id=? "  # noqa: S608
