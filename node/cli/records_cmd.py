@@ -214,6 +214,13 @@ def import_cmd(
                 "--skip-invalid --rejects FILE",
                 err=True,
             )
+        if r.header_errors:
+            raise click.ClickException(
+                f"{r.header_errors} column(s) of the header cannot be read and {r.refused} of "
+                f"{r.rows} rows are invalid; nothing was imported and the node's records are "
+                "unchanged. Rename or map the columns (--map, --profile), fix the rows above "
+                "and import again."
+            ) from exc
         raise click.ClickException(
             f"{r.refused} of {r.rows} rows are invalid; nothing was imported and the node's "
             "records are unchanged. Fix the rows above, or use --skip-invalid --rejects FILE "

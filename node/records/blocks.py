@@ -60,7 +60,9 @@ def _unreadable(path: Path, line: int, what: str, hint: str) -> UnreadableFileEr
     return UnreadableFileError([RowError(str(path), line, "-", what, "", hint)])
 
 
-def csv_header(path: Path, mapping: Shape) -> tuple[list[str], int]:
+def csv_header(
+    path: Path, mapping: Shape, collect: list[RowError] | None = None
+) -> tuple[list[str], int]:
     """The field names of a CSV file's header and the byte offset where its rows begin."""
     with path.open("rb") as fh:
         head = fh.read(BLOCK_BYTES)
@@ -74,7 +76,7 @@ def csv_header(path: Path, mapping: Shape) -> tuple[list[str], int]:
         raise _unreadable(path, 1, "not UTF-8 text", "save the file as UTF-8") from exc
     if not header:
         raise _unreadable(path, 1, "the file is empty", "export the sheet with its header row")
-    return map_headers(str(path), header, mapping), start + len(raw)
+    return map_headers(str(path), header, mapping, collect), start + len(raw)
 
 
 def split(path: Path, offset: int, first_line: int, quoted: bool) -> Iterator[tuple[int, bytes]]:

@@ -21,7 +21,7 @@ from typing import Any
 from node.errors import SpoorError
 from node.records.model import ALL_COLUMNS, Record
 from node.records.parse import FieldProblem, InvalidRowError, parse_row
-from node.records.profiles import PART_MARK, Profile, numbered_target
+from node.records.profiles import IGNORED, PART_MARK, Profile, numbered_target
 
 #: How a file's columns are read: a header mapping, or a whole import profile.
 Shape = Mapping[str, str] | Profile | None
@@ -30,6 +30,7 @@ FORMATS = ("csv", "jsonl", "xlsx")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
 _HEADER_SPACE = re.compile(r"[\s\-]+")
 _KNOWN = frozenset(ALL_COLUMNS)
+_MISSING = "required column is missing"
 csv.field_size_limit(1 << 24)
 
 
@@ -118,11 +119,16 @@ def as_profile(shape: Shape) -> Profile:
     return Profile(columns=dict(shape or {}))
 
 
-def map_headers(file: str, headers: list[str], shape: Shape) -> list[str]:
+def map_headers(
+    file: str, headers: list[str], shape: Shape, collect: list[RowError] | None = None
+) -> list[str]:
     """Field names for the file's headers; raises :class:`UnreadableFileError` for unknown ones.
 
     Numbered columns of a list field (``names_1``, ``names_2``) and the parts of a
-    profile's combined columns get names the row shaping gathers again.
+    profile's combined columns get names the row shaping gathers again. With
+    ``collect``, unknown and repeated columns are added to it instead and read as
+    nothing, so the rows are still checked and every error is reported at once
+    (a missing required column still raises: every row would fail on it).
     """
     profile = as_profile(shape)
     mapping = profile.header_mapping()
@@ -136,31 +142,10 @@ def map_headers(file: str, headers: list[str], shape: Shape) -> list[str]:
         if target.startswith(PART_MARK) and target not in out:
             out.append(target)
             continue
-        if target not in _KNOWN:
-            where = raw or f"column {i + 1}"
-            errors.append(
-                RowError(
-                    file,
-                    1,
-                    where,
-                    "unknown column",
-                    raw,
-                    f"rename it to a record field or map it with --map '{where}=FIELD'"
-                    " (fields: docs/records.md)",
-                )
-            )
-        elif target in out:
-            errors.append(
-                RowError(
-                    file,
-                    1,
-                    raw,
-                    f"second column for {target}",
-                    raw,
-                    "keep one column per field; separate several values with ';' or number"
-                    f" the columns ({target}_1, {target}_2)",
-                )
-            )
+        problem = _header_problem(file, i, raw, target, out)
+        if problem is not None:
+            errors.append(problem)
+            target = f"{IGNORED}{i}"  # read as nothing when errors are collected
         out.append(target)
     for missing in ("record_id", "kind", "review_date"):
         if missing not in out:
@@ -169,17 +154,46 @@ def map_headers(file: str, headers: list[str], shape: Shape) -> list[str]:
                     file,
                     1,
                     missing,
-                    "required column is missing",
+                    _MISSING,
                     "",
                     f"add a {missing} column or map one to it",
                 )
             )
-    if errors:
+    if errors and (collect is None or any(e.message == _MISSING for e in errors)):
         raise UnreadableFileError(errors)
+    if collect is not None:
+        collect.extend(errors)
     return out
 
 
-def _csv_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any]]]:
+def _header_problem(file: str, i: int, raw: str, target: str, seen: list[str]) -> RowError | None:
+    if target not in _KNOWN:
+        where = raw or f"column {i + 1}"
+        return RowError(
+            file,
+            1,
+            where,
+            "unknown column",
+            raw,
+            f"rename it to a record field or map it with --map '{where}=FIELD'"
+            " (fields: docs/records.md)",
+        )
+    if target in seen:
+        return RowError(
+            file,
+            1,
+            raw,
+            f"second column for {target}",
+            raw,
+            "keep one column per field; separate several values with ';' or number"
+            f" the columns ({target}_1, {target}_2)",
+        )
+    return None
+
+
+def _csv_rows(
+    path: Path, mapping: Shape, collect: list[RowError] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
@@ -196,7 +210,7 @@ def _csv_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any]]
                     )
                 ]
             )
-        names = map_headers(str(path), header, mapping)
+        names = map_headers(str(path), header, mapping, collect)
         start = reader.line_num + 1
         for cells in reader:
             # Rows are numbered by the line they start on (header = line 1).
@@ -205,7 +219,9 @@ def _csv_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any]]
             start = reader.line_num + 1
 
 
-def _jsonl_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any]]]:
+def _jsonl_rows(
+    path: Path, mapping: Shape, collect: list[RowError] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     renames = as_profile(mapping).header_mapping()
     with path.open(encoding="utf-8-sig") as fh:
         for n, line in enumerate(fh, start=1):
@@ -226,7 +242,9 @@ def _jsonl_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any
             yield n, out
 
 
-def _xlsx_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any]]]:
+def _xlsx_rows(
+    path: Path, mapping: Shape, collect: list[RowError] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     import openpyxl
 
     try:
@@ -262,7 +280,7 @@ def _xlsx_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any]
                 ]
             )
         width = max((i + 1 for i, h in enumerate(header) if h not in (None, "")), default=0)
-        names = map_headers(str(path), [str(h or "") for h in header[:width]], mapping)
+        names = map_headers(str(path), [str(h or "") for h in header[:width]], mapping, collect)
         for n, cells in enumerate(rows, start=2):
             values = list(cells[:width])
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
@@ -273,9 +291,15 @@ def _xlsx_rows(path: Path, mapping: Shape) -> Iterator[tuple[int, dict[str, Any]
 
 
 def iter_rows(
-    path: Path, fmt: str | None = None, mapping: Shape = None
+    path: Path,
+    fmt: str | None = None,
+    mapping: Shape = None,
+    collect: list[RowError] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (row number, {field: cell}) for every non-empty row of a record file."""
+    """Yield (row number, {field: cell}) for every non-empty row of a record file.
+
+    With ``collect``, unknown header columns are added to it and the rows still read.
+    """
     if not path.is_file():
         raise UnreadableFileError(
             [RowError(str(path), 0, "-", "no such file", "", "check the path")]
@@ -283,7 +307,7 @@ def iter_rows(
     kind = detect_format(path, fmt)
     reader = {"csv": _csv_rows, "jsonl": _jsonl_rows, "xlsx": _xlsx_rows}[kind]
     try:
-        yield from reader(path, mapping)
+        yield from reader(path, mapping, collect)
     except UnicodeDecodeError as exc:
         raise UnreadableFileError(
             [
@@ -352,8 +376,9 @@ def read_records(path: str | Path, fmt: str | None = None, mapping: Shape = None
     result = ReadResult()
     seen: dict[str, int] = {}
     profile = as_profile(mapping)
+    header: list[RowError] = []
     try:
-        for n, cells in iter_rows(p, fmt, profile):
+        for n, cells in iter_rows(p, fmt, profile, header):
             got = check_row(str(p), n, cells, profile)
             if isinstance(got, list):
                 result.errors.extend(got)
@@ -368,4 +393,5 @@ def read_records(path: str | Path, fmt: str | None = None, mapping: Shape = None
             result.records.append(got)
     except UnreadableFileError as exc:
         result.errors.extend(exc.errors)
+    result.errors[:0] = header  # the header's problems first, then every row's
     return result

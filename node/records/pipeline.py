@@ -81,19 +81,24 @@ def run_task(
     return check_rows(file, rows, default_region, profile)
 
 
-def tasks(path: Path, fmt: str | None, mapping: Shape) -> Iterator[Task]:
-    """The file as tasks; raises :class:`UnreadableFileError` for a bad file or header."""
+def tasks(
+    path: Path, fmt: str | None, mapping: Shape, collect: list[RowError] | None = None
+) -> Iterator[Task]:
+    """The file as tasks; raises :class:`UnreadableFileError` for a bad file or header.
+
+    With ``collect``, unknown header columns are added to it and the rows still checked.
+    """
     kind = detect_format(path, fmt)
     profile = as_profile(mapping)
     if kind == "csv":
-        names, offset = blocks.csv_header(path, profile)
+        names, offset = blocks.csv_header(path, profile, collect)
         for line, data in blocks.split(path, offset, 2, quoted=True):
             yield ("csv", names, line, data)
     elif kind == "jsonl":
         for line, data in blocks.split(path, blocks.jsonl_offset(path), 1, quoted=False):
             yield ("jsonl", profile, line, data)
     else:
-        rows = iter_rows(path, kind, profile)
+        rows = iter_rows(path, kind, profile, collect)
         while chunk := list(islice(rows, ROWS_PER_TASK)):
             yield ("rows", chunk)
 
@@ -104,6 +109,7 @@ def checked(
     mapping: Shape,
     workers: int,
     default_region: str | None = None,
+    collect: list[RowError] | None = None,
 ) -> Iterator[list[Checked]]:
     """Checked rows of the file, task by task in file order.
 
@@ -113,7 +119,7 @@ def checked(
     """
     file = str(path)
     profile = as_profile(mapping)
-    work = tasks(path, fmt, profile)
+    work = tasks(path, fmt, profile, collect)
     if workers <= 0:
         for task in work:
             yield run_task(file, task, default_region, profile)

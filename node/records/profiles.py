@@ -61,6 +61,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _NUMBERED = re.compile(r"^([a-z_]+?)_(\d{1,3})$")
 #: Field names the reader gives to parts of combined columns and to numbered columns.
 PART_MARK = "~"
+#: The name of a column that is read as nothing (an unknown one, already reported).
+IGNORED = "~?"
 _CLOSED_VALUES: Mapping[str, tuple[str, ...]] = {
     "kind": RECORD_KINDS,
     "subject_category": SUBJECT_CATEGORIES,
@@ -173,6 +175,8 @@ def _gather(cells: dict[str, Any], combine: tuple[Combine, ...]) -> dict[str, An
     for key, value in cells.items():
         if not key.startswith(PART_MARK):
             out[key] = value
+        elif key.startswith(IGNORED):
+            continue
         elif "#" in key:
             base, _, n = key[1:].partition("#")
             numbered.setdefault(base, []).append((int(n), value))

@@ -254,6 +254,34 @@ class TestEveryError:
         assert f"{bad}:31:review_date: not a date (someday)" in result.output
         assert "0 of 0 records" in run(home, "list").output
 
+    def test_unknown_column_and_bad_rows_are_reported_together(self, tmp_path: Path) -> None:
+        """An unknown header column does not hide the rows' errors: both come in one attempt."""
+        home = make_home(tmp_path)
+        bad = tmp_path / "bad.csv"
+        bad.write_text(
+            "record_id,kind,subject_category,names,review_date,Nickname\n"
+            "P-1,person,suspect,Ana,someday,Annie\n",
+            "utf-8",
+        )
+        result = run(home, "import", str(bad))
+        assert result.exit_code == 1
+        assert f"{bad}:1:Nickname: unknown column (Nickname)" in result.output
+        assert f"{bad}:2:review_date: not a date (someday)" in result.output
+        assert "1 column(s) of the header cannot be read" in result.output
+
+    def test_unknown_column_refuses_the_file_even_with_skip_invalid(self, tmp_path: Path) -> None:
+        """A column no field takes would be lost from every row, so nothing is imported."""
+        home = make_home(tmp_path)
+        sheet = tmp_path / "s.xlsx"
+        book = openpyxl.Workbook()
+        book.active.append(["record_id", "kind", "review_date", "containers", "Colour"])
+        book.active.append(["S-1", "shipment", "2031-01-01", "MSCU1234566", "red"])
+        book.save(sheet)
+        result = run(home, "import", str(sheet), "--skip-invalid")
+        assert result.exit_code == 1
+        assert f"{sheet}:1:Colour: unknown column" in result.output
+        assert "0 of 0 records" in run(home, "list").output
+
     def test_skip_invalid_keeps_the_good_rows(self, tmp_path: Path) -> None:
         """With --skip-invalid the valid row is stored and each refused row is named."""
         home = make_home(tmp_path)
