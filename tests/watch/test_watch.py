@@ -361,3 +361,33 @@ class TestMigration:
             assert upgraded.execute("SELECT record_id FROM records").fetchall()[0][0] == "KE-1"
         finally:
             upgraded.close()
+
+
+class TestRegisteredJob:
+    def test_background_jobs_given_channels_run_watchlists_on_their_own_thread(
+        self, tmp_path: Path
+    ) -> None:
+        """The node's background jobs carry the watch job, started and stopped with them."""
+        from node.app.jobs import BackgroundJobs
+
+        home = tmp_path / "home"
+        home.mkdir()
+        config = NodeConfig(agency_id="vn-customs", country="VN")
+        save_config(NodeHome(home), config)
+        with store.opened(NodeHome(home).db_path) as conn:
+            add(conn, tmp_path)
+        peer = FakeCounterpart("ke-kws", held=[PHONE])
+        jobs = BackgroundJobs(
+            NodeHome(home), config, policies=object(), watch_channels=lambda _: peer
+        )  # type: ignore[arg-type]
+        assert jobs.watch is not None
+        jobs.watch.notify = lambda url, payload: True
+        reports = jobs.watch.run_once()
+        assert [r.runs[0].status for r in reports] == ["done"]
+        assert BackgroundJobs(NodeHome(home), config, policies=object()).watch is None  # type: ignore[arg-type]
+        jobs.watch.check_every_s = 0.01
+        jobs.watch.start()
+        jobs.stop()
+        jobs.join(timeout=5)
+        assert jobs.watch._thread is not None
+        assert not jobs.watch._thread.is_alive()
