@@ -26,10 +26,11 @@ def parse_every(text: str) -> int:
 
 
 def show_every(seconds: int) -> str:
-    """The period as people write it."""
-    for unit, size in (("d", 86400), ("h", 3600)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
+    """The period as people write it (``24h`` for a day, ``7d`` for a week)."""
+    if seconds % 86400 == 0 and seconds > 86400:
+        return f"{seconds // 86400}d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
     return f"{seconds // 60}m"
 
 

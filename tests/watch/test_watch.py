@@ -391,3 +391,53 @@ class TestRegisteredJob:
         jobs.join(timeout=5)
         assert jobs.watch._thread is not None
         assert not jobs.watch._thread.is_alive()
+
+
+class TestAddCommand:
+    @pytest.fixture
+    def requester_home(self, tmp_path: Path) -> Path:
+        """vn-customs with ke-kws as a peer at an address where nothing listens."""
+        from tests.conftest import init_node, spoor
+
+        vn = init_node(tmp_path, "vn-customs", "VN")
+        ke = init_node(tmp_path, "ke-kws", "KE")
+        spoor("peers", "add", "--home", str(vn), "ke-kws", "--address", "127.0.0.1:9",
+              "--ca", str(ke / "keys" / "ca.crt"))  # fmt: skip
+        return vn
+
+    def add_cli(self, home: Path, query: Path, *extra: str) -> tuple[int, str]:
+        from node.cli.main import cli
+
+        args = ["watch", "add", "--home", str(home), str(query), "--peer", "ke-kws"]
+        args += ["--purpose", "criminal_investigation", "--legal-basis", "CITES-Art-VIII"]
+        args += ["--case", "VNC/2026/0147", "--officer", "Capt. Tran", *extra]
+        result = CliRunner().invoke(cli, args)
+        return result.exit_code, result.output
+
+    def test_add_then_list_shows_the_watchlist(self, requester_home: Path, tmp_path: Path) -> None:
+        """'watch add' stores the watchlist; 'watch list --json' shows it with its period."""
+        query = write_jsonl(tmp_path / "query.jsonl", ROWS)
+        code, output = self.add_cli(requester_home, query, "--every", "24h")
+        assert code == 0, output
+        listed = CliRunner().invoke(watch, ["list", "--json", "--home", str(requester_home)])
+        (entry,) = json.loads(listed.output)
+        assert (entry["rows"], entry["peers"], entry["every"]) == (len(ROWS), ["ke-kws"], "24h")
+
+    @pytest.mark.parametrize(
+        ("extra", "said"),
+        [
+            (("--every", "often"), "not a period"),
+            (("--every", "24h", "--webhook", "ftp://x"), "not an http"),
+        ],
+    )
+    def test_bad_options_are_refused_and_nothing_stored(
+        self, requester_home: Path, tmp_path: Path, extra: tuple[str, ...], said: str
+    ) -> None:
+        """A bad period or webhook exits 2 naming the problem; no watchlist is stored."""
+        query = write_jsonl(tmp_path / "query.jsonl", ROWS)
+        code, output = self.add_cli(requester_home, query, *extra)
+        assert code == 2, output
+        assert said in output
+        assert "nothing was stored" in output
+        listed = CliRunner().invoke(watch, ["list", "--json", "--home", str(requester_home)])
+        assert json.loads(listed.output) == []
