@@ -16,6 +16,7 @@ from rich.table import Table
 from node import store
 from node.app.home import NodeHome
 from node.cli.ids import resolve_id, table_console, wide_option
+from node.cli.render import cells
 from node.records.importer import ImportRefusedError, estimate_rows, import_file
 from node.records.io import FORMATS, UnreadableFileError
 from node.records.keys import derive_keys
@@ -270,7 +271,9 @@ def list_cmd(
         table.add_column(col, no_wrap=wide)
     for r in page:
         label = (r.names[0] if r.names else r.org_name) or ", ".join(r.containers or r.air_waybills)
-        table.add_row(r.record_id, r.kind, label or "", r.case_reference or "", r.review_date)
+        table.add_row(
+            *cells(r.record_id, r.kind, label or "", r.case_reference or "", r.review_date)
+        )
     table_console(wide).print(table)
 
 

@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from node import peers, store
+from node import bounds, peers, store
 from node.app import logs
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
@@ -20,6 +19,7 @@ from node.cli.common import home_option, load_node
 from node.cli.ids import resolve_id, table_console, wide_option
 from node.cli.match_cmd import _legal_bases
 from node.cli.records_cmd import _mapping as header_mapping
+from node.cli.render import MAX_CELL, cells
 from node.errors import InvalidRequest
 from node.match.requester import QueryFileInvalid
 from node.rpc.channels import peer_match_channels
@@ -158,13 +158,15 @@ def list_cmd(home: str | None, as_json: bool, wide: bool) -> None:
             run = last.get((w.watch_id, p))
             results.append(f"{p}: {run.status if run else 'not yet'}")
         table.add_row(
-            w.watch_id if wide else w.watch_id[:8],
-            escape(w.source),
-            str(len(w.rows)),
-            show_every(w.every_s),
-            escape(w.case_reference),
-            w.last_run_at or "never",
-            "; ".join(results),
+            *cells(
+                w.watch_id if wide else w.watch_id[:8],
+                w.source,
+                len(w.rows),
+                show_every(w.every_s),
+                w.case_reference,
+                w.last_run_at or "never",
+                "; ".join(results),
+            )
         )
     table_console(wide).print(table)
 
@@ -187,7 +189,8 @@ def _print_runs(reports: list[runner.RunReport]) -> None:
             if run.status == "done":
                 line += f", match {run.match_id}, {run.hits} hit(s), {run.new_hits} new"
             else:
-                line += f" — {run.reason}"
+                # The reason may quote a counterpart's error: shown as data, bounded.
+                line += f" — {bounds.printable(run.reason, MAX_CELL)}"
             click.echo(line)
         if report.webhook_delivered is False:
             click.echo(
@@ -238,14 +241,16 @@ def runs_cmd(home: str | None, watch_id: str | None, limit: int) -> None:
         table.add_column(col)
     for r in found:
         table.add_row(
-            r.ran_at,
-            r.watch_id[:8],
-            r.peer,
-            r.status,
-            r.match_id or "",
-            str(r.hits),
-            str(r.new_hits),
-            escape(r.reason),
+            *cells(
+                r.ran_at,
+                r.watch_id[:8],
+                r.peer,
+                r.status,
+                r.match_id or "",
+                r.hits,
+                r.new_hits,
+                r.reason,
+            )
         )
     table_console(True).print(table)
 
@@ -273,7 +278,7 @@ def hits_cmd(home: str | None, watch_id: str | None, include_reported: bool, as_
         table.add_column(col)
     for h in found:
         table.add_row(
-            h.found_at, h.watch_id[:8], h.peer, escape(h.record_id), h.key_type, h.match_id
+            *cells(h.found_at, h.watch_id[:8], h.peer, h.record_id, h.key_type, h.match_id)
         )
     table_console(True).print(table)
     click.echo("Ask for the details with 'spoor disclose request --match MATCH'.")
