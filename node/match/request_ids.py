@@ -7,7 +7,7 @@ as a fresh request. The responder claims each Match request id of a peer in
 with INVALID_ARGUMENT. (Disclose keeps its own idempotent replay: the same
 request id returns the same disclosure.)
 
-The table is ``used_request_ids`` (migration 0003, ``node.store.request_ids``).
+The table is ``used_request_ids`` (migration 0004, ``node.store.request_ids``).
 """
 
 from __future__ import annotations

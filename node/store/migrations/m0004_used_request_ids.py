@@ -1,4 +1,4 @@
-"""Migration 0003: request ids a peer has used, so each is answered once.
+"""Migration 0004: request ids a peer has used, so each is answered once.
 
 A Match request id is claimed per peer before anything is charged; a second
 use is refused (``node.match.request_ids``).
@@ -9,7 +9,7 @@ from __future__ import annotations
 from node.store.backend import Connection
 from node.store.migrations.script import run_script
 
-NUMBER = 3
+NUMBER = 4
 NAME = "used_request_ids"
 
 SQL = """
