@@ -13,7 +13,7 @@ NUMBER = 4
 NAME = "used_request_ids"
 
 SQL = """
-CREATE TABLE used_request_ids (
+CREATE TABLE IF NOT EXISTS used_request_ids (
     peer       TEXT NOT NULL,
     request_id TEXT NOT NULL,
     rpc        TEXT NOT NULL,
