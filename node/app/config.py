@@ -46,6 +46,9 @@ class ServerConfig:
     grace_seconds: float = 10.0
     # Connections are recycled so rotated certificates and revocations apply.
     max_connection_age_seconds: int = 600
+    # A unix socket (relative to the node home) where a local probe without a client
+    # certificate may check health, and nothing else; empty: no admin channel.
+    admin_socket: str = ""
 
 
 @dataclass
@@ -57,6 +60,10 @@ class LimitsConfig:
     rpc_deadline_seconds: float = 60.0
     # Largest responder set a setup may describe (bounds message sizes).
     max_responder_elements: int = 2_000_000
+    # Fair shares: what one peer may have in flight at once (further calls are
+    # refused at once with RESOURCE_EXHAUSTED; health is never starved).
+    max_calls_in_flight_per_peer: int = 2
+    max_elements_in_flight_per_peer: int = 40_000
 
 
 @dataclass

@@ -146,7 +146,7 @@ def build_node(
             home,
             config,
             Responder(config, home.db_path, policies, pool),
-            DisclosureResponder(config, home.db_path, policies),
+            DisclosureResponder(config, home.db_path, policies, pool),
             address=listen or config.server.listen,
             insecure=insecure,
             reflection_on=reflection_on,

@@ -9,6 +9,8 @@ EVENTS = MappingProxyType(
         "match.requested": "this node asked a counterpart to match (requester side)",
         "match.served": "this node answered a counterpart's match request (responder side)",
         "match.refused": "this node refused a counterpart's match request",
+        "auth.refused": "calls with a certificate from a pinned CA failed per-call checks "
+        "(aggregated per agency and reason)",
         "disclosure.requested": "this node asked a counterpart to disclose details after hits",
         "disclosure.received": "a counterpart asked this node to disclose details",
         "disclosure.decided": "the release policy decided a received disclosure request",

@@ -28,8 +28,15 @@ from node.app.node import RunningNode
 from node.app.node import build_node as build_app_node
 from node.disclosure import DisclosureResponder
 from node.match.responder import Responder
-from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
+from node.rpc.auth import (
+    Authenticator,
+    CertificateAuthenticator,
+    InsecureAuthenticator,
+    RefusalAudit,
+)
+from node.rpc.gate import PeerGate
 from node.rpc.options import channel_options
+from node.rpc.quotas import PeerQuotas, QuotaLimits
 from node.rpc.servicer import FederationServicer, NodeIdentity
 
 if TYPE_CHECKING:
@@ -52,6 +59,8 @@ def server_options(config: NodeConfig) -> list[tuple[str, Any]]:
         ("grpc.max_connection_age_ms", age_ms),
         # Give in-flight calls on a recycled connection time to finish.
         ("grpc.max_connection_age_grace_ms", 30_000),
+        # Streams one connection may hold open: a flood on one connection stays bounded.
+        ("grpc.max_concurrent_streams", 16),
     ]
 
 
@@ -160,22 +169,51 @@ def start_server(
         software_version=version("spoor"),
         max_elements_per_request=config.limits.max_elements_per_request,
     )
+    refusals = RefusalAudit(home.db_path)
     server = grpc.server(
         # gRPC threads only decode, authenticate and wait; PSI runs in the process pool.
         futures.ThreadPoolExecutor(max_workers=config.server.max_workers),
+        # Health and reflection apply the same per-call certificate checks as Federation.
+        interceptors=[
+            PeerGate(
+                authenticator,
+                SERVICE_NAME,
+                refusals,
+                own_agency=config.agency_id,
+                own_ca_pem=home.ca_cert_path.read_bytes(),
+            )
+        ],
         options=server_options(config),
-        # Bound queued work so overload answers RESOURCE_EXHAUSTED instead of piling up.
-        maximum_concurrent_rpcs=config.server.max_workers * 4,
+        # A memory backstop only: fairness between peers (and threads kept for health)
+        # is the servicer's per-peer admission (node.rpc.quotas), which refuses at once.
+        maximum_concurrent_rpcs=config.server.max_workers * 64,
+    )
+    quotas = PeerQuotas(
+        QuotaLimits.for_server(
+            config.server.max_workers,
+            config.limits.max_calls_in_flight_per_peer,
+            config.limits.max_elements_in_flight_per_peer,
+        )
     )
     federation_pb2_grpc.add_FederationServiceServicer_to_server(
-        FederationServicer(identity, responder, authenticator, disclosure), server
+        FederationServicer(
+            identity, responder, authenticator, disclosure, quotas=quotas, refusals=refusals
+        ),
+        server,
     )
     # Imported here: the held-setup client side imports this module's neighbours.
     from node.rpc import held_node
 
     held = (
         held_node.attach(
-            server, home, config, responder, authenticator, responder.pool, insecure=insecure
+            server,
+            home,
+            config,
+            responder,
+            authenticator,
+            responder.pool,
+            insecure=insecure,
+            quotas=quotas,
         )
         if config.setups.enabled
         else None
@@ -196,6 +234,11 @@ def start_server(
             port = server.add_insecure_port(address)
         else:
             port = server.add_secure_port(address, _TlsMaterial(home).credentials())
+        if port and config.server.admin_socket:
+            admin = home.root / config.server.admin_socket  # an absolute path stays as it is
+            admin.unlink(missing_ok=True)
+            # Plaintext, local only: the gate lets a certificate-less call check health only.
+            server.add_insecure_port(f"unix:{admin}")
     except RuntimeError:
         port = 0  # grpcio raises where older releases returned 0
     if port == 0:
