@@ -29,5 +29,10 @@ EVENTS = MappingProxyType(
         "node.initialized": "the node home was created",
         "audit.purged": "personal content in audit entries past retention was purged",
         "audit.exported": "audit entries were exported for oversight",
+        "audit.key_created": "the node's checkpoint signing key was created",
+        "audit.key_rotated": "the signing key was replaced by a new one it endorsed",
+        "audit.key_lost": "the signing key was declared lost and a new one put in force",
+        "audit.witnessed": "this node witnessed and countersigned a counterpart's checkpoint",
+        "audit.witness_alarm": "a counterpart showed this node a head inconsistent with one it saw",
     }
 )

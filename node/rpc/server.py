@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from spoor.federation.v1 import federation_pb2, federation_pb2_grpc
+from spoor.federation.v1 import federation_pb2, federation_pb2_grpc, witness_pb2_grpc
 
 from node import peers, store
 from node.app.config import NodeConfig
@@ -26,11 +26,13 @@ from node.app.home import NodeHome
 from node.app.logs import get_logger
 from node.app.node import RunningNode
 from node.app.node import build_node as build_app_node
+from node.audit.witness import WitnessService
 from node.disclosure import DisclosureResponder
 from node.match.responder import Responder
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
 from node.rpc.options import channel_options
 from node.rpc.servicer import FederationServicer, NodeIdentity
+from node.rpc.witness_servicer import WitnessServicer
 
 log = get_logger("spoor.server")
 
@@ -162,6 +164,10 @@ def start_server(
     )
     federation_pb2_grpc.add_FederationServiceServicer_to_server(
         FederationServicer(identity, responder, authenticator, disclosure), server
+    )
+    # Audit witnessing for the same authenticated peers (witness.proto).
+    witness_pb2_grpc.add_WitnessServiceServicer_to_server(
+        WitnessServicer(WitnessService(home, config.agency_id), authenticator), server
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
