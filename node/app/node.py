@@ -19,7 +19,7 @@ from typing import Protocol
 from node import store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
-from node.app.jobs import BackgroundJobs
+from node.app.jobs import BackgroundJobs, WitnessChannelFactory
 from node.app.logs import get_logger
 from node.app.policy_holder import PolicyHolder
 from node.disclosure import DisclosureResponder
@@ -66,6 +66,8 @@ class RunningNode:
     policies: PolicyHolder
     grace_seconds: float
     jobs: list[BackgroundJobs] = field(default_factory=list)
+    #: How the background jobs reach a peer acting as audit witness (set by the RPC layer).
+    witness_channel: WitnessChannelFactory | None = None
     _stopped: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -79,13 +81,14 @@ class RunningNode:
         interval_s: float = 2.0,
         retention_every_s: float = 3600.0,
     ) -> BackgroundJobs:
-        """Policy reload, periodic audit checkpoints, and hourly retention purges."""
+        """Policy reload, periodic audit checkpoints and witnessing, hourly retention purges."""
         jobs = BackgroundJobs(
             home,
             config,
             self.policies,
             interval_s=interval_s,
             retention_every_s=retention_every_s,
+            witness_channel=self.witness_channel,
         )
         jobs.start()
         self.jobs.append(jobs)

@@ -29,10 +29,10 @@ from node.audit.errors import (
     SigningKeyMissingError,
     UnknownEventError,
 )
-from node.audit.keys import create_first_key, key_location
 from node.audit.events import EVENTS
 from node.audit.export import ExportSummary, export_jsonl
 from node.audit.export_verify import verify_export
+from node.audit.keys import create_first_key, key_location
 from node.audit.purge import DEFAULT_RETENTION_DAYS, PurgeReport, purge_personal
 from node.audit.reconcile import ReconcileReport, reconcile
 from node.audit.stats import CounterpartStats, StatsReport, compute_stats
@@ -55,15 +55,15 @@ __all__ = [
     "Problem",
     "PurgeReport",
     "ReconcileReport",
-    "StatsReport",
     "SigningKeyMismatchError",
     "SigningKeyMissingError",
+    "StatsReport",
     "UnknownEventError",
     "VerifyReport",
     "WitnessedHead",
     "append",
-    "create_first_key",
     "compute_stats",
+    "create_first_key",
     "ensure_signing_key",
     "export_jsonl",
     "key_location",

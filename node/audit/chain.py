@@ -1,12 +1,12 @@
 """Appending entries to the hash-chained audit trail.
 
 Every entry's hash is ``SHA-256(prev_hash || SHA-256(canonical_json(body)))``
-(chain version 2; entries written before it hash ``prev_hash ||
-canonical_json(body)``, version 1) where the body holds the sequence number,
-time, event, every non-personal field and the salted-hash commitments to
-personal content. Hashing the body's digest lets a witness check that a new
-head extends an old one from digests alone, never seeing an entry's content. Sequence numbers start at 1 and
-are contiguous; the first entry's ``prev_hash`` is :data:`GENESIS_HASH`.
+(chain version 2; entries written before it, version 1, hash ``prev_hash ||
+canonical_json(body)``) where the body holds the sequence number, time, event,
+every non-personal field and the salted-hash commitments to personal content.
+Hashing the body's digest lets a witness check that a new head extends an old
+one from digests alone, never an entry's content. Sequence numbers start at 1
+and are contiguous; the first entry's ``prev_hash`` is :data:`GENESIS_HASH`.
 
 The entry is written in the caller's open transaction (``BEGIN IMMEDIATE``
 already holds the database write lock), so the head read here cannot change
@@ -167,7 +167,7 @@ def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
     version = body.get("v", 1)
     if version not in CHAIN_VERSIONS:
         raise ValueError(f"unknown audit chain version {version!r}")
-    if version >= 2:  # noqa: PLR2004 - chain version 2
+    if version >= 2:
         return link_hash(prev_hash, body_digest(body))
     digest = hashlib.sha256()
     digest.update(bytes.fromhex(prev_hash))

@@ -20,9 +20,8 @@ from node.app.home import NodeHome, write_private
 from node.audit.chain import (
     GENESIS_HASH,
     append_entry,
-    row_body,
     format_ts,
-    row_fields,
+    row_body,
 )
 from node.audit.checkpoint import CHECKPOINT_TYPE, Checkpoint, write_checkpoint
 from node.audit.errors import AuditError

@@ -150,7 +150,10 @@ def _walk_chain(
 
 
 def _check_erasure(
-    walk: _Walk, present: set[tuple[int, str]], problems: list[Problem], warnings: list[str],
+    walk: _Walk,
+    present: set[tuple[int, str]],
+    problems: list[Problem],
+    warnings: list[str],
     retention_days: int | None,
 ) -> None:
     """Committed personal content may be gone only when a later purge's cutoff covers it."""
@@ -263,7 +266,7 @@ class WitnessedHead:
 
 
 def _check_keys(conn: Connection, problems: list[Problem], warnings: list[str]) -> None:
-    details = keys._key_details(conn)  # noqa: SLF001 - same package
+    details = keys._key_details(conn)
     for seq, event, data in details:
         if event == "audit.key_rotated" and not keys.endorsement_valid(
             str(data.get("old_public_key", "")),

@@ -36,8 +36,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from node.app.home import NodeHome
 from node.app.logs import get_logger
 from node.audit import keys
-from node.audit.chain import append_entry, body_digest, canonical_json, format_ts, link_hash
-from node.audit.chain import row_body
+from node.audit.chain import (
+    append_entry,
+    body_digest,
+    canonical_json,
+    format_ts,
+    link_hash,
+    row_body,
+)
 from node.audit.checkpoint import Checkpoint
 from node.audit.errors import AuditError
 from node.store import audit as repo
@@ -167,7 +173,7 @@ def _alarm(
     )
 
 
-def observe(
+def observe(  # noqa: PLR0911 - one return per verdict
     conn: Connection,
     home: NodeHome,
     me: str,
@@ -184,7 +190,9 @@ def observe(
     cp = call.checkpoint
     moment = format_ts(now or datetime.now(UTC))
     if cp.agency_id != origin:
-        return WitnessAnswer(REFUSED, message=f"the checkpoint names {cp.agency_id!r}, not {origin}")
+        return WitnessAnswer(
+            REFUSED, message=f"the checkpoint names {cp.agency_id!r}, not {origin}"
+        )
     if not cp.signature_valid():
         return WitnessAnswer(REFUSED, message="the checkpoint's signature is not valid")
     latest = repo.witnessed_latest(conn, origin)
@@ -244,7 +252,7 @@ def digests_between(conn: Connection, after: int, upto: int) -> tuple[str, ...] 
     """Body digests of entries ``after+1 .. upto``; None if one predates chain version 2."""
     out: list[str] = []
     for row in repo.entries_between(conn, after, upto):
-        if int(row["chain_version"]) < 2:  # noqa: PLR2004 - chain version 2
+        if int(row["chain_version"]) < 2:
             return None
         out.append(body_digest(row_body(row)))
     return tuple(out) if len(out) == upto - after else None
@@ -274,10 +282,11 @@ def _checkpoint_to_send(conn: Connection, after: int) -> Checkpoint | None:
     return chosen
 
 
-def submit(conn: Connection, channel: WitnessChannel) -> SubmitResult:
+def submit(conn: Connection, channel: WitnessChannel) -> SubmitResult:  # noqa: PLR0911
     """Origin-side: show our newest checkpoint to one witness and keep its countersignature.
 
-    Runs in the caller's open transaction (storing the countersignature).
+    Call it outside a transaction: the network call holds no lock, and the
+    countersignature is stored in a short transaction of its own.
     """
     witness = channel.peer_id
     last = repo.latest_cosignature(conn, witness)
@@ -321,7 +330,10 @@ def submit(conn: Connection, channel: WitnessChannel) -> SubmitResult:
         and (cosig.entry_count, cosig.head_hash) == (cp.entry_count, cp.head_hash)
     ):
         return SubmitResult(witness, REFUSED, cp.entry_count, "the countersignature is not valid")
-    store_cosignature(conn, cosig)
+    from node import store
+
+    with store.transaction(conn):
+        store_cosignature(conn, cosig)
     return SubmitResult(witness, ACCEPTED, cp.entry_count)
 
 
@@ -354,7 +366,9 @@ def store_cosignature(conn: Connection, cosig: Cosignature) -> None:
 def stored_cosignatures(conn: Connection, origin: str | None) -> list[Cosignature]:
     """Every countersignature of this node's checkpoints, oldest first."""
     return [
-        Cosignature(str(origin or ""), str(r[0]), int(r[1]), str(r[2]), str(r[5]), str(r[3]), str(r[4]))
+        Cosignature(
+            str(origin or ""), str(r[0]), int(r[1]), str(r[2]), str(r[5]), str(r[3]), str(r[4])
+        )
         for r in repo.cosignatures(conn)
     ]
 

@@ -30,8 +30,10 @@ from node.audit.witness import WitnessService
 from node.disclosure import DisclosureResponder
 from node.match.responder import Responder
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
+from node.rpc.client import PeerClient
 from node.rpc.options import channel_options
 from node.rpc.servicer import FederationServicer, NodeIdentity
+from node.rpc.witness_client import PeerWitnessChannel
 from node.rpc.witness_servicer import WitnessServicer
 
 log = get_logger("spoor.server")
@@ -241,6 +243,13 @@ def build_node(
             authenticator_factory=authenticator_factory,
         )
 
-    return build_app_node(
+    running = build_app_node(
         home, config, grpc_server, listen=listen, insecure=insecure, reflection_on=reflection_on
     )
+    plaintext = config.server.insecure if insecure is None else insecure
+
+    def witness_channel(peer: peers.Peer) -> PeerWitnessChannel:
+        return PeerWitnessChannel(PeerClient(home, config, peer, insecure=plaintext))
+
+    running.witness_channel = witness_channel
+    return running

@@ -33,7 +33,7 @@ class PeerWitnessChannel:
                 metadata=self.client.metadata,
             )
         except grpc.RpcError as err:
-            raise self.client._fail(err) from None  # noqa: SLF001 - one error mapping
+            raise self.client._fail(err) from None
         return witness_wire.witness_answer_of(response)
 
     def witnessed_head(self) -> WitnessAnswer:
@@ -45,7 +45,7 @@ class PeerWitnessChannel:
                 metadata=self.client.metadata,
             )
         except grpc.RpcError as err:
-            raise self.client._fail(err) from None  # noqa: SLF001 - one error mapping
+            raise self.client._fail(err) from None
         return witness_wire.head_answer_of(response)
 
     def close(self) -> None:

@@ -178,7 +178,6 @@ def events_of(conn: Connection, events: Sequence[str]) -> list[tuple[int, str, s
     return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
-
 def first_checkpoint_key(conn: Connection) -> str | None:
     """The public key of the oldest stored checkpoint, or None."""
     row = conn.execute("SELECT public_key FROM audit_checkpoints ORDER BY id LIMIT 1").fetchone()
