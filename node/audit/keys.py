@@ -147,7 +147,7 @@ def load_signer(home: NodeHome) -> Signer | None:
     if location.startswith(PKCS11_PREFIX):
         from node.audit import pkcs11
 
-        return pkcs11.open_signer(location)
+        return pkcs11.open_signer(home, location)
     path = Path(location)
     if path.exists():
         return FileSigner(path, _read_pem(path))
@@ -162,7 +162,7 @@ def new_signer(home: NodeHome) -> Signer:
     if location.startswith(PKCS11_PREFIX):
         from node.audit import pkcs11
 
-        return pkcs11.generate_signer(location)
+        return pkcs11.generate_signer(home, location)
     key = Ed25519PrivateKey.generate()
     _write_pem(Path(location), key)
     return FileSigner(Path(location), key)

@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import node.store
 from node.audit.chain import GENESIS_HASH
-from node.audit.checkpoint import sign_checkpoint, stored_checkpoints
+from node.audit.checkpoint import Checkpoint, sign_checkpoint, stored_checkpoints
+from node.audit.keys import Signer
+from node.audit.witness import WitnessCall
 from node.store import audit as repo
 from tests.audit.helpers import forge_entry, record, reseal
 from tests.audit.witnessing import Federation, build_federation
@@ -51,12 +53,12 @@ def _rewrite_from_4(fed: Federation) -> None:
     reseal(fed.conn, 4)
 
 
-def _resign_checkpoints(fed: Federation, key: object | None = None) -> None:
+def _resign_checkpoints(fed: Federation, key: Ed25519PrivateKey | None = None) -> None:
     """Re-sign every stored checkpoint over the rewritten chain (with the stolen key by default)."""
-    signer = key or fed.signer()
+    signer: Ed25519PrivateKey | Signer = key or fed.signer()
     for cp in stored_checkpoints(fed.conn):
         head = repo.entry_hash_at(fed.conn, cp.entry_count) or GENESIS_HASH
-        fresh = sign_checkpoint(signer, cp.entry_count, head, cp.created_at, cp.agency_id)  # type: ignore[arg-type]
+        fresh = sign_checkpoint(signer, cp.entry_count, head, cp.created_at, cp.agency_id)
         fed.conn.execute(
             "UPDATE audit_checkpoints SET head_hash = ?, signature = ?, public_key = ?"
             " WHERE entry_count = ?",
@@ -140,7 +142,7 @@ def _split_view(fed: Federation) -> None:
     _drop_cosignatures(fed)
     fed.conn.execute("DELETE FROM audit_entries WHERE seq > 10")
     cp = sign_checkpoint(
-        fed.signer(),  # type: ignore[arg-type]
+        fed.signer(),
         10,
         repo.entry_hash_at(fed.conn, 10) or "",
         "2026-12-01T00:00:00.000000+00:00",
@@ -149,10 +151,8 @@ def _split_view(fed: Federation) -> None:
     fed.alarms_raised.append(fed.witness.witness(_call(cp)).status)
 
 
-def _call(cp: object) -> object:
-    from node.audit.witness import WitnessCall
-
-    return WitnessCall(cp, 0)  # type: ignore[arg-type]
+def _call(cp: Checkpoint) -> WitnessCall:
+    return WitnessCall(cp, 0)
 
 
 def _inconsistent(fed: Federation) -> None:
@@ -292,6 +292,10 @@ VARIANTS: dict[str, tuple[Tamper, bool, bool]] = {
 }
 
 
+def _mark(caught: bool) -> str:
+    return "yes" if caught else "no"
+
+
 @pytest.fixture
 def fed(tmp_path: Path) -> Federation:
     federation = build_federation(tmp_path)
@@ -315,8 +319,8 @@ class TestTamperSuite:
         assert len(VARIANTS) >= 30
         doc = (Path(__file__).parents[2] / "docs" / "audit.md").read_text(encoding="utf-8")
         for variant, (_tamper, alone, witnessed) in VARIANTS.items():
-            mark = lambda b: "yes" if b else "no"  # noqa: E731
-            assert f"| {variant} | {mark(alone)} | {mark(witnessed)} |" in doc, variant
+            row = f"| {variant} | {_mark(alone)} | {_mark(witnessed)} |"
+            assert row in doc, variant
 
     def test_split_view_is_an_alarm_at_the_witness(self, fed: Federation) -> None:
         """A witness shown two heads for one size stores, audits and reports the alarm."""

@@ -11,7 +11,8 @@ import node.store
 from node import audit
 from node.app.config import NodeConfig, save_config
 from node.app.home import NodeHome
-from node.audit import keys, witness
+from node.audit import keys
+from node.audit import witness as wit
 from node.audit.verify import VerifyReport, WitnessedHead
 from node.cli.audit_witness_heads import witnessed_heads
 from tests.audit.helpers import record
@@ -36,13 +37,13 @@ class LocalWitness:
         self.peer_id = WITNESS
         self.conn = node.store.open_store(home.db_path)
 
-    def witness(self, call: witness.WitnessCall) -> witness.WitnessAnswer:
+    def witness(self, call: wit.WitnessCall) -> wit.WitnessAnswer:
         with node.store.transaction(self.conn):
-            return witness.observe(self.conn, self.home, WITNESS, self.origin, call)
+            return wit.observe(self.conn, self.home, WITNESS, self.origin, call)
 
-    def witnessed_head(self) -> witness.WitnessAnswer:
+    def witnessed_head(self) -> wit.WitnessAnswer:
         with node.store.transaction(self.conn):
-            return witness.report_head(self.conn, self.home, WITNESS, self.origin)
+            return wit.report_head(self.conn, self.home, WITNESS, self.origin)
 
     def alarms(self) -> list[tuple[object, ...]]:
         return node.store.audit.alarms(self.conn)
@@ -85,9 +86,9 @@ class Federation:
     def verify_witnessed(self) -> VerifyReport:
         return audit.verify(self.conn, node_public_key=self.public_key(), witnessed=self.heads())
 
-    def submit(self) -> witness.SubmitResult:
-        result = witness.submit(self.conn, self.witness)
-        if result.status in witness.ALARMS:
+    def submit(self) -> wit.SubmitResult:
+        result = wit.submit(self.conn, self.witness)
+        if result.status in wit.ALARMS:
             self.alarms_raised.append(result.status)
         return result
 
@@ -121,7 +122,7 @@ def build_federation(tmp_path: Path) -> Federation:
             shutil.copy(origin.db_path, backup)
     fed = Federation(origin, conn, LocalWitness(witness_home), backup)
     fed.checkpoint()
-    assert fed.submit().status == witness.ACCEPTED
+    assert fed.submit().status == wit.ACCEPTED
     for n in range(11, 15):
         record(conn, "match.served", counterpart=WITNESS, elements=n)
     return fed
