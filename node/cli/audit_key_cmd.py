@@ -8,6 +8,8 @@ missing key is never replaced without ``spoor audit key lost``.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -32,13 +34,15 @@ def _actor() -> str:
         return "cli"
 
 
-def _opened(home: NodeHome) -> store.Connection:
+@contextmanager
+def _opened(home: NodeHome) -> Iterator[store.Connection]:
     if not home.db_path.is_file():
         raise click.ClickException(
             f"No node database at {home.db_path}.\n  Nothing was read or changed.\n"
             "  Pass --home (or set $SPOOR_HOME) to an existing node home."
         )
-    return store.open_store(home.db_path)
+    with store.opened(home.db_path) as conn:
+        yield conn
 
 
 @click.group("key")
@@ -51,8 +55,7 @@ def key() -> None:
 def show_cmd(home: Path | None) -> None:
     """Where the key is, its public key, and the key history the trail records."""
     node_home = NodeHome.resolve(home)
-    conn = _opened(node_home)
-    try:
+    with _opened(node_home) as conn:
         try:
             signer = keys.load_signer(node_home)
         except trail.AuditError as exc:
@@ -66,8 +69,6 @@ def show_cmd(home: Path | None) -> None:
             click.echo("warning: the key held is not the key in force", err=True)
         if keys.legacy_key_in_use(node_home):
             click.echo(f"warning: {keys.legacy_warning(node_home)}", err=True)
-    finally:
-        conn.close()
 
 
 @key.command("rotate")
@@ -75,15 +76,13 @@ def show_cmd(home: Path | None) -> None:
 def rotate_cmd(home: Path | None) -> None:
     """Replace the key by a new one that the old key endorses (audited), then checkpoint."""
     node_home = NodeHome.resolve(home)
-    conn = _opened(node_home)
-    try:
-        with store.transaction(conn):
-            old, new = keys.rotate_key(conn, node_home, actor=_actor())
-        checkpoint = trail.write_checkpoint(conn, node_home)
-    except trail.AuditError as exc:
-        raise click.ClickException(f"{exc}\n  The key was not rotated.") from exc
-    finally:
-        conn.close()
+    with _opened(node_home) as conn:
+        try:
+            with store.transaction(conn):
+                old, new = keys.rotate_key(conn, node_home, actor=_actor())
+            checkpoint = trail.write_checkpoint(conn, node_home)
+        except trail.AuditError as exc:
+            raise click.ClickException(f"{exc}\n  The key was not rotated.") from exc
     click.echo(f"rotated the audit signing key: {old[:16]}… -> {new[:16]}…")
     click.echo(
         f"checkpoint of {checkpoint.entry_count} entries signed with the new key. Give the new "
@@ -97,15 +96,13 @@ def rotate_cmd(home: Path | None) -> None:
 def lost_cmd(reason: str, home: Path | None) -> None:
     """Record that the key is lost and put a new one in force (audited, unendorsed)."""
     node_home = NodeHome.resolve(home)
-    conn = _opened(node_home)
-    try:
-        with store.transaction(conn):
-            new = keys.declare_key_lost(conn, node_home, actor=_actor(), reason=reason)
-        checkpoint = trail.write_checkpoint(conn, node_home)
-    except trail.AuditError as exc:
-        raise click.ClickException(f"{exc}\n  Nothing was changed.") from exc
-    finally:
-        conn.close()
+    with _opened(node_home) as conn:
+        try:
+            with store.transaction(conn):
+                new = keys.declare_key_lost(conn, node_home, actor=_actor(), reason=reason)
+            checkpoint = trail.write_checkpoint(conn, node_home)
+        except trail.AuditError as exc:
+            raise click.ClickException(f"{exc}\n  Nothing was changed.") from exc
     click.echo(
         f"recorded the loss of the audit signing key; new key {new[:16]}… in force from entry "
         f"{checkpoint.entry_count}. Older checkpoints stay verifiable by the lost key's public "
