@@ -147,7 +147,11 @@ def load_signer(home: NodeHome) -> Signer | None:
     if location.startswith(PKCS11_PREFIX):
         from node.audit import pkcs11
 
-        return pkcs11.open_signer(home, location)
+        in_token = pkcs11.open_signer(home, location)
+        if in_token is not None:
+            return in_token
+        # Moving to a token: the file key stays in force until 'spoor audit key rotate'.
+        location = str(default_key_path(home))
     path = Path(location)
     if path.exists():
         return FileSigner(path, _read_pem(path))

@@ -147,31 +147,38 @@ class TestKeyLifecycle:
             audit.write_checkpoint(conn, home)
 
 
-@pytest.fixture
-def softhsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh SoftHSM2 token 'spoor' (PIN in the environment only)."""
+@pytest.fixture(scope="session")
+def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One SoftHSM2 token 'spoor' for the session (the module reads its config once)."""
     assert SOFTHSM.exists(), "softhsm2 is missing: run scripts/bootstrap (installs it as root)"
-    tokens = tmp_path / "tokens"
-    tokens.mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n")
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
-    monkeypatch.setenv("SPOOR_PKCS11_PIN", "4711")
+    root = tmp_path_factory.mktemp("softhsm")
+    (root / "tokens").mkdir()
+    conf = root / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\n")
     command = ["softhsm2-util", "--init-token", "--free", "--label", "spoor"]
     subprocess.run(
         [*command, "--pin", "4711", "--so-pin", "8080"],
         check=True,
         capture_output=True,
-        env=os.environ.copy(),
+        env={**os.environ, "SOFTHSM2_CONF": str(conf)},
     )
-    return str(SOFTHSM)
+    return conf, str(SOFTHSM)
+
+
+@pytest.fixture
+def softhsm(softhsm_token: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """The session's token with the PIN in the environment only (each test labels its own key)."""
+    conf, module = softhsm_token
+    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
+    monkeypatch.setenv("SPOOR_PKCS11_PIN", "4711")
+    return module
 
 
 class TestPkcs11:
     def _home(self, tmp_path: Path, module: str) -> NodeHome:
         home = make_home(tmp_path / ORIGIN, ORIGIN, "KE")
         config = load_config(home)
-        config.audit.signing_key = "pkcs11:token=spoor;object=audit"
+        config.audit.signing_key = f"pkcs11:token=spoor;object={tmp_path.name}"
         config.audit.pkcs11_module = module
         save_config(home, config)
         return home
@@ -202,6 +209,20 @@ class TestPkcs11:
         assert (old, audit.node_public_key(home)) == (first.public_key, new)
         audit.write_checkpoint(conn, home)
         assert audit.verify(conn, node_public_key=new).ok
+
+    def test_file_key_moves_into_the_token_by_rotation(self, tmp_path: Path, softhsm: str) -> None:
+        """An existing home switched to a token rotates its file key into it; the file is gone."""
+        cp, home, conn = _home_with_checkpoint(tmp_path)
+        file_key = Path(audit.key_location(home))
+        config = load_config(home)
+        config.audit.signing_key = f"pkcs11:token=spoor;object={tmp_path.name}"
+        config.audit.pkcs11_module = softhsm
+        save_config(home, config)
+        assert audit.node_public_key(home) == cp.public_key  # still the file key
+        result = CliRunner().invoke(audit_cli, ["key", "rotate", "--home", str(home.root)])
+        assert result.exit_code == 0, result.output
+        assert not file_key.exists()
+        assert audit.verify(conn, node_public_key=audit.node_public_key(home)).ok
 
     def test_missing_pin_is_a_clear_error(
         self, tmp_path: Path, softhsm: str, monkeypatch: pytest.MonkeyPatch
