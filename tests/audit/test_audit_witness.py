@@ -11,12 +11,16 @@ from click.testing import CliRunner
 import node.store
 from node.app.config import load_config
 from node.app.home import NodeHome
+from node.app.jobs import witness_round
 from node.app.node import RunningNode
 from node.audit import witness
-from node.audit.checkpoint import sign_checkpoint
+from node.audit.checkpoint import sign_checkpoint, write_checkpoint
 from node.cli.main import cli
+from node.peers import Peer
 from node.rpc import witness_wire
+from node.rpc.client import PeerClient
 from node.rpc.server import build_node
+from node.rpc.witness_client import PeerWitnessChannel
 from node.store import audit as repo
 from tests.audit.helpers import record
 from tests.audit.witnessing import ORIGIN, Federation, build_federation
@@ -140,3 +144,24 @@ class TestOverGrpc:
         asked = CliRunner().invoke(cli, ["audit", "verify", "--ask-witnesses", "--home", vn])
         assert asked.exit_code == 1
         assert "truncated" in asked.output
+
+
+class TestWitnessJob:
+    def test_background_round_shows_every_peer_the_newest_checkpoint(
+        self, serving: tuple[dict[str, Path], RunningNode]
+    ) -> None:
+        """The node's periodic job gets its newest checkpoint countersigned by each peer."""
+        homes, _running = serving
+        vn = NodeHome(homes["vn-customs"])
+        config = load_config(vn)
+
+        def channel_of(peer: Peer) -> PeerWitnessChannel:
+            return PeerWitnessChannel(PeerClient(vn, config, peer))
+
+        with node.store.opened(vn.db_path) as conn:
+            write_checkpoint(conn, vn)
+            [result] = witness_round(conn, channel_of)
+            assert (result.witness, result.status) == ("ke-kws", witness.ACCEPTED)
+            assert len(witness.stored_cosignatures(conn, "vn-customs")) == 1
+            [again] = witness_round(conn, channel_of)
+            assert again.status == "up to date"
