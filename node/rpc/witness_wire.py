@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from spoor.federation.v1 import witness_pb2 as wpb
 
+from node import bounds
 from node.audit.checkpoint import Checkpoint
 from node.audit.witness import (
     ACCEPTED,
@@ -19,6 +22,7 @@ from node.audit.witness import (
 )
 
 DIGEST_BYTES = 32
+_HEX = re.compile(r"[0-9a-f]+")
 
 _VERDICTS = {
     ACCEPTED: wpb.WITNESS_VERDICT_ACCEPTED,
@@ -51,9 +55,20 @@ def witness_request_pb(call: WitnessCall) -> wpb.WitnessCheckpointRequest:
     )
 
 
+def _hex(name: str, value: str, chars: int) -> str:
+    if not _HEX.fullmatch(value) or len(value) != chars:
+        raise ValueError(f"{name} is not {chars} hex digits")
+    return value
+
+
 def witness_call_of(request: wpb.WitnessCheckpointRequest) -> WitnessCall:
-    """Decode a request; a malformed digest raises ValueError (answered as refused)."""
+    """Decode a counterpart's request, bounding every field; ValueError is answered as refused."""
     cp = request.checkpoint
+    _hex("head_hash", cp.head_hash, 64)
+    _hex("public_key", cp.public_key, 64)
+    _hex("signature", cp.signature, 128)
+    bounds.require_text("created_at", cp.created_at, bounds.MAX_TIMESTAMP)
+    bounds.require_text("agency_id", cp.agency_id, bounds.MAX_IDENTIFIER)
     digests = []
     for digest in request.body_digests:
         if len(digest) != DIGEST_BYTES:
@@ -117,7 +132,7 @@ def witness_answer_of(response: wpb.WitnessCheckpointResponse) -> WitnessAnswer:
         cosignature=cosignature_of(response.cosignature)
         if response.HasField("cosignature")
         else None,
-        message=response.message[:1000],
+        message=bounds.printable(response.message, bounds.MAX_PEER_MESSAGE),
     )
 
 
