@@ -39,6 +39,7 @@ from node.store import audit as repo
 from node.store.backend import Connection
 
 KEY_FILE = "audit-signing.key"
+ENV_KEY = "SPOOR_AUDIT_SIGNING_KEY"
 PKCS11_PREFIX = "pkcs11:"
 KEY_EVENTS = ("audit.key_created", "audit.key_rotated", "audit.key_lost")
 
@@ -91,8 +92,12 @@ def default_key_path(home: NodeHome) -> Path:
 
 
 def key_location(home: NodeHome) -> str:
-    """Where this node's key is: a file path, or a ``pkcs11:`` URI."""
-    configured = _configured(home)
+    """Where this node's key is: a file path, or a ``pkcs11:`` URI.
+
+    ``[audit] signing_key`` wins; else ``$SPOOR_AUDIT_SIGNING_KEY`` (set by the
+    container image, whose keys are a separate read-only mount); else the default.
+    """
+    configured = _configured(home) or os.environ.get(ENV_KEY, "")
     if configured.startswith(PKCS11_PREFIX):
         return configured
     if configured:

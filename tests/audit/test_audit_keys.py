@@ -58,6 +58,19 @@ class TestKeyLocation:
             audit.create_first_key(conn, home)
         assert (tmp_path / "etc-spoor" / "audit.key").is_file()
 
+    def test_environment_names_the_key_when_the_config_does_not(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """$SPOOR_AUDIT_SIGNING_KEY (the container's separate key mount) places the key."""
+        target = tmp_path / "mounted-keys" / "audit-signing.key"
+        monkeypatch.setenv("SPOOR_AUDIT_SIGNING_KEY", str(target))
+        home = make_home(tmp_path / ORIGIN, ORIGIN, "KE")
+        conn = node.store.open_store(home.db_path)
+        with node.store.transaction(conn):
+            audit.create_first_key(conn, home)
+        assert target.is_file()
+        assert audit.node_public_key(home) is not None
+
     def test_legacy_key_is_read_with_a_warning_and_moved(self, tmp_path: Path) -> None:
         """A key left in keys/ still signs, verify warns, and 'audit key move' moves it apart."""
         cp, home, _conn = _home_with_checkpoint(tmp_path)
