@@ -177,7 +177,7 @@ def new_signer(home: NodeHome) -> Signer:
     return FileSigner(Path(location), key)
 
 
-def _key_details(conn: Connection) -> list[tuple[int, str, dict[str, object]]]:
+def key_details(conn: Connection) -> list[tuple[int, str, dict[str, object]]]:
     out: list[tuple[int, str, dict[str, object]]] = []
     for seq, event, details in repo.events_of(conn, KEY_EVENTS):
         try:
@@ -190,12 +190,12 @@ def _key_details(conn: Connection) -> list[tuple[int, str, dict[str, object]]]:
 
 def key_history(conn: Connection) -> list[tuple[int, str, str]]:
     """(seq, event, public key put in force) of every key entry, in chain order."""
-    return [(seq, event, str(d.get("public_key", ""))) for seq, event, d in _key_details(conn)]
+    return [(seq, event, str(d.get("public_key", ""))) for seq, event, d in key_details(conn)]
 
 
 def initial_key(conn: Connection, current: str | None) -> str | None:
     """The key in force before the first key entry (a home from before key entries)."""
-    details = _key_details(conn)
+    details = key_details(conn)
     if details and details[0][1] == "audit.key_created":
         return None
     if details:

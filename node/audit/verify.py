@@ -266,7 +266,7 @@ class WitnessedHead:
 
 
 def _check_keys(conn: Connection, problems: list[Problem], warnings: list[str]) -> None:
-    details = keys._key_details(conn)
+    details = keys.key_details(conn)
     for seq, event, data in details:
         if event == "audit.key_rotated" and not keys.endorsement_valid(
             str(data.get("old_public_key", "")),
