@@ -1,9 +1,12 @@
-"""A running node's background jobs: policy reload, audit checkpoints and witnessing, purges.
+"""A running node's background jobs: policy reload, audit checkpoints and witnessing,
+retention purges, standing watchlists.
 
-One daemon thread runs every job in turn every ``interval_s`` seconds; the
+One daemon thread runs the quick jobs in turn every ``interval_s`` seconds; the
 retention purge runs at most every ``retention_every_s``, and the newest
 checkpoint is shown to every peer acting as witness at most every
-``witness_every_s``. A failing job is logged and retried on the next pass,
+``witness_every_s``. Watchlists (:mod:`node.watch.job`) wait on counterparts,
+so they run on a thread of their own, given the channels to reach
+counterparts with. A failing job is logged and retried on the next pass,
 never stopping the node.
 """
 
@@ -22,9 +25,11 @@ from node.app.logs import get_logger
 from node.app.policy_holder import PolicyHolder
 from node.audit import witness
 from node.disclosure import export as disclosure_export
+from node.match.channel import ChannelFactory
 from node.store import Connection
 from node.store import audit as audit_repo
 from node.store.timecodec import format_ts
+from node.watch.job import WatchJob
 
 log = get_logger("spoor.jobs")
 
@@ -90,6 +95,7 @@ class BackgroundJobs:
         retention_every_s: float = 3600.0,
         witness_channel: WitnessChannelFactory | None = None,
         witness_every_s: float = 300.0,
+        watch_channels: ChannelFactory | None = None,
     ) -> None:
         self.db_path: Path = home.db_path
         self.home = home
@@ -103,6 +109,14 @@ class BackgroundJobs:
         self.witness_channel = witness_channel
         self.witness_every_s = witness_every_s
         self._last_witness: float | None = None
+        self.watch: WatchJob | None = None
+        if watch_channels is not None:
+            self.watch = WatchJob(
+                home.db_path,
+                config.agency_id,
+                watch_channels,
+                default_region=config.country,
+            )
 
     def run_once(self) -> None:
         """One pass of every job that is due."""
@@ -131,10 +145,16 @@ class BackgroundJobs:
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="spoor-background", daemon=True)
             self._thread.start()
+        if self.watch is not None:
+            self.watch.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self.watch is not None:
+            self.watch.stop()
 
     def join(self, timeout: float = 5.0) -> None:
         if self._thread is not None:
             self._thread.join(timeout=timeout)
+        if self.watch is not None:
+            self.watch.join(timeout=timeout)

@@ -34,5 +34,9 @@ EVENTS = MappingProxyType(
         "audit.key_lost": "the signing key was declared lost and a new one put in force",
         "audit.witnessed": "this node witnessed and countersigned a counterpart's checkpoint",
         "audit.witness_alarm": "a counterpart showed this node a head inconsistent with one it saw",
+        "watch.added": "a standing watchlist was added",
+        "watch.removed": "a standing watchlist was removed",
+        "watch.ran": "a standing watchlist was re-matched against a counterpart",
+        "watch.skipped": "a watchlist run was skipped (the budget could not cover it)",
     }
 )

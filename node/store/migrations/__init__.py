@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from node.store.backend import Connection
-from node.store.migrations import m0001_baseline, m0002_match_requests, m0003_audit_witness
+from node.store.migrations import (
+    m0001_baseline,
+    m0002_match_requests,
+    m0003_watchlists,
+    m0004_audit_witness,
+)
 
 VERSION_KEY = "schema_version"
 
@@ -38,7 +43,8 @@ def _of(module: ModuleType) -> Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     _of(m0001_baseline),
     _of(m0002_match_requests),
-    _of(m0003_audit_witness),
+    _of(m0003_watchlists),
+    _of(m0004_audit_witness),
 )
 
 #: The schema version this code writes and reads.

@@ -1,4 +1,4 @@
-"""Migration 0003: witnessed audit checkpoints and chain version 2.
+"""Migration 0004: witnessed audit checkpoints and chain version 2.
 
 ``audit_entries.chain_version`` says how an entry's hash was computed: 1
 (every entry so far) hashes ``prev_hash || canonical_json(body)``; 2 hashes
@@ -15,7 +15,7 @@ from __future__ import annotations
 from node.store.backend import Connection
 from node.store.migrations.script import run_script
 
-NUMBER = 3
+NUMBER = 4
 NAME = "audit_witness"
 
 SQL = """
