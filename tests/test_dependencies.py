@@ -18,6 +18,8 @@ MODULES = [
     "grpc_tools.protoc",
     "google.rpc.error_details_pb2",
     "spoor.federation.v1.federation_pb2_grpc",
+    "spoor.federation.v1.witness_pb2_grpc",
+    "pkcs11",
 ]
 
 PINS = {
@@ -29,6 +31,7 @@ PINS = {
     "grpcio-status": "1.72.1",
     "grpcio-testing": "1.72.1",
     "grpcio-tools": "1.72.1",
+    "python-pkcs11": "0.10.1",
 }
 
 

@@ -114,9 +114,14 @@ class PolicyConfig:
 
 @dataclass
 class AuditConfig:
-    """Audit retention."""
+    """Audit retention and where the checkpoint signing key lives."""
 
     retention_days: int = 3 * 365
+    # A path (absolute, or relative to the home) or a "pkcs11:token=…;object=…" URI;
+    # empty: <home's parent>/<home name>-signing/audit-signing.key (see docs/audit.md).
+    signing_key: str = ""
+    # PKCS#11 module for a "pkcs11:" signing_key (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    pkcs11_module: str = ""
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Protocol
 from node import store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
-from node.app.jobs import BackgroundJobs
+from node.app.jobs import BackgroundJobs, WitnessChannelFactory
 from node.app.logs import get_logger
 from node.app.policy_holder import PolicyHolder
 from node.disclosure import DisclosureResponder
@@ -67,6 +67,8 @@ class RunningNode:
     policies: PolicyHolder
     grace_seconds: float
     jobs: list[BackgroundJobs] = field(default_factory=list)
+    #: How the background jobs reach a peer acting as audit witness (set by the RPC layer).
+    witness_channel: WitnessChannelFactory | None = None
     _stopped: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -81,10 +83,10 @@ class RunningNode:
         retention_every_s: float = 3600.0,
         watch_channels: ChannelFactory | None = None,
     ) -> BackgroundJobs:
-        """Policy reload, audit checkpoints, hourly retention purges; watchlists given channels.
+        """Policy reload, audit checkpoints and witnessing, hourly retention purges; watchlists.
 
         ``watch_channels`` reaches counterparts for the standing watchlists (the
-        transport layer supplies it, as it supplies the server).
+        transport layer supplies it, as it supplies the server and the witness channel).
         """
         jobs = BackgroundJobs(
             home,
@@ -92,6 +94,7 @@ class RunningNode:
             self.policies,
             interval_s=interval_s,
             retention_every_s=retention_every_s,
+            witness_channel=self.witness_channel,
             watch_channels=watch_channels,
         )
         jobs.start()

@@ -288,6 +288,8 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     audit_errors.UnknownEventError: _LOCAL,
     audit_errors.InvalidAuditFieldError: _LOCAL,
     audit_errors.CheckpointError: _LOCAL,
+    audit_errors.SigningKeyMissingError: _LOCAL,
+    audit_errors.SigningKeyMismatchError: _LOCAL,
     pki_errors.PkiError: _LOCAL,
     pki_errors.AgencyIdError: _LOCAL,
     pki_errors.CountryCodeError: _LOCAL,

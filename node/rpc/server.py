@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from spoor.federation.v1 import federation_pb2, federation_pb2_grpc
+from spoor.federation.v1 import federation_pb2, federation_pb2_grpc, witness_pb2_grpc
 
 from node import peers, store
 from node.app.config import NodeConfig
@@ -26,6 +26,7 @@ from node.app.home import NodeHome
 from node.app.logs import get_logger
 from node.app.node import RunningNode
 from node.app.node import build_node as build_app_node
+from node.audit.witness import WitnessService
 from node.disclosure import DisclosureResponder
 from node.match.responder import Responder
 from node.rpc.auth import (
@@ -34,10 +35,13 @@ from node.rpc.auth import (
     InsecureAuthenticator,
     RefusalAudit,
 )
+from node.rpc.client import PeerClient
 from node.rpc.gate import PeerGate
 from node.rpc.options import channel_options
 from node.rpc.quotas import PeerQuotas, QuotaLimits
 from node.rpc.servicer import FederationServicer, NodeIdentity
+from node.rpc.witness_client import PeerWitnessChannel
+from node.rpc.witness_servicer import WitnessServicer
 
 if TYPE_CHECKING:
     from node.rpc.held_node import HeldNode
@@ -201,6 +205,10 @@ def start_server(
         ),
         server,
     )
+    # Audit witnessing for the same authenticated peers (witness.proto).
+    witness_pb2_grpc.add_WitnessServiceServicer_to_server(
+        WitnessServicer(WitnessService(home, config.agency_id), authenticator), server
+    )
     # Imported here: the held-setup client side imports this module's neighbours.
     from node.rpc import held_node
 
@@ -299,6 +307,13 @@ def build_node(
             authenticator_factory=authenticator_factory,
         )
 
-    return build_app_node(
+    running = build_app_node(
         home, config, grpc_server, listen=listen, insecure=insecure, reflection_on=reflection_on
     )
+    plaintext = config.server.insecure if insecure is None else insecure
+
+    def witness_channel(peer: peers.Peer) -> PeerWitnessChannel:
+        return PeerWitnessChannel(PeerClient(home, config, peer, insecure=plaintext))
+
+    running.witness_channel = witness_channel
+    return running

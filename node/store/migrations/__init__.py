@@ -22,6 +22,7 @@ from node.store.migrations import (
     m0002_match_requests,
     m0003_watchlists,
     m0004_used_request_ids,
+    m0005_audit_witness,
 )
 
 VERSION_KEY = "schema_version"
@@ -45,6 +46,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _of(m0002_match_requests),
     _of(m0003_watchlists),
     _of(m0004_used_request_ids),
+    _of(m0005_audit_witness),
 )
 
 #: The schema version this code writes and reads.
