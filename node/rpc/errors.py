@@ -43,6 +43,7 @@ import policy
 from node import errors as node_errors
 from node import officers, peers
 from node.app.config import ConfigError
+from node.app.lock import HomeInUse
 from node.audit import errors as audit_errors
 from node.disclosure.requester import CounterpartReplyError
 from node.match.budget import BudgetExceeded
@@ -212,6 +213,7 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     officers.RosterError: _LOCAL,
     peers.PeerError: _LOCAL,
     ConfigError: _LOCAL,
+    HomeInUse: _LOCAL,
     StoreError: _LOCAL,
     SchemaTooNew: _LOCAL,
     audit_errors.AuditError: _LOCAL,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,9 @@ from node.app.node import RunningNode
 from node.app.node import build_node as build_app_node
 from node.disclosure import DisclosureResponder
 from node.match.responder import Responder
+from node.ops.metrics import NodeMetrics
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
+from node.rpc.metrics import MetricsInterceptor
 from node.rpc.options import channel_options
 from node.rpc.servicer import FederationServicer, NodeIdentity
 
@@ -115,9 +117,15 @@ class GrpcServer:
     server: grpc.Server
     port: int
     health: health.HealthServicer
+    _draining: threading.Event = field(default_factory=threading.Event)
+
+    def serving(self) -> bool:
+        """True from start until draining begins (what the health service answers)."""
+        return not self._draining.is_set()
 
     def drain(self, grace_seconds: float) -> None:
         """Health NOT_SERVING, stop accepting, let in-flight calls finish."""
+        self._draining.set()
         self.health.enter_graceful_shutdown()
         self.server.stop(grace_seconds).wait()
 
@@ -135,6 +143,7 @@ def start_server(
     insecure: bool,
     reflection_on: bool,
     policy_digest: str,
+    metrics: NodeMetrics | None = None,
     authenticator_factory: Callable[[Path], Authenticator] | None = None,
 ) -> GrpcServer:
     """Bind ``address`` and serve the federation, health and (optionally) reflection services.
@@ -159,6 +168,8 @@ def start_server(
         options=server_options(config),
         # Bound queued work so overload answers RESOURCE_EXHAUSTED instead of piling up.
         maximum_concurrent_rpcs=config.server.max_workers * 4,
+        # Every RPC is counted for the ops port's /metrics (method, peer, code, latency).
+        interceptors=[MetricsInterceptor(metrics)] if metrics is not None else None,
     )
     federation_pb2_grpc.add_FederationServiceServicer_to_server(
         FederationServicer(identity, responder, authenticator, disclosure), server
@@ -209,6 +220,7 @@ def build_node(
     insecure: bool | None = None,
     reflection_on: bool | None = None,
     authenticator_factory: Callable[[Path], Authenticator] | None = None,
+    ops_listen: str | None = None,
 ) -> RunningNode:
     """A node serving gRPC: the composition root with :func:`start_server` as its server."""
 
@@ -222,6 +234,7 @@ def build_node(
         insecure: bool,
         reflection_on: bool,
         policy_digest: str,
+        metrics: NodeMetrics | None = None,
     ) -> GrpcServer:
         return start_server(
             home,
@@ -232,9 +245,16 @@ def build_node(
             insecure=insecure,
             reflection_on=reflection_on,
             policy_digest=policy_digest,
+            metrics=metrics,
             authenticator_factory=authenticator_factory,
         )
 
     return build_app_node(
-        home, config, grpc_server, listen=listen, insecure=insecure, reflection_on=reflection_on
+        home,
+        config,
+        grpc_server,
+        listen=listen,
+        insecure=insecure,
+        reflection_on=reflection_on,
+        ops_listen=ops_listen,
     )
