@@ -26,7 +26,7 @@ from node.rpc.server import build_node
 from tests.conftest import responder_with_peer
 from tests.rpc.test_server import client_for
 
-HELD = [
+HELD: list[dict[str, object]] = [
     {"record_id": "KE-S-7", "kind": "shipment", "containers": ["MSCU1234566"],
      "review_date": "2031-01-01"},
 ]  # fmt: skip
@@ -149,7 +149,8 @@ class TestMetrics:
             for (name, labels), value in got.items()
             if name == "spoor_rpc_total" and dict(labels)["method"] == "Match" and value
         ]
-        assert refused and "OK" not in refused
+        assert refused
+        assert "OK" not in refused
 
     def test_budget_use_after_a_match_and_no_record_contents(
         self, agencies: dict[str, Path], node: RunningNode
