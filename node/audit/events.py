@@ -29,5 +29,7 @@ EVENTS = MappingProxyType(
         "node.initialized": "the node home was created",
         "audit.purged": "personal content in audit entries past retention was purged",
         "audit.exported": "audit entries were exported for oversight",
+        "node.backed_up": "a backup of the node home was written",
+        "node.restored": "this node home was restored from a backup",
     }
 )

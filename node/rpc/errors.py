@@ -47,6 +47,7 @@ from node.app.lock import HomeInUse
 from node.audit import errors as audit_errors
 from node.disclosure.requester import CounterpartReplyError
 from node.match.budget import BudgetExceeded
+from node.ops.backup import BackupError
 from node.pki import errors as pki_errors
 from node.pki import files as pki_files
 from node.psi import errors as psi_errors
@@ -214,6 +215,7 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     peers.PeerError: _LOCAL,
     ConfigError: _LOCAL,
     HomeInUse: _LOCAL,
+    BackupError: _LOCAL,
     StoreError: _LOCAL,
     SchemaTooNew: _LOCAL,
     audit_errors.AuditError: _LOCAL,
