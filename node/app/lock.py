@@ -49,7 +49,7 @@ class HomeLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").split("\n", 1)[0].strip()
             os.close(fd)
             raise HomeInUse(self.path, holder) from None
         except BaseException:
@@ -59,6 +59,11 @@ class HomeLock:
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         self._fd = fd
         return self
+
+    def note_ops_address(self, address: str) -> None:
+        """Record the ops port actually bound, so ``spoor status`` finds it (port 0 included)."""
+        if self._fd is not None:
+            os.pwrite(self._fd, f"{os.getpid()}\nops {address}\n".encode("ascii"), 0)
 
     @property
     def held(self) -> bool:
@@ -92,3 +97,17 @@ def holder_of(root: Path) -> str | None:
             return None
     except HomeInUse as exc:
         return exc.holder or "?"
+
+
+def ops_address_of(root: Path) -> str | None:
+    """The ops address the serving process recorded in its lock file, if it did."""
+    if holder_of(root) is None:
+        return None
+    try:
+        lines = (root / LOCK_NAME).read_text(encoding="ascii").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines[1:]:
+        if line.startswith("ops "):
+            return line[4:].strip()
+    return None

@@ -235,6 +235,7 @@ def _build(
             pool.close()
             raise
         log.info("ops port open", address=address, port=ops.port)
+        lock.note_ops_address(f"{address.rpartition(':')[0]}:{ops.port}")
     return RunningNode(
         server=server,
         pool=pool,
