@@ -48,6 +48,7 @@ from node.audit import errors as audit_errors
 from node.disclosure.requester import CounterpartReplyError
 from node.match.budget import BudgetExceeded
 from node.ops.backup import BackupError
+from node.ops.bundle import BundleError
 from node.pki import errors as pki_errors
 from node.pki import files as pki_files
 from node.psi import errors as psi_errors
@@ -216,6 +217,7 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     ConfigError: _LOCAL,
     HomeInUse: _LOCAL,
     BackupError: _LOCAL,
+    BundleError: _LOCAL,
     StoreError: _LOCAL,
     SchemaTooNew: _LOCAL,
     audit_errors.AuditError: _LOCAL,
