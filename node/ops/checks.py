@@ -88,7 +88,9 @@ def check_serving(home: NodeHome, config: NodeConfig, timeout_s: float = 2.0) ->
         host = "127.0.0.1"
     url = f"http://{host}:{port}/readyz"
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
+        # A local probe never goes through a proxy the environment may name.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=timeout_s) as resp:
             body = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         body = json.loads(exc.read() or b"{}")
