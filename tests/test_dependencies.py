@@ -18,6 +18,7 @@ MODULES = [
     "grpc_tools.protoc",
     "google.rpc.error_details_pb2",
     "spoor.federation.v1.federation_pb2_grpc",
+    "prometheus_client",
 ]
 
 PINS = {
@@ -29,6 +30,7 @@ PINS = {
     "grpcio-status": "1.72.1",
     "grpcio-testing": "1.72.1",
     "grpcio-tools": "1.72.1",
+    "prometheus-client": "0.26.0",
 }
 
 
