@@ -62,6 +62,8 @@ def split_address(address: str) -> tuple[str, int]:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _OpsHttpServer
+    # A client that opens a connection and sends nothing is dropped after this many seconds.
+    timeout = 10
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]

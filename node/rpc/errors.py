@@ -47,6 +47,7 @@ from node.app.lock import HomeInUse
 from node.audit import errors as audit_errors
 from node.disclosure.requester import CounterpartReplyError
 from node.match.budget import BudgetExceeded
+from node.match.limits import CounterpartRefused
 from node.ops.backup import BackupError
 from node.ops.bundle import BundleError
 from node.pki import errors as pki_errors
@@ -237,6 +238,7 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     UnreadableFileError: _LOCAL,
     InvalidIdentifierError: _LOCAL,
     CounterpartReplyError: _LOCAL,
+    CounterpartRefused: _LOCAL,
     # The policy language's own errors: a policy fault, never the caller's.
     policy.PolicyLanguageError: _LOCAL,
     policy.PolicyError: _LOCAL,
