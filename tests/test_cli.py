@@ -21,6 +21,10 @@ EXPECTED = {
     "officers",
     "audit",
     "stats",
+    "status",
+    "doctor",
+    "backup",
+    "restore",
 }
 
 
