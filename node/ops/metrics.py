@@ -2,11 +2,11 @@
 
 Counted: RPCs by method, peer and status code, and their latency. Read from
 the node when Prometheus scrapes: the PSI worker queue, each peer's element
-budget use today, overdue disclosure tickets per counterpart and the audit
-trail's head. Two families are declared for state this release does not hold
-yet, so dashboards and alerts can be written against stable names: the held
-PSI setup cache (``spoor_setup_cache_*``) and the audit witness
-(``spoor_audit_witness_age_seconds``); they carry no samples until then.
+budget use today, overdue disclosure tickets per counterpart, the held-setup
+cache per counterpart (when ``[setups]`` is on) and the audit trail's head.
+One family is declared for state this release does not hold yet, so
+dashboards and alerts can be written against a stable name: the audit
+witness (``spoor_audit_witness_age_seconds``); it carries no samples until then.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 PEERS_REFRESH_S = 10.0
 
 PoolLoad = Callable[[], tuple[int, int]]
+#: Per counterpart: (views held, bytes held) of the held-setup cache.
+SetupUsage = Callable[[], dict[str, tuple[int, int]]]
 
 
 class NodeMetrics:
@@ -67,7 +69,8 @@ class NodeMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_StateCollector(db_path, pool_load, pool_workers, budget_per_day))
+        self._state = _StateCollector(db_path, pool_load, pool_workers, budget_per_day)
+        self.registry.register(self._state)
         self._peers: frozenset[str] = frozenset()
         self._peers_at = float("-inf")
         self._lock = threading.Lock()
@@ -85,6 +88,10 @@ class NodeMetrics:
                     pass  # keep the last known set; the label is only a label
                 self._peers_at = time.monotonic()
             return agency_id if agency_id in self._peers else UNKNOWN_PEER
+
+    def watch_setups(self, usage: SetupUsage) -> None:
+        """Export the held-setup cache (called when held setups are enabled)."""
+        self._state.setup_usage = usage
 
     def observe_rpc(self, method: str, peer: str, code: str, seconds: float) -> None:
         self.rpcs.labels(method=method, peer=peer, code=code).inc()
@@ -105,6 +112,7 @@ class _StateCollector(Collector):
         self.pool_load = pool_load
         self.pool_workers = pool_workers
         self.budget_per_day = budget_per_day
+        self.setup_usage: SetupUsage | None = None
 
     def collect(self) -> Iterator[Metric]:
         waiting, busy = self.pool_load()
@@ -114,14 +122,23 @@ class _StateCollector(Collector):
         yield _gauge("spoor_psi_workers_busy", "PSI worker processes running a step now.", busy)
         yield _gauge("spoor_psi_queue_waiting", "PSI steps waiting for a free worker.", waiting)
         yield from self._from_store()
-        yield GaugeMetricFamily(
+        entries = GaugeMetricFamily(
             "spoor_setup_cache_entries",
-            "Held PSI setups in the setup cache (no samples: this release holds none).",
+            "Counterparts' PSI setups held here, in views, by counterpart "
+            "(no samples when [setups] is off).",
+            labels=["peer"],
         )
-        yield GaugeMetricFamily(
+        size = GaugeMetricFamily(
             "spoor_setup_cache_bytes",
-            "Bytes of held PSI setups (no samples: this release holds none).",
+            "Bytes of counterparts' PSI setups held here, by counterpart.",
+            labels=["peer"],
         )
+        if self.setup_usage is not None:
+            for peer, (views, held_bytes) in sorted(self.setup_usage().items()):
+                entries.add_metric([peer], views)
+                size.add_metric([peer], held_bytes)
+        yield entries
+        yield size
         yield GaugeMetricFamily(
             "spoor_audit_witness_age_seconds",
             "Seconds since a witness last countersigned the audit head "

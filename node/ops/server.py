@@ -140,6 +140,10 @@ class OpsServer:
     def port(self) -> int:
         return int(self._httpd.server_address[1])
 
+    @property
+    def metrics(self) -> NodeMetrics:
+        return self._httpd.metrics
+
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()

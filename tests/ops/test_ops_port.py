@@ -167,7 +167,7 @@ class TestMetrics:
             assert secret.encode() not in text
 
     def test_state_gauges_present(self, node: RunningNode) -> None:
-        """PSI pool, audit head and the declared setup-cache and witness families are exported."""
+        """PSI pool, audit head, the setup-cache families and the declared witness family are exported."""
         text = get(node.ops_port, "/metrics")[1]
         got = samples(text)
         assert got[("spoor_psi_workers", ())] == 1
@@ -211,3 +211,14 @@ class TestOpsAddress:
                 listen="127.0.0.1:0",
                 ops_listen=f"127.0.0.1:{node.ops_port}",
             )
+
+
+class TestSetupCacheMetrics:
+    def test_held_setups_exported_per_counterpart(self, node: RunningNode) -> None:
+        """The held-setup cache is exported as views and bytes per counterpart, nothing more."""
+        assert node.ops is not None
+        metrics = node.ops.metrics
+        metrics.watch_setups(lambda: {"vn-customs": (2, 4096)})
+        got = samples(get(node.ops_port, "/metrics")[1])
+        assert got[("spoor_setup_cache_entries", (("peer", "vn-customs"),))] == 2
+        assert got[("spoor_setup_cache_bytes", (("peer", "vn-customs"),))] == 4096
