@@ -167,7 +167,7 @@ class TestMetrics:
             assert secret.encode() not in text
 
     def test_state_gauges_present(self, node: RunningNode) -> None:
-        """PSI pool, audit head, the setup-cache families and the declared witness family are exported."""
+        """PSI pool, audit head, setup-cache and the declared witness families are exported."""
         text = get(node.ops_port, "/metrics")[1]
         got = samples(text)
         assert got[("spoor_psi_workers", ())] == 1
