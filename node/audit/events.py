@@ -31,5 +31,9 @@ EVENTS = MappingProxyType(
         "audit.exported": "audit entries were exported for oversight",
         "node.backed_up": "a backup of the node home was written",
         "node.restored": "this node home was restored from a backup",
+        "watch.added": "a standing watchlist was added",
+        "watch.removed": "a standing watchlist was removed",
+        "watch.ran": "a standing watchlist was re-matched against a counterpart",
+        "watch.skipped": "a watchlist run was skipped (the budget could not cover it)",
     }
 )
