@@ -22,6 +22,10 @@ EXPECTED = {
     "officers",
     "audit",
     "stats",
+    "status",
+    "doctor",
+    "backup",
+    "restore",
 }
 
 

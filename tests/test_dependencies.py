@@ -20,6 +20,7 @@ MODULES = [
     "spoor.federation.v1.federation_pb2_grpc",
     "spoor.federation.v1.witness_pb2_grpc",
     "pkcs11",
+    "prometheus_client",
 ]
 
 PINS = {
@@ -32,6 +33,7 @@ PINS = {
     "grpcio-testing": "1.72.1",
     "grpcio-tools": "1.72.1",
     "python-pkcs11": "0.10.1",
+    "prometheus-client": "0.26.0",
 }
 
 

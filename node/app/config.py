@@ -52,6 +52,17 @@ class ServerConfig:
 
 
 @dataclass
+class OpsConfig:
+    """The local HTTP ops port: /healthz, /readyz and /metrics (docs/operators.md, "Monitoring").
+
+    Loopback by default; a pod binds ``0.0.0.0:9464`` (``$SPOOR_OPS_LISTEN``
+    overrides this setting). An empty ``listen`` turns the port off.
+    """
+
+    listen: str = "127.0.0.1:9464"
+
+
+@dataclass
 class LimitsConfig:
     """Per-peer element budgets and call limits."""
 
@@ -139,6 +150,7 @@ class NodeConfig:
     country: str
     display_name: str = ""
     server: ServerConfig = field(default_factory=ServerConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     psi: PsiConfig = field(default_factory=PsiConfig)
     setups: SetupsConfig = field(default_factory=SetupsConfig)
@@ -161,6 +173,7 @@ class NodeConfig:
 
 _SECTIONS: dict[str, type] = {
     "server": ServerConfig,
+    "ops": OpsConfig,
     "limits": LimitsConfig,
     "psi": PsiConfig,
     "setups": SetupsConfig,

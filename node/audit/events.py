@@ -36,6 +36,8 @@ EVENTS = MappingProxyType(
         "audit.key_lost": "the signing key was declared lost and a new one put in force",
         "audit.witnessed": "this node witnessed and countersigned a counterpart's checkpoint",
         "audit.witness_alarm": "a counterpart showed this node a head inconsistent with one it saw",
+        "node.backed_up": "a backup of the node home was written",
+        "node.restored": "this node home was restored from a backup",
         "watch.added": "a standing watchlist was added",
         "watch.removed": "a standing watchlist was removed",
         "watch.ran": "a standing watchlist was re-matched against a counterpart",

@@ -43,6 +43,7 @@ import policy
 from node import errors as node_errors
 from node import officers, peers
 from node.app.config import ConfigError
+from node.app.lock import HomeInUse
 from node.audit import errors as audit_errors
 from node.disclosure.requester import CounterpartReplyError
 from node.disclosure.selection import SelectionExpired
@@ -50,6 +51,8 @@ from node.match.budget import BudgetExceeded
 from node.match.limits import CounterpartRefused
 from node.match.plausibility import ImplausibleReply
 from node.match.responder import ChargedMalformedRequest, ChargedWorkFailed
+from node.ops.backup import BackupError
+from node.ops.bundle import BundleError
 from node.pki import errors as pki_errors
 from node.pki import files as pki_files
 from node.psi import errors as psi_errors
@@ -281,6 +284,9 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     officers.RosterError: _LOCAL,
     peers.PeerError: _LOCAL,
     ConfigError: _LOCAL,
+    HomeInUse: _LOCAL,
+    BackupError: _LOCAL,
+    BundleError: _LOCAL,
     StoreError: _LOCAL,
     SchemaTooNew: _LOCAL,
     audit_errors.AuditError: _LOCAL,

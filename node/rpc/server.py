@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ from node.app.node import build_node as build_app_node
 from node.audit.witness import WitnessService
 from node.disclosure import DisclosureResponder
 from node.match.responder import Responder
+from node.ops.metrics import NodeMetrics
 from node.rpc.auth import (
     Authenticator,
     CertificateAuthenticator,
@@ -37,6 +38,7 @@ from node.rpc.auth import (
 )
 from node.rpc.client import PeerClient
 from node.rpc.gate import PeerGate
+from node.rpc.metrics import MetricsInterceptor
 from node.rpc.options import channel_options
 from node.rpc.quotas import PeerQuotas, QuotaLimits
 from node.rpc.servicer import FederationServicer, NodeIdentity
@@ -133,9 +135,15 @@ class GrpcServer:
     health: health.HealthServicer
     # Held setups and the local lookup API (None when [setups] enabled is false).
     held: HeldNode | None = None
+    _draining: threading.Event = field(default_factory=threading.Event)
+
+    def serving(self) -> bool:
+        """True from start until draining begins (what the health service answers)."""
+        return not self._draining.is_set()
 
     def drain(self, grace_seconds: float) -> None:
         """Health NOT_SERVING, stop accepting, let in-flight calls finish."""
+        self._draining.set()
         self.health.enter_graceful_shutdown()
         if self.held is not None:
             self.held.stop()
@@ -143,6 +151,17 @@ class GrpcServer:
 
     def wait(self) -> None:
         self.server.wait_for_termination()
+
+
+def _authenticator(
+    home: NodeHome, insecure: bool, factory: Callable[[Path], Authenticator] | None
+) -> Authenticator:
+    """Who a call is from: the test's authenticator, plaintext metadata, or the certificate."""
+    if factory is not None:
+        return factory(home.db_path)
+    if insecure:
+        return InsecureAuthenticator(home.db_path)
+    return CertificateAuthenticator(home.db_path)
 
 
 def start_server(
@@ -155,18 +174,14 @@ def start_server(
     insecure: bool,
     reflection_on: bool,
     policy_digest: str,
+    metrics: NodeMetrics | None = None,
     authenticator_factory: Callable[[Path], Authenticator] | None = None,
 ) -> GrpcServer:
     """Bind ``address`` and serve the federation, health and (optionally) reflection services.
 
     Raises :class:`OSError` when the address cannot be bound.
     """
-    if authenticator_factory is not None:
-        authenticator = authenticator_factory(home.db_path)
-    elif insecure:
-        authenticator = InsecureAuthenticator(home.db_path)
-    else:
-        authenticator = CertificateAuthenticator(home.db_path)
+    authenticator = _authenticator(home, insecure, authenticator_factory)
     identity = NodeIdentity(
         agency_id=config.agency_id,
         country=config.country,
@@ -185,7 +200,9 @@ def start_server(
                 refusals,
                 own_agency=config.agency_id,
                 own_ca_pem=home.ca_cert_path.read_bytes(),
-            )
+            ),
+            # Every RPC is counted for the ops port's /metrics (method, peer, code, latency).
+            *([MetricsInterceptor(metrics)] if metrics is not None else []),
         ],
         options=server_options(config),
         # A memory backstop only: fairness between peers (and threads kept for health)
@@ -260,6 +277,8 @@ def start_server(
     server.start()
     if held is not None:
         held.start()
+        if metrics is not None:
+            metrics.watch_setups(held.requester.held.usage)
     # SERVING only now: the store is open, the config and policy are loaded, the port bound.
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -281,6 +300,7 @@ def build_node(
     insecure: bool | None = None,
     reflection_on: bool | None = None,
     authenticator_factory: Callable[[Path], Authenticator] | None = None,
+    ops_listen: str | None = None,
 ) -> RunningNode:
     """A node serving gRPC: the composition root with :func:`start_server` as its server."""
 
@@ -294,6 +314,7 @@ def build_node(
         insecure: bool,
         reflection_on: bool,
         policy_digest: str,
+        metrics: NodeMetrics | None = None,
     ) -> GrpcServer:
         return start_server(
             home,
@@ -304,11 +325,18 @@ def build_node(
             insecure=insecure,
             reflection_on=reflection_on,
             policy_digest=policy_digest,
+            metrics=metrics,
             authenticator_factory=authenticator_factory,
         )
 
     running = build_app_node(
-        home, config, grpc_server, listen=listen, insecure=insecure, reflection_on=reflection_on
+        home,
+        config,
+        grpc_server,
+        listen=listen,
+        insecure=insecure,
+        reflection_on=reflection_on,
+        ops_listen=ops_listen,
     )
     plaintext = config.server.insecure if insecure is None else insecure
 
