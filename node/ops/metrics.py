@@ -6,7 +6,7 @@ budget use today, overdue disclosure tickets per counterpart, the held-setup
 cache per counterpart (when ``[setups]`` is on) and the audit trail's head.
 One family is declared for state this release does not hold yet, so
 dashboards and alerts can be written against a stable name: the audit
-witness (``spoor_audit_witness_age_seconds``); it carries no samples until then.
+witness (``spoor_audit_witness_age_seconds``), one sample per witness that countersigned.
 """
 
 from __future__ import annotations
@@ -139,11 +139,6 @@ class _StateCollector(Collector):
                 size.add_metric([peer], held_bytes)
         yield entries
         yield size
-        yield GaugeMetricFamily(
-            "spoor_audit_witness_age_seconds",
-            "Seconds since a witness last countersigned the audit head "
-            "(no samples: this release has no witness).",
-        )
 
     def _from_store(self) -> Iterator[Metric]:
         period = current_period()
@@ -175,8 +170,19 @@ class _StateCollector(Collector):
                     late[str(t["counterpart"])] = late.get(str(t["counterpart"]), 0) + 1
             head = audit_repo.head(conn)
             checkpoint = audit_repo.last_checkpoint(conn)
+            # Newest countersignature per witness (rows are oldest first).
+            witnessed = {str(c[0]): str(c[5]) for c in audit_repo.cosignatures(conn)}
         for peer, n in sorted(late.items()):
             overdue.add_metric([peer], n)
+        witness_age = GaugeMetricFamily(
+            "spoor_audit_witness_age_seconds",
+            "Seconds since each witness last countersigned this node's audit checkpoint "
+            "(no sample for a witness that never has).",
+            labels=["witness"],
+        )
+        for witness, at in sorted(witnessed.items()):
+            witness_age.add_metric([witness], max(0.0, (now - parse_ts(at)).total_seconds()))
+        yield witness_age
         yield used
         yield share
         yield overdue

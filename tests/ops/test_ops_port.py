@@ -7,12 +7,14 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from spoor.federation.v1 import federation_pb2 as pb
 
+from node import store
 from node.app.config import load_config
 from node.app.home import NodeHome
 from node.app.node import RunningNode
@@ -23,6 +25,8 @@ from node.psi import client as psi_client
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.client import PeerCallFailed
 from node.rpc.server import build_node
+from node.store import audit as audit_repo
+from node.store.timecodec import format_ts
 from tests.conftest import responder_with_peer
 from tests.rpc.test_server import client_for
 
@@ -179,6 +183,22 @@ class TestMetrics:
             "spoor_audit_witness_age_seconds",
             "spoor_tickets_overdue",
         } <= families(text)
+
+    def test_witness_age_follows_the_newest_countersignature(
+        self, node: RunningNode, agencies: dict[str, Path]
+    ) -> None:
+        """Each witness that countersigned has an age; the newest countersignature counts."""
+        text = get(node.ops_port, "/metrics")[1]
+        assert not [k for k in samples(text) if k[0] == "spoor_audit_witness_age_seconds"]
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        with store.opened(NodeHome(agencies["ke-kws"]).db_path) as conn, store.transaction(conn):
+            for at in (an_hour_ago - timedelta(days=1), an_hour_ago):
+                audit_repo.add_cosignature(
+                    conn, ("vn-customs", 3, "ab" * 32, "key", "sig", format_ts(at))
+                )
+        got = samples(get(node.ops_port, "/metrics")[1])
+        age = got[("spoor_audit_witness_age_seconds", (("witness", "vn-customs"),))]
+        assert 3600 <= age < 3600 + 600
 
 
 class TestOpsAddress:
