@@ -208,7 +208,9 @@ class HeldLookup:
             for shard_id in shards_of(manifest.shard_salt, key, manifest.layout):
                 groups.setdefault(shard_id, []).append(position)
         pairs = [(held.shards[s], positions) for s, positions in sorted(groups.items())]
-        if len(pairs) <= 4 or self._parallelism == 1:
+        # A small lookup is one worker call: splitting it would cost a thread and a
+        # second round trip (and a second client key set-up) for a few points.
+        if len(self.distinct) <= _INLINE_REQUEST or len(pairs) <= 4 or self._parallelism == 1:
             found = self._run(held_intersection, self._key, response_bytes, pairs)
             indices = found if isinstance(found, list) else []
         else:

@@ -245,7 +245,7 @@ class HeldRequester:
         from pathlib import Path
 
         path = Path(str(self._db_path))
-        with store.opened(path, check_schema=False) as conn, store.transaction(conn):
+        with store.pooled(path) as conn, store.transaction(conn):
             audit.append(
                 conn,
                 "match.requested",

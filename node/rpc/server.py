@@ -135,6 +135,8 @@ class GrpcServer:
     health: health.HealthServicer
     # Held setups and the local lookup API (None when [setups] enabled is false).
     held: HeldNode | None = None
+    # The home's database, whose pooled connections close after the last call.
+    db_path: Path | None = None
     _draining: threading.Event = field(default_factory=threading.Event)
 
     def serving(self) -> bool:
@@ -148,6 +150,8 @@ class GrpcServer:
         if self.held is not None:
             self.held.stop()
         self.server.stop(grace_seconds).wait()
+        if self.db_path is not None:
+            store.close_pooled(self.db_path)
 
     def wait(self) -> None:
         self.server.wait_for_termination()
@@ -289,7 +293,9 @@ def start_server(
         tls=not insecure,
         policy_digest=policy_digest,
     )
-    return GrpcServer(server=server, port=port, health=health_servicer, held=held)
+    return GrpcServer(
+        server=server, port=port, health=health_servicer, held=held, db_path=home.db_path
+    )
 
 
 def build_node(
