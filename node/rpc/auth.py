@@ -28,7 +28,7 @@ class Authenticator(Protocol):
     def identify(self, context: grpc.ServicerContext) -> str: ...
 
 
-class _CheckedCertificates:
+class CheckedCertificates:
     """Certificates that passed ``check_peer_certificate``, remembered for a short while.
 
     The check is a pure function of the certificate, the peer entry's CA and
@@ -65,7 +65,7 @@ class CertificateAuthenticator:
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
-        self._checked = _CheckedCertificates()
+        self._checked = CheckedCertificates()
 
     def identify(self, context: grpc.ServicerContext) -> str:
         auth = context.auth_context()

@@ -97,7 +97,11 @@ class ConnectionPool:
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
-        """Borrow a connection for the block (in autocommit mode, as ``store.opened`` gives)."""
+        """Borrow a connection for the block (in autocommit mode, as ``store.opened`` gives).
+
+        A block that inserted, updated or deleted rows wakes the flusher (schema
+        changes are not made on pooled connections).
+        """
         conn = self._take()
         before = conn.total_changes
         try:
