@@ -40,27 +40,6 @@ def valid_key(key: bytes) -> bool:
     return len(key) == KEY_BYTES and 0 < int.from_bytes(key, "big") < _P256_ORDER
 
 
-def build_shard_setup(key: bytes, elements: Sequence[str], num_client: int, fpr: float) -> bytes:
-    """Build one shard's GCS setup under the epoch ``key`` (runs in a worker).
-
-    ``num_client`` is the number of membership tests the setup must answer in
-    its epoch (the peer's element budget over the epoch), so the false-positive
-    rate ``fpr`` holds over every lookup of the epoch, not just one.
-    """
-    chosen = effective_fpr(fpr, num_client, len(elements))
-    server = psi.server.CreateFromKey(key, True)
-    setup = server.CreateSetupMessage(chosen, num_client, list(elements), psi.DataStructure.GCS)
-    data: bytes = setup.SerializeToString()
-    return data
-
-
-def build_shard_setups(
-    key: bytes, shards: Sequence[Sequence[str]], num_client: int, fpr: float
-) -> list[bytes]:
-    """Build several shards in one worker call (amortises the round trip)."""
-    return [build_shard_setup(key, s, num_client, fpr) for s in shards]
-
-
 # A worker keeps the library objects of its few most recent epoch keys: making
 # one costs milliseconds, more than re-blinding a lookup's points. They live in
 # the worker's memory only (workers never dump core) and go with the worker
@@ -80,6 +59,27 @@ def _server_for(key: bytes, reveal: bool) -> Any:
     else:
         _SERVERS.move_to_end(slot)
     return server
+
+
+def build_shard_setup(key: bytes, elements: Sequence[str], num_client: int, fpr: float) -> bytes:
+    """Build one shard's GCS setup under the epoch ``key`` (runs in a worker).
+
+    ``num_client`` is the number of membership tests the setup must answer in
+    its epoch (the peer's element budget over the epoch), so the false-positive
+    rate ``fpr`` holds over every lookup of the epoch, not just one.
+    """
+    chosen = effective_fpr(fpr, num_client, len(elements))
+    server = _server_for(key, True)  # one key set-up per worker and epoch, not per shard
+    setup = server.CreateSetupMessage(chosen, num_client, list(elements), psi.DataStructure.GCS)
+    data: bytes = setup.SerializeToString()
+    return data
+
+
+def build_shard_setups(
+    key: bytes, shards: Sequence[Sequence[str]], num_client: int, fpr: float
+) -> list[bytes]:
+    """Build several shards in one worker call (amortises the round trip)."""
+    return [build_shard_setup(key, s, num_client, fpr) for s in shards]
 
 
 def process_with_key(
