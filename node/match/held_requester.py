@@ -112,8 +112,8 @@ class HeldRequester:
         self._run = run
         self._db_path = db_path
         self.parallelism = parallelism
-        # Client keys for lookups, with their library objects made ahead of time.
-        self._clients = SpareClients()
+        # Client keys for lookups made ahead of time: enough for one fan-out to every peer.
+        self._clients = SpareClients(keep=8)
         self._contexts: dict[tuple[str, str, str], Context] = {}
         self._contexts_lock = threading.Lock()
         # One sync at a time per (counterpart, view): a lookup and the background
