@@ -11,6 +11,7 @@ from rich.table import Table
 
 from node import officers, store
 from node.cli.common import home_option, load_node
+from node.cli.credentials_input import credentials_options, sign_in
 from node.disclosure import tickets
 from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
 
@@ -21,12 +22,19 @@ def approvals() -> None:
 
 
 def _run(
-    home: str | None, action: Callable[..., tickets.Ticket], *args: object, **kwargs: object
+    home: str | None,
+    officer: str,
+    credentials_stdin: bool,
+    action: Callable[..., tickets.Ticket],
+    ticket_id: str,
+    **kwargs: object,
 ) -> tickets.Ticket:
+    """Sign the officer in (password + TOTP), then act on the ticket as them."""
     node_home, _ = load_node(home)
     conn = store.open_store(node_home.db_path)
     try:
-        return action(conn, *args, **kwargs)
+        signed_in = sign_in(conn, officer, credentials_stdin)
+        return action(conn, ticket_id, signed_in, **kwargs)
     except (DisclosureNotFound, InvalidRequest, TicketStateConflict) as exc:
         raise click.ClickException(f"{exc}. Nothing was changed.") from exc
     except officers.OfficerNotAuthorized as exc:
@@ -134,11 +142,13 @@ def show_cmd(home: str | None, ticket_id: str, as_json: bool) -> None:
 @approvals.command("approve")
 @home_option
 @click.argument("ticket_id")
-@click.option("--officer", required=True, help="Your name: recorded as accountable.")
+@credentials_options
 @click.option("--note", default=None, help="A note for the record.")
-def approve_cmd(home: str | None, ticket_id: str, officer: str, note: str | None) -> None:
+def approve_cmd(
+    home: str | None, ticket_id: str, officer: str, credentials_stdin: bool, note: str | None
+) -> None:
     """Approve a ticket (the two-person rule needs a second, different officer)."""
-    t = _run(home, tickets.approve, ticket_id, officer, note=note)
+    t = _run(home, officer, credentials_stdin, tickets.approve, ticket_id, note=note)
     if t.status == "approved":
         click.echo(
             f"ticket {t.ticket_id} approved by {t.decided_by}; the counterpart can "
@@ -151,29 +161,62 @@ def approve_cmd(home: str | None, ticket_id: str, officer: str, note: str | None
         )
 
 
-@approvals.command("deny")
-@home_option
-@click.argument("ticket_id")
-@click.option("--officer", required=True, help="Your name: recorded as accountable.")
-@click.option("--reason", required=True, help="Why (stays on this node; never sent).")
-def deny_cmd(home: str | None, ticket_id: str, officer: str, reason: str) -> None:
-    """Refuse a ticket; the counterpart sees only NOT_RELEASABLE."""
-    t = _run(home, tickets.deny, ticket_id, officer, reason=reason)
+def _refuse(
+    home: str | None, ticket_id: str, officer: str, credentials_stdin: bool, reason: str
+) -> None:
+    t = _run(home, officer, credentials_stdin, tickets.deny, ticket_id, reason=reason)
     click.echo(
         f"ticket {t.ticket_id} denied by {officer}; the counterpart is told only "
         "that the record is not releasable"
     )
 
 
+@approvals.command("refuse")
+@home_option
+@click.argument("ticket_id")
+@credentials_options
+@click.option("--reason", required=True, help="Why (stays on this node; never sent).")
+def refuse_cmd(
+    home: str | None, ticket_id: str, officer: str, credentials_stdin: bool, reason: str
+) -> None:
+    """Refuse a ticket; the counterpart sees only NOT_RELEASABLE."""
+    _refuse(home, ticket_id, officer, credentials_stdin, reason)
+
+
+@approvals.command("deny")
+@home_option
+@click.argument("ticket_id")
+@credentials_options
+@click.option("--reason", required=True, help="Why (stays on this node; never sent).")
+def deny_cmd(
+    home: str | None, ticket_id: str, officer: str, credentials_stdin: bool, reason: str
+) -> None:
+    """Refuse a ticket (same as 'refuse'); the counterpart sees only NOT_RELEASABLE."""
+    _refuse(home, ticket_id, officer, credentials_stdin, reason)
+
+
 @approvals.command("reopen")
 @home_option
 @click.argument("ticket_id")
-@click.option("--officer", required=True, help="Your name: recorded as accountable.")
+@credentials_options
 @click.option("--deadline-hours", type=int, required=True, help="New deadline from now.")
 @click.option("--note", default=None, help="A note for the record.")
 def reopen_cmd(
-    home: str | None, ticket_id: str, officer: str, deadline_hours: int, note: str | None
+    home: str | None,
+    ticket_id: str,
+    officer: str,
+    credentials_stdin: bool,
+    deadline_hours: int,
+    note: str | None,
 ) -> None:
     """Reopen an overdue or denied ticket with a new deadline (earlier approvals lapse)."""
-    t = _run(home, tickets.reopen, ticket_id, officer, deadline_hours=deadline_hours, note=note)
+    t = _run(
+        home,
+        officer,
+        credentials_stdin,
+        tickets.reopen,
+        ticket_id,
+        deadline_hours=deadline_hours,
+        note=note,
+    )
     click.echo(f"ticket {t.ticket_id} reopened (round {t.round}); new deadline {t.deadline}")

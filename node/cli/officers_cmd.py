@@ -10,6 +10,8 @@ from rich.table import Table
 
 from node import officers, store
 from node.cli.common import home_option, load_node
+from node.cli.credentials_input import new_password
+from node.officers import credentials
 from policy.vocab import APPROVAL_ROLES
 
 
@@ -25,6 +27,15 @@ def _actor() -> str:
         return "operator"
 
 
+def _show_enrolment(enrolment: credentials.Enrolment) -> None:
+    click.echo(
+        f"{enrolment.name} enrolled as {enrolment.officer_id}. Add this to their "
+        "authenticator app now; it is shown only once:"
+    )
+    click.echo(f"  TOTP secret: {enrolment.totp_secret}")
+    click.echo(f"  provisioning URI: {enrolment.provisioning_uri}")
+
+
 @officers_group.command("add")
 @home_option
 @click.argument("name")
@@ -36,19 +47,61 @@ def _actor() -> str:
     type=click.Choice(APPROVAL_ROLES),
     help="Role the officer holds (repeatable).",
 )
-def add(home: str | None, name: str, roles: tuple[str, ...]) -> None:
-    """Register NAME (or replace their roles) so they can decide tickets."""
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the officer's new password from standard input (else SPOOR_OFFICER_PASSWORD "
+    "or a prompt).",
+)
+def add(home: str | None, name: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+    """Register NAME (or replace their roles) and enrol their password and TOTP factor.
+
+    A new officer chooses a password and receives a TOTP secret, printed once.
+    An officer already enrolled keeps their credentials (use 'reset' to replace them).
+    """
     node_home, _ = load_node(home)
     conn = store.open_store(node_home.db_path)
     try:
+        enrolled = credentials.is_enrolled(conn, name.strip())
+        password = None if enrolled else new_password(password_stdin)
         with store.transaction(conn):
             try:
                 officer = officers.add(conn, name, roles, _actor())
-            except officers.RosterError as exc:
-                raise click.ClickException(f"{exc}; nothing was changed") from exc
+                enrolment = (
+                    None
+                    if password is None
+                    else credentials.enrol(conn, officer.name, password, _actor())
+                )
+            except (officers.RosterError, credentials.CredentialError) as exc:
+                message = str(exc)
+                if "nothing was changed" not in message:
+                    message += "; nothing was changed"
+                raise click.ClickException(message) from exc
     finally:
         conn.close()
     click.echo(f"{officer.name} may decide tickets as: {', '.join(officer.roles)}")
+    if enrolment is not None:
+        _show_enrolment(enrolment)
+
+
+@officers_group.command("reset")
+@home_option
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def reset(home: str | None, name: str, password_stdin: bool) -> None:
+    """Give NAME a new password and a new TOTP secret, and lift any lockout (audited)."""
+    node_home, _ = load_node(home)
+    conn = store.open_store(node_home.db_path)
+    try:
+        password = new_password(password_stdin)
+        with store.transaction(conn):
+            try:
+                enrolment = credentials.enrol(conn, name.strip(), password, _actor())
+            except credentials.CredentialError as exc:
+                raise click.ClickException(str(exc)) from exc
+    finally:
+        conn.close()
+    _show_enrolment(enrolment)
 
 
 @officers_group.command("remove")
@@ -77,12 +130,19 @@ def list_cmd(home: str | None) -> None:
     conn = store.open_store(node_home.db_path)
     try:
         roster = officers.list_officers(conn)
+        ids = {o.name: credentials.officer_id_of(conn, o.name) for o in roster}
     finally:
         conn.close()
     if not roster:
         click.echo("No officers yet. Register one with 'spoor officers add NAME --role ROLE'.")
         return
-    table = Table("officer", "roles", "active", "since")
+    table = Table("officer", "id", "roles", "active", "since")
     for o in roster:
-        table.add_row(o.name, ", ".join(o.roles), "yes" if o.active else "no", o.added_at)
+        table.add_row(
+            o.name,
+            ids.get(o.name) or "not enrolled",
+            ", ".join(o.roles),
+            "yes" if o.active else "no",
+            o.added_at,
+        )
     Console().print(table)

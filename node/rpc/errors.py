@@ -46,6 +46,7 @@ from node.app.config import ConfigError
 from node.audit import errors as audit_errors
 from node.disclosure.requester import CounterpartReplyError
 from node.match.budget import BudgetExceeded
+from node.officers import credentials
 from node.pki import errors as pki_errors
 from node.pki import files as pki_files
 from node.psi import errors as psi_errors
@@ -210,6 +211,9 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     psi_errors.PsiError: _LOCAL,
     officers.OfficerNotAuthorized: _LOCAL,
     officers.RosterError: _LOCAL,
+    credentials.AuthenticationFailed: _LOCAL,
+    credentials.AccountLocked: _LOCAL,
+    credentials.CredentialError: _LOCAL,
     peers.PeerError: _LOCAL,
     ConfigError: _LOCAL,
     StoreError: _LOCAL,

@@ -27,6 +27,7 @@ SCHEMA_MODULES: tuple[str, ...] = (
     "node.audit.schema",
     "node.disclosure.schema",
     "node.officers",
+    "node.officers.credential_store",
 )
 
 BUSY_TIMEOUT_MS = 15_000

@@ -18,6 +18,7 @@ from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
 from node.records.model import IdentityDocument, Record, SpeciesItem
 from node.rpc import wire
+from tests.officers_support import enrol
 
 DATA = Path(__file__).parent / "data"
 POLICY_DIR = DATA / "policy"
@@ -137,6 +138,7 @@ def make_responder(root: Path, now: datetime | None = None) -> ResponderNode:
         record_store.upsert(conn, RECORDS)
         for name in OFFICERS:
             officers.add(conn, name, ("legal_officer",), actor="test")
+    enrol(conn, OFFICERS)
     config = NodeConfig(agency_id=RESPONDER, country="KE")
     policies = PolicyHolder(POLICY_DIR, db_path)
     policies.load_initial()
