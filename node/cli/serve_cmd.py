@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 import policy as policy_lang
 from node.app import logs
+from node.app.config import NodeConfig
+from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
 from node.rpc.server import build_node
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 @click.command("serve")
@@ -52,5 +59,25 @@ def serve(
         raise click.ClickException(f"could not start: {exc}") from exc
     node.install_signal_handlers()
     node.start_background(node_home, config)
+    console = _start_console(node_home, config)
     click.echo(f"{config.agency_id} serving on port {node.port}", err=True)
-    node.wait()
+    try:
+        node.wait()
+    finally:
+        if console is not None:
+            console.should_exit = True
+
+
+def _start_console(node_home: NodeHome, config: NodeConfig) -> uvicorn.Server | None:
+    """The web console on its admin port, when ``[console] enabled = true``."""
+    if not config.console.enabled:
+        return None
+    from node.web.server import ConsoleAddressError, console_server, start_in_thread
+
+    try:
+        server = console_server(node_home, config)
+    except ConsoleAddressError as exc:
+        raise click.ClickException(str(exc)) from exc
+    start_in_thread(server)
+    click.echo(f"console on {config.console.listen}", err=True)
+    return server

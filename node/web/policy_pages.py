@@ -1,0 +1,9 @@
+"""Placeholder."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+
+def routes() -> list[Route]:
+    return []

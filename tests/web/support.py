@@ -1,0 +1,68 @@
+"""A console over a responder's home with pending tickets, and a browser-like client."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from node.app.config import NodeConfig, save_config
+from node.app.home import NodeHome
+from node.web.app import create_app
+from tests.disclosure.helpers import POLICY_DIR, ResponderNode, make_responder
+from tests.officers_support import PASSWORD, code
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class ConsoleHome:
+    """A responder node home the console serves."""
+
+    root: Path
+    node: ResponderNode
+
+    def client(self, **kwargs: object) -> TestClient:
+        home = NodeHome(self.root)
+        config = NodeConfig(agency_id=self.node.config.agency_id, country="KE")
+        return TestClient(create_app(home, config, **kwargs), follow_redirects=False)  # type: ignore[arg-type]
+
+
+def console_home(root: Path) -> ConsoleHome:
+    node = make_responder(root)
+    shutil.copytree(POLICY_DIR, root / "policy", dirs_exist_ok=True)
+    save_config(NodeHome(root), node.config)
+    return ConsoleHome(root, node)
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found is not None, "page has no CSRF field"
+    return found.group(1)
+
+
+def sign_in(
+    client: TestClient,
+    home: ConsoleHome,
+    name: str,
+    *,
+    steps_ahead: int = 0,
+    password: str = PASSWORD,
+) -> str:
+    """Sign ``name`` in through the form; the CSRF token of the signed-in session."""
+    page = client.get("/login")
+    token = csrf_of(page.text)
+    answer = client.post(
+        "/login",
+        data={
+            "csrf": token,
+            "name": name,
+            "password": password,
+            "code": code(home.node.conn, name, steps_ahead),
+        },
+    )
+    assert answer.status_code == 303, answer.text
+    return csrf_of(client.get("/tickets").text)
