@@ -75,6 +75,14 @@ class CredentialError(SpoorError):
         super().__init__(f"{reason}; nothing was changed")
 
 
+class SignInRequired(SpoorError):
+    """The action needs a signed-in officer, and there is none (or the session ended)."""
+
+
+class FormTokenRefused(SpoorError):
+    """A console form arrived without its session's anti-forgery token; nothing was changed."""
+
+
 @dataclass(frozen=True)
 class AuthenticatedOfficer:
     """An officer proven by password and TOTP (or by a session that was)."""

@@ -214,6 +214,8 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     credentials.AuthenticationFailed: _LOCAL,
     credentials.AccountLocked: _LOCAL,
     credentials.CredentialError: _LOCAL,
+    credentials.SignInRequired: _LOCAL,
+    credentials.FormTokenRefused: _LOCAL,
     peers.PeerError: _LOCAL,
     ConfigError: _LOCAL,
     StoreError: _LOCAL,

@@ -23,12 +23,9 @@ from node.web.sessions import COOKIE, Session, SessionStore
 HERE = Path(__file__).parent
 
 
-class NotSignedIn(Exception):
-    """The page needs a signed-in officer (answered with a redirect to the sign-in page)."""
-
-
-class CsrfRefused(Exception):
-    """A form arrived without this session's CSRF token (answered 403, nothing changed)."""
+# Answered with a redirect to the sign-in page, and 403 with nothing changed.
+NotSignedIn = credentials.SignInRequired
+CsrfRefused = credentials.FormTokenRefused
 
 
 @dataclass

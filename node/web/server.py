@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+from pathlib import Path
 
 import uvicorn
 
-from node.app.config import NodeConfig
+from node.app.config import ConfigError, NodeConfig
 from node.app.home import NodeHome
 from node.web.app import create_app
 
-
-class ConsoleAddressError(ValueError):
-    """The console's listen address is not HOST:PORT (a usage error, shown as such)."""
-
-    def __init__(self, listen: str) -> None:
-        self.listen = listen
-        super().__init__(
-            f"console listen address {listen!r} is not HOST:PORT (for example 127.0.0.1:8710)"
-        )
+ConsoleAddressError = ConfigError
 
 
-def split_listen(listen: str) -> tuple[str, int]:
+def split_listen(listen: str, home: NodeHome | None = None) -> tuple[str, int]:
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit() or not host or int(port) > 65535:
-        raise ConsoleAddressError(listen)
+        raise ConfigError(
+            home.config_path if home else Path("spoor.toml"),
+            "console.listen",
+            f"{listen!r} is not HOST:PORT (for example 127.0.0.1:8710)",
+        )
     return host.strip("[]"), int(port)
 
 
@@ -40,7 +37,7 @@ def is_loopback(host: str) -> bool:
 
 def console_server(home: NodeHome, config: NodeConfig, listen: str | None = None) -> uvicorn.Server:
     """A uvicorn server for the console; TLS with the node certificate off loopback."""
-    host, port = split_listen(listen or config.console.listen)
+    host, port = split_listen(listen or config.console.listen, home)
     tls = not is_loopback(host)
     app = create_app(home, config, secure_cookies=tls)
     settings = uvicorn.Config(
