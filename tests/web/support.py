@@ -15,6 +15,7 @@ from node.web.app import create_app
 from tests.disclosure.helpers import POLICY_DIR, ResponderNode, make_responder
 from tests.officers_support import PASSWORD, code
 
+DATA = Path(__file__).parent / "data"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -34,6 +35,7 @@ class ConsoleHome:
 def console_home(root: Path) -> ConsoleHome:
     node = make_responder(root)
     shutil.copytree(POLICY_DIR, root / "policy", dirs_exist_ok=True)
+    shutil.copy(DATA / "console.cases.yaml", root / "policy" / "console.cases.yaml")
     save_config(NodeHome(root), node.config)
     return ConsoleHome(root, node)
 
