@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from starlette.requests import Request
@@ -182,12 +183,10 @@ def _draft_page(
     tree = draft.tree_dir(_drafts(console).root)
     vetting = drafts_mod.vet(tree)
     changes = []
-    try:
+    with contextlib.suppress(policy_lang.PolicyError):
         changes = redline(
             policy_lang.load_policy(console.policy_path), policy_lang.load_policy(tree)
         )
-    except policy_lang.PolicyError:
-        pass
     return render(
         request,
         "policy_draft.html",

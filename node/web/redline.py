@@ -18,7 +18,7 @@ _MISSING = object()
 
 @dataclass(frozen=True)
 class Change:
-    """One difference: where (``section › item › key``), what it was, what it becomes."""
+    """One difference: where (``section / item / key``), what it was, what it becomes."""
 
     where: tuple[str, ...]
     old: str | None
@@ -34,7 +34,7 @@ class Change:
 
     @property
     def label(self) -> str:
-        return " › ".join(self.where)
+        return " / ".join(self.where)
 
 
 def _text(value: Any) -> str:

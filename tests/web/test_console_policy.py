@@ -89,7 +89,7 @@ class TestDraftReviewActivation:
         assert entries[-1].activated_by.startswith("off-")
         old, new = entries[-2].version, entries[-1].version
         redline = reviewer.get(f"/policy/redline?old={old}&new={new}").text
-        assert "instruments › KE-VN-MoU-2024 › expires" in redline
+        assert "instruments / KE-VN-MoU-2024 / expires" in redline
         assert "<del>2035-04-30</del>" in redline
         assert "<ins>2026-12-20</ins>" in redline
 
