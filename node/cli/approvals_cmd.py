@@ -220,3 +220,29 @@ def reopen_cmd(
         note=note,
     )
     click.echo(f"ticket {t.ticket_id} reopened (round {t.round}); new deadline {t.deadline}")
+
+
+@approvals.command("remind")
+@home_option
+def remind_cmd(home: str | None) -> None:
+    """Send reminders for tickets due within console.remind_hours_before (e-mail/webhook)."""
+    from node.disclosure import reminders
+
+    node_home, config = load_node(home)
+    c = config.console
+    settings = reminders.ReminderSettings(
+        c.remind_hours_before, c.reminder_webhook, c.smtp_host, c.smtp_port, c.mail_from, c.mail_to
+    )
+    if not settings.enabled:
+        raise click.ClickException(
+            "no reminder channel is set: give console.reminder_webhook or console.smtp_host and "
+            "console.mail_to in spoor.toml"
+        )
+    conn = store.open_store(node_home.db_path)
+    try:
+        sent = reminders.send(conn, config.agency_id, settings, node_home.root)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"reminders could not be sent: {exc}") from exc
+    finally:
+        conn.close()
+    click.echo(f"{len(sent)} reminder(s) sent" + (": " + ", ".join(sent) if sent else ""))

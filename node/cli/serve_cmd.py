@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import click
@@ -60,12 +61,50 @@ def serve(
     node.install_signal_handlers()
     node.start_background(node_home, config)
     console = _start_console(node_home, config)
+    stop_reminders = _start_reminders(node_home, config)
     click.echo(f"{config.agency_id} serving on port {node.port}", err=True)
     try:
         node.wait()
     finally:
+        stop_reminders.set()
         if console is not None:
             console.should_exit = True
+
+
+REMINDER_INTERVAL_SECONDS = 600
+
+
+def _start_reminders(node_home: NodeHome, config: NodeConfig) -> threading.Event:
+    """Every ten minutes, remind officers of tickets nearing their deadline (if configured)."""
+    from node import store
+    from node.app.logs import get_logger
+    from node.disclosure import reminders
+
+    stop = threading.Event()
+    c = config.console
+    settings = reminders.ReminderSettings(
+        c.remind_hours_before, c.reminder_webhook, c.smtp_host, c.smtp_port, c.mail_from, c.mail_to
+    )
+    if not settings.enabled:
+        return stop
+    log = get_logger("spoor.reminders")
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                conn = store.open_store(node_home.db_path)
+                try:
+                    sent = reminders.send(conn, config.agency_id, settings, node_home.root)
+                finally:
+                    conn.close()
+                if sent:
+                    log.info("ticket reminders sent", tickets=len(sent))
+            except (OSError, ValueError) as exc:
+                log.warning("ticket reminders could not be sent", error=str(exc))
+            stop.wait(REMINDER_INTERVAL_SECONDS)
+
+    threading.Thread(target=loop, name="spoor-reminders", daemon=True).start()
+    return stop
 
 
 def _start_console(node_home: NodeHome, config: NodeConfig) -> uvicorn.Server | None:
