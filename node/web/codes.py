@@ -16,6 +16,10 @@ def _humane(code: str) -> str:
     return code.replace("_", " ").capitalize()
 
 
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _labels(codes: Iterable[str]) -> dict[str, str]:
     return {c: _humane(c) for c in codes}
 
@@ -26,8 +30,8 @@ LABELS: dict[str, dict[str, str]] = {
     "field": _labels(vocab.GROUP_NAMES),
     "role": _labels(vocab.APPROVAL_ROLES),
     "subject": _labels(vocab.SUBJECT_CATEGORIES),
-    "reason": {code: meaning.capitalize() for code, meaning in vocab.REASON_CODES.items()},
-    "handling": {code: meaning.capitalize() for code, meaning in vocab.HANDLING_MEANINGS.items()},
+    "reason": {code: _first_upper(meaning) for code, meaning in vocab.REASON_CODES.items()},
+    "handling": {code: _first_upper(m) for code, m in vocab.HANDLING_MEANINGS.items()},
     "consent": _labels(vocab.CONSENT_LEVELS),
 }
 
