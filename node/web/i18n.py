@@ -32,7 +32,7 @@ LANGUAGES: dict[str, str] = {
 
 
 class _HasLanguage(Protocol):
-    language: str
+    language: str | None
 
 
 class _Gettext(Protocol):

@@ -27,7 +27,7 @@ class Session:
     expires_at: datetime
     officer_id: str | None = None
     officer_name: str | None = None
-    language: str = "en"
+    language: str | None = None  # chosen in the console; else the browser's preference
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def csrf_ok(self, token: str | None) -> bool:
@@ -46,7 +46,7 @@ class SessionStore:
     def _now(self) -> datetime:
         return datetime.now(UTC)
 
-    def new(self, *, language: str = "en") -> Session:
+    def new(self, *, language: str | None = None) -> Session:
         session = Session(
             session_id=secrets.token_urlsafe(32),
             csrf_token=secrets.token_urlsafe(32),
@@ -74,7 +74,7 @@ class SessionStore:
 
     def sign_in(self, old: Session | None, officer_id: str, name: str) -> Session:
         """A fresh session for the officer; the pre-sign-in one is discarded."""
-        language = old.language if old else "en"
+        language = old.language if old else None
         if old is not None:
             self.end(old.session_id)
         session = self.new(language=language)
