@@ -9,6 +9,7 @@ or keys, so the ratio shows what validation and key derivation cost.
 
     .venv/bin/python bench/import_bench.py                 # 10k, 100k, 1M
     .venv/bin/python bench/import_bench.py --sizes 10000   # quick run
+    .venv/bin/python bench/import_bench.py --smoke         # 200 records, seconds
 """
 
 from __future__ import annotations
@@ -52,9 +53,34 @@ def _tree_rss_kib(pid: int) -> int:
     return total
 
 
+SMOKE_SIZES = [200]
+
+
+def init_home(home: Path) -> None:
+    """A node home made by ``spoor init`` (records commands refuse a bare folder); never served."""
+    subprocess.run(
+        [
+            str(SPOOR),
+            "init",
+            "--home",
+            str(home),
+            "--agency",
+            "bench-import",
+            "--country",
+            "KE",
+            "--name",
+            "Import benchmark",
+            "--no-pki",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
 def run_import(csv_path: Path, home: Path) -> tuple[float, float, float, str]:
     """Import with the real command; wall seconds, CPU seconds, peak tree RSS MiB, summary."""
-    home.mkdir()
+    init_home(home)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -123,7 +149,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--workdir", type=Path, default=None, help="keep files here")
+    parser.add_argument("--smoke", action="store_true", help="one tiny size, to check it runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes = SMOKE_SIZES
     work = args.workdir or Path(tempfile.mkdtemp(prefix="spoor-import-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {machine()}")

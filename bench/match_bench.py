@@ -144,7 +144,12 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--query", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--smoke", action="store_true", help="200 records, 20 query rows, one run: checks it runs"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.query, args.runs = [200], 20, 1
     logs.configure(level="warning")
     print(f"machine : {_cpu()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"python  : {sys.version.split()[0]}, openmined-psi 2.0.6")

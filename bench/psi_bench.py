@@ -1,6 +1,6 @@
 """PSI time per phase: Spoor's hardened path against the bare library, same run.
 
-Run: ``.venv/bin/python bench/psi_bench.py [--sizes 1000 10000] [--runs 3]``
+Run: ``.venv/bin/python bench/psi_bench.py [--sizes 1000 10000] [--runs 3] [--smoke]``
 
 For each size n the requester holds n keys and the responder n keys, half of
 them shared. Phases:
@@ -131,7 +131,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="n = 64, one run: checks it runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.runs = [64], 1
 
     print(f"machine : {_cpu_model()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"python  : {platform.python_version()}, openmined-psi {psi.__version__}")

@@ -17,24 +17,18 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from node import store
+from node.store import matches
 
 if TYPE_CHECKING:
     from spoor_dev.demo import Demo
 
 
 def latest_match(home: Path, peer: str) -> str:
-    conn = store.connect(home / "node.db")
-    try:
-        row = conn.execute(
-            "SELECT match_id FROM matches WHERE peer = ? AND reveal = 'intersection' "
-            "ORDER BY created_at DESC, rowid DESC LIMIT 1",
-            (peer,),
-        ).fetchone()
-    finally:
-        conn.close()
-    if row is None:
+    with store.opened(home / "node.db", check_schema=False) as conn:
+        match_id = matches.latest(conn, peer)
+    if match_id is None:
         raise RuntimeError(f"no match with {peer} stored in {home}")
-    return str(row[0])
+    return match_id
 
 
 def show_export(demo: Demo, path: Path) -> None:

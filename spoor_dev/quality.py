@@ -96,6 +96,14 @@ def load_pairs(path: str | Path) -> list[LabeledPair]:
     return out
 
 
+def write_pairs(path: str | Path, pairs: Iterable[LabeledPair]) -> None:
+    """Write labeled pairs as JSON Lines, in the format :func:`load_pairs` reads."""
+    with Path(path).open("w", encoding="utf-8") as fh:
+        for p in pairs:
+            d = {"id": p.pair_id, "label": p.label, "script": p.script, "note": p.note}
+            fh.write(json.dumps({**d, "a": p.a, "b": p.b}, ensure_ascii=False) + "\n")
+
+
 def side_row(pair: LabeledPair, side: str) -> dict[str, Any]:
     """The full import row for one side of a pair (ids and required fields filled in)."""
     row = dict(pair.a if side == "a" else pair.b)

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 import pyotp
 
 from node import officers, store
-from node.officers import credential_store, credentials
+from node.officers import credentials
+from node.store import officer_credentials as credential_store
 
 PASSWORD = "correct horse battery staple"
 

@@ -19,6 +19,7 @@ EXPECTED = {
     "disclose",
     "approvals",
     "officers",
+    "console",
     "audit",
     "stats",
 }

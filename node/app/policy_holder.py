@@ -204,14 +204,8 @@ def audit_policy_event(
     actor: str,
 ) -> None:
     """Append one policy event to the audit trail in its own transaction."""
-    conn = store.connect(db_path)
-    try:
-        with store.transaction(conn):
-            audit.append(
-                conn, event, actor=actor, policy_digest=digest, status=status, details=details
-            )
-    finally:
-        conn.close()
+    with store.opened(db_path, check_schema=False) as conn, store.transaction(conn):
+        audit.append(conn, event, actor=actor, policy_digest=digest, status=status, details=details)
 
 
 def now_iso() -> str:

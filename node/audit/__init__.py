@@ -11,8 +11,6 @@ If the entry cannot be written the whole transaction rolls back (audit or nothin
 
 from __future__ import annotations
 
-import sqlite3
-
 from node.audit.chain import GENESIS_HASH, PERSONAL_FIELDS, AuditEntry, append_entry
 from node.audit.checkpoint import (
     Checkpoint,
@@ -36,6 +34,7 @@ from node.audit.purge import DEFAULT_RETENTION_DAYS, PurgeReport, purge_personal
 from node.audit.reconcile import ReconcileReport, reconcile
 from node.audit.stats import CounterpartStats, StatsReport, compute_stats
 from node.audit.verify import Problem, VerifyReport, verify
+from node.store.backend import Connection
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
@@ -71,7 +70,7 @@ __all__ = [
 ]
 
 
-def append(conn: sqlite3.Connection, event: str, **fields: object) -> AuditEntry:
+def append(conn: Connection, event: str, **fields: object) -> AuditEntry:
     """Append one entry to the audit chain inside the caller's open transaction.
 
     ``fields`` (all optional): ``actor``, ``counterpart``, ``purpose``,

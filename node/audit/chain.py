@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,10 +24,12 @@ from typing import Any
 
 from node.audit.errors import InvalidAuditFieldError, NotInTransactionError, UnknownEventError
 from node.audit.events import EVENTS
+from node.store import audit as repo
+from node.store import timecodec
+from node.store.backend import Connection, Row
 
 CHAIN_VERSION = 1
 GENESIS_HASH = "0" * 64
-TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 # Personal content: committed by salted hash, clear value kept in a purgeable table.
 PERSONAL_FIELDS: tuple[str, ...] = ("actor", "officer", "justification", "case_reference")
@@ -96,14 +97,15 @@ class AuditEntry:
 
 
 def format_ts(moment: datetime) -> str:
-    """Fixed-width UTC text, so string order equals time order in SQL."""
+    """Fixed-width UTC text, so string order equals time order in SQL (the store's codec)."""
     if moment.tzinfo is None:
         raise ValueError("audit timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime(TS_FORMAT)
+    return timecodec.format_ts(moment)
 
 
 def parse_ts(text: str) -> datetime:
-    return datetime.strptime(text, TS_FORMAT).replace(tzinfo=UTC)
+    """Read an entry's timestamp in any form the trail ever wrote."""
+    return timecodec.parse_ts(text)
 
 
 def canonical_json(value: object) -> bytes:
@@ -223,18 +225,13 @@ def validate_fields(
     return clear, personal
 
 
-def head(conn: sqlite3.Connection) -> tuple[int, str]:
+def head(conn: Connection) -> tuple[int, str]:
     """(last sequence number, its hash); (0, GENESIS_HASH) for an empty trail."""
-    row = conn.execute(
-        "SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        return 0, GENESIS_HASH
-    return int(row[0]), str(row[1])
+    return repo.head(conn) or (0, GENESIS_HASH)
 
 
 def append_entry(
-    conn: sqlite3.Connection,
+    conn: Connection,
     event: str,
     fields: Mapping[str, object],
     *,
@@ -254,11 +251,8 @@ def append_entry(
         seq=seq, entry_id=entry_id, ts=ts, event=event, fields=clear, commitments=commitments
     )
     entry_hash = chain_hash(prev_hash, body)
-    conn.execute(
-        "INSERT INTO audit_entries (seq, entry_id, ts, event, counterpart, purpose, legal_basis,"
-        " request_id, transcript_hash, policy_digest, key_types, elements, hits, status,"
-        " details, commitments, prev_hash, entry_hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    repo.add_entry(
+        conn,
         (
             seq,
             entry_id,
@@ -276,14 +270,11 @@ def append_entry(
             entry_hash,
         ),
     )
-    conn.executemany(
-        "INSERT INTO audit_personal (seq, field, value, salt) VALUES (?, ?, ?, ?)",
-        [(seq, name, personal[name], salts[name]) for name in sorted(personal)],
-    )
+    repo.add_personal(conn, [(seq, name, personal[name], salts[name]) for name in sorted(personal)])
     return AuditEntry(seq, entry_id, ts, event, clear, commitments, prev_hash, entry_hash, personal)
 
 
-def row_fields(row: sqlite3.Row) -> dict[str, Any]:
+def row_fields(row: Row) -> dict[str, Any]:
     """The clear (non-personal) fields of a stored row, exactly as they were hashed."""
     out: dict[str, Any] = {}
     for name in TEXT_FIELDS:
@@ -300,7 +291,7 @@ def row_fields(row: sqlite3.Row) -> dict[str, Any]:
     return out
 
 
-def row_to_entry(row: sqlite3.Row, personal: Mapping[str, str] | None = None) -> AuditEntry:
+def row_to_entry(row: Row, personal: Mapping[str, str] | None = None) -> AuditEntry:
     return AuditEntry(
         seq=int(row["seq"]),
         entry_id=str(row["entry_id"]),
@@ -312,21 +303,3 @@ def row_to_entry(row: sqlite3.Row, personal: Mapping[str, str] | None = None) ->
         entry_hash=str(row["entry_hash"]),
         personal=dict(personal or {}),
     )
-
-
-def entries_where(
-    since: datetime | None, until: datetime | None, counterpart: str | None
-) -> tuple[str, list[object]]:
-    """SQL condition and parameters selecting entries with ``since <= ts < until``."""
-    clauses: list[str] = ["1 = 1"]
-    params: list[object] = []
-    if since is not None:
-        clauses.append("ts >= ?")
-        params.append(format_ts(since))
-    if until is not None:
-        clauses.append("ts < ?")
-        params.append(format_ts(until))
-    if counterpart is not None:
-        clauses.append("counterpart = ?")
-        params.append(counterpart)
-    return " AND ".join(clauses), params

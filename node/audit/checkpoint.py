@@ -10,7 +10,6 @@ travels inside every checkpoint and export.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from node import store
 from node.app.home import NodeHome, write_private
 from node.audit.chain import canonical_json, format_ts, head, parse_ts
 from node.audit.errors import CheckpointError
+from node.store import audit as repo
+from node.store.backend import Connection
 
 CHECKPOINT_TYPE = "spoor-audit-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -154,11 +156,9 @@ def sign_checkpoint(
     return Checkpoint(entry_count, head_hash, created_at, unsigned.public_key, signature, agency_id)
 
 
-def _store(conn: sqlite3.Connection, checkpoint: Checkpoint) -> None:
-    conn.execute(
-        "INSERT INTO audit_checkpoints"
-        " (entry_count, head_hash, created_at, public_key, signature, agency_id)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+def _store(conn: Connection, checkpoint: Checkpoint) -> None:
+    repo.add_checkpoint(
+        conn,
         (
             checkpoint.entry_count,
             checkpoint.head_hash,
@@ -171,7 +171,7 @@ def _store(conn: sqlite3.Connection, checkpoint: Checkpoint) -> None:
 
 
 def write_checkpoint(
-    conn: sqlite3.Connection, home: NodeHome, *, now: datetime | None = None
+    conn: Connection, home: NodeHome, *, now: datetime | None = None
 ) -> Checkpoint:
     """Sign the current head, store the checkpoint and return it.
 
@@ -180,17 +180,11 @@ def write_checkpoint(
     """
     if conn.in_transaction:
         return _write_checkpoint(conn, home, now)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        checkpoint = _write_checkpoint(conn, home, now)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return checkpoint
+    with store.transaction(conn):
+        return _write_checkpoint(conn, home, now)
 
 
-def _write_checkpoint(conn: sqlite3.Connection, home: NodeHome, now: datetime | None) -> Checkpoint:
+def _write_checkpoint(conn: Connection, home: NodeHome, now: datetime | None) -> Checkpoint:
     key = ensure_signing_key(home)
     count, head_hash = head(conn)
     created = format_ts(now or datetime.now(UTC))
@@ -199,12 +193,9 @@ def _write_checkpoint(conn: sqlite3.Connection, home: NodeHome, now: datetime | 
     return checkpoint
 
 
-def stored_checkpoints(conn: sqlite3.Connection) -> list[Checkpoint]:
+def stored_checkpoints(conn: Connection) -> list[Checkpoint]:
     """Every checkpoint stored in the database, oldest first."""
-    rows = conn.execute(
-        "SELECT entry_count, head_hash, created_at, public_key, signature, agency_id"
-        " FROM audit_checkpoints ORDER BY id"
-    ).fetchall()
+    rows = repo.checkpoints(conn)
     return [
         Checkpoint(
             int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), None if r[5] is None else r[5]
@@ -214,7 +205,7 @@ def stored_checkpoints(conn: sqlite3.Connection) -> list[Checkpoint]:
 
 
 def maybe_checkpoint(
-    conn: sqlite3.Connection,
+    conn: Connection,
     home: NodeHome,
     every_entries: int = 100,
     every_seconds: float = 3600,
@@ -228,9 +219,7 @@ def maybe_checkpoint(
     """
     moment = now or datetime.now(UTC)
     count, _ = head(conn)
-    last = conn.execute(
-        "SELECT entry_count, created_at FROM audit_checkpoints ORDER BY id DESC LIMIT 1"
-    ).fetchone()
+    last = repo.last_checkpoint(conn)
     if last is None:
         due = count > 0
     else:

@@ -10,17 +10,16 @@ file holds personal content, so it is written with mode 0600.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from node import store
 from node.app.home import NodeHome, write_private
 from node.audit.chain import (
     GENESIS_HASH,
     append_entry,
-    entries_where,
     entry_body,
     format_ts,
     row_fields,
@@ -28,6 +27,8 @@ from node.audit.chain import (
 from node.audit.checkpoint import CHECKPOINT_TYPE, Checkpoint, write_checkpoint
 from node.audit.errors import AuditError
 from node.audit.export_verify import EXPORT_TYPE
+from node.store import audit as repo
+from node.store.backend import Connection
 
 EXPORT_VERSION = 1
 HASH_RULE = "entry_hash = sha256(bytes.fromhex(prev_hash) + canonical_json(body))"
@@ -48,7 +49,7 @@ class ExportSummary:
 
 
 def export_lines(
-    conn: sqlite3.Connection,
+    conn: Connection,
     home: NodeHome,
     *,
     since: datetime | None = None,
@@ -63,11 +64,13 @@ def export_lines(
     over the chain including that entry, all in one transaction.
     """
     moment = now or datetime.now(UTC)
-    where, params = entries_where(since, until, counterpart)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        query = f"SELECT * FROM audit_entries WHERE {where} ORDER BY seq"  # noqa: S608 - fixed clauses
-        before = len(conn.execute(query, params).fetchall())
+    window = (
+        format_ts(since) if since else None,
+        format_ts(until) if until else None,
+        counterpart,
+    )
+    with store.transaction(conn):
+        before = sum(1 for _ in repo.entries(conn, *window))
         append_entry(
             conn,
             "audit.exported",
@@ -85,14 +88,8 @@ def export_lines(
         checkpoint = write_checkpoint(conn, home, now=moment)
         # Selected after the export's own entry, so an unfiltered export runs from
         # the first entry to exactly the head the closing checkpoint signs.
-        rows = conn.execute(query, params).fetchall()
-        personal_rows = conn.execute(
-            "SELECT seq, field, value, salt FROM audit_personal ORDER BY seq, field"
-        ).fetchall()
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        rows = list(repo.entries(conn, *window))
+        personal_rows = repo.personal(conn)
     header = {
         "type": EXPORT_TYPE,
         "v": EXPORT_VERSION,
@@ -146,7 +143,7 @@ def export_lines(
 
 
 def export_jsonl(
-    conn: sqlite3.Connection,
+    conn: Connection,
     home: NodeHome,
     out: Path,
     *,

@@ -8,12 +8,14 @@ entry still verifies after the purge. The purge itself is an audit entry.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from node import store
 from node.audit.chain import AuditEntry, append_entry, format_ts
 from node.audit.errors import AuditError
+from node.store import audit as repo
+from node.store.backend import Connection
 
 DEFAULT_RETENTION_DAYS = 3 * 365
 
@@ -30,7 +32,7 @@ class PurgeReport:
 
 
 def purge_personal(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     retention_days: int = DEFAULT_RETENTION_DAYS,
     actor: str | None = None,
@@ -48,17 +50,9 @@ def purge_personal(
         )
     moment = now or datetime.now(UTC)
     cutoff = format_ts(moment - timedelta(days=retention_days))
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        entries = conn.execute(
-            "SELECT COUNT(DISTINCT p.seq) FROM audit_personal p"
-            " JOIN audit_entries e ON e.seq = p.seq WHERE e.ts < ?",
-            (cutoff,),
-        ).fetchone()[0]
-        values = conn.execute(
-            "DELETE FROM audit_personal WHERE seq IN (SELECT seq FROM audit_entries WHERE ts < ?)",
-            (cutoff,),
-        ).rowcount
+    with store.transaction(conn):
+        entries = repo.entries_with_personal_before(conn, cutoff)
+        values = repo.delete_personal_before(conn, cutoff)
         entry = append_entry(
             conn,
             "audit.purged",
@@ -74,8 +68,4 @@ def purge_personal(
             },
             now=moment,
         )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
     return PurgeReport(cutoff, retention_days, int(entries), int(values), entry)

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from node.audit.chain import entries_where, format_ts
+from node.audit.chain import format_ts
+from node.store import audit as repo
+from node.store import tickets as tickets_repo
+from node.store.backend import Connection, Row
 
 UNKNOWN_COUNTERPART = "(none)"
 PENDING_STATUSES = frozenset({"pending", "pending_approval", "open", "reopened"})
@@ -144,7 +146,7 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _apply(stats: CounterpartStats, event: str, row: sqlite3.Row, details: dict[str, Any]) -> None:
+def _apply(stats: CounterpartStats, event: str, row: Row, details: dict[str, Any]) -> None:
     if event.startswith("match."):
         _apply_match(stats, event, _int(row["elements"]), _int(row["hits"]))
     elif event in ("disclosure.approved", "disclosure.refused", "ticket.reopened"):
@@ -219,35 +221,28 @@ def _parse_deadline(value: object) -> datetime | None:
     return None
 
 
-def overdue_from_tickets(conn: sqlite3.Connection, now: datetime) -> dict[str, int] | None:
-    """Pending tickets past their deadline per counterpart, or None without a tickets table."""
-    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(tickets)")}
-    if not columns:
+def overdue_from_tickets(conn: Connection, now: datetime) -> dict[str, int] | None:
+    """Tickets awaiting a decision past their deadline per counterpart; None with no tickets.
+
+    A node that never received a disclosure request holds no tickets; its
+    overdue counts then come from the ``disclosure.decided`` entries.
+    """
+    rows = tickets_repo.statuses(conn)
+    if not rows:
         return None
-    status_col = next((c for c in ("status", "state") if c in columns), None)
-    deadline_col = next((c for c in ("deadline", "deadline_at", "due_at") if c in columns), None)
-    if status_col is None or deadline_col is None:
-        return None
-    who_col = next(
-        (c for c in ("counterpart", "requester", "agency_id", "peer") if c in columns), None
-    )
-    who = who_col or "NULL"
-    rows = conn.execute(
-        f"SELECT {who}, {status_col}, {deadline_col} FROM tickets"  # noqa: S608 - column names come from the schema
-    ).fetchall()
     out: dict[str, int] = {}
-    for counterpart, status, deadline in rows:
-        if str(status).lower() not in PENDING_STATUSES:
+    for row in rows:
+        if str(row["status"]).lower() not in PENDING_STATUSES:
             continue
-        due = _parse_deadline(deadline)
+        due = _parse_deadline(row["deadline"])
         if due is not None and due < now:
-            key = str(counterpart) if counterpart else UNKNOWN_COUNTERPART
+            key = str(row["counterpart"]) if row["counterpart"] else UNKNOWN_COUNTERPART
             out[key] = out.get(key, 0) + 1
     return out
 
 
 def compute_stats(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -256,14 +251,9 @@ def compute_stats(
 ) -> StatsReport:
     """Cooperation figures for entries with ``since <= ts < until``."""
     moment = now or datetime.now(UTC)
-    where, params = entries_where(since, until, counterpart)
     by_counterpart: dict[str, CounterpartStats] = {}
-    query = (
-        "SELECT event, counterpart, elements, hits, details FROM audit_entries WHERE "  # noqa: S608 - fixed clauses
-        + where
-        + " ORDER BY seq"
-    )
-    for row in conn.execute(query, params):
+    window = (format_ts(since) if since else None, format_ts(until) if until else None)
+    for row in repo.entries(conn, *window, counterpart):
         name = row["counterpart"] or UNKNOWN_COUNTERPART
         stats = by_counterpart.setdefault(name, CounterpartStats(name))
         try:

@@ -12,11 +12,12 @@ the attacker also removed the stored ones.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 
 from node.audit.chain import GENESIS_HASH, chain_hash, commit_personal, entry_body, row_fields
 from node.audit.checkpoint import Checkpoint, stored_checkpoints
+from node.store import audit as repo
+from node.store.backend import Connection
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,13 @@ class VerifyReport:
 
 
 def _walk_chain(
-    conn: sqlite3.Connection, wanted: set[int], problems: list[Problem], warnings: list[str]
+    conn: Connection, wanted: set[int], problems: list[Problem], warnings: list[str]
 ) -> tuple[int, str, dict[int, str]]:
     """Check every entry; return (highest seq, head hash, hashes at the wanted seqs)."""
     expected, prev, last_hash = 1, GENESIS_HASH, GENESIS_HASH
     found: dict[int, str] = {}
     last_seq, last_ts = 0, ""
-    for row in conn.execute("SELECT * FROM audit_entries ORDER BY seq"):
+    for row in repo.entries(conn):
         seq = int(row["seq"])
         if seq != expected:
             missing = f"{expected}" if seq == expected + 1 else f"{expected} to {seq - 1}"
@@ -124,12 +125,9 @@ def _walk_chain(
     return last_seq, last_hash, found
 
 
-def _check_personal(conn: sqlite3.Connection, problems: list[Problem]) -> int:
+def _check_personal(conn: Connection, problems: list[Problem]) -> int:
     checked = 0
-    rows = conn.execute(
-        "SELECT p.seq, p.field, p.value, p.salt, e.commitments FROM audit_personal p"
-        " LEFT JOIN audit_entries e ON e.seq = p.seq ORDER BY p.seq, p.field"
-    )
+    rows = repo.personal_with_commitments(conn)
     for seq, name, value, salt, commitments in rows:
         if commitments is None:
             problems.append(
@@ -190,7 +188,7 @@ def _check_checkpoint(
 
 
 def verify(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     external: Checkpoint | None = None,
     node_public_key: str | None = None,

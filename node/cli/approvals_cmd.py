@@ -31,16 +31,14 @@ def _run(
 ) -> tickets.Ticket:
     """Sign the officer in (password + TOTP), then act on the ticket as them."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
     try:
-        signed_in = sign_in(conn, officer, credentials_stdin)
-        return action(conn, ticket_id, signed_in, **kwargs)
+        with store.opened(node_home.db_path) as conn:
+            signed_in = sign_in(conn, officer, credentials_stdin)
+            return action(conn, ticket_id, signed_in, **kwargs)
     except (DisclosureNotFound, InvalidRequest, TicketStateConflict) as exc:
         raise click.ClickException(f"{exc}. Nothing was changed.") from exc
     except officers.OfficerNotAuthorized as exc:
         raise click.ClickException(str(exc)) from exc
-    finally:
-        conn.close()
 
 
 def _state(ticket: tickets.Ticket) -> str:
@@ -58,13 +56,10 @@ def _state(ticket: tickets.Ticket) -> str:
 def list_cmd(home: str | None, overdue_only: bool, include_decided: bool, as_json: bool) -> None:
     """Tickets awaiting a decision, earliest deadline first (overdue ones marked)."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         found = tickets.list_tickets(
             conn, include_decided=include_decided, overdue_only=overdue_only
         )
-    finally:
-        conn.close()
     if as_json:
         click.echo(json.dumps([t.as_dict() for t in found], indent=2, ensure_ascii=False))
         return
@@ -94,13 +89,11 @@ def list_cmd(home: str | None, overdue_only: bool, include_decided: bool, as_jso
 def show_cmd(home: str | None, ticket_id: str, as_json: bool) -> None:
     """The request, the policy's decision and explanation, and the record."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
     try:
-        detail = tickets.ticket_detail(conn, ticket_id)
+        with store.opened(node_home.db_path) as conn:
+            detail = tickets.ticket_detail(conn, ticket_id)
     except DisclosureNotFound as exc:
         raise click.ClickException(f"{exc}. Nothing was changed.") from exc
-    finally:
-        conn.close()
     data = {
         "ticket": detail.ticket.as_dict(),
         "request": detail.request,
@@ -238,11 +231,9 @@ def remind_cmd(home: str | None) -> None:
             "no reminder channel is set: give console.reminder_webhook or console.smtp_host and "
             "console.mail_to in spoor.toml"
         )
-    conn = store.open_store(node_home.db_path)
     try:
-        sent = reminders.send(conn, config.agency_id, settings, node_home.root)
+        with store.opened(node_home.db_path) as conn:
+            sent = reminders.send(conn, config.agency_id, settings, node_home.root)
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"reminders could not be sent: {exc}") from exc
-    finally:
-        conn.close()
     click.echo(f"{len(sent)} reminder(s) sent" + (": " + ", ".join(sent) if sent else ""))

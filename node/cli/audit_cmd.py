@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,7 +21,8 @@ from rich.table import Table
 from node import audit as trail
 from node.app.config import ConfigError, load_config
 from node.app.home import NodeHome
-from node.store import StoreError, open_store
+from node.store import StoreError, opened
+from node.store.backend import Connection
 
 home_option = click.option(
     "--home",
@@ -41,20 +41,17 @@ def _actor() -> str:
 
 
 @contextmanager
-def _store(home: NodeHome) -> Iterator[sqlite3.Connection]:
+def _store(home: NodeHome) -> Iterator[Connection]:
     if not home.db_path.is_file():
         raise click.ClickException(
             f"No node database at {home.db_path}.\n  Nothing was read or changed.\n"
             "  Pass --home (or set $SPOOR_HOME) to an existing node home, or run 'spoor init'."
         )
     try:
-        conn = open_store(home.db_path)
+        with opened(home.db_path) as conn:
+            yield conn
     except StoreError as exc:
         raise click.ClickException(f"{exc}\n  Nothing was changed.") from exc
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def _parse_moment(value: str | None, option: str, *, end: bool) -> datetime | None:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from node import store
 from node.app.config import ConfigError, NodeConfig, load_config
 from node.app.home import NodeHome
 
@@ -27,9 +28,16 @@ def home_option(func: F) -> F:
 
 
 def load_node(home_arg: str | None) -> tuple[NodeHome, NodeConfig]:
-    """Resolve the home and read its config, or exit with a clear message."""
+    """Resolve the home, read its config and bring its database up to date, or exit clearly."""
     home = NodeHome.resolve(home_arg)
     try:
-        return home, load_config(home)
+        config = load_config(home)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    if home.db_path.is_file():
+        # Every command upgrades an older home (after a backup) or refuses a newer one first.
+        try:
+            store.ensure_current(home.db_path)
+        except store.StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+    return home, config

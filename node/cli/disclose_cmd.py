@@ -22,6 +22,7 @@ from node.match.context import request_context
 from node.peers.channel import PeerCallFailed
 from node.rpc.channels import PeerDisclosureChannel
 from node.rpc.client import PeerClient
+from node.store import matches
 
 
 @click.group("disclose")
@@ -39,11 +40,8 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 def _channel(
     home: NodeHome, config: NodeConfig, peer_id: str, insecure: bool
 ) -> tuple[PeerClient, PeerDisclosureChannel]:
-    conn = store.open_store(home.db_path)
-    try:
+    with store.opened(home.db_path) as conn:
         known = {p.agency_id: p for p in peers.list_peers(conn)}
-    finally:
-        conn.close()
     if peer_id not in known:
         raise click.ClickException(f"{peer_id} is not a configured peer (see 'spoor peers list')")
     client = PeerClient(home, config, known[peer_id], insecure=insecure)
@@ -101,17 +99,8 @@ def _items_json(items: list[requester.SentItem]) -> str:
 def hits_cmd(home: str | None, match_id: str | None, peer_id: str | None, limit: int) -> None:
     """List stored hits (newest match first) with the hit ids 'disclose request' takes."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
-        rows = conn.execute(
-            "SELECT h.hit_id, m.match_id, m.peer, m.created_at, m.case_reference, h.row_number, "
-            "h.record_id, h.key_type FROM match_hits h JOIN matches m ON m.match_id = h.match_id "
-            "WHERE (? IS NULL OR m.match_id = ?) AND (? IS NULL OR m.peer = ?) "
-            "ORDER BY m.created_at DESC, h.hit_id LIMIT ?",
-            (match_id, match_id, peer_id, peer_id, limit),
-        ).fetchall()
-    finally:
-        conn.close()
+    with store.opened(node_home.db_path) as conn:
+        rows = matches.recent_hits(conn, match_id, peer_id, limit)
     table = Table(title="Stored hits")
     for col in (
         "hit",
@@ -125,7 +114,7 @@ def hits_cmd(home: str | None, match_id: str | None, peer_id: str | None, limit:
     ):
         table.add_column(col)
     for r in rows:
-        table.add_row(*(str(v) for v in r))
+        table.add_row(*(str(v) for v in r.values()))
     Console(width=200).print(table)
 
 
@@ -171,16 +160,12 @@ def request_cmd(
     """Ask the counterpart of a match for the details behind chosen hits."""
     logs.configure(level="warning")
     node_home, config = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         try:
             hits = requester.select_hits(conn, match_id, hit_ids, rows)
         except (InvalidRequest, DisclosureNotFound) as exc:
             raise _fail(exc) from exc
-        match = conn.execute(
-            "SELECT purpose, legal_basis, case_reference, officer FROM matches WHERE match_id=?",
-            (hits[0].match_id,),
-        ).fetchone()
+        match = matches.get(conn, hits[0].match_id) or {}
         try:
             # Who asks and why, checked once here and sent as it is.
             context = request_context(
@@ -207,8 +192,6 @@ def request_cmd(
         finally:
             client.close()
         items = requester.sent_items(conn, disclosure_id)
-    finally:
-        conn.close()
     if as_json:
         click.echo(_items_json(items))
         return
@@ -224,16 +207,13 @@ def _refresh_all(
     fetch: bool,
     insecure: bool,
 ) -> tuple[list[requester.SentItem], int, list[str]]:
-    conn = store.open_store(node_home.db_path)
     stored, problems = 0, []
-    try:
+    with store.opened(node_home.db_path) as conn:
         if disclosure_id:
-            row = conn.execute(
-                "SELECT peer FROM disclosures_sent WHERE disclosure_id=?", (disclosure_id,)
-            ).fetchone()
-            if row is None:
+            peer = requester.peer_of(conn, disclosure_id)
+            if peer is None:
                 raise _fail(DisclosureNotFound("disclosure request", disclosure_id))
-            targets = [(disclosure_id, str(row[0]))]
+            targets = [(disclosure_id, peer)]
         else:
             targets = requester.open_requests(conn)
         for target, peer_id in targets:
@@ -245,8 +225,6 @@ def _refresh_all(
             finally:
                 client.close()
         items = requester.sent_items(conn, disclosure_id)
-    finally:
-        conn.close()
     return items, stored, problems
 
 
@@ -264,11 +242,8 @@ def status_cmd(
     node_home, config = load_node(home)
     problems: list[str] = []
     if no_refresh:
-        conn = store.open_store(node_home.db_path)
-        try:
+        with store.opened(node_home.db_path) as conn:
             items = requester.sent_items(conn, disclosure_id)
-        finally:
-            conn.close()
     else:
         items, _, problems = _refresh_all(
             node_home, config, disclosure_id, fetch=False, insecure=insecure
@@ -308,11 +283,8 @@ def fetch_cmd(home: str | None, disclosure_id: str | None, insecure: bool) -> No
 def export_cmd(home: str | None, fmt: str, out: Path, case_reference: str | None) -> None:
     """Write released details with handling code, use limits and retention on every row."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         result = disclosure_export.write_export(conn, fmt, out, case_reference=case_reference)
-    finally:
-        conn.close()
     click.echo(f"{result.rows} released item(s) written to {result.path} (mode 0600)")
     if result.skipped_expired:
         click.echo(
@@ -326,9 +298,6 @@ def export_cmd(home: str | None, fmt: str, out: Path, case_reference: str | None
 def purge_cmd(home: str | None) -> None:
     """Delete released details past their retention date."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         purged = disclosure_export.purge_expired(conn)
-    finally:
-        conn.close()
     click.echo(f"{purged} released item(s) past retention purged")

@@ -88,8 +88,7 @@ def init(
             starter.replace("{agency_id}", agency_id).replace("{country}", country),
             encoding="utf-8",
         )
-        conn = store.open_store(home.db_path)
-        try:
+        with store.opened(home.db_path) as conn:
             with store.transaction(conn):
                 audit.append(
                     conn,
@@ -111,8 +110,6 @@ def init(
                         conn=conn,
                     )
             audit.ensure_signing_key(home)
-        finally:
-            conn.close()
     except Exception:
         # Leave no half-made node behind (the directory was new or empty, checked above).
         shutil.rmtree(home.root, ignore_errors=True)

@@ -155,8 +155,7 @@ def match(
     """
     logs.configure(level="warning")
     node_home, config = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         known = {p.agency_id: p for p in peers.list_peers(conn)}
         targets = list(known) if all_peers else list(peer_ids)
         if not targets:
@@ -168,7 +167,12 @@ def match(
                 param_hint="--peer",
             )
         try:
-            rows = load_rows(file, fmt=fmt, mapping=header_mapping(mapping, map_file) or None)
+            rows = load_rows(
+                file,
+                fmt=fmt,
+                mapping=header_mapping(mapping, map_file) or None,
+                default_region=config.country,
+            )
         except QueryFileInvalid as exc:
             lines = "\n".join(f"  {e}" for e in exc.errors[:50])
             raise click.ClickException(f"{exc}\n{lines}") from exc
@@ -198,8 +202,6 @@ def match(
                 f"{exc} (give it on the command line); nothing was sent"
             ) from exc
         report = run_match(conn, rows, contexts, channels, reveal_intersection=not cardinality_only)
-    finally:
-        conn.close()
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     else:

@@ -60,8 +60,7 @@ def add(home: str | None, name: str, roles: tuple[str, ...], password_stdin: boo
     An officer already enrolled keeps their credentials (use 'reset' to replace them).
     """
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         enrolled = credentials.is_enrolled(conn, name.strip())
         password = None if enrolled else new_password(password_stdin)
         with store.transaction(conn):
@@ -77,8 +76,6 @@ def add(home: str | None, name: str, roles: tuple[str, ...], password_stdin: boo
                 if "nothing was changed" not in message:
                     message += "; nothing was changed"
                 raise click.ClickException(message) from exc
-    finally:
-        conn.close()
     click.echo(f"{officer.name} may decide tickets as: {', '.join(officer.roles)}")
     if enrolment is not None:
         _show_enrolment(enrolment)
@@ -91,16 +88,12 @@ def add(home: str | None, name: str, roles: tuple[str, ...], password_stdin: boo
 def reset(home: str | None, name: str, password_stdin: bool) -> None:
     """Give NAME a new password and a new TOTP secret, and lift any lockout (audited)."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
-        password = new_password(password_stdin)
-        with store.transaction(conn):
-            try:
-                enrolment = credentials.enrol(conn, name.strip(), password, _actor())
-            except credentials.CredentialError as exc:
-                raise click.ClickException(str(exc)) from exc
-    finally:
-        conn.close()
+    password = new_password(password_stdin)
+    with store.opened(node_home.db_path) as conn, store.transaction(conn):
+        try:
+            enrolment = credentials.enrol(conn, name.strip(), password, _actor())
+        except credentials.CredentialError as exc:
+            raise click.ClickException(str(exc)) from exc
     _show_enrolment(enrolment)
 
 
@@ -110,15 +103,11 @@ def reset(home: str | None, name: str, password_stdin: bool) -> None:
 def remove(home: str | None, name: str) -> None:
     """Withdraw NAME's authority (kept on the roster so past decisions still name them)."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
-        with store.transaction(conn):
-            try:
-                officers.deactivate(conn, name, _actor())
-            except officers.RosterError as exc:
-                raise click.ClickException(f"{exc}; nothing was changed") from exc
-    finally:
-        conn.close()
+    with store.opened(node_home.db_path) as conn, store.transaction(conn):
+        try:
+            officers.deactivate(conn, name, _actor())
+        except officers.RosterError as exc:
+            raise click.ClickException(f"{exc}; nothing was changed") from exc
     click.echo(f"{name} may no longer decide tickets.")
 
 
@@ -127,12 +116,9 @@ def remove(home: str | None, name: str) -> None:
 def list_cmd(home: str | None) -> None:
     """List the roster."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         roster = officers.list_officers(conn)
         ids = {o.name: credentials.officer_id_of(conn, o.name) for o in roster}
-    finally:
-        conn.close()
     if not roster:
         click.echo("No officers yet. Register one with 'spoor officers add NAME --role ROLE'.")
         return

@@ -55,32 +55,23 @@ def add(
             pki.revoked_serials(crl_pem, ca_pem)
         except pki.PkiError as exc:
             raise click.ClickException(f"{crl_file}: {exc}; nothing was changed") from exc
-    conn = store.open_store(node_home.db_path)
-    try:
-        with store.transaction(conn):
-            try:
-                peer = peers.add(
-                    conn, agency_id, address, ca_pem, country.upper() if country else None
-                )
-            except peers.PeerError as exc:
-                raise click.ClickException(f"{exc}; nothing was changed") from exc
-            if crl_pem is not None:
-                conn.execute(
-                    "UPDATE peers SET crl_pem = ? WHERE agency_id = ?",
-                    (crl_pem.decode("ascii"), agency_id),
-                )
-            audit.append(
-                conn,
-                "peer.added",
-                actor="operator",
-                counterpart=agency_id,
-                details={
-                    "address": address,
-                    "ca_fingerprint": pki.fingerprint(peer.ca_pem.encode()),
-                },
-            )
-    finally:
-        conn.close()
+    with store.opened(node_home.db_path) as conn, store.transaction(conn):
+        try:
+            peer = peers.add(conn, agency_id, address, ca_pem, country.upper() if country else None)
+        except peers.PeerError as exc:
+            raise click.ClickException(f"{exc}; nothing was changed") from exc
+        if crl_pem is not None:
+            peers.set_crl(conn, agency_id, crl_pem.decode("ascii"))
+        audit.append(
+            conn,
+            "peer.added",
+            actor="operator",
+            counterpart=agency_id,
+            details={
+                "address": address,
+                "ca_fingerprint": pki.fingerprint(peer.ca_pem.encode()),
+            },
+        )
     click.echo(
         f"Peer {agency_id} at {address} added; CA {pki.fingerprint(peer.ca_pem.encode())[:16]}…"
     )
@@ -91,11 +82,8 @@ def add(
 def list_cmd(home: str | None) -> None:
     """List counterparts."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
+    with store.opened(node_home.db_path) as conn:
         rows = peers.list_peers(conn)
-    finally:
-        conn.close()
     if not rows:
         click.echo(
             "No peers yet. Add one with 'spoor peers add AGENCY --address HOST:PORT --ca FILE'."
@@ -120,14 +108,10 @@ def list_cmd(home: str | None) -> None:
 def remove(home: str | None, agency_id: str) -> None:
     """Remove a counterpart; its calls are refused from the next call on."""
     node_home, _ = load_node(home)
-    conn = store.open_store(node_home.db_path)
-    try:
-        with store.transaction(conn):
-            try:
-                peers.remove(conn, agency_id)
-            except peers.PeerError as exc:
-                raise click.ClickException(str(exc)) from exc
-            audit.append(conn, "peer.removed", actor="operator", counterpart=agency_id)
-    finally:
-        conn.close()
+    with store.opened(node_home.db_path) as conn, store.transaction(conn):
+        try:
+            peers.remove(conn, agency_id)
+        except peers.PeerError as exc:
+            raise click.ClickException(str(exc)) from exc
+        audit.append(conn, "peer.removed", actor="operator", counterpart=agency_id)
     click.echo(f"Peer {agency_id} removed.")

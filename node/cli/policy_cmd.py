@@ -214,17 +214,17 @@ def _stored_facts(home: str | None, record_id: str | None) -> dict[str, Any]:
     # Deferred: only this option needs the node database.
     from node import store
     from node.app.home import NodeHome
-    from node.records import store as record_store
     from node.records.facts import facts
+    from node.store import records as record_store
 
     node_home = NodeHome.resolve(home)
     if not node_home.db_path.is_file():
         raise click.UsageError(f"--record-id needs a node home; {node_home.root} has no database")
-    conn = store.connect(node_home.db_path)
     try:
-        record = record_store.get(conn, str(record_id))
-    finally:
-        conn.close()
+        with store.opened(node_home.db_path) as conn:
+            record = record_store.get(conn, str(record_id))
+    except store.StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
     if record is None:
         raise click.BadParameter(
             f"no record {record_id!r} in {node_home.root} (see 'spoor records list')",
@@ -351,16 +351,16 @@ def _explain_stored(home: str | None, decision_id: str, as_json: bool) -> None:
     node_home = NodeHome.resolve(home)
     if not node_home.db_path.is_file():
         raise click.UsageError(f"--decision needs a node home; {node_home.root} has no database")
-    conn = store.connect(node_home.db_path)
     try:
-        found = stored_decisions(conn, decision_id)
+        with store.opened(node_home.db_path) as conn:
+            found = stored_decisions(conn, decision_id)
     except DisclosureNotFound:
         raise click.BadParameter(
             f"no disclosure decision {decision_id!r} in {node_home.root}",
             param_hint="--decision",
         ) from None
-    finally:
-        conn.close()
+    except store.StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
     if as_json:
         data: Any = [d.as_dict() for d in found]
         click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,17 @@ from rich.table import Table
 
 from node import store
 from node.app.home import NodeHome
-from node.records import store as record_store
 from node.records.importer import ImportRefusedError, estimate_rows, import_file
 from node.records.io import FORMATS, UnreadableFileError
 from node.records.keys import derive_keys
+from node.store import Connection
+from node.store import records as record_store
 
 _SHOWN_ERRORS = 20
 
 
-def _open(home: str | None) -> sqlite3.Connection:
+@contextmanager
+def _opened(home: str | None) -> Iterator[Connection]:
     node_home = NodeHome.resolve(home)
     if not node_home.exists():
         raise click.ClickException(
@@ -31,12 +34,23 @@ def _open(home: str | None) -> sqlite3.Connection:
             "Give --home of a node made with 'spoor init'."
         )
     try:
-        return store.open_store(node_home.db_path)
+        with store.opened(node_home.db_path) as conn:
+            yield conn
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _audit(conn: sqlite3.Connection, event: str, **fields: Any) -> None:
+def _agency_country(home: str | None) -> str | None:
+    """The node's country (alpha-2): the default region for local phone numbers."""
+    from node.app.config import ConfigError, load_config
+
+    try:
+        return load_config(NodeHome.resolve(home)).country
+    except ConfigError:
+        return None
+
+
+def _audit(conn: Connection, event: str, **fields: Any) -> None:
     from node import audit
 
     audit.append(conn, event, **fields)
@@ -142,7 +156,6 @@ def import_cmd(
             "selectively: one bad row imports nothing)"
         )
     mapping = _mapping(maps, map_file)
-    conn = _open(home)
     total = estimate_rows(file) if file.is_file() else 0
     show_bar = total > 20_000
     bar = Progress(
@@ -154,7 +167,7 @@ def import_cmd(
         disable=not show_bar,
     )
     try:
-        with bar:
+        with _opened(home) as conn, bar:
             task = bar.add_task("importing", total=total or None)
             report = import_file(
                 conn,
@@ -165,6 +178,7 @@ def import_cmd(
                 rejects=rejects,
                 workers=workers,
                 progress=lambda n: bar.advance(task, n),
+                default_region=_agency_country(home),
             )
     except UnreadableFileError as exc:
         for e in exc.errors[:_SHOWN_ERRORS]:
@@ -181,8 +195,6 @@ def import_cmd(
             "records are unchanged. Fix the rows above, or use --skip-invalid --rejects FILE "
             "to import the valid rows only."
         ) from exc
-    finally:
-        conn.close()
     c = report.counts
     click.echo(
         f"{file}: {report.rows} rows — {c.inserted} new, {c.updated} updated, "
@@ -211,12 +223,9 @@ def import_cmd(
 @_home
 def list_cmd(kind: str | None, limit: int, offset: int, as_json: bool, home: str | None) -> None:
     """List stored records (id, kind, label, case reference, review date)."""
-    conn = _open(home)
-    try:
+    with _opened(home) as conn:
         total = record_store.count(conn, kind)
         page = record_store.list_records(conn, kind, limit, offset)
-    finally:
-        conn.close()
     if as_json:
         for r in page:
             click.echo(json.dumps(r.to_json(), ensure_ascii=False))
@@ -235,11 +244,8 @@ def list_cmd(kind: str | None, limit: int, offset: int, as_json: bool, home: str
 @_home
 def show_cmd(record_id: str, home: str | None) -> None:
     """Show one record, its match keys and any identifiers that could not be keyed."""
-    conn = _open(home)
-    try:
+    with _opened(home) as conn:
         record = record_store.get(conn, record_id)
-    finally:
-        conn.close()
     if record is None:
         raise click.ClickException(
             f"no record {record_id!r} on this node; see 'spoor records list'"
@@ -259,14 +265,10 @@ def show_cmd(record_id: str, home: str | None) -> None:
 @_home
 def delete_cmd(record_id: str, home: str | None) -> None:
     """Delete one record and its match keys."""
-    conn = _open(home)
-    try:
-        with store.transaction(conn):
-            found = record_store.delete(conn, record_id)
-            if found:
-                _audit(conn, "records.deleted", details={"records": 1})
-    finally:
-        conn.close()
+    with _opened(home) as conn, store.transaction(conn):
+        found = record_store.delete(conn, record_id)
+        if found:
+            _audit(conn, "records.deleted", details={"records": 1})
     if not found:
         raise click.ClickException(f"no record {record_id!r} on this node; nothing was deleted")
     click.echo(f"deleted {record_id} and its match keys")
@@ -283,14 +285,10 @@ def delete_cmd(record_id: str, home: str | None) -> None:
 def purge_cmd(today: dt.datetime | None, home: str | None) -> None:
     """Delete every record past its review/retention date."""
     day = today.date() if today else dt.date.today()
-    conn = _open(home)
-    try:
-        with store.transaction(conn):
-            n = record_store.purge_expired(conn, day)
-            if n:
-                _audit(conn, "records.purged", details={"records": n})
-    finally:
-        conn.close()
+    with _opened(home) as conn, store.transaction(conn):
+        n = record_store.purge_expired(conn, day)
+        if n:
+            _audit(conn, "records.purged", details={"records": n})
     click.echo(f"purged {n} record(s) with a review date before {day.isoformat()}")
 
 

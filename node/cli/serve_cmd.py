@@ -92,11 +92,8 @@ def _start_reminders(node_home: NodeHome, config: NodeConfig) -> threading.Event
     def loop() -> None:
         while not stop.is_set():
             try:
-                conn = store.open_store(node_home.db_path)
-                try:
+                with store.opened(node_home.db_path) as conn:
                     sent = reminders.send(conn, config.agency_id, settings, node_home.root)
-                finally:
-                    conn.close()
                 if sent:
                     log.info("ticket reminders sent", tickets=len(sent))
             except (OSError, ValueError) as exc:

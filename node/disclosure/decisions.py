@@ -10,11 +10,13 @@ re-evaluated, so a later policy or record change cannot alter what is shown.
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from node.errors import DisclosureNotFound
+from node.store import Connection
+from node.store import tickets as tickets_repo
 
 
 @dataclass(frozen=True)
@@ -62,28 +64,19 @@ class StoredDecision:
         }
 
 
-def stored_decisions(conn: sqlite3.Connection, reference: str) -> list[StoredDecision]:
+def stored_decisions(conn: Connection, reference: str) -> list[StoredDecision]:
     """The decisions ``reference`` names: an item id, a ticket id or a whole disclosure id.
 
     Raises :class:`DisclosureNotFound` when it names none.
     """
     ref = reference.strip()
-    rows = conn.execute(
-        "SELECT d.*, r.requester, r.request_id, r.received_at, r.purpose, r.legal_basis, "
-        "r.case_reference, r.policy_digest, t.status AS ticket_status "
-        "FROM disclosure_decisions d "
-        "JOIN disclosure_requests r ON r.disclosure_id = d.disclosure_id "
-        "LEFT JOIN tickets t ON t.ticket_id = d.ticket_id "
-        "WHERE d.item_id = ? OR d.ticket_id = ? OR d.disclosure_id = ? "
-        "ORDER BY d.disclosure_id, d.position",
-        (ref, ref, ref),
-    ).fetchall()
+    rows = tickets_repo.decisions_named(conn, ref)
     if not rows:
         raise DisclosureNotFound("disclosure decision", ref)
     return [_stored(row) for row in rows]
 
 
-def _stored(row: sqlite3.Row) -> StoredDecision:
+def _stored(row: Mapping[str, Any]) -> StoredDecision:
     return StoredDecision(
         item_id=str(row["item_id"]),
         disclosure_id=str(row["disclosure_id"]),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import policy as policy_lang
 from node import audit, store
 from node.disclosure.model import iso, now_utc
+from node.store import Connection, disclosures
 from policy.vocab import HANDLING_MEANINGS
 
 FORMATS = ("csv", "jsonl")
@@ -54,7 +54,7 @@ class ExportResult:
 
 
 def released_rows(
-    conn: sqlite3.Connection, now: datetime | None = None, case_reference: str | None = None
+    conn: Connection, now: datetime | None = None, case_reference: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
     """Released details still within retention, each with its conditions; and how many expired."""
     moment = iso(now or now_utc())
@@ -63,8 +63,7 @@ def released_rows(
     # Several matched keys of one row may reach the same counterpart record; the same
     # details under the same conditions are written once.
     seen: set[tuple[str, ...]] = set()
-    query = "SELECT * FROM disclosures_received ORDER BY received_at, id"
-    for r in conn.execute(query):
+    for r in disclosures.received(conn):
         if str(r["retain_until"]) < moment:
             expired += 1
             continue
@@ -124,7 +123,7 @@ def _open_private(path: Path) -> Any:
 
 
 def write_export(
-    conn: sqlite3.Connection,
+    conn: Connection,
     fmt: str,
     out: Path,
     now: datetime | None = None,
@@ -150,13 +149,11 @@ def write_export(
     return ExportResult(out, len(rows), expired)
 
 
-def purge_expired(conn: sqlite3.Connection, now: datetime | None = None) -> int:
+def purge_expired(conn: Connection, now: datetime | None = None) -> int:
     """Delete released details past their retention date; audited by count only."""
     moment = iso(now or now_utc())
     with store.transaction(conn):
-        purged = conn.execute(
-            "DELETE FROM disclosures_received WHERE retain_until < ?", (moment,)
-        ).rowcount
+        purged = disclosures.purge_received(conn, moment)
         if purged:
             audit.append(
                 conn,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from node.store import tickets as repo
+from node.store.backend import Connection
 
 
 @dataclass(frozen=True)
@@ -30,17 +32,9 @@ class RecordDisclosure:
         return self.outcome == "RELEASE" or self.ticket_status == "approved"
 
 
-def disclosures_of_record(conn: sqlite3.Connection, record_id: str) -> list[RecordDisclosure]:
+def disclosures_of_record(conn: Connection, record_id: str) -> list[RecordDisclosure]:
     """Every decision on ``record_id``, newest first, with the ticket's state if any."""
-    rows = conn.execute(
-        "SELECT r.disclosure_id, r.requester, r.received_at, r.purpose, r.legal_basis, "
-        "r.case_reference, d.outcome, d.reason_code, d.fields, d.obligations, d.ticket_id, "
-        "t.status AS ticket_status FROM disclosure_decisions d "
-        "JOIN disclosure_requests r ON r.disclosure_id = d.disclosure_id "
-        "LEFT JOIN tickets t ON t.ticket_id = d.ticket_id "
-        "WHERE d.record_id = ? ORDER BY r.received_at DESC, d.position",
-        (record_id,),
-    ).fetchall()
+    rows = repo.decisions_on_record(conn, record_id)
     return [
         RecordDisclosure(
             str(r["disclosure_id"]),

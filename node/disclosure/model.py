@@ -22,7 +22,8 @@ import policy as policy_lang
 from node.errors import InvalidRequest, VersionMismatch
 from node.match.context import check_against_policy
 from node.match.responder import PROTOCOL_VERSION
-from node.records.keys import KEY_SCHEME_VERSION
+from node.records.keys import KEY_SCHEME_VERSION, SUPPORTED_SCHEMES
+from node.store.timecodec import format_ts, parse_ts
 
 #: A disclosure is about chosen hits, not a trawl: at most this many keys per request.
 MAX_KEYS_PER_REQUEST = 100
@@ -43,14 +44,13 @@ NOT_RELEASABLE = "NOT_RELEASABLE"
 
 
 def iso(moment: datetime) -> str:
-    """Fixed-width ISO 8601 UTC text (string order equals time order)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Fixed-width ISO 8601 UTC text with offset (the store's one timestamp form)."""
+    return format_ts(moment)
 
 
 def parse_iso(text: str) -> datetime:
-    """Read a time written by :func:`iso` (or any ISO 8601 text with a zone)."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """Read a time written by :func:`iso` (or any ISO 8601 text; none means UTC)."""
+    return parse_ts(text)
 
 
 def now_utc() -> datetime:
@@ -109,8 +109,8 @@ class DisclosureAnswer:
         return out
 
 
-def check_key(index: int, key: str) -> None:
-    """Refuse a string that is not a complete match key of this node's scheme version."""
+def check_key(index: int, key: str, scheme: int = KEY_SCHEME_VERSION) -> None:
+    """Refuse a string that is not a complete match key of the request's scheme version."""
     where = f"match_keys[{index}]"
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidRequest(where, f"is longer than {MAX_KEY_LENGTH} characters")
@@ -119,16 +119,17 @@ def check_key(index: int, key: str) -> None:
         raise InvalidRequest(
             where, "is not a complete match key (expected 'v<version>|<key type>|<value>')"
         )
-    if int(found.group(1)) != KEY_SCHEME_VERSION:
+    if int(found.group(1)) != scheme:
         raise InvalidRequest(
-            where, f"uses key-scheme version {found.group(1)}; this node uses {KEY_SCHEME_VERSION}"
+            where, f"uses key-scheme version {found.group(1)}; the request uses {scheme}"
         )
 
 
 def _check_versions(call: DisclosureCall) -> None:
     if call.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, call.protocol_version)
-    if call.key_scheme_version != KEY_SCHEME_VERSION:
+    # During a scheme transition a node answers every scheme whose keys it stores.
+    if call.key_scheme_version not in SUPPORTED_SCHEMES:
         raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, call.key_scheme_version)
     try:
         uuid.UUID(call.request_id)
@@ -154,7 +155,7 @@ def _check_asked(call: DisclosureCall) -> None:
     if len(set(call.match_keys)) != len(call.match_keys):
         raise InvalidRequest("match_keys", "names the same key twice")
     for index, key in enumerate(call.match_keys):
-        check_key(index, key)
+        check_key(index, key, call.key_scheme_version)
 
 
 def validate_call(call: DisclosureCall, pol: policy_lang.Policy) -> None:

@@ -11,7 +11,6 @@ outside the vocabulary, or a release without obligations is refused whole.
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from node.disclosure.model import (
 )
 from node.errors import DisclosureNotFound, InvalidRequest, SpoorError
 from node.match.responder import PROTOCOL_VERSION, key_types_of
-from node.records.keys import KEY_SCHEME_VERSION
+from node.records.schemes import scheme_of
+from node.store import Connection, disclosures, matches
 
 
 class CounterpartReplyError(SpoorError):
@@ -71,7 +71,7 @@ class Hit:
 
 
 def select_hits(
-    conn: sqlite3.Connection,
+    conn: Connection,
     match_id: str | None = None,
     hit_ids: Sequence[int] = (),
     rows: Sequence[int] = (),
@@ -79,28 +79,9 @@ def select_hits(
     """Hits of one match (all, or those named by hit id or input row), for one counterpart."""
     if not match_id and not hit_ids:
         raise InvalidRequest("match", "name a match id (from 'spoor match') or hit ids")
-    query = (
-        "SELECT h.hit_id, h.match_id, m.peer, h.row_number, h.record_id, h.key_type, "
-        "h.match_key FROM match_hits h JOIN matches m ON m.match_id = h.match_id"
-    )
-    clauses: list[str] = []
-    args: list[object] = []
-    if match_id:
-        known = conn.execute("SELECT 1 FROM matches WHERE match_id=?", (match_id,)).fetchone()
-        if known is None:
-            raise DisclosureNotFound("match", match_id)
-        clauses.append("h.match_id = ?")
-        args.append(match_id)
-    if hit_ids:
-        clauses.append(f"h.hit_id IN ({','.join('?' * len(hit_ids))})")
-        args.extend(hit_ids)
-    if rows:
-        clauses.append(f"h.row_number IN ({','.join('?' * len(rows))})")
-        args.extend(rows)
-    found = [
-        Hit(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]), str(r[6]))
-        for r in conn.execute(f"{query} WHERE {' AND '.join(clauses)} ORDER BY h.hit_id", args)
-    ]
+    if match_id and not matches.exists(conn, match_id):
+        raise DisclosureNotFound("match", match_id)
+    found = [Hit(*r) for r in matches.hits(conn, match_id, hit_ids, rows)]
     missing = sorted(set(hit_ids) - {h.hit_id for h in found})
     if missing:
         raise InvalidRequest("hit", f"no stored hit {', '.join(map(str, missing))} in that match")
@@ -142,7 +123,7 @@ def _check_obligations(peer: str, obligations: policy_lang.Obligations | None) -
 
 
 def send_request(
-    conn: sqlite3.Connection,
+    conn: Connection,
     channel: DisclosureChannel,
     hits: Sequence[Hit],
     context: policy_lang.RequestContext,
@@ -160,10 +141,16 @@ def send_request(
     for hit in hits:
         by_key.setdefault(hit.match_key, hit)
     match_ids = sorted({h.match_id for h in hits})
+    # The keys carry the scheme their match used (a peer may still be on an older one).
+    schemes = {scheme_of(k) for k in by_key}
+    if len(schemes) > 1:
+        raise InvalidRequest(
+            "hit", "the hits come from matches in different key schemes; ask about each separately"
+        )
     call = DisclosureCall(
         context=context,
         protocol_version=PROTOCOL_VERSION,
-        key_scheme_version=KEY_SCHEME_VERSION,
+        key_scheme_version=schemes.pop(),
         request_id=str(uuid.uuid4()),
         match_keys=tuple(by_key),
         match_id=match_ids[0] if len(match_ids) == 1 else "",
@@ -174,49 +161,44 @@ def send_request(
     moment = now or now_utc()
     counts = answer.counts()
     with store.transaction(conn):
-        conn.execute(
-            "INSERT INTO disclosures_sent(disclosure_id, request_id, peer, match_id, sent_at, "
-            "purpose, legal_basis, case_reference, officer, justification, potential_charges, "
-            "assurances, requested_fields, policy_digest, checked_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                answer.disclosure_id,
-                call.request_id,
-                channel.peer_id,
-                call.match_id or None,
-                iso(moment),
-                ctx.purpose,
-                ctx.legal_basis,
-                ctx.case_reference,
-                ctx.officer,
-                ctx.justification or "",
-                json.dumps(list(ctx.potential_charges)),
-                json.dumps(list(ctx.assurances)),
-                json.dumps(list(ctx.requested_fields)),
-                answer.policy_digest,
-                iso(moment),
-            ),
+        disclosures.add_sent(
+            conn,
+            {
+                "disclosure_id": answer.disclosure_id,
+                "request_id": call.request_id,
+                "peer": channel.peer_id,
+                "match_id": call.match_id or None,
+                "sent_at": iso(moment),
+                "purpose": ctx.purpose,
+                "legal_basis": ctx.legal_basis,
+                "case_reference": ctx.case_reference,
+                "officer": ctx.officer,
+                "justification": ctx.justification or "",
+                "potential_charges": json.dumps(list(ctx.potential_charges)),
+                "assurances": json.dumps(list(ctx.assurances)),
+                "requested_fields": json.dumps(list(ctx.requested_fields)),
+                "policy_digest": answer.policy_digest,
+                "checked_at": iso(moment),
+            },
         )
         for item in answer.items:
             hit = by_key[item.match_key]
-            conn.execute(
-                "INSERT INTO disclosure_items_sent(disclosure_id, item_id, hit_id, record_id, "
-                "match_key, key_type, outcome, reason_code, ticket_id, deadline, overdue, "
-                "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    answer.disclosure_id,
-                    item.item_id,
-                    hit.hit_id,
-                    hit.record_id,
-                    item.match_key,
-                    hit.key_type,
-                    item.outcome,
-                    item.reason_code,
-                    item.ticket_id,
-                    item.deadline,
-                    int(item.overdue),
-                    iso(moment),
-                ),
+            disclosures.add_item(
+                conn,
+                {
+                    "disclosure_id": answer.disclosure_id,
+                    "item_id": item.item_id,
+                    "hit_id": hit.hit_id,
+                    "record_id": hit.record_id,
+                    "match_key": item.match_key,
+                    "key_type": hit.key_type,
+                    "outcome": item.outcome,
+                    "reason_code": item.reason_code,
+                    "ticket_id": item.ticket_id,
+                    "deadline": item.deadline,
+                    "overdue": int(item.overdue),
+                    "updated_at": iso(moment),
+                },
             )
         stored = _store_released(conn, channel.peer_id, answer.disclosure_id, answer.items, moment)
         audit.append(
@@ -248,7 +230,7 @@ def send_request(
 
 
 def _audit_fetch(
-    conn: sqlite3.Connection, peer: str, request_id: str, answer: DisclosureAnswer, stored: int
+    conn: Connection, peer: str, request_id: str, answer: DisclosureAnswer, stored: int
 ) -> None:
     audit.append(
         conn,
@@ -262,7 +244,7 @@ def _audit_fetch(
 
 
 def _store_released(
-    conn: sqlite3.Connection,
+    conn: Connection,
     peer: str,
     disclosure_id: str,
     items: Sequence[ItemDecision],
@@ -273,50 +255,40 @@ def _store_released(
     for item in items:
         if item.outcome != RELEASE or not item.fields or item.obligations is None:
             continue
-        row = conn.execute(
-            "SELECT record_id, match_key, fetched FROM disclosure_items_sent "
-            "WHERE disclosure_id=? AND item_id=?",
-            (disclosure_id, item.item_id),
-        ).fetchone()
+        row = disclosures.item(conn, disclosure_id, item.item_id)
         if row is None or row["fetched"]:
             continue
         ob = item.obligations
         retain_until = iso(moment + timedelta(days=ob.retention_days))
-        conn.execute(
-            "INSERT INTO disclosures_received(disclosure_id, item_id, peer, record_id, match_key, "
-            "fields, transforms, handling_code, use_limited_to_purpose, use_limited_to_case, "
-            "purpose, case_reference, onward_transfer, judicial_use, retention_days, "
-            "received_at, retain_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                disclosure_id,
-                item.item_id,
-                peer,
-                row["record_id"],
-                row["match_key"],
-                json.dumps(item.fields, ensure_ascii=False),
-                json.dumps(item.transforms),
-                ob.handling_code,
-                int(ob.use_limited_to_purpose),
-                int(ob.use_limited_to_case),
-                ob.purpose,
-                ob.case_reference,
-                ob.onward_transfer or "prohibited",
-                ob.judicial_use or "prohibited",
-                ob.retention_days,
-                iso(moment),
-                retain_until,
-            ),
+        disclosures.add_received(
+            conn,
+            {
+                "disclosure_id": disclosure_id,
+                "item_id": item.item_id,
+                "peer": peer,
+                "record_id": row["record_id"],
+                "match_key": row["match_key"],
+                "fields": json.dumps(item.fields, ensure_ascii=False),
+                "transforms": json.dumps(item.transforms),
+                "handling_code": ob.handling_code,
+                "use_limited_to_purpose": int(ob.use_limited_to_purpose),
+                "use_limited_to_case": int(ob.use_limited_to_case),
+                "purpose": ob.purpose,
+                "case_reference": ob.case_reference,
+                "onward_transfer": ob.onward_transfer or "prohibited",
+                "judicial_use": ob.judicial_use or "prohibited",
+                "retention_days": ob.retention_days,
+                "received_at": iso(moment),
+                "retain_until": retain_until,
+            },
         )
-        conn.execute(
-            "UPDATE disclosure_items_sent SET fetched=1 WHERE disclosure_id=? AND item_id=?",
-            (disclosure_id, item.item_id),
-        )
+        disclosures.mark_fetched(conn, disclosure_id, item.item_id)
         stored += 1
     return stored
 
 
 def refresh(
-    conn: sqlite3.Connection,
+    conn: Connection,
     channel: DisclosureChannel,
     disclosure_id: str,
     *,
@@ -327,9 +299,7 @@ def refresh(
 
     Returns how many released items were stored by this call.
     """
-    row = conn.execute(
-        "SELECT request_id, peer FROM disclosures_sent WHERE disclosure_id=?", (disclosure_id,)
-    ).fetchone()
+    row = disclosures.sent(conn, disclosure_id)
     if row is None:
         raise DisclosureNotFound("disclosure request", disclosure_id)
     if str(row["peer"]) != channel.peer_id:
@@ -338,22 +308,10 @@ def refresh(
     _check_answer(channel.peer_id, answer, None)
     if answer.disclosure_id != disclosure_id:
         raise CounterpartReplyError(channel.peer_id, "the answer is about another request")
-    known = {
-        str(r[0])
-        for r in conn.execute(
-            "SELECT item_id FROM disclosure_items_sent WHERE disclosure_id=?", (disclosure_id,)
-        )
-    }
-    if any(item.item_id not in known for item in answer.items):
+    previous = disclosures.item_outcomes(conn, disclosure_id)
+    if any(item.item_id not in previous for item in answer.items):
         raise CounterpartReplyError(channel.peer_id, "an item was not part of the request")
     moment = now or now_utc()
-    previous = {
-        str(r[0]): str(r[1])
-        for r in conn.execute(
-            "SELECT item_id, outcome FROM disclosure_items_sent WHERE disclosure_id=?",
-            (disclosure_id,),
-        )
-    }
     # Items the counterpart's officers decided since we last asked: the audit trail
     # (and so 'spoor stats') records how pending answers turned out.
     decided = {
@@ -366,24 +324,18 @@ def refresh(
     }
     with store.transaction(conn):
         for item in answer.items:
-            conn.execute(
-                "UPDATE disclosure_items_sent SET outcome=?, reason_code=?, ticket_id=?, "
-                "deadline=?, overdue=?, updated_at=? WHERE disclosure_id=? AND item_id=?",
-                (
-                    item.outcome,
-                    item.reason_code,
-                    item.ticket_id,
-                    item.deadline,
-                    int(item.overdue),
-                    iso(moment),
-                    disclosure_id,
-                    item.item_id,
-                ),
+            disclosures.update_item(
+                conn,
+                disclosure_id,
+                item.item_id,
+                outcome=item.outcome,
+                reason_code=item.reason_code,
+                ticket_id=item.ticket_id,
+                deadline=item.deadline,
+                overdue=item.overdue,
+                updated_at=iso(moment),
             )
-        conn.execute(
-            "UPDATE disclosures_sent SET checked_at=? WHERE disclosure_id=?",
-            (iso(moment), disclosure_id),
-        )
+        disclosures.mark_checked(conn, disclosure_id, iso(moment))
         stored = (
             _store_released(conn, channel.peer_id, disclosure_id, answer.items, moment)
             if fetch
@@ -437,16 +389,9 @@ class SentItem:
         return "denied"
 
 
-def sent_items(conn: sqlite3.Connection, disclosure_id: str | None = None) -> list[SentItem]:
+def sent_items(conn: Connection, disclosure_id: str | None = None) -> list[SentItem]:
     """Items of requests this node sent (all, or of one request), newest request first."""
-    rows = conn.execute(
-        "SELECT s.disclosure_id, s.peer, s.case_reference, i.item_id, i.hit_id, i.record_id, "
-        "i.key_type, i.outcome, i.reason_code, i.ticket_id, i.deadline, i.overdue, i.fetched "
-        "FROM disclosures_sent s JOIN disclosure_items_sent i "
-        "ON i.disclosure_id = s.disclosure_id "
-        "WHERE (? IS NULL OR s.disclosure_id = ?) ORDER BY s.sent_at DESC, i.rowid",
-        (disclosure_id, disclosure_id),
-    ).fetchall()
+    rows = disclosures.sent_items(conn, disclosure_id)
     return [
         SentItem(
             str(r[0]),
@@ -467,12 +412,12 @@ def sent_items(conn: sqlite3.Connection, disclosure_id: str | None = None) -> li
     ]
 
 
-def open_requests(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+def open_requests(conn: Connection) -> list[tuple[str, str]]:
     """(disclosure id, peer) of requests with items still pending or released but not fetched."""
-    rows = conn.execute(
-        "SELECT DISTINCT s.disclosure_id, s.peer FROM disclosures_sent s "
-        "JOIN disclosure_items_sent i ON i.disclosure_id = s.disclosure_id "
-        "WHERE i.outcome = 'PENDING_APPROVAL' OR (i.outcome = 'RELEASE' AND i.fetched = 0) "
-        "ORDER BY s.sent_at",
-    ).fetchall()
-    return [(str(r[0]), str(r[1])) for r in rows]
+    return disclosures.open_requests(conn)
+
+
+def peer_of(conn: Connection, disclosure_id: str) -> str | None:
+    """The counterpart a request was sent to, or None when no such request was sent."""
+    row = disclosures.sent(conn, disclosure_id)
+    return str(row["peer"]) if row else None

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import uuid
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,7 +53,9 @@ from node.errors import DisclosureNotFound, InvalidRequest
 from node.match import budget
 from node.match.responder import key_types_of
 from node.records import facts as record_facts
-from node.records import store as record_store
+from node.store import Connection
+from node.store import records as record_store
+from node.store import tickets as ticket_repo
 
 #: The longest reference accepted in GetDisclosure (a UUID is 36 characters).
 MAX_REFERENCE = 64
@@ -75,8 +78,9 @@ class DisclosureResponder:
         self.db_path = db_path
         self.policies = policies
 
-    def _connect(self) -> sqlite3.Connection:
-        return store.connect(Path(self.db_path))
+    def _opened(self) -> AbstractContextManager[Connection]:
+        # The node upgraded its store at start-up; calls skip the schema check.
+        return store.opened(Path(self.db_path), check_schema=False)
 
     # -- Disclose ---------------------------------------------------------------
 
@@ -85,8 +89,7 @@ class DisclosureResponder:
         moment = now or now_utc()
         pol = self.policies.current()
         validate_call(call, pol)
-        conn = self._connect()
-        try:
+        with self._opened() as conn:
             replay = self._replay(conn, call, moment)
             if replay is not None:
                 return replay
@@ -98,24 +101,17 @@ class DisclosureResponder:
                 moment,
             )
             return self._decide_and_store(conn, pol, call, moment, charge.charged)
-        finally:
-            conn.close()
 
     def _decide_records(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         pol: policy_lang.Policy,
         ctx: policy_lang.RequestContext,
         key: str,
     ) -> list[tuple[str, policy_lang.Decision]]:
         """Every record holding ``key``, each with its one disclosure decision."""
-        rows = conn.execute(
-            "SELECT DISTINCT r.record_id FROM match_keys k JOIN records r ON r.rid = k.rid "
-            "WHERE k.key = ? ORDER BY r.record_id",
-            (key,),
-        ).fetchall()
         out: list[tuple[str, policy_lang.Decision]] = []
-        for (record_id,) in rows:
+        for record_id in record_store.ids_with_key(conn, key):
             record = record_store.get(conn, str(record_id))
             if record is None:
                 continue
@@ -126,7 +122,7 @@ class DisclosureResponder:
 
     def _decide_and_store(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         pol: policy_lang.Policy,
         call: DisclosureCall,
         moment: datetime,
@@ -245,7 +241,7 @@ class DisclosureResponder:
 
     def _insert(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         call: DisclosureCall,
         *,
         disclosure_id: str,
@@ -254,62 +250,73 @@ class DisclosureResponder:
         rows: list[tuple[Any, ...]],
         tickets: list[tuple[Any, ...]],
     ) -> None:
-        conn.execute(
-            "INSERT INTO disclosure_requests(disclosure_id, requester, request_id, match_id, "
-            "received_at, purpose, legal_basis, case_reference, officer, justification, "
-            "potential_charges, assurances, requested_fields, policy_digest, keys_count) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                disclosure_id,
-                call.requester,
-                call.request_id,
-                call.match_id or None,
-                iso(moment),
-                call.context.purpose,
-                call.context.legal_basis,
-                call.context.case_reference,
-                call.context.officer,
-                call.context.justification or "",
-                _dumps(list(call.context.potential_charges)),
-                _dumps(list(call.context.assurances)),
-                _dumps(list(call.context.requested_fields)),
-                digest,
-                len(call.match_keys),
-            ),
+        ticket_repo.add_request(
+            conn,
+            {
+                "disclosure_id": disclosure_id,
+                "requester": call.requester,
+                "request_id": call.request_id,
+                "match_id": call.match_id or None,
+                "received_at": iso(moment),
+                "purpose": call.context.purpose,
+                "legal_basis": call.context.legal_basis,
+                "case_reference": call.context.case_reference,
+                "officer": call.context.officer,
+                "justification": call.context.justification or "",
+                "potential_charges": _dumps(list(call.context.potential_charges)),
+                "assurances": _dumps(list(call.context.assurances)),
+                "requested_fields": _dumps(list(call.context.requested_fields)),
+                "policy_digest": digest,
+                "keys_count": len(call.match_keys),
+            },
         )
         for position, (item, record_id, denied_by, explanation) in enumerate(rows):
-            conn.execute(
-                "INSERT INTO disclosure_decisions(item_id, disclosure_id, position, key_digest, "
-                "record_id, outcome, reason_code, fields, transforms, obligations, denied_by, "
-                "explanation, decided_at, ticket_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    item.item_id,
-                    disclosure_id,
-                    position,
-                    key_digest(item.match_key),
-                    record_id,
-                    item.outcome,
-                    item.reason_code,
-                    _dumps(item.fields),
-                    _dumps(item.transforms),
-                    _dumps(item.obligations.as_dict()) if item.obligations is not None else None,
-                    _dumps(denied_by),
-                    explanation,
-                    item.decided_at,
-                    item.ticket_id,
-                ),
+            ticket_repo.add_decision(
+                conn,
+                {
+                    "item_id": item.item_id,
+                    "disclosure_id": disclosure_id,
+                    "position": position,
+                    "key_digest": key_digest(item.match_key),
+                    "record_id": record_id,
+                    "outcome": item.outcome,
+                    "reason_code": item.reason_code,
+                    "fields": _dumps(item.fields),
+                    "transforms": _dumps(item.transforms),
+                    "obligations": _dumps(item.obligations.as_dict())
+                    if item.obligations is not None
+                    else None,
+                    "denied_by": _dumps(denied_by),
+                    "explanation": explanation,
+                    "decided_at": item.decided_at,
+                    "ticket_id": item.ticket_id,
+                },
             )
         for ticket in tickets:
-            conn.execute(
-                "INSERT INTO tickets(ticket_id, item_id, disclosure_id, counterpart, record_id, "
-                "status, created_at, deadline, roles, two_person) "
-                "VALUES (?,?,?,?,?,'pending',?,?,?,?)",
-                (ticket[0], ticket[1], disclosure_id, *ticket[2:]),
+            ticket_repo.add_ticket(
+                conn,
+                dict(
+                    zip(
+                        (
+                            "ticket_id",
+                            "item_id",
+                            "counterpart",
+                            "record_id",
+                            "created_at",
+                            "deadline",
+                            "roles",
+                            "two_person",
+                        ),
+                        ticket,
+                        strict=True,
+                    ),
+                    disclosure_id=disclosure_id,
+                ),
             )
 
     def _audit_received(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         call: DisclosureCall,
         answer: DisclosureAnswer,
         digest: str,
@@ -365,24 +372,15 @@ class DisclosureResponder:
             )
 
     def _replay(
-        self, conn: sqlite3.Connection, call: DisclosureCall, moment: datetime
+        self, conn: Connection, call: DisclosureCall, moment: datetime
     ) -> DisclosureAnswer | None:
         """The same request sent again (same request_id) gets the same disclosure, uncharged."""
-        row = conn.execute(
-            "SELECT disclosure_id FROM disclosure_requests WHERE requester=? AND request_id=?",
-            (call.requester, call.request_id),
-        ).fetchone()
-        if row is None:
+        known = ticket_repo.request_of(conn, call.requester, call.request_id)
+        if known is None:
             return None
-        answer = self._current(conn, str(row[0]), include_fields=True, moment=moment)
+        answer = self._current(conn, known, include_fields=True, moment=moment)
         by_digest = {key_digest(k): k for k in call.match_keys}
-        stored = {
-            str(r[0]): str(r[1])
-            for r in conn.execute(
-                "SELECT item_id, key_digest FROM disclosure_decisions WHERE disclosure_id=?",
-                (answer.disclosure_id,),
-            )
-        }
+        stored = ticket_repo.key_digests(conn, answer.disclosure_id)
         if set(stored.values()) != set(by_digest):
             raise InvalidRequest(
                 "request_id", "was already used for a different request; use a new UUID"
@@ -407,13 +405,9 @@ class DisclosureResponder:
             raise InvalidRequest("disclosure_id", "is required")
         if len(reference) > MAX_REFERENCE:
             raise InvalidRequest("disclosure_id", f"is longer than {MAX_REFERENCE} characters")
-        conn = self._connect()
-        try:
-            row = conn.execute(
-                "SELECT request_id FROM disclosure_requests WHERE disclosure_id=? AND requester=?",
-                (reference, requester),
-            ).fetchone()
-            if row is None:
+        with self._opened() as conn:
+            request_id = ticket_repo.request_id_for(conn, reference, requester)
+            if request_id is None:
                 raise DisclosureNotFound("disclosure request", reference)
             answer = self._current(conn, reference, include_fields=include_fields, moment=moment)
             delivered = sum(1 for i in answer.items if i.outcome == RELEASE and i.fields)
@@ -423,30 +417,22 @@ class DisclosureResponder:
                         conn,
                         "disclosure.fetched",
                         counterpart=requester,
-                        request_id=str(row[0]),
+                        request_id=request_id,
                         policy_digest=answer.policy_digest,
                         status="OK",
                         details={"disclosure_id": reference, "delivered": delivered},
                     )
             return answer
-        finally:
-            conn.close()
 
     def _current(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         disclosure_id: str,
         *,
         include_fields: bool,
         moment: datetime,
     ) -> DisclosureAnswer:
-        rows = conn.execute(
-            "SELECT d.item_id, d.outcome, d.reason_code, d.fields, d.transforms, d.obligations, "
-            "d.decided_at, t.ticket_id, t.status, t.deadline, t.decided_at AS ticket_decided "
-            "FROM disclosure_decisions d LEFT JOIN tickets t ON t.ticket_id = d.ticket_id "
-            "WHERE d.disclosure_id=? ORDER BY d.position",
-            (disclosure_id,),
-        ).fetchall()
+        rows = ticket_repo.current_items(conn, disclosure_id)
         items = [_current_item(r, include_fields, moment) for r in rows]
         return DisclosureAnswer(disclosure_id, items, self.policies.current().digest)
 
@@ -522,7 +508,7 @@ def _with_key(item: ItemDecision, key: str) -> ItemDecision:
     )
 
 
-def _current_item(row: sqlite3.Row, include_fields: bool, moment: datetime) -> ItemDecision:
+def _current_item(row: Mapping[str, Any], include_fields: bool, moment: datetime) -> ItemDecision:
     obligations = Obligations(**json.loads(row["obligations"])) if row["obligations"] else None
     fields: dict[str, Any] = json.loads(row["fields"])
     transforms: dict[str, str] = json.loads(row["transforms"])

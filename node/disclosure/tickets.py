@@ -18,7 +18,7 @@ Every action and its audit entry commit together.
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +27,9 @@ from node import audit, officers, store
 from node.disclosure.model import iso, now_utc, parse_iso
 from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
 from node.officers.credentials import AuthenticatedOfficer
-from node.records import store as record_store
+from node.store import Connection
+from node.store import records as record_store
+from node.store import tickets as repo
 
 AWAITING = ("pending", "reopened")
 MAX_REOPEN_HOURS = 24 * 30
@@ -125,7 +127,7 @@ class TicketDetail:
     record: dict[str, Any] | None = field(default=None)
 
 
-def _ticket(conn: sqlite3.Connection, row: sqlite3.Row, moment: datetime) -> Ticket:
+def _ticket(conn: Connection, row: Mapping[str, Any], moment: datetime) -> Ticket:
     history = tuple(
         OfficerAction(
             int(r["round"]),
@@ -135,11 +137,7 @@ def _ticket(conn: sqlite3.Connection, row: sqlite3.Row, moment: datetime) -> Tic
             str(r["at"]),
             r["role"],
         )
-        for r in conn.execute(
-            "SELECT round, officer, decision, note, at, role FROM ticket_approvals "
-            "WHERE ticket_id=? ORDER BY id",
-            (row["ticket_id"],),
-        )
+        for r in repo.actions(conn, str(row["ticket_id"]))
     )
     status = str(row["status"])
     return Ticket(
@@ -162,7 +160,7 @@ def _ticket(conn: sqlite3.Connection, row: sqlite3.Row, moment: datetime) -> Tic
 
 
 def list_tickets(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     include_decided: bool = False,
     overdue_only: bool = False,
@@ -170,8 +168,7 @@ def list_tickets(
 ) -> list[Ticket]:
     """Tickets awaiting a decision (or all), earliest deadline first."""
     moment = now or now_utc()
-    rows = conn.execute("SELECT * FROM tickets ORDER BY deadline, ticket_id").fetchall()
-    out = [_ticket(conn, r, moment) for r in rows]
+    out = [_ticket(conn, r, moment) for r in repo.all_tickets(conn)]
     if not include_decided:
         out = [t for t in out if t.status in AWAITING]
     if overdue_only:
@@ -179,25 +176,19 @@ def list_tickets(
     return out
 
 
-def get_ticket(conn: sqlite3.Connection, ticket_id: str, now: datetime | None = None) -> Ticket:
+def get_ticket(conn: Connection, ticket_id: str, now: datetime | None = None) -> Ticket:
     """One ticket; :class:`DisclosureNotFound` if there is none by that id."""
-    row = conn.execute("SELECT * FROM tickets WHERE ticket_id=?", (ticket_id.strip(),)).fetchone()
+    row = repo.ticket(conn, ticket_id.strip())
     if row is None:
         raise DisclosureNotFound("ticket", ticket_id.strip())
     return _ticket(conn, row, now or now_utc())
 
 
-def ticket_detail(
-    conn: sqlite3.Connection, ticket_id: str, now: datetime | None = None
-) -> TicketDetail:
+def ticket_detail(conn: Connection, ticket_id: str, now: datetime | None = None) -> TicketDetail:
     """The ticket with its request, the policy's decision and explanation, and the record."""
     ticket = get_ticket(conn, ticket_id, now)
-    req = conn.execute(
-        "SELECT * FROM disclosure_requests WHERE disclosure_id=?", (ticket.disclosure_id,)
-    ).fetchone()
-    dec = conn.execute(
-        "SELECT * FROM disclosure_decisions WHERE item_id=?", (ticket.item_id,)
-    ).fetchone()
+    req = repo.request(conn, ticket.disclosure_id) or {}
+    dec = repo.decision(conn, ticket.item_id) or {}
     request = {
         "requester": req["requester"],
         "received_at": req["received_at"],
@@ -242,19 +233,14 @@ def _note(field_name: str, value: str | None, *, required: bool = False) -> str 
     return value or None
 
 
-def _request_id(conn: sqlite3.Connection, disclosure_id: str) -> str:
-    row = conn.execute(
-        "SELECT request_id FROM disclosure_requests WHERE disclosure_id=?", (disclosure_id,)
-    ).fetchone()
-    return str(row[0])
+def _request_id(conn: Connection, disclosure_id: str) -> str:
+    row = repo.request(conn, disclosure_id) or {}
+    return str(row.get("request_id"))
 
 
-def _items_of(conn: sqlite3.Connection, ticket_id: str) -> int:
+def _items_of(conn: Connection, ticket_id: str) -> int:
     """How many items of the request this ticket answers (keys reaching one record)."""
-    row = conn.execute(
-        "SELECT COUNT(*) FROM disclosure_decisions WHERE ticket_id=?", (ticket_id,)
-    ).fetchone()
-    return max(int(row[0]), 1)
+    return max(repo.items_answered(conn, ticket_id), 1)
 
 
 def _uncovered(ticket: Ticket) -> tuple[str, ...]:
@@ -264,7 +250,7 @@ def _uncovered(ticket: Ticket) -> tuple[str, ...]:
 
 
 def _record_action(
-    conn: sqlite3.Connection,
+    conn: Connection,
     ticket: Ticket,
     *,
     round_: int,
@@ -274,15 +260,11 @@ def _record_action(
     moment: datetime,
     role: str | None = None,
 ) -> None:
-    conn.execute(
-        "INSERT INTO ticket_approvals(ticket_id, round, officer, decision, role, note, at) "
-        "VALUES (?,?,?,?,?,?,?)",
-        (ticket.ticket_id, round_, officer, decision, role, note, iso(moment)),
-    )
+    repo.add_action(conn, ticket.ticket_id, round_, officer, decision, role, note, iso(moment))
 
 
 def approve(
-    conn: sqlite3.Connection,
+    conn: Connection,
     ticket_id: str,
     signed_in: AuthenticatedOfficer,
     *,
@@ -331,11 +313,7 @@ def approve(
         approvers = (*ticket.approvers, officer)
         final = len(approvers) >= ticket.approvals_needed
         if final:
-            conn.execute(
-                "UPDATE tickets SET status='approved', decided_at=?, decided_by=?, "
-                "decision_note=? WHERE ticket_id=?",
-                (iso(moment), ", ".join(approvers), note, ticket.ticket_id),
-            )
+            repo.decide(conn, ticket.ticket_id, "approved", iso(moment), ", ".join(approvers), note)
         waited = (moment - parse_iso(ticket.created_at)).total_seconds()
         audit.append(
             conn,
@@ -361,7 +339,7 @@ def approve(
 
 
 def deny(
-    conn: sqlite3.Connection,
+    conn: Connection,
     ticket_id: str,
     signed_in: AuthenticatedOfficer,
     *,
@@ -392,11 +370,7 @@ def deny(
             moment=moment,
             role=role,
         )
-        conn.execute(
-            "UPDATE tickets SET status='denied', decided_at=?, decided_by=?, decision_note=? "
-            "WHERE ticket_id=?",
-            (iso(moment), officer, why, ticket.ticket_id),
-        )
+        repo.decide(conn, ticket.ticket_id, "denied", iso(moment), officer, why)
         audit.append(
             conn,
             "disclosure.refused",
@@ -419,7 +393,7 @@ def deny(
 
 
 def reopen(
-    conn: sqlite3.Connection,
+    conn: Connection,
     ticket_id: str,
     signed_in: AuthenticatedOfficer,
     *,
@@ -463,11 +437,7 @@ def reopen(
         )
         # Back to 'pending': a reopened ticket awaits a decision like any other, and
         # overdue counts (node.audit.stats) read pending tickets past their deadline.
-        conn.execute(
-            "UPDATE tickets SET status='pending', deadline=?, round=?, decided_at=NULL, "
-            "decided_by=NULL, decision_note=NULL WHERE ticket_id=?",
-            (deadline, new_round, ticket.ticket_id),
-        )
+        repo.reopen(conn, ticket.ticket_id, deadline, new_round)
         audit.append(
             conn,
             "ticket.reopened",

@@ -8,12 +8,14 @@ the period. Usage is stored in the node database so it survives restarts.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from node import store
 from node.errors import SpoorError
+from node.store import budgets as repo
+from node.store.backend import Connection
+from node.store.timecodec import day_of
 
 
 class BudgetExceeded(SpoorError):
@@ -44,19 +46,15 @@ class Charge:
 
 def current_period(now: datetime | None = None) -> str:
     """Budgets run per UTC day."""
-    return (now or datetime.now(UTC)).strftime("%Y-%m-%d")
+    return day_of(now or datetime.now(UTC))
 
 
-def used(conn: sqlite3.Connection, agency_id: str, period: str) -> int:
-    row = conn.execute(
-        "SELECT elements FROM budget_usage WHERE agency_id = ? AND period = ?",
-        (agency_id, period),
-    ).fetchone()
-    return int(row[0]) if row else 0
+def used(conn: Connection, agency_id: str, period: str) -> int:
+    return repo.used(conn, agency_id, period)
 
 
 def charge(
-    conn: sqlite3.Connection,
+    conn: Connection,
     agency_id: str,
     elements: int,
     limit: int,
@@ -72,9 +70,5 @@ def charge(
         already = used(conn, agency_id, period)
         if already + elements > limit:
             raise BudgetExceeded(agency_id, period, limit, already, elements)
-        conn.execute(
-            "INSERT INTO budget_usage(agency_id, period, elements) VALUES (?,?,?) "
-            "ON CONFLICT(agency_id, period) DO UPDATE SET elements = elements + excluded.elements",
-            (agency_id, period, elements),
-        )
+        repo.add_usage(conn, agency_id, period, elements)
     return Charge(period=period, charged=elements, remaining=limit - already - elements)

@@ -12,11 +12,9 @@ Counterparts are reached through a :class:`~node.match.channel.MatchChannel`
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import policy as policy_lang
@@ -35,7 +33,10 @@ from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed
 from node.records.io import read_records
-from node.records.keys import KEY_SCHEME_VERSION, derive_keys
+from node.records.keys import KEY_SCHEME_VERSION, SUPPORTED_SCHEMES, derive_keys
+from node.records.schemes import choose_scheme, keys_of_scheme
+from node.store import Connection, matches
+from node.store.timecodec import now_ts
 
 
 class QueryFileInvalid(SpoorError):
@@ -85,17 +86,31 @@ class MatchReport:
 
 
 def load_rows(
-    path: Path, fmt: str | None = None, mapping: dict[str, str] | None = None
+    path: Path,
+    fmt: str | None = None,
+    mapping: dict[str, str] | None = None,
+    *,
+    default_region: str | None = None,
 ) -> list[RowResult]:
+    """Read the rows to match and derive their keys in every supported scheme.
+
+    Each counterpart is then asked in the newest scheme it shares
+    (:func:`node.records.schemes.choose_scheme`); problems are reported from
+    the newest scheme's derivation.
+    """
     result = read_records(path, fmt=fmt, mapping=mapping)
     if result.errors:
         raise QueryFileInvalid(path, [str(e) for e in result.errors])
     rows: list[RowResult] = []
     for index, record in enumerate(result.records, start=1):
-        derivation = derive_keys(record)
-        keys = {k.value: k.key_type for k in derivation.keys if k.matchable}
-        problems = list(derivation.problems)
-        if not keys:
+        keys: dict[str, str] = {}
+        problems: list[str] = []
+        for scheme in sorted(SUPPORTED_SCHEMES, reverse=True):
+            derivation = derive_keys(record, scheme, default_region=default_region)
+            keys.update({k.value: k.key_type for k in derivation.keys if k.matchable})
+            if scheme == KEY_SCHEME_VERSION:
+                problems = list(derivation.problems)
+        if not keys_of_scheme(keys, KEY_SCHEME_VERSION):
             problems.append("no matchable key (a bare name or year is not matched alone)")
         rows.append(RowResult(index, record.record_id, record.kind, keys, problems))
     return rows
@@ -115,14 +130,11 @@ def _check_description(channel: MatchChannel, described: PeerDescription) -> Non
         )
     if described.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, described.protocol_version)
-    if described.key_scheme_version != KEY_SCHEME_VERSION:
-        raise VersionMismatch(
-            "key-scheme version", KEY_SCHEME_VERSION, described.key_scheme_version
-        )
+    choose_scheme(described.schemes())  # VersionMismatch when no scheme is shared
 
 
 def match_peer(
-    conn: sqlite3.Connection,
+    conn: Connection,
     channel: MatchChannel,
     rows: list[RowResult],
     context: policy_lang.RequestContext,
@@ -138,21 +150,24 @@ def match_peer(
     outcome = PeerOutcome(agency_id=peer_id, cardinality_only=not reveal_intersection)
     described = channel.describe()
     _check_description(channel, described)
-    all_keys = sorted({k for row in rows for k in row.keys})
+    scheme = choose_scheme(described.schemes())
     by_key: dict[str, list[RowResult]] = {}
     for row in rows:
-        for k in row.keys:
+        for k in keys_of_scheme(row.keys, scheme):
             by_key.setdefault(k, []).append(row)
+    all_keys = sorted(by_key)
     matched: set[str] = set()
     chunk_size = max(1, described.max_elements_per_request)
-    for chunk in _chunks(all_keys, chunk_size):
+    # One user-level match has one match id however many requests it takes.
+    match_id = str(uuid.uuid4())
+    for number, chunk in enumerate(_chunks(all_keys, chunk_size), start=1):
         if not chunk:
             break
         session = psi_client.start(chunk, reveal=reveal_intersection)
         call = MatchCall(
             context=context,
             protocol_version=PROTOCOL_VERSION,
-            key_scheme_version=KEY_SCHEME_VERSION,
+            key_scheme_version=scheme,
             psi_protocol_version=PSI_PROTOCOL_VERSION,
             reveal_intersection=reveal_intersection,
             psi_request=session.request_bytes,
@@ -167,9 +182,10 @@ def match_peer(
         outcome.hits += result.count
         outcome.policy_digest = reply.policy_digest
         outcome.budget_remaining = reply.budget_remaining
-        outcome.match_id = save_chunk(
-            conn, peer_id, call, reply, chunk, result.count, chunk_hits, by_key
+        save_chunk(
+            conn, peer_id, call, reply, chunk, result.count, chunk_hits, by_key, match_id, number
         )
+        outcome.match_id = match_id
     for key in matched:
         for row in by_key[key]:
             row.hits.setdefault(peer_id, [])
@@ -179,7 +195,7 @@ def match_peer(
 
 
 def save_chunk(
-    conn: sqlite3.Connection,
+    conn: Connection,
     peer_id: str,
     call: MatchCall,
     reply: MatchReply,
@@ -187,42 +203,52 @@ def save_chunk(
     count: int,
     chunk_hits: list[str],
     by_key: Mapping[str, list[RowResult]],
-) -> str:
-    """Store one answered chunk, its hits and its audit entry in one transaction; its match id."""
+    match_id: str,
+    number: int,
+) -> None:
+    """Store one answered chunk (request ``number`` of match ``match_id``), its hits and
+    its audit entry in one transaction."""
     ctx = call.context
     request_id = call.request_id
-    reveal_intersection = call.reveal_intersection
+    reveal = "intersection" if call.reveal_intersection else "cardinality"
     digest = transcript_hash(request_id, call.psi_request, reply.server_setup, reply.psi_response)
-    match_id = str(uuid.uuid4())
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    now = now_ts()
     with store.transaction(conn):
-        conn.execute(
-            "INSERT INTO matches(match_id, peer, request_id, created_at, purpose, legal_basis, "
-            "case_reference, officer, reveal, elements, hits, transcript_hash, policy_digest) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        if number == 1:
+            matches.create(
+                conn,
+                match_id=match_id,
+                peer=peer_id,
+                request_id=request_id,
+                created_at=now,
+                purpose=ctx.purpose,
+                legal_basis=ctx.legal_basis,
+                case_reference=ctx.case_reference,
+                officer=ctx.officer,
+                reveal=reveal,
+                transcript_hash=digest,
+                policy_digest=reply.policy_digest,
+            )
+        matches.add_request(
+            conn,
+            match_id=match_id,
+            request_id=request_id,
+            chunk=number,
+            created_at=now,
+            elements=len(chunk),
+            hits=count,
+            transcript_hash=digest,
+            policy_digest=reply.policy_digest,
+        )
+        matches.add_hits(
+            conn,
+            match_id,
             (
-                match_id,
-                peer_id,
-                request_id,
-                now,
-                ctx.purpose,
-                ctx.legal_basis,
-                ctx.case_reference,
-                ctx.officer,
-                "intersection" if reveal_intersection else "cardinality",
-                len(chunk),
-                count,
-                digest,
-                reply.policy_digest,
+                (row.row_number, row.record_id, row.keys[key], key)
+                for key in chunk_hits
+                for row in by_key[key]
             ),
         )
-        for key in chunk_hits:
-            for row in by_key[key]:
-                conn.execute(
-                    "INSERT INTO match_hits(match_id, row_number, record_id, key_type, "
-                    "match_key) VALUES (?,?,?,?,?)",
-                    (match_id, row.row_number, row.record_id, row.keys[key], key),
-                )
         audit.append(
             conn,
             "match.requested",
@@ -238,16 +264,12 @@ def save_chunk(
             elements=len(chunk),
             hits=count,
             status="OK",
-            details={
-                "match_id": match_id,
-                "reveal": "intersection" if reveal_intersection else "cardinality",
-            },
+            details={"match_id": match_id, "reveal": reveal, "chunk": number},
         )
-    return match_id
 
 
 def run_match(
-    conn: sqlite3.Connection,
+    conn: Connection,
     rows: list[RowResult],
     contexts: Mapping[str, policy_lang.RequestContext],
     channels: ChannelFactory,

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import policy as policy_lang
 from node import audit, store
@@ -26,8 +27,10 @@ from node.match import budget
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
 from node.psi.errors import SetTooLarge
 from node.psi.pool import PsiPool
-from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION
+from node.records.schemes import check_requested_scheme, keys_of_scheme
+from node.store import Connection
+from node.store import records as record_store
 
 PROTOCOL_VERSION = 1
 CAPABILITIES = (
@@ -97,8 +100,8 @@ def validate_call(call: MatchCall) -> None:
     """
     if call.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, call.protocol_version)
-    if call.key_scheme_version != KEY_SCHEME_VERSION:
-        raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, call.key_scheme_version)
+    # Keys of every stored scheme are held, so a peer still on an older one is answered.
+    check_requested_scheme(call.key_scheme_version)
     if call.psi_protocol_version != PSI_PROTOCOL_VERSION:
         raise VersionMismatch(
             "PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version
@@ -129,15 +132,21 @@ class Responder:
         self.policies = policies
         self.pool = pool
 
-    def _connect(self) -> sqlite3.Connection:
-        from pathlib import Path
-
-        return store.connect(Path(str(self.db_path)))
+    def _opened(self) -> AbstractContextManager[Connection]:
+        # The node upgraded its store at start-up; calls skip the schema check.
+        return store.opened(Path(str(self.db_path)), check_schema=False)
 
     def eligible_elements(
-        self, conn: sqlite3.Connection, ctx: policy_lang.RequestContext
+        self,
+        conn: Connection,
+        ctx: policy_lang.RequestContext,
+        scheme: int = KEY_SCHEME_VERSION,
     ) -> tuple[list[str], int]:
-        """Match keys of the records the participation policy admits for this request."""
+        """Keys in ``scheme`` of the records the participation policy admits for this request.
+
+        A record's stored keys hold every stored scheme; only the requested one
+        enters the set, so a transition never doubles the responder's PSI set.
+        """
         pol = self.policies.current()
         elements: set[str] = set()
         admitted = 0
@@ -145,7 +154,8 @@ class Responder:
         # request: decide once per signature, not once per record.
         decided: dict[Hashable, bool] = {}
         sign = policy_lang.participation_signer(ctx.now.astimezone(UTC).date())
-        for facts, keys in record_store.eligible_keys(conn):
+        for facts, stored in record_store.eligible_keys(conn):
+            keys = keys_of_scheme(stored, scheme)
             signature = sign(facts)
             allowed = decided.get(signature)
             if allowed is None:
@@ -174,12 +184,11 @@ class Responder:
         pol = self.policies.current()
         ctx = call.context
         now = now or ctx.now
-        conn = self._connect()
-        try:
+        with self._opened() as conn:
             charge = budget.charge(
                 conn, call.requester, n, self.config.limits.max_elements_per_peer_per_day, now
             )
-            elements, admitted = self.eligible_elements(conn, ctx)
+            elements, admitted = self.eligible_elements(conn, ctx, call.key_scheme_version)
             result = self.pool.serve(
                 elements,
                 call.psi_request,
@@ -217,8 +226,6 @@ class Responder:
                         "reveal": "intersection" if call.reveal_intersection else "cardinality",
                     },
                 )
-        finally:
-            conn.close()
         return MatchReply(
             server_setup=result.setup_bytes,
             psi_response=result.response_bytes,
@@ -250,21 +257,17 @@ class Responder:
         a budget: period, limit, used, requested), never identifiers, keys or PSI bytes.
         """
         details: dict[str, object] = {**(fields or {}), "reason": reason}
-        conn = self._connect()
-        try:
-            with store.transaction(conn):
-                audit.append(
-                    conn,
-                    event,
-                    counterpart=requester,
-                    purpose=purpose.strip()[:_MAX_FIELD] or None,
-                    legal_basis=legal_basis.strip()[:_MAX_FIELD] or None,
-                    request_id=request_id[:64] or None,
-                    status=status,
-                    details=details,
-                )
-        finally:
-            conn.close()
+        with self._opened() as conn, store.transaction(conn):
+            audit.append(
+                conn,
+                event,
+                counterpart=requester,
+                purpose=purpose.strip()[:_MAX_FIELD] or None,
+                legal_basis=legal_basis.strip()[:_MAX_FIELD] or None,
+                request_id=request_id[:64] or None,
+                status=status,
+                details=details,
+            )
 
 
 def key_types_of(values: Iterable[str]) -> list[str]:

@@ -9,25 +9,15 @@ so past decisions keep naming someone the roster knows.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from node import audit
 from node.errors import SpoorError
+from node.store import officers as repo
+from node.store.backend import Connection
+from node.store.timecodec import now_ts
 from policy.vocab import APPROVAL_ROLES
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS officers (
-    name       TEXT PRIMARY KEY,
-    roles      TEXT NOT NULL,
-    active     INTEGER NOT NULL DEFAULT 1,
-    added_at   TEXT NOT NULL,
-    changed_at TEXT NOT NULL
-);
-"""
 
 MAX_NAME = 120
 
@@ -64,10 +54,6 @@ class Officer:
     added_at: str
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def _check_name(name: str) -> str:
     name = name.strip()
     if not name:
@@ -88,17 +74,11 @@ def _check_roles(roles: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(roles))
 
 
-def add(conn: sqlite3.Connection, name: str, roles: Sequence[str], actor: str) -> Officer:
+def add(conn: Connection, name: str, roles: Sequence[str], actor: str) -> Officer:
     """Register an officer or replace their roles (caller holds the transaction)."""
     name = _check_name(name)
     checked = _check_roles(roles)
-    now = _now()
-    conn.execute(
-        "INSERT INTO officers(name, roles, active, added_at, changed_at) VALUES (?,?,1,?,?) "
-        "ON CONFLICT(name) DO UPDATE SET roles=excluded.roles, active=1, "
-        "changed_at=excluded.changed_at",
-        (name, json.dumps(list(checked)), now, now),
-    )
+    repo.upsert(conn, name, checked, now_ts())
     audit.append(
         conn,
         "config.changed",
@@ -110,13 +90,10 @@ def add(conn: sqlite3.Connection, name: str, roles: Sequence[str], actor: str) -
     return get(conn, name)
 
 
-def deactivate(conn: sqlite3.Connection, name: str, actor: str) -> None:
+def deactivate(conn: Connection, name: str, actor: str) -> None:
     """Withdraw an officer's authority (caller holds the transaction)."""
     name = _check_name(name)
-    cur = conn.execute(
-        "UPDATE officers SET active=0, changed_at=? WHERE name=? AND active=1", (_now(), name)
-    )
-    if cur.rowcount == 0:
+    if not repo.deactivate(conn, name, now_ts()):
         raise RosterError(f"no active officer named {name!r} — see 'spoor officers list'")
     audit.append(
         conn,
@@ -128,25 +105,19 @@ def deactivate(conn: sqlite3.Connection, name: str, actor: str) -> None:
     )
 
 
-def get(conn: sqlite3.Connection, name: str) -> Officer:
-    row = conn.execute("SELECT * FROM officers WHERE name=?", (name.strip(),)).fetchone()
+def get(conn: Connection, name: str) -> Officer:
+    row = repo.get(conn, name.strip())
     if row is None:
         raise RosterError(f"no officer named {name!r} — see 'spoor officers list'")
-    return _officer(row)
+    return Officer(**row)
 
 
-def list_officers(conn: sqlite3.Connection) -> list[Officer]:
-    rows = conn.execute("SELECT * FROM officers ORDER BY name").fetchall()
-    return [_officer(r) for r in rows]
-
-
-def _officer(row: sqlite3.Row) -> Officer:
-    roles = tuple(str(r) for r in json.loads(row["roles"]))
-    return Officer(str(row["name"]), roles, bool(row["active"]), str(row["added_at"]))
+def list_officers(conn: Connection) -> list[Officer]:
+    return [Officer(**r) for r in repo.all_officers(conn)]
 
 
 def authorize(
-    conn: sqlite3.Connection,
+    conn: Connection,
     name: str,
     allowed_roles: Sequence[str],
     *,
@@ -160,7 +131,7 @@ def authorize(
     legal officer *and* a head of unit is not released by two legal officers.
     A ticket whose policy named no role may be decided by any active officer.
     """
-    row = conn.execute("SELECT roles, active FROM officers WHERE name=?", (name,)).fetchone()
+    row = repo.get(conn, name)
     if row is None:
         raise OfficerNotAuthorized(
             name,
@@ -171,7 +142,7 @@ def authorize(
         raise OfficerNotAuthorized(
             name, "has been deactivated", "Ask an administrator to reinstate them if right."
         )
-    held = tuple(str(r) for r in json.loads(row["roles"]))
+    held: tuple[str, ...] = row["roles"]
     if not allowed_roles:
         return held[0]
     for role in still_needed:

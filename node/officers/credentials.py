@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +23,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from node import audit, store
 from node.errors import SpoorError
-from node.officers import credential_store as repo
+from node.store import officer_credentials as repo
+from node.store.backend import Connection
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
@@ -116,7 +116,7 @@ def _check_password(password: str) -> None:
         raise CredentialError(f"a password is at most {MAX_PASSWORD} characters")
 
 
-def _roster_roles(conn: sqlite3.Connection, name: str) -> tuple[str, ...] | None:
+def _roster_roles(conn: Connection, name: str) -> tuple[str, ...] | None:
     from node import officers
 
     try:
@@ -127,7 +127,7 @@ def _roster_roles(conn: sqlite3.Connection, name: str) -> tuple[str, ...] | None
 
 
 def enrol(
-    conn: sqlite3.Connection, name: str, password: str, actor: str, *, now: datetime | None = None
+    conn: Connection, name: str, password: str, actor: str, *, now: datetime | None = None
 ) -> Enrolment:
     """Give a roster officer a password and a new TOTP secret (caller holds the transaction).
 
@@ -166,7 +166,7 @@ def _code_step(secret: str, code: str, moment: datetime, last_step: int) -> int 
     return None
 
 
-def _refuse(conn: sqlite3.Connection, name: str, why: str, details: dict[str, object]) -> None:
+def _refuse(conn: Connection, name: str, why: str, details: dict[str, object]) -> None:
     audit.append(
         conn,
         "officer.signin_refused",
@@ -177,7 +177,7 @@ def _refuse(conn: sqlite3.Connection, name: str, why: str, details: dict[str, ob
 
 
 def authenticate(
-    conn: sqlite3.Connection,
+    conn: Connection,
     name: str,
     password: str,
     code: str,
@@ -243,7 +243,7 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def resume(conn: sqlite3.Connection, officer_id: str) -> AuthenticatedOfficer | None:
+def resume(conn: Connection, officer_id: str) -> AuthenticatedOfficer | None:
     """The officer a console session was opened for, if still enrolled and active."""
     cred = repo.by_officer_id(conn, officer_id)
     if cred is None:
@@ -254,10 +254,10 @@ def resume(conn: sqlite3.Connection, officer_id: str) -> AuthenticatedOfficer | 
     return AuthenticatedOfficer(str(cred["name"]), officer_id, roles)
 
 
-def is_enrolled(conn: sqlite3.Connection, name: str) -> bool:
+def is_enrolled(conn: Connection, name: str) -> bool:
     return repo.get(conn, name) is not None
 
 
-def officer_id_of(conn: sqlite3.Connection, name: str) -> str | None:
+def officer_id_of(conn: Connection, name: str) -> str | None:
     cred = repo.get(conn, name)
     return str(cred["officer_id"]) if cred else None

@@ -8,7 +8,6 @@ that agency even if it chains to another peer's CA.
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +16,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from node.app.config import validate_agency_id
 from node.errors import SpoorError
+from node.store import peers as repo
+from node.store.backend import Connection
+from node.store.timecodec import now_ts
 
 _ADDRESS_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 
@@ -75,9 +77,7 @@ def validate_ca_pem(pem: bytes) -> str:
     return cert.public_bytes(Encoding.PEM).decode("ascii")
 
 
-def add(
-    conn: sqlite3.Connection, agency_id: str, address: str, ca_pem: bytes, country: str | None
-) -> Peer:
+def add(conn: Connection, agency_id: str, address: str, ca_pem: bytes, country: str | None) -> Peer:
     """Insert or replace a peer entry (caller holds the transaction)."""
     try:
         validate_agency_id(agency_id)
@@ -88,30 +88,28 @@ def add(
         address=validate_address(address),
         ca_pem=validate_ca_pem(ca_pem),
         country=country,
-        added_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        added_at=now_ts(),
     )
-    conn.execute(
-        "INSERT INTO peers(agency_id, address, ca_pem, country, added_at) VALUES (?,?,?,?,?) "
-        "ON CONFLICT(agency_id) DO UPDATE SET address=excluded.address, "
-        "ca_pem=excluded.ca_pem, country=excluded.country, added_at=excluded.added_at",
-        (peer.agency_id, peer.address, peer.ca_pem, peer.country, peer.added_at),
-    )
+    repo.upsert(conn, peer.agency_id, peer.address, peer.ca_pem, peer.country, peer.added_at)
     return peer
 
 
-def remove(conn: sqlite3.Connection, agency_id: str) -> None:
-    cur = conn.execute("DELETE FROM peers WHERE agency_id = ?", (agency_id,))
-    if cur.rowcount == 0:
+def remove(conn: Connection, agency_id: str) -> None:
+    if not repo.delete(conn, agency_id):
         raise PeerError(f"no peer {agency_id!r} — see 'spoor peers list'")
 
 
-def get(conn: sqlite3.Connection, agency_id: str) -> Peer:
-    row = conn.execute("SELECT * FROM peers WHERE agency_id = ?", (agency_id,)).fetchone()
+def get(conn: Connection, agency_id: str) -> Peer:
+    row = repo.get(conn, agency_id)
     if row is None:
         raise PeerError(f"no peer {agency_id!r} — add it with 'spoor peers add'")
-    return Peer(**dict(row))
+    return Peer(**row)
 
 
-def list_peers(conn: sqlite3.Connection) -> list[Peer]:
-    rows = conn.execute("SELECT * FROM peers ORDER BY agency_id").fetchall()
-    return [Peer(**dict(r)) for r in rows]
+def list_peers(conn: Connection) -> list[Peer]:
+    return [Peer(**r) for r in repo.all_peers(conn)]
+
+
+def set_crl(conn: Connection, agency_id: str, crl_pem: str | None) -> None:
+    """Replace the revocation list pinned for a peer (caller holds the transaction)."""
+    repo.set_crl(conn, agency_id, crl_pem)

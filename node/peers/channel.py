@@ -40,3 +40,10 @@ class PeerDescription:
     policy_digest: str
     max_elements_per_request: int
     software_version: str
+    #: Every scheme the counterpart answers in, newest first; empty from a node
+    #: that predates scheme negotiation (then ``key_scheme_version`` is its only one).
+    key_scheme_versions: tuple[int, ...] = ()
+
+    def schemes(self) -> tuple[int, ...]:
+        """The key schemes this counterpart can be asked in."""
+        return self.key_scheme_versions or (self.key_scheme_version,)

@@ -13,7 +13,6 @@ ever audited, and a failed write rolls the entry back.
 from __future__ import annotations
 
 import os
-import sqlite3
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -37,7 +36,8 @@ from node.pki.identity import (
 )
 from node.pki.issue import CA_DAYS, NODE_DAYS, create_ca, issue_node_certificate
 from node.pki.revocation import revoke
-from node.store import open_store, transaction
+from node.store import opened, transaction
+from node.store.backend import Connection
 
 DEFAULT_HOSTNAMES: tuple[str, ...] = ("localhost",)
 DEFAULT_IPS: tuple[str, ...] = ("127.0.0.1", "::1")
@@ -197,7 +197,7 @@ def init_home_ca(
     common_name: str | None = None,
     days: int = CA_DAYS,
     force: bool = False,
-    conn: sqlite3.Connection | None = None,
+    conn: Connection | None = None,
 ) -> bytes:
     """Create the agency CA in ``keys/``; refuse to replace an existing one unless ``force``."""
     validate_agency_id(agency_id)
@@ -225,9 +225,7 @@ def _certificate_details(kind: str, cert: x509.Certificate) -> dict[str, str]:
 
 
 @contextmanager
-def _audited(
-    home: NodeHome, conn: sqlite3.Connection | None, event: str
-) -> Iterator[AuditRecorder | None]:
+def _audited(home: NodeHome, conn: Connection | None, event: str) -> Iterator[AuditRecorder | None]:
     """Yield a recorder bound to an open transaction, or None when there is no database yet."""
     append = audit.append
     if conn is not None:  # the caller already holds a transaction
@@ -236,12 +234,8 @@ def _audited(
     if not home.exists():  # no 'spoor init' yet, so no database to audit into
         yield None
         return
-    own = open_store(home.db_path)
-    try:
-        with transaction(own):
-            yield lambda **fields: append(own, event, **fields)
-    finally:
-        own.close()
+    with opened(home.db_path) as own, transaction(own):
+        yield lambda **fields: append(own, event, **fields)
 
 
 def issue_home_certificate(
@@ -252,7 +246,7 @@ def issue_home_certificate(
     hostnames: Iterable[str] = DEFAULT_HOSTNAMES,
     ip_addresses: Iterable[str] = DEFAULT_IPS,
     days: int = NODE_DAYS,
-    conn: sqlite3.Connection | None = None,
+    conn: Connection | None = None,
 ) -> IssuedCertificate:
     """Issue this node's certificate from the agency CA in its home and write ``keys/node.*``.
 
@@ -314,7 +308,7 @@ def revoke_in_home(
     serials: Iterable[int],
     *,
     reason: str = "unspecified",
-    conn: sqlite3.Connection | None = None,
+    conn: Connection | None = None,
 ) -> bytes:
     """Add serials to the agency CRL (``keys/crl.pem``), creating it if needed; return the CRL."""
     ca_key_pem, ca_cert_pem = read_ca(home)

@@ -3,7 +3,7 @@
 Public entry points::
 
     from node.records import Record, derive_keys, facts, read_records
-    from node.records import store  # upsert, get, list_records, delete, purge_expired, ...
+    from node.store import records  # upsert, get, list_records, delete, purge_expired, ...
 """
 
 from __future__ import annotations

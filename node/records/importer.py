@@ -17,7 +17,6 @@ import csv
 import gc
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,8 @@ from node import store as node_store
 from node.errors import SpoorError
 from node.records.io import RowError, UnreadableFileError, duplicate_error
 from node.records.pipeline import Checked, checked
-from node.records.store import PreparedRecord, UpsertCounts, Upserter
+from node.store.backend import Connection
+from node.store.records import PreparedRecord, UpsertCounts, Upserter
 
 PARALLEL_FROM_BYTES = 4_000_000
 MAX_REPORTED = 200
@@ -126,7 +126,7 @@ def default_workers() -> int:
 
 
 def import_file(
-    conn: sqlite3.Connection,
+    conn: Connection,
     path: Path,
     fmt: str | None = None,
     mapping: Mapping[str, str] | None = None,
@@ -135,12 +135,14 @@ def import_file(
     rejects: Path | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    default_region: str | None = None,
 ) -> ImportReport:
     """Import a record file in one transaction with its audit entry.
 
     Raises :class:`UnreadableFileError` for a file that cannot be read at all and
     :class:`ImportRefusedError` (nothing stored) when rows are invalid and
-    ``skip_invalid`` is false.
+    ``skip_invalid`` is false. ``default_region`` (alpha-2, the agency's
+    country) reads local phone numbers of records without a country or nationality.
     """
     report = ImportReport(file=str(path))
     if workers is None:
@@ -158,7 +160,7 @@ def import_file(
             upserter = Upserter(conn, unique_ids=True)
             if workers > 0:
                 upserter.begin_bulk()
-            for chunk in checked(path, fmt, mapping, workers):
+            for chunk in checked(path, fmt, mapping, workers, default_region):
                 good = sorter.sort(chunk)
                 if report.error_count == 0 or skip_invalid:
                     report.counts = report.counts + upserter.add(good)
@@ -208,7 +210,7 @@ class _Sorter:
         return good
 
 
-def _audit(conn: sqlite3.Connection, report: ImportReport) -> None:
+def _audit(conn: Connection, report: ImportReport) -> None:
     from node import audit
 
     c = report.counts

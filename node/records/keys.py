@@ -14,22 +14,38 @@ the same string. Each key type has an entropy class (docs/match-keys.md):
 
 Identifiers that fail validation or their check digit are reported in
 ``problems`` and never keyed. Changing any normalization or key layout means a
-new ``KEY_SCHEME_VERSION``: nodes refuse to match across versions.
+new ``KEY_SCHEME_VERSION``. A node derives and stores the keys of every scheme
+in :data:`STORED_SCHEMES` (the key string carries its scheme), so during a
+transition it can answer peers on either; the requester picks the highest
+scheme both sides support (:mod:`node.records.schemes`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal, NamedTuple
 
 from node.records.model import DOCUMENT_TYPES, Record
 from node.records.normalize import identifiers as ids
+from node.records.normalize import names, names_v2, orgs
 from node.records.normalize.errors import InvalidIdentifierError
-from node.records.normalize.names import person_name, person_skeleton
-from node.records.normalize.orgs import company_name
 
-KEY_SCHEME_VERSION: Final = 1
-_PREFIX: Final = f"v{KEY_SCHEME_VERSION}"
+#: The scheme this code derives by default and asks peers for.
+KEY_SCHEME_VERSION: Final = 2
+#: Every scheme this code can derive, oldest first.
+SUPPORTED_SCHEMES: Final = (1, 2)
+#: Schemes whose keys are stored at import, so peers on either can be answered.
+STORED_SCHEMES: Final = (1, 2)
+#: The normalization libraries of scheme 2 at their exact versions: another version
+#: may transliterate, parse or strip differently, so it is part of the scheme.
+SCHEME_LIBRARIES: Final = {
+    "anyascii": "0.3.3",
+    "phonenumbers": "9.0.43",
+    "python-stdnum": "2.2",
+    "pycountry": "26.2.16",
+    "cleanco": "2.3",
+}
 
 Entropy = Literal["high", "medium", "low"]
 
@@ -78,13 +94,51 @@ class KeyDerivation:
         return list(dict.fromkeys(k.value for k in self.keys if k.matchable))
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What differs between schemes: name, company and phone normalization."""
+
+    scheme: int
+    #: (canonical name, consonant skeleton) of a name and its variants; whole name first.
+    name_forms: Callable[[str, str | None], tuple[tuple[str, str], ...]]
+    company_name: Callable[[str], str]
+    phone: Callable[[str, str | None], str]
+    year_keys: bool
+
+
+def _v1_name_forms(raw: str, _nationality: str | None) -> tuple[tuple[str, str], ...]:
+    name = names.person_name(raw)
+    return ((name, names.person_skeleton(raw)),) if name else ()
+
+
+_V1 = _Rules(
+    1,
+    _v1_name_forms,
+    orgs.company_name,
+    ids.phone,
+    year_keys=False,
+)
+_V2 = _Rules(
+    2,
+    names_v2.name_forms,
+    orgs.company_name_v2,
+    ids.phone_v2,
+    year_keys=True,
+)
+_RULES: Final = {1: _V1, 2: _V2}
+
+
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, rules: _Rules, default_region: str | None) -> None:
+        self.rules = rules
+        # Scheme 1 read local numbers only in the record's own country.
+        self.default_region = default_region if rules.scheme >= 2 else None
+        self.prefix = f"v{rules.scheme}"
         self.out = KeyDerivation()
         self._seen: set[str] = set()
 
     def add(self, key_type: str, *parts: str) -> None:
-        value = "|".join((_PREFIX, key_type, *parts))
+        value = "|".join((self.prefix, key_type, *parts))
         if value not in self._seen:
             self._seen.add(value)
             self.out.keys.append(MatchKey(key_type, value, KEY_TYPES[key_type]))
@@ -93,7 +147,7 @@ class _Builder:
         self.out.problems.append(f"{column}: {exc.value!r} {exc.reason}; not keyed")
 
 
-def _phone_region(record: Record) -> str | None:
+def _phone_region(record: Record, default_region: str | None) -> str | None:
     if record.country:
         return record.country
     if record.org_country:
@@ -102,15 +156,15 @@ def _phone_region(record: Record) -> str | None:
         try:
             return ids.country_alpha2(record.nationality[0])
         except InvalidIdentifierError:
-            return None
-    return None
+            return default_region
+    return default_region
 
 
 def _contacts(b: _Builder, record: Record) -> None:
-    region = _phone_region(record)
+    region = _phone_region(record, b.default_region)
     for raw in record.phones:
         try:
-            b.add("phone", ids.phone(raw, region))
+            b.add("phone", b.rules.phone(raw, region))
         except InvalidIdentifierError as exc:
             b.refuse("phones", exc)
     for raw in record.emails:
@@ -126,23 +180,36 @@ def _person(b: _Builder, record: Record) -> None:
             b.add(doc.doc_type, doc.issuing_country, ids.document_number(doc.number))
         except InvalidIdentifierError as exc:
             b.refuse("documents", exc)
+    rules = b.rules
+    nationality = record.nationality[0] if record.nationality else None
+    year = _year(record)
     for raw in (*record.names, *record.aliases):
-        name = person_name(raw)
-        if not name:
+        forms = rules.name_forms(raw, nationality)
+        if not forms:
             continue
+        name = forms[0][0]
         if record.date_of_birth:
-            b.add("name_dob", name, record.date_of_birth)
-            skeleton = person_skeleton(raw)
-            if skeleton:
-                b.add("name_skeleton_dob", skeleton, record.date_of_birth)
-        elif record.year_of_birth:
-            b.add("name_yob", name, str(record.year_of_birth))
+            for form, _ in forms:
+                b.add("name_dob", form, record.date_of_birth)
+            for _, skeleton in forms:
+                if skeleton:
+                    b.add("name_skeleton_dob", skeleton, record.date_of_birth)
+        if year and (rules.year_keys or not record.date_of_birth):
+            b.add("name_yob", name, year)
         b.add("name", name)
     _contacts(b, record)
 
 
+def _year(record: Record) -> str | None:
+    if record.year_of_birth:
+        return str(record.year_of_birth)
+    if record.date_of_birth:
+        return record.date_of_birth[:4]
+    return None
+
+
 def _company(b: _Builder, raw: str, country: str | None) -> None:
-    name = company_name(raw)
+    name = b.rules.company_name(raw)
     if not name:
         return
     if country:
@@ -199,8 +266,28 @@ def _shipment(b: _Builder, record: Record) -> None:
 _BY_KIND = {"person": _person, "organisation": _organisation, "shipment": _shipment}
 
 
-def derive_keys(record: Record) -> KeyDerivation:
-    """Every match key of ``record`` and the identifiers it refused (failed checks)."""
-    b = _Builder()
+def derive_keys(
+    record: Record, scheme: int = KEY_SCHEME_VERSION, *, default_region: str | None = None
+) -> KeyDerivation:
+    """Every match key of ``record`` in ``scheme`` and the identifiers it refused.
+
+    ``default_region`` (alpha-2, the agency's country) reads local phone numbers
+    of a record without a country or nationality.
+    """
+    rules = _RULES.get(scheme)
+    if rules is None:
+        raise ValueError(f"key scheme {scheme} is not one of {SUPPORTED_SCHEMES}")
+    b = _Builder(rules, default_region)
     _BY_KIND[record.kind](b, record)
     return b.out
+
+
+def derive_stored_keys(record: Record, *, default_region: str | None = None) -> KeyDerivation:
+    """The keys of every stored scheme (:data:`STORED_SCHEMES`); problems of the current one."""
+    out = KeyDerivation()
+    for scheme in STORED_SCHEMES:
+        got = derive_keys(record, scheme, default_region=default_region)
+        out.keys.extend(got.keys)
+        if scheme == KEY_SCHEME_VERSION:
+            out.problems = got.problems
+    return out

@@ -24,8 +24,8 @@ from typing import Any
 
 from node.records import blocks
 from node.records.io import RowError, check_row, detect_format, iter_rows
-from node.records.keys import derive_keys
-from node.records.store import PreparedRecord
+from node.records.keys import derive_stored_keys
+from node.store.records import PreparedRecord
 
 ROWS_PER_TASK = 2000
 IN_FLIGHT_PER_WORKER = 3
@@ -38,15 +38,15 @@ Checked = tuple[int, PreparedRecord | None, list[RowError], list[str], dict[str,
 Task = tuple[Any, ...]
 
 
-def check_rows(file: str, rows: list[Row]) -> list[Checked]:
-    """Validate rows and derive their keys."""
+def check_rows(file: str, rows: list[Row], default_region: str | None = None) -> list[Checked]:
+    """Validate rows and derive their keys (local phones read in ``default_region``)."""
     out: list[Checked] = []
     for n, cells in rows:
         got = check_row(file, n, cells)
         if isinstance(got, list):
             out.append((n, None, got, [], cells))
             continue
-        derivation = derive_keys(got)
+        derivation = derive_stored_keys(got, default_region=default_region)
         prepared = PreparedRecord(
             got.record_id,
             got.kind,
@@ -58,14 +58,16 @@ def check_rows(file: str, rows: list[Row]) -> list[Checked]:
     return out
 
 
-def run_task(file: str, task: Task) -> list[Checked]:
+def run_task(file: str, task: Task, default_region: str | None = None) -> list[Checked]:
     """Parse (for text blocks) and check one task; runs in a worker process."""
     kind = task[0]
     if kind == "csv":
-        return check_rows(file, blocks.parse_csv(file, task[1], task[2], task[3]))
-    if kind == "jsonl":
-        return check_rows(file, blocks.parse_jsonl(file, task[1], task[2], task[3]))
-    return check_rows(file, task[1])
+        rows = blocks.parse_csv(file, task[1], task[2], task[3])
+    elif kind == "jsonl":
+        rows = blocks.parse_jsonl(file, task[1], task[2], task[3])
+    else:
+        rows = task[1]
+    return check_rows(file, rows, default_region)
 
 
 def tasks(path: Path, fmt: str | None, mapping: Mapping[str, str] | None) -> Iterator[Task]:
@@ -86,26 +88,34 @@ def tasks(path: Path, fmt: str | None, mapping: Mapping[str, str] | None) -> Ite
 
 
 def checked(
-    path: Path, fmt: str | None, mapping: Mapping[str, str] | None, workers: int
+    path: Path,
+    fmt: str | None,
+    mapping: Mapping[str, str] | None,
+    workers: int,
+    default_region: str | None = None,
 ) -> Iterator[list[Checked]]:
     """Checked rows of the file, task by task in file order.
 
     ``workers`` is the number of worker processes; 0 checks in this process.
+    ``default_region`` (the agency's country) reads local phone numbers of
+    records without a country or nationality.
     """
     file = str(path)
     work = tasks(path, fmt, mapping)
     if workers <= 0:
         for task in work:
-            yield run_task(file, task)
+            yield run_task(file, task, default_region)
         return
     first = next(work, None)  # header errors surface here, before any process starts
     if first is None:
         return
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=gc.disable) as pool:
-        pending: deque[Future[list[Checked]]] = deque([pool.submit(run_task, file, first)])
+        pending: deque[Future[list[Checked]]] = deque(
+            [pool.submit(run_task, file, first, default_region)]
+        )
         for task in work:
-            pending.append(pool.submit(run_task, file, task))
+            pending.append(pool.submit(run_task, file, task, default_region))
             if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
                 yield pending.popleft().result()
         while pending:

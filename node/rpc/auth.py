@@ -42,14 +42,11 @@ class CertificateAuthenticator:
             agency_id = pki.agency_id_from_certificate(cert_pem)
         except pki.CertificateError as exc:
             raise NotAPeer(f"client certificate names no agency: {exc}") from exc
-        conn = store.connect(self.db_path)
-        try:
+        with store.opened(self.db_path, check_schema=False) as conn:
             try:
                 peer = peers.get(conn, agency_id)
             except peers.PeerError as exc:
                 raise NotAPeer(f"agency {agency_id!r} is not a configured peer") from exc
-        finally:
-            conn.close()
         try:
             pki.check_peer_certificate(
                 cert_pem,
@@ -76,11 +73,9 @@ class InsecureAuthenticator:
         claimed = dict(context.invocation_metadata()).get(AGENCY_METADATA_KEY)
         if not isinstance(claimed, str) or not claimed:
             raise NotAPeer(f"plaintext call without {AGENCY_METADATA_KEY} metadata")
-        conn = store.connect(self.db_path)
-        try:
-            peers.get(conn, claimed)
-        except peers.PeerError as exc:
-            raise NotAPeer(f"agency {claimed!r} is not a configured peer") from exc
-        finally:
-            conn.close()
+        with store.opened(self.db_path, check_schema=False) as conn:
+            try:
+                peers.get(conn, claimed)
+            except peers.PeerError as exc:
+                raise NotAPeer(f"agency {claimed!r} is not a configured peer") from exc
         return claimed

@@ -64,7 +64,7 @@ from node.rpc.error_details import (
     ResourceDetail,
     fill,
 )
-from node.store import StoreError
+from node.store import SchemaTooNew, StoreError
 from policy.context import InvalidFactsError, InvalidRequestError
 from policy.source import SourceError
 
@@ -219,6 +219,7 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     peers.PeerError: _LOCAL,
     ConfigError: _LOCAL,
     StoreError: _LOCAL,
+    SchemaTooNew: _LOCAL,
     audit_errors.AuditError: _LOCAL,
     audit_errors.NotInTransactionError: _LOCAL,
     audit_errors.UnknownEventError: _LOCAL,

@@ -1,18 +1,18 @@
-"""The node's gRPC server: one factory, a comment on every option."""
+"""The node's gRPC server: one factory, a comment on every option.
+
+Only the server itself lives here; building a whole node from its home
+(store, policy, PSI pool, background jobs) is :mod:`node.app.node`, which
+:func:`build_node` calls with this module's :func:`start_server`.
+"""
 
 from __future__ import annotations
 
-import signal
-import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from concurrent import futures
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import grpc
@@ -20,16 +20,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from spoor.federation.v1 import federation_pb2, federation_pb2_grpc
 
-from node import audit, peers, store
+from node import peers, store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.app.logs import get_logger
-from node.app.policy_holder import PolicyHolder
-from node.audit.chain import format_ts
+from node.app.node import RunningNode
+from node.app.node import build_node as build_app_node
 from node.disclosure import DisclosureResponder
-from node.disclosure import export as disclosure_export
 from node.match.responder import Responder
-from node.psi.pool import PsiPool
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
 from node.rpc.options import channel_options
 from node.rpc.servicer import FederationServicer, NodeIdentity
@@ -67,22 +65,16 @@ class _TlsMaterial:
         self._lock = threading.Lock()
 
     def _current_stamp(self) -> _Stamp:
-        conn = store.connect(self.home.db_path)
-        try:
+        with store.opened(self.home.db_path, check_schema=False) as conn:
             rows = tuple((p.agency_id, p.ca_pem) for p in peers.list_peers(conn))
-        finally:
-            conn.close()
         files = tuple(
             p.stat().st_mtime_ns for p in (self.home.node_cert_path, self.home.node_key_path)
         )
         return (rows, files)
 
     def build(self) -> Any:
-        conn = store.connect(self.home.db_path)
-        try:
+        with store.opened(self.home.db_path, check_schema=False) as conn:
             peer_cas = [p.ca_pem for p in peers.list_peers(conn)]
-        finally:
-            conn.close()
         # The handshake accepts certificates from any pinned peer CA (and our own, so
         # the bundle is never empty); the per-agency pin is checked on every call.
         bundle = "".join([self.home.ca_cert_path.read_text(encoding="ascii"), *peer_cas]).encode(
@@ -117,109 +109,38 @@ class _TlsMaterial:
 
 
 @dataclass
-class RunningNode:
-    """A started node: the gRPC server and what must be closed with it."""
+class GrpcServer:
+    """A started gRPC server and its health service."""
 
     server: grpc.Server
     port: int
     health: health.HealthServicer
-    pool: PsiPool
-    policies: PolicyHolder
-    grace_seconds: float
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
 
-    def start_background(
-        self,
-        home: NodeHome,
-        config: NodeConfig,
-        interval_s: float = 2.0,
-        retention_every_s: float = 3600.0,
-    ) -> None:
-        """Policy reload, periodic audit checkpoints, and hourly retention purges."""
-
-        def retention(conn: sqlite3.Connection) -> None:
-            # Released details past their retention, and personal content of old audit
-            # entries (the chain still verifies after the purge).
-            purged = disclosure_export.purge_expired(conn)
-            cutoff = format_ts(datetime.now(UTC) - timedelta(days=config.audit.retention_days))
-            due = conn.execute(
-                "SELECT COUNT(*) FROM audit_personal p JOIN audit_entries e ON e.seq = p.seq "
-                "WHERE e.ts < ?",
-                (cutoff,),
-            ).fetchone()[0]
-            values = 0
-            if due:  # the purge writes its own audit entry; skip it when nothing is due
-                values = audit.purge_personal(
-                    conn, retention_days=config.audit.retention_days, actor="node"
-                ).values
-            if purged or values:
-                log.info("retention purge", released_items=purged, audit_values=values)
-
-        def loop() -> None:
-            last_retention = 0.0
-            while not self._stop.wait(interval_s):
-                try:
-                    self.policies.maybe_reload()
-                    conn = store.connect(home.db_path)
-                    try:
-                        audit.maybe_checkpoint(conn, home)
-                        if time.monotonic() - last_retention >= retention_every_s:
-                            retention(conn)
-                            last_retention = time.monotonic()
-                    finally:
-                        conn.close()
-                except Exception:
-                    log.exception("background task failed")
-
-        thread = threading.Thread(target=loop, name="spoor-background", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def stop(self) -> None:
-        """Drain: health NOT_SERVING, stop accepting, let in-flight calls finish, close pools."""
-        if self._stop.is_set():
-            return
-        self._stop.set()
+    def drain(self, grace_seconds: float) -> None:
+        """Health NOT_SERVING, stop accepting, let in-flight calls finish."""
         self.health.enter_graceful_shutdown()
-        log.info("draining", grace_seconds=self.grace_seconds)
-        self.server.stop(self.grace_seconds).wait()
-        self.pool.close()
-        log.info("stopped")
-
-    def install_signal_handlers(self) -> None:
-        def handler(signum: int, frame: FrameType | None) -> None:
-            log.info("signal received", signal=signal.Signals(signum).name)
-            threading.Thread(target=self.stop, name="spoor-drain").start()
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        self.server.stop(grace_seconds).wait()
 
     def wait(self) -> None:
         self.server.wait_for_termination()
-        for thread in self._threads:
-            thread.join(timeout=5)
 
 
-def build_node(
+def start_server(
     home: NodeHome,
     config: NodeConfig,
+    responder: Responder,
+    disclosure: DisclosureResponder,
     *,
-    listen: str | None = None,
-    insecure: bool | None = None,
-    reflection_on: bool | None = None,
+    address: str,
+    insecure: bool,
+    reflection_on: bool,
+    policy_digest: str,
     authenticator_factory: Callable[[Path], Authenticator] | None = None,
-) -> RunningNode:
-    """Open the store, load the policy, bind the port and start serving."""
-    insecure = config.server.insecure if insecure is None else insecure
-    reflection_on = config.server.reflection if reflection_on is None else reflection_on
-    address = listen or config.server.listen
-    store.open_store(home.db_path).close()  # schemas applied before serving
-    policies = PolicyHolder(home.root / config.policy.path, home.db_path)
-    policies.load_initial()
-    pool = PsiPool(max_workers=config.psi.workers, timeout_s=config.psi.timeout_seconds)
-    responder = Responder(config, home.db_path, policies, pool)
-    disclosure = DisclosureResponder(config, home.db_path, policies)
+) -> GrpcServer:
+    """Bind ``address`` and serve the federation, health and (optionally) reflection services.
+
+    Raises :class:`OSError` when the address cannot be bound.
+    """
     if authenticator_factory is not None:
         authenticator = authenticator_factory(home.db_path)
     elif insecure:
@@ -261,7 +182,6 @@ def build_node(
     except RuntimeError:
         port = 0  # grpcio raises where older releases returned 0
     if port == 0:
-        pool.close()
         raise OSError(
             f"could not listen on {address}: the address is in use or not available "
             "(another node or program on that port?). Choose another with --listen or "
@@ -276,13 +196,45 @@ def build_node(
         agency_id=config.agency_id,
         port=port,
         tls=not insecure,
-        policy_digest=policies.current().digest,
+        policy_digest=policy_digest,
     )
-    return RunningNode(
-        server=server,
-        port=port,
-        health=health_servicer,
-        pool=pool,
-        policies=policies,
-        grace_seconds=config.server.grace_seconds,
+    return GrpcServer(server=server, port=port, health=health_servicer)
+
+
+def build_node(
+    home: NodeHome,
+    config: NodeConfig,
+    *,
+    listen: str | None = None,
+    insecure: bool | None = None,
+    reflection_on: bool | None = None,
+    authenticator_factory: Callable[[Path], Authenticator] | None = None,
+) -> RunningNode:
+    """A node serving gRPC: the composition root with :func:`start_server` as its server."""
+
+    def grpc_server(
+        home: NodeHome,
+        config: NodeConfig,
+        responder: Responder,
+        disclosure: DisclosureResponder,
+        *,
+        address: str,
+        insecure: bool,
+        reflection_on: bool,
+        policy_digest: str,
+    ) -> GrpcServer:
+        return start_server(
+            home,
+            config,
+            responder,
+            disclosure,
+            address=address,
+            insecure=insecure,
+            reflection_on=reflection_on,
+            policy_digest=policy_digest,
+            authenticator_factory=authenticator_factory,
+        )
+
+    return build_app_node(
+        home, config, grpc_server, listen=listen, insecure=insecure, reflection_on=reflection_on
     )

@@ -25,7 +25,7 @@ from node.disclosure import DisclosureResponder
 from node.errors import DeadlineTooShort, ServiceUnavailable
 from node.match.responder import CAPABILITIES, PROTOCOL_VERSION, Responder, key_types_of
 from node.peers.channel import PeerDescription
-from node.records.keys import KEY_SCHEME_VERSION
+from node.records.schemes import advertised_schemes
 from node.rpc import wire
 from node.rpc.auth import Authenticator
 from node.rpc.errors import classify, set_error
@@ -121,7 +121,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                     agency_id=self.identity.agency_id,
                     country=self.identity.country,
                     protocol_version=PROTOCOL_VERSION,
-                    key_scheme_version=KEY_SCHEME_VERSION,
+                    key_scheme_version=min(advertised_schemes()),
+                    key_scheme_versions=advertised_schemes(),
                     capabilities=CAPABILITIES,
                     policy_digest=self.responder.policies.current().digest,
                     max_elements_per_request=self.identity.max_elements_per_request,

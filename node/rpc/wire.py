@@ -64,6 +64,7 @@ def describe_response_pb(description: PeerDescription) -> pb.DescribeResponse:
         policy_digest=description.policy_digest,
         max_elements_per_request=description.max_elements_per_request,
         software_version=description.software_version,
+        key_scheme_versions=list(description.key_scheme_versions),
     )
 
 
@@ -78,6 +79,7 @@ def description_of(response: pb.DescribeResponse) -> PeerDescription:
         policy_digest=response.policy_digest,
         max_elements_per_request=response.max_elements_per_request,
         software_version=response.software_version,
+        key_scheme_versions=tuple(response.key_scheme_versions),
     )
 
 

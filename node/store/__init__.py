@@ -1,118 +1,123 @@
-"""The node's embedded SQLite database.
+"""The node's store: one database per home, reached only through this package.
 
-One file per node home. WAL journal so readers never block the writer,
-``synchronous=FULL`` so a committed action survives a power cut, and every
-write in ``BEGIN IMMEDIATE`` so two processes (``spoor serve`` and an import)
-serialise cleanly instead of failing half-way. Each domain module that owns
-tables exposes an idempotent ``SCHEMA`` string; :func:`open_store` applies them
-all in one transaction.
+* :func:`opened` — the one way to hold a connection: opens (upgrading the
+  schema if needed) and always closes.
+* :func:`transaction` — one write transaction (``BEGIN IMMEDIATE`` on
+  SQLite): all of the block commits, or none of it. An action and its audit
+  entry are written in the same one.
+* Repositories, one module per aggregate, hold every SQL statement:
+  :mod:`node.store.records`, :mod:`node.store.matches`,
+  :mod:`node.store.budgets`, :mod:`node.store.tickets`,
+  :mod:`node.store.disclosures`, :mod:`node.store.audit`,
+  :mod:`node.store.officers`, :mod:`node.store.peers`.
+* :mod:`node.store.migrations` — numbered schema versions.
+* :mod:`node.store.timecodec` — how a moment is written and read.
+* :mod:`node.store.backend` — what differs between database engines.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 from node.errors import SpoorError
+from node.store import migrations
+from node.store.backend import BACKEND, BUSY_TIMEOUT_MS, Connection, DatabaseError, Row
 
-# Modules that own tables, in creation order. Each exposes ``SCHEMA: str``
-# made only of ``CREATE ... IF NOT EXISTS`` statements.
-SCHEMA_MODULES: tuple[str, ...] = (
-    "node.store.core_schema",
-    "node.records.schema",
-    "node.audit.schema",
-    "node.disclosure.schema",
-    "node.officers",
-    "node.officers.credential_store",
-)
-
-BUSY_TIMEOUT_MS = 15_000
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "Connection",
+    "Row",
+    "SchemaTooNew",
+    "StoreError",
+    "connect",
+    "ensure_current",
+    "open_store",
+    "opened",
+    "transaction",
+    "upgrade",
+]
 
 
 class StoreError(SpoorError):
     """The node database could not be opened or written."""
 
-    FIELDS = ("reason",)
+    FIELDS: ClassVar[tuple[str, ...]] = ("reason",)
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open a connection with the pragmas every Spoor connection needs.
+class SchemaTooNew(StoreError):
+    """The database was written by a newer release; this one will not touch it."""
 
-    A new database file is created with mode 0600: it holds records and keys.
-    SQLite gives its -wal and -shm files the same mode.
+    FIELDS = ("path", "found", "known")
+
+    def __init__(self, path: Path, found: int, known: int) -> None:
+        self.path = path
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"{path}: the node database has schema version {found}, but this version of "
+            f"spoor knows versions up to {known}. Nothing was changed. Run the newer spoor "
+            "release that wrote it, or restore the backup copy (node.db.v*-*.bak) taken "
+            "before its upgrade."
+        )
+
+
+def connect(path: Path) -> Connection:
+    """A connection with the pragmas every Spoor connection needs (no schema check).
+
+    Long-running processes open the store once with :func:`open_store` (which
+    upgrades it) and use this for later connections.
     """
-    if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    conn = sqlite3.connect(
-        path,
-        isolation_level=None,  # explicit BEGIN IMMEDIATE / COMMIT below
-        timeout=BUSY_TIMEOUT_MS / 1000,
-        check_same_thread=False,
-        detect_types=0,
-    )
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
+    return BACKEND.connect(path)
 
 
-def _schemas() -> list[str]:
-    out: list[str] = []
-    for name in SCHEMA_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
-            continue
-        schema = getattr(module, "SCHEMA", "")
-        if schema:
-            out.append(schema)
-    return out
-
-
-def open_store(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the node database and apply every schema."""
+def open_store(path: Path) -> Connection:
+    """Open (creating if needed) the node database, upgraded to the current schema."""
     if not path.parent.is_dir():
         raise StoreError(f"{path.parent}: node home does not exist — run 'spoor init' first")
     try:
         conn = connect(path)
-        with transaction(conn):
-            for schema in _schemas():
-                for statement in _split(schema):
-                    conn.execute(statement)
-    except sqlite3.Error as exc:
+    except DatabaseError as exc:
         raise StoreError(f"{path}: cannot open the node database: {exc}") from exc
+    try:
+        upgrade(conn, path)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
-def _split(script: str) -> Iterator[str]:
-    # sqlite3.executescript would COMMIT our transaction; run statements one by one.
-    buf = ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            if buf.strip():
-                yield buf
-            buf = ""
-    if buf.strip():
-        yield buf
+def ensure_current(path: Path) -> None:
+    """Upgrade the database at ``path`` to the current schema (or refuse a newer one)."""
+    with opened(path):
+        pass
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run a block in one ``BEGIN IMMEDIATE`` transaction: all of it commits, or none."""
-    conn.execute("BEGIN IMMEDIATE")
+def opened(path: Path, *, check_schema: bool = True) -> Iterator[Connection]:
+    """Hold a connection for the block and close it after, whatever happens.
+
+    ``check_schema=False`` skips the version check for hot paths of a node
+    whose store was opened (and upgraded) at start-up.
+    """
+    conn = open_store(path) if check_schema else connect(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def transaction(conn: Connection) -> Iterator[Connection]:
+    """Run a block in one write transaction: all of it commits, or none."""
+    BACKEND.begin_write(conn)
     try:
         yield conn
     except BaseException:
@@ -120,3 +125,47 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+def backup_path(path: Path, version: int, moment: datetime | None = None) -> Path:
+    stamp = (moment or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    return path.with_name(f"{path.name}.v{version}-{stamp}.bak")
+
+
+def upgrade(conn: Connection, path: Path) -> int:
+    """Bring the database to :data:`migrations.LATEST`; the version it had.
+
+    A database already current costs two small reads. An older one is copied first
+    (mode 0600, next to it) and then upgraded in one write transaction, so an
+    interrupted upgrade leaves the old version in place. A newer one raises
+    :class:`SchemaTooNew` before anything is written.
+    """
+    try:
+        tables = BACKEND.tables(conn)
+        version = migrations.recorded_version(conn, tables)
+        if version > migrations.LATEST:
+            raise SchemaTooNew(path, version, migrations.LATEST)
+        if version == migrations.LATEST:
+            return version
+        backup = backup_path(path, version) if tables else None
+        if backup is not None:  # an existing home (an empty new file needs no copy)
+            BACKEND.backup(conn, backup)
+    except DatabaseError as exc:
+        raise StoreError(f"{path}: cannot open the node database: {exc}") from exc
+    try:
+        with transaction(conn):
+            # Another process may have upgraded it while we copied.
+            version = migrations.recorded_version(conn, BACKEND.tables(conn))
+            if version > migrations.LATEST:
+                raise SchemaTooNew(path, version, migrations.LATEST)
+            for step in migrations.pending(version):
+                step.apply(conn)
+            if version < migrations.LATEST:
+                migrations.record_version(conn, migrations.LATEST)
+    except DatabaseError as exc:
+        kept = f"; a copy taken before the attempt is at {backup}" if backup else ""
+        raise StoreError(
+            f"{path}: could not upgrade the node database from schema version {version} to "
+            f"{migrations.LATEST} ({exc}); nothing was changed{kept}"
+        ) from exc
+    return version

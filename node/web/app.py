@@ -156,6 +156,7 @@ def create_app(
     """The console for ``home`` (sessions in memory, one store connection per request)."""
     from node.web.sessions import SessionStore
 
+    store.ensure_current(home.db_path)
     minutes = session_minutes or config.console.session_minutes
     console = Console(
         home=home,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from node import store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.officers import credentials
+from node.store import Connection
 from node.web import i18n
 from node.web.sessions import COOKIE, Session, SessionStore
 
@@ -43,12 +43,10 @@ class Console:
         return self.home.root / self.config.policy.path
 
     @contextmanager
-    def db(self) -> Iterator[sqlite3.Connection]:
-        conn = store.connect(self.home.db_path)
-        try:
+    def db(self) -> Iterator[Connection]:
+        # The console upgraded the home when it started (create_app).
+        with store.opened(self.home.db_path, check_schema=False) as conn:
             yield conn
-        finally:
-            conn.close()
 
 
 def make_templates() -> Environment:

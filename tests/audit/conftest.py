@@ -13,13 +13,8 @@ from node.app.home import NodeHome
 
 
 @pytest.fixture
-def home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> NodeHome:
+def home(tmp_path: Any) -> NodeHome:
     """A node home directory (no 'spoor init' needed: the audit only needs its tables)."""
-    # The audit tests need only the core and audit tables; other modules' schemas
-    # are exercised by their own tests.
-    monkeypatch.setattr(
-        node.store, "SCHEMA_MODULES", ("node.store.core_schema", "node.audit.schema")
-    )
     root = tmp_path / "home"
     root.mkdir()
     return NodeHome(root)

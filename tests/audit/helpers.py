@@ -23,6 +23,11 @@ def rows(conn: sqlite3.Connection, table: str) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(f"SELECT * FROM {table}")]
 
 
+def stand_in_actions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Stand-in action rows written by :func:`act_and_audit` (meta holds the schema version too)."""
+    return [dict(r) for r in conn.execute("SELECT * FROM meta WHERE key = 'action'")]
+
+
 def reseal(conn: sqlite3.Connection, start: int = 1) -> None:
     """Recompute every hash from ``start`` on, as an attacker who knows the algorithm would."""
     prev = conn.execute(

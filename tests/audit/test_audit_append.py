@@ -11,7 +11,7 @@ from node import audit
 from node.app.home import NodeHome
 from node.audit.chain import GENESIS_HASH
 from node.store import transaction
-from tests.audit.helpers import act_and_audit, record, rows
+from tests.audit.helpers import act_and_audit, record, rows, stand_in_actions
 
 OFFICER = "Inspector Wanjiru Kamau"
 JUSTIFICATION = "Ivory consignment seized at Mombasa; suspect linked to broker"
@@ -86,7 +86,7 @@ class TestValidation:
         with pytest.raises(audit.InvalidAuditFieldError) as caught:
             act_and_audit(conn, event, **fields)
         assert caught.value.field == bad
-        assert rows(conn, "meta") == []
+        assert stand_in_actions(conn) == []
         assert rows(conn, "audit_entries") == []
 
     def test_counts_and_empty_text_are_accepted(self, conn: sqlite3.Connection) -> None:
@@ -162,7 +162,7 @@ class TestAuditOrNothing:
         )
         with pytest.raises(sqlite3.Error, match="disk is full"):
             act_and_audit(conn, "config.changed", actor=ACTOR, details={"setting": "limits"})
-        assert rows(conn, "meta") == []
+        assert stand_in_actions(conn) == []
         assert rows(conn, "audit_entries") == []
         assert rows(conn, "audit_personal") == []
 
@@ -176,5 +176,5 @@ class TestAuditOrNothing:
                 act_and_audit(ro, "config.changed")
         finally:
             ro.close()
-        assert rows(conn, "meta") == []
+        assert stand_in_actions(conn) == []
         assert rows(conn, "audit_entries") == []

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from node import audit
+from node import audit, store
 from node.app.home import NodeHome
 from node.cli.audit_cmd import stats as stats_cli
+from node.store import tickets
 from tests.audit.helpers import record
 
 MAY = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -130,7 +131,7 @@ class TestFigures:
     def test_overdue_from_decided_entries_without_tickets_table(
         self, conn: sqlite3.Connection
     ) -> None:
-        """Without a tickets table, overdue counts come from 'disclosure.decided' entries."""
+        """With no ticket on this node, overdue counts come from 'disclosure.decided' entries."""
         record(
             conn, "disclosure.decided", counterpart="th-dnp", details={"pending": 2, "overdue": 1}
         )
@@ -139,27 +140,79 @@ class TestFigures:
         assert report.counterparts[0].overdue == 1
 
     def test_overdue_from_tickets_table(self, conn: sqlite3.Connection, cooperation: None) -> None:
-        """With a tickets table, overdue is pending tickets past their deadline, now."""
-        conn.execute(
-            "CREATE TABLE tickets (ticket_id TEXT, requester TEXT, status TEXT, deadline TEXT)"
-        )
+        """With tickets on this node, overdue is pending tickets past their deadline, now."""
         past = (NOW - timedelta(hours=5)).isoformat()
         future = (NOW + timedelta(hours=5)).isoformat()
-        conn.executemany(
-            "INSERT INTO tickets VALUES (?, ?, ?, ?)",
-            [
+        with store.transaction(conn):
+            for ticket_id, counterpart, status, deadline in [
                 ("a", "th-dnp", "pending", past),
                 ("b", "th-dnp", "pending", future),
                 ("c", "th-dnp", "approved", past),
                 ("d", "za-sanparks", "pending", past),
-            ],
-        )
+            ]:
+                add_ticket(conn, ticket_id, counterpart, status, deadline)
         report = audit.compute_stats(conn, now=NOW)
         assert report.overdue_source == "tickets table"
         rows = by_name(report)
         assert rows["th-dnp"].overdue == 1
         assert rows["za-sanparks"].overdue == 1
         assert report.total.overdue == 2
+
+
+def add_ticket(
+    conn: sqlite3.Connection, ticket_id: str, counterpart: str, status: str, deadline: str
+) -> None:
+    """Store a ticket (with the request and decision it answers) as the responder does."""
+    request = {
+        "disclosure_id": f"d-{ticket_id}",
+        "requester": counterpart,
+        "request_id": f"r-{ticket_id}",
+        "received_at": NOW.isoformat(),
+        "purpose": "criminal_investigation",
+        "legal_basis": "TEST-MoU",
+        "case_reference": "CASE-1",
+        "officer": "Officer",
+        "justification": "test",
+        "potential_charges": "[]",
+        "assurances": "[]",
+        "requested_fields": "[]",
+        "policy_digest": "p",
+        "keys_count": 1,
+    }
+    tickets.add_request(conn, request)
+    tickets.add_decision(
+        conn,
+        {
+            "item_id": f"i-{ticket_id}",
+            "disclosure_id": f"d-{ticket_id}",
+            "position": 0,
+            "key_digest": "k",
+            "record_id": "R-1",
+            "outcome": "PENDING_APPROVAL",
+            "reason_code": "APPROVAL_REQUIRED",
+            "fields": "{}",
+            "transforms": "{}",
+            "denied_by": "[]",
+            "explanation": "",
+            "decided_at": NOW.isoformat(),
+            "ticket_id": ticket_id,
+        },
+    )
+    tickets.add_ticket(
+        conn,
+        {
+            "ticket_id": ticket_id,
+            "item_id": f"i-{ticket_id}",
+            "disclosure_id": f"d-{ticket_id}",
+            "counterpart": counterpart,
+            "record_id": "R-1",
+            "status": status,
+            "created_at": NOW.isoformat(),
+            "deadline": deadline,
+            "roles": "[]",
+            "two_person": 0,
+        },
+    )
 
 
 class TestStatsCommand:

@@ -14,10 +14,11 @@ from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
 from node.disclosure import DisclosureAnswer, DisclosureCall, DisclosureResponder
 from node.match.responder import PROTOCOL_VERSION
-from node.records import store as record_store
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
 from node.records.model import IdentityDocument, Record, SpeciesItem
 from node.rpc import wire
+from node.store import matches
+from node.store import records as record_store
 from tests.officers_support import enrol
 
 DATA = Path(__file__).parent / "data"
@@ -70,7 +71,7 @@ CANE_RAT = Record(
     offence_classes=("wildlife_trafficking",),
 )
 RECORDS = (SUSPECT, VICTIM, IVORY, CANE_RAT)
-UNHELD_KEY = "v1|passport|VNM|Z9999999"
+UNHELD_KEY = f"v{KEY_SCHEME_VERSION}|passport|VNM|Z9999999"
 
 
 def key_of(record: Record, key_type: str) -> str:
@@ -180,18 +181,34 @@ def make_requester_db(root: Path, keys: list[tuple[str, str, str]]) -> sqlite3.C
     root.mkdir(parents=True, exist_ok=True)
     conn = store.open_store(root / "node.db")
     with store.transaction(conn):
-        conn.execute(
-            "INSERT INTO matches(match_id, peer, request_id, created_at, purpose, legal_basis, "
-            "case_reference, officer, reveal, elements, hits, transcript_hash, policy_digest) "
-            "VALUES ('m-1', ?, 'r-1', '2026-11-22T10:00:00Z', 'criminal_investigation', "
-            "'KE-VN-MoU-2024', 'VN-HCM-2026-044', 'Insp. Tran Thi Mai', 'intersection', ?, ?, "
-            "'00', '00')",
-            (RESPONDER, len(keys), len(keys)),
+        matches.create(
+            conn,
+            match_id="m-1",
+            peer=RESPONDER,
+            request_id="r-1",
+            created_at="2026-11-22T10:00:00Z",
+            purpose="criminal_investigation",
+            legal_basis="KE-VN-MoU-2024",
+            case_reference="VN-HCM-2026-044",
+            officer="Insp. Tran Thi Mai",
+            reveal="intersection",
+            transcript_hash="00",
+            policy_digest="00",
         )
-        for row, (record_id, key_type, key) in enumerate(keys, start=1):
-            conn.execute(
-                "INSERT INTO match_hits(match_id, row_number, record_id, key_type, match_key) "
-                "VALUES ('m-1', ?, ?, ?, ?)",
-                (row, record_id, key_type, key),
-            )
+        matches.add_request(
+            conn,
+            match_id="m-1",
+            request_id="r-1",
+            chunk=1,
+            created_at="2026-11-22T10:00:00Z",
+            elements=len(keys),
+            hits=len(keys),
+            transcript_hash="00",
+            policy_digest="00",
+        )
+        matches.add_hits(
+            conn,
+            "m-1",
+            [(row, *hit) for row, hit in enumerate(keys, start=1)],
+        )
     return conn

@@ -11,6 +11,7 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from spoor.federation.v1 import federation_pb2 as pb
 
+from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.servicer import FederationServicer, NodeIdentity
 from tests.disclosure.helpers import IVORY, OTHER, REQUESTER, SUSPECT, ResponderNode, key_of
 
@@ -52,7 +53,7 @@ class Harness:
 def disclose_request(keys: list[str], **overrides: Any) -> pb.DiscloseRequest:
     fields: dict[str, Any] = {
         "protocol_version": 1,
-        "key_scheme_version": 1,
+        "key_scheme_version": KEY_SCHEME_VERSION,
         "request_id": str(uuid.uuid4()),
         "match_keys": keys,
         "purpose": "criminal_investigation",

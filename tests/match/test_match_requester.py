@@ -69,8 +69,8 @@ ROWS = [
         "phones": ["+84 90 111 2233"],
     },
 ]
-PHONE = "v1|phone|+84912345678"
-CONTAINER = "v1|container|MSCU1234566"
+PHONE = f"v{KEY_SCHEME_VERSION}|phone|+84912345678"
+CONTAINER = f"v{KEY_SCHEME_VERSION}|container|MSCU1234566"
 
 
 @dataclass
@@ -84,6 +84,7 @@ class FakeCounterpart:
     refuse: PeerCallFailed | None = None
     says_it_is: str | None = None
     protocol_version: int = PROTOCOL_VERSION
+    schemes: tuple[int, ...] = (KEY_SCHEME_VERSION,)
     address: str = "127.0.0.1:9"
     calls: list[MatchCall] = field(default_factory=list)
     elements_per_call: list[int] = field(default_factory=list)
@@ -96,7 +97,8 @@ class FakeCounterpart:
             agency_id=self.says_it_is or self.peer_id,
             country="KE",
             protocol_version=self.protocol_version,
-            key_scheme_version=KEY_SCHEME_VERSION,
+            key_scheme_version=min(self.schemes),
+            key_scheme_versions=self.schemes,
             capabilities=("match.intersection", "match.cardinality"),
             policy_digest="digest-" + self.peer_id,
             max_elements_per_request=self.max_elements_per_request,
@@ -180,7 +182,9 @@ class TestHitsMapBackToRows:
         self, conn: sqlite3.Connection, rows: list[RowResult]
     ) -> None:
         """Rows whose keys the counterpart holds get the key type; others get nothing."""
-        ke = FakeCounterpart("ke-kws", [PHONE, CONTAINER, "v1|phone|+254722000111"])
+        ke = FakeCounterpart(
+            "ke-kws", [PHONE, CONTAINER, f"v{KEY_SCHEME_VERSION}|phone|+254722000111"]
+        )
         report = run(conn, rows, ke)
         assert hits_of(rows) == {
             "VN-1": {"ke-kws": ["phone"]},
@@ -275,6 +279,34 @@ class TestFailures:
         report = run(conn, rows, other)
         assert "protocol version" in str(report.peers[0].error)
         assert other.calls == []
+
+
+class TestKeySchemes:
+    def test_a_counterpart_still_on_scheme_1_is_asked_in_scheme_1(
+        self, conn: sqlite3.Connection, rows: list[RowResult]
+    ) -> None:
+        """During a transition a peer answering only scheme 1 gets scheme-1 keys and its hits."""
+        old = FakeCounterpart("ke-kws", ["v1|phone|+84912345678"], schemes=(1,))
+        run(conn, rows, old)
+        assert {c.key_scheme_version for c in old.calls} == {1}
+        assert hits_of(rows) == {"VN-1": {"ke-kws": ["phone"]}, "VN-3": {"ke-kws": ["phone"]}}
+
+    def test_the_newest_shared_scheme_is_used(
+        self, conn: sqlite3.Connection, rows: list[RowResult]
+    ) -> None:
+        """A peer answering both schemes is asked in the newest one."""
+        both = FakeCounterpart("ke-kws", [PHONE], schemes=(KEY_SCHEME_VERSION, 1))
+        run(conn, rows, both)
+        assert {c.key_scheme_version for c in both.calls} == {KEY_SCHEME_VERSION}
+
+    def test_a_counterpart_with_no_shared_scheme_gets_no_keys(
+        self, conn: sqlite3.Connection, rows: list[RowResult]
+    ) -> None:
+        """A peer only on a scheme this node does not know is refused before any key leaves."""
+        future = FakeCounterpart("ke-kws", [PHONE], schemes=(KEY_SCHEME_VERSION + 1,))
+        report = run(conn, rows, future)
+        assert "key-scheme version" in str(report.peers[0].error)
+        assert future.calls == []
 
 
 class TestCardinality:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from node import store
-from node.records import store as rs
 from node.records.importer import ImportRefusedError, import_file
+from node.store import records as rs
 from spoor_dev import generate
 
 

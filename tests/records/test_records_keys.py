@@ -8,9 +8,10 @@ from node.records.keys import KEY_SCHEME_VERSION, KEY_TYPES, derive_keys
 from node.records.parse import parse_row
 
 
-def keys_of(row: dict[str, object]) -> dict[str, list[str]]:
+def keys_of(row: dict[str, object], scheme: int = 1) -> dict[str, list[str]]:
+    """Keys by type; scheme 1 unless asked (its layout stays derivable for peers on it)."""
     out: dict[str, list[str]] = {}
-    for k in derive_keys(parse_row(row)).keys:
+    for k in derive_keys(parse_row(row), scheme).keys:
         out.setdefault(k.key_type, []).append(k.value)
     return out
 

@@ -8,10 +8,10 @@ import sqlite3
 from records_helpers import person_row, shipment_row
 
 from node import store
-from node.records import store as rs
 from node.records.facts import facts
 from node.records.model import FIELD_GROUPS
 from node.records.parse import parse_row
+from node.store import records as rs
 
 
 def put(conn: sqlite3.Connection, *rows: dict[str, object]) -> rs.UpsertCounts:
@@ -33,7 +33,8 @@ class TestUpsert:
         put(conn, shipment_row(containers="MSCU1234566"))
         counts = put(conn, shipment_row(containers="HLCU4815165"))
         assert counts.updated == 1
-        assert rs.keys_of(conn, "S-1") == ["v1|container|HLCU4815165"]
+        # Keys are stored for every scheme a peer may ask in (the string carries its scheme).
+        assert rs.keys_of(conn, "S-1") == ["v1|container|HLCU4815165", "v2|container|HLCU4815165"]
 
     def test_only_matchable_keys_are_stored(self, conn: sqlite3.Connection) -> None:
         """A bare name is not stored as a key; name and full date is."""
@@ -77,7 +78,7 @@ class TestEligibleKeys:
         """eligible_keys pairs every record's facts with exactly its keys, keyless ones too."""
         put(conn, person_row(), shipment_row(), person_row(record_id="P-2", date_of_birth=""))
         got = {f["record_id"]: keys for f, keys in rs.eligible_keys(conn)}
-        assert got["S-1"] == ["v1|container|MSCU1234566"]
+        assert got["S-1"] == ["v1|container|MSCU1234566", "v2|container|MSCU1234566"]
         assert "v1|name_dob|hung nguyen van|1979-03-02" in got["P-1"]
         assert got["P-2"] == []
 

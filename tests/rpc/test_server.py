@@ -19,13 +19,14 @@ from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 from node import pki, store
 from node.app.config import load_config
 from node.app.home import NodeHome
+from node.app.node import RunningNode
 from node.match.responder import PROTOCOL_VERSION
 from node.peers import get as get_peer
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.client import PeerCallFailed, PeerClient
-from node.rpc.server import RunningNode, build_node
+from node.rpc.server import build_node
 from tests.conftest import responder_with_peer, spoor
 
 HELD = [

@@ -24,6 +24,7 @@ from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
 from node.psi.pool import PsiPool
 from node.records.keys import KEY_SCHEME_VERSION
+from node.records.schemes import advertised_schemes
 from node.rpc.servicer import FederationServicer, NodeIdentity
 from tests.conftest import responder_with_peer
 
@@ -59,10 +60,10 @@ HELD = [
     },
 ]
 QUERY = [
-    "v1|phone|+84912345678",  # held (suspect)
-    "v1|container|MSCU1234566",  # held (shipment)
-    "v1|phone|+254722000111",  # held, but on a witness: never matchable
-    "v1|phone|+258841234567",  # not held
+    f"v{KEY_SCHEME_VERSION}|phone|+84912345678",  # held (suspect)
+    f"v{KEY_SCHEME_VERSION}|container|MSCU1234566",  # held (shipment)
+    f"v{KEY_SCHEME_VERSION}|phone|+254722000111",  # held, but on a witness: never matchable
+    f"v{KEY_SCHEME_VERSION}|phone|+258841234567",  # not held
 ]
 
 
@@ -159,7 +160,10 @@ class TestDescribe:
         response, _, code, _ = call(server, "Describe", pb.DescribeRequest())
         assert code == grpc.StatusCode.OK
         assert (response.agency_id, response.country) == ("ke-kws", "KE")
-        assert response.key_scheme_version == KEY_SCHEME_VERSION
+        assert tuple(response.key_scheme_versions) == advertised_schemes()
+        assert response.key_scheme_versions[0] == KEY_SCHEME_VERSION
+        # The single field names the oldest scheme, for nodes that compare it for equality.
+        assert response.key_scheme_version == min(advertised_schemes())
         assert response.protocol_version == PROTOCOL_VERSION
         assert "match.intersection" in response.capabilities
         assert response.policy_digest == servicer.responder.policies.current().digest

@@ -159,3 +159,22 @@ def registration_number(value: str) -> str:
             "registration_number", value, "expected 3 to 30 letters or digits"
         )
     return text
+
+
+_INTERNATIONAL_00 = re.compile(r"^\s*00\s*([1-9])")
+
+
+@lru_cache(maxsize=65536)
+def phone_v2(value: str, region: str | None) -> str:
+    """E.164 form, scheme 2: as :func:`phone`, and a leading ``00`` reads as ``+``.
+
+    ``00`` is the international prefix of most countries; a number written
+    ``0084 91 234 5678`` is read in ``region`` first, then (when that fails or
+    there is no region) as ``+84 91 234 5678``.
+    """
+    try:
+        return phone(value, region)
+    except InvalidIdentifierError:
+        if not _INTERNATIONAL_00.match(value):
+            raise
+    return phone(_INTERNATIONAL_00.sub(r"+\1", value, count=1), None)

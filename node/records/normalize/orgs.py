@@ -1,3 +1,4 @@
+# ruff: noqa: RUF002 - the fullwidth ampersand is a real input
 # ruff: noqa: RUF001, RUF003 - names and legal forms are written in their own scripts
 """Company names without their legal form.
 
@@ -190,4 +191,63 @@ def _strip_forms(words: list[str]) -> list[str]:
 def company_name(name: str) -> str:
     """Canonical company name (``tembe trading``); empty when nothing but a legal form remains."""
     words = _strip_forms(list(tokens(_strip_script_forms(name))))
+    return " ".join(split_pinyin_words(tuple(words)))
+
+
+# ---------------------------------------------------------------- scheme 2
+
+#: Words that join two names in a company name, in the languages agencies write.
+CONNECTIVES = frozenset({"and", "et", "e", "y", "und"})
+_AMPERSAND = ("&", "＆", "+")
+
+
+@lru_cache(maxsize=1)
+def cleanco_forms() -> tuple[tuple[str, ...], ...]:
+    """cleanco's legal-form terms (every country and type) as word tuples, longest first."""
+    from cleanco.termdata import terms_by_country, terms_by_type
+
+    terms = {t for group in (terms_by_country, terms_by_type) for ts in group.values() for t in ts}
+    out = set()
+    for term in terms:
+        words = _connected_tokens(term.replace(".", ""))
+        if words and sum(len(w) for w in words) >= 2:
+            out.add(words)
+    return tuple(sorted(out, key=lambda f: (-len(f), f)))
+
+
+def _connected_tokens(text: str) -> tuple[str, ...]:
+    for amp in _AMPERSAND:
+        text = text.replace(amp, " and ")
+    words = tokens(text)
+    if len(words) <= 2:
+        return words
+    inner = tuple("and" if w in CONNECTIVES else w for w in words[1:-1])
+    return (words[0], *inner, words[-1])
+
+
+def _strip_trailing(words: list[str], forms: tuple[tuple[str, ...], ...]) -> list[str]:
+    changed = True
+    while changed and words:
+        changed = False
+        for form in forms:
+            n = len(form)
+            if len(words) > n and tuple(words[-n:]) == form:
+                words = words[:-n]
+                changed = True
+                break
+    return words
+
+
+@lru_cache(maxsize=65536)
+def company_name_v2(name: str) -> str:
+    """Canonical company name, scheme 2.
+
+    As scheme 1, and: ``&``, ``＆`` and ``+`` are the word ``and``; ``et``, ``e``,
+    ``y`` and ``und`` between two words are ``and``; cleanco's legal-form terms
+    of every country are removed from the end after the curated list.
+    """
+    words = list(_connected_tokens(_strip_script_forms(name)))
+    words = _strip_forms(words)
+    words = _strip_trailing(words, cleanco_forms())
+    words = _strip_forms(words)
     return " ".join(split_pinyin_words(tuple(words)))

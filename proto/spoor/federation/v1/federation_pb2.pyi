@@ -114,6 +114,7 @@ class DescribeResponse(google.protobuf.message.Message):
     POLICY_DIGEST_FIELD_NUMBER: builtins.int
     MAX_ELEMENTS_PER_REQUEST_FIELD_NUMBER: builtins.int
     SOFTWARE_VERSION_FIELD_NUMBER: builtins.int
+    KEY_SCHEME_VERSIONS_FIELD_NUMBER: builtins.int
     agency_id: builtins.str
     """agency_id is the responder's agency identifier, as in its certificate."""
     country: builtins.str
@@ -121,8 +122,8 @@ class DescribeResponse(google.protobuf.message.Message):
     protocol_version: builtins.int
     """protocol_version is the version of this wire protocol the node speaks."""
     key_scheme_version: builtins.int
-    """key_scheme_version is the version of the match-key catalogue the node
-    derives keys with; nodes refuse to match across different versions.
+    """key_scheme_version is the oldest match-key scheme the node answers in; a
+    node that predates key_scheme_versions compares it for equality.
     """
     policy_digest: builtins.str
     """policy_digest is the SHA-256 digest of the release policy in force."""
@@ -133,6 +134,12 @@ class DescribeResponse(google.protobuf.message.Message):
     @property
     def capabilities(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
         """capabilities lists optional features by name, e.g. "match.intersection"."""
+
+    @property
+    def key_scheme_versions(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.int]:
+        """key_scheme_versions lists every match-key scheme the node answers in,
+        newest first; a requester derives its keys in the newest one it shares.
+        """
 
     def __init__(
         self,
@@ -145,8 +152,9 @@ class DescribeResponse(google.protobuf.message.Message):
         policy_digest: builtins.str = ...,
         max_elements_per_request: builtins.int = ...,
         software_version: builtins.str = ...,
+        key_scheme_versions: collections.abc.Iterable[builtins.int] | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["agency_id", b"agency_id", "capabilities", b"capabilities", "country", b"country", "key_scheme_version", b"key_scheme_version", "max_elements_per_request", b"max_elements_per_request", "policy_digest", b"policy_digest", "protocol_version", b"protocol_version", "software_version", b"software_version"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["agency_id", b"agency_id", "capabilities", b"capabilities", "country", b"country", "key_scheme_version", b"key_scheme_version", "key_scheme_versions", b"key_scheme_versions", "max_elements_per_request", b"max_elements_per_request", "policy_digest", b"policy_digest", "protocol_version", b"protocol_version", "software_version", b"software_version"]) -> None: ...
 
 Global___DescribeResponse: typing_extensions.TypeAlias = DescribeResponse
 
@@ -173,7 +181,7 @@ class MatchRequest(google.protobuf.message.Message):
     protocol_version: builtins.int
     """protocol_version must equal the responder's protocol version."""
     key_scheme_version: builtins.int
-    """key_scheme_version must equal the responder's key-scheme version."""
+    """key_scheme_version is one of the responder's key_scheme_versions."""
     purpose: builtins.str
     """purpose is the purpose of the consultation, from the policy vocabulary
     (e.g. "criminal_investigation").
@@ -305,7 +313,7 @@ class DiscloseRequest(google.protobuf.message.Message):
     protocol_version: builtins.int
     """protocol_version must equal the responder's protocol version."""
     key_scheme_version: builtins.int
-    """key_scheme_version must equal the responder's key-scheme version."""
+    """key_scheme_version is one of the responder's key_scheme_versions."""
     request_id: builtins.str
     """request_id is a client-chosen identifier (UUID); sending the same request
     again with the same request_id returns the same disclosure as it stands

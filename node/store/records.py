@@ -1,4 +1,4 @@
-"""Stored records and their match keys.
+"""Records repository: stored records and their match keys.
 
 Writers run inside the caller's ``with node.store.transaction(conn):`` so an
 import, a deletion or a purge commits together with its audit entry. Records
@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import NamedTuple
 
 from node.records.facts import RecordFacts, facts
-from node.records.keys import derive_keys
+from node.records.keys import derive_stored_keys
 from node.records.model import Record
+from node.store.backend import BACKEND, Connection
+from node.store.timecodec import now_ts
 
 BATCH = 5000
 IMPORT_CACHE_KIB = 262_144
@@ -47,7 +48,7 @@ class PreparedRecord(NamedTuple):
             record.kind,
             record.review_date,
             record.canonical_json(),
-            tuple(derive_keys(record).matchable()),
+            tuple(derive_stored_keys(record).matchable()),
         )
 
 
@@ -75,7 +76,7 @@ def _batches(items: Iterable[PreparedRecord], size: int) -> Iterator[list[Prepar
         yield batch
 
 
-def _existing(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[int, str]]:
+def _existing(conn: Connection, ids: list[str]) -> dict[str, tuple[int, str]]:
     out: dict[str, tuple[int, str]] = {}
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
@@ -95,9 +96,9 @@ class Upserter:
     reader already refused duplicate ids), so no lookups are needed.
     """
 
-    def __init__(self, conn: sqlite3.Connection, unique_ids: bool = False) -> None:
+    def __init__(self, conn: Connection, unique_ids: bool = False) -> None:
         self.conn = conn
-        self.now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.now = now_ts()
         self.empty = conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
         self.next_rid = int(
             conn.execute("SELECT COALESCE(MAX(rid), 0) + 1 FROM records").fetchone()[0]
@@ -105,7 +106,7 @@ class Upserter:
         # Callers that already refused duplicate ids (the importer) need no second check.
         self.seen: set[str] | None = set() if self.empty and not unique_ids else None
         # A large cache keeps the indexes' hot pages in memory during a big import.
-        conn.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+        BACKEND.prepare_bulk_load(conn, IMPORT_CACHE_KIB)
         self.bulk = False
 
     def begin_bulk(self) -> None:
@@ -170,7 +171,9 @@ class Upserter:
             )
             conn.executemany("DELETE FROM match_keys WHERE rid=?", drop)
         if key_rows:
-            conn.executemany("INSERT OR IGNORE INTO match_keys VALUES (?,?)", key_rows)
+            conn.executemany(
+                "INSERT INTO match_keys (rid, key) VALUES (?,?) ON CONFLICT DO NOTHING", key_rows
+            )
         return UpsertCounts(len(new_rows), len(changed_rows), unchanged, len(key_rows))
 
     def _rid_of(self, record_id: str) -> int:
@@ -179,7 +182,7 @@ class Upserter:
 
 
 def upsert_prepared(
-    conn: sqlite3.Connection, prepared: Iterable[PreparedRecord], batch_size: int = BATCH
+    conn: Connection, prepared: Iterable[PreparedRecord], batch_size: int = BATCH
 ) -> UpsertCounts:
     """Store prepared records (inside the caller's transaction); see :func:`upsert`."""
     upserter = Upserter(conn)
@@ -189,18 +192,18 @@ def upsert_prepared(
     return total
 
 
-def upsert(conn: sqlite3.Connection, records: Iterable[Record]) -> UpsertCounts:
+def upsert(conn: Connection, records: Iterable[Record]) -> UpsertCounts:
     """Insert new records, replace changed ones and leave identical ones alone (by record_id)."""
     return upsert_prepared(conn, (PreparedRecord.of(r) for r in records))
 
 
-def get(conn: sqlite3.Connection, record_id: str) -> Record | None:
+def get(conn: Connection, record_id: str) -> Record | None:
     """The stored record with this id, or None."""
     row = conn.execute("SELECT content FROM records WHERE record_id=?", (record_id,)).fetchone()
     return Record.from_json(json.loads(row[0])) if row else None
 
 
-def keys_of(conn: sqlite3.Connection, record_id: str) -> list[str]:
+def keys_of(conn: Connection, record_id: str) -> list[str]:
     """The matchable key strings stored for a record."""
     rows = conn.execute(
         "SELECT k.key FROM match_keys k JOIN records r ON r.rid = k.rid"
@@ -210,7 +213,17 @@ def keys_of(conn: sqlite3.Connection, record_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def count(conn: sqlite3.Connection, kind: str | None = None) -> int:
+def ids_with_key(conn: Connection, key: str) -> list[str]:
+    """Ids of the stored records holding the matchable ``key``, in id order."""
+    rows = conn.execute(
+        "SELECT DISTINCT r.record_id FROM match_keys k JOIN records r ON r.rid = k.rid "
+        "WHERE k.key = ? ORDER BY r.record_id",
+        (key,),
+    )
+    return [str(r[0]) for r in rows]
+
+
+def count(conn: Connection, kind: str | None = None) -> int:
     """How many records are stored (of one kind, if given)."""
     if kind is None:
         return int(conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
@@ -218,7 +231,7 @@ def count(conn: sqlite3.Connection, kind: str | None = None) -> int:
 
 
 def list_records(
-    conn: sqlite3.Connection, kind: str | None = None, limit: int = 100, offset: int = 0
+    conn: Connection, kind: str | None = None, limit: int = 100, offset: int = 0
 ) -> list[Record]:
     """Stored records in import order, optionally of one kind, one page at a time."""
     where, args = ("WHERE kind=?", [kind]) if kind else ("", [])
@@ -229,7 +242,7 @@ def list_records(
     return [Record.from_json(json.loads(r[0])) for r in rows]
 
 
-def delete(conn: sqlite3.Connection, record_id: str) -> bool:
+def delete(conn: Connection, record_id: str) -> bool:
     """Delete a record and its keys; False when no such record exists."""
     row = conn.execute("SELECT rid FROM records WHERE record_id=?", (record_id,)).fetchone()
     if row is None:
@@ -239,7 +252,7 @@ def delete(conn: sqlite3.Connection, record_id: str) -> bool:
     return True
 
 
-def purge_expired(conn: sqlite3.Connection, today: dt.date) -> int:
+def purge_expired(conn: Connection, today: dt.date) -> int:
     """Delete every record whose review/retention date is before ``today``; the number deleted."""
     cutoff = today.isoformat()
     conn.execute(
@@ -249,7 +262,7 @@ def purge_expired(conn: sqlite3.Connection, today: dt.date) -> int:
     return conn.execute("DELETE FROM records WHERE review_date < ?", (cutoff,)).rowcount
 
 
-def eligible_keys(conn: sqlite3.Connection) -> Iterator[tuple[RecordFacts, list[str]]]:
+def eligible_keys(conn: Connection) -> Iterator[tuple[RecordFacts, list[str]]]:
     """Each stored record's policy facts with its matchable key strings, in import order.
 
     Keys were derived at import; nothing is normalized here. Records and keys

@@ -1,37 +1,118 @@
-"""Tables owned by the governed follow-up (disclosure requests, tickets, approvals).
+"""Migration 0001: the schema every home had before versions were recorded.
 
-Responder side:
-
-* ``disclosure_requests`` — one row per request a counterpart sent: who, why,
-  on which legal basis, what was asked for. The requester's keys are never
-  stored in clear: each item keeps only a SHA-256 of the key it answers, so a
-  retried request (same ``request_id``) gets the same answer.
-* ``disclosure_decisions`` — one row per item: the policy's decision on one
-  record (or the denial given for a key leading to no releasable record), the
-  released fields as decided (what the legal officer sees is what leaves),
-  the obligations and the explanation text from the same evaluation pass.
-* ``tickets`` — approval tickets for PENDING_APPROVAL items. ``status`` is
-  ``pending`` until decided, then ``approved`` or ``denied``. A reopened ticket
-  goes back to ``pending`` with a new ``deadline`` (ISO 8601 UTC) and a higher
-  ``round``, so overdue counts keep reading one status; ``reopened`` and
-  ``expired`` are accepted for tickets marked so by other tools (``expired``
-  reads as a refusal, ``reopened`` as awaiting a decision). A ticket is
-  overdue while it awaits a decision past its deadline.
-* ``ticket_approvals`` — every officer action on a ticket (approve, deny,
-  reopen) with the officer, the round, the note and the time. The two-person
-  rule counts distinct officers approving in the current round.
-
-Requester side:
-
-* ``disclosures_sent`` / ``disclosure_items_sent`` — requests this node sent
-  and the state of each item as last reported by the counterpart.
-* ``disclosures_received`` — released details with the obligations that
-  travel with them and the date after which they are purged (``retain_until``).
+Frozen: this is exactly what the ``CREATE ... IF NOT EXISTS`` statements of
+the unversioned releases made. A home from such a release (version 0) may
+predate some of their columns; :func:`node.store.migrations.legacy.reconcile`
+brings each table to this shape (adding columns added since, rebuilding a
+table that still has a column removed since). Never edit this file: change
+the schema in a new migration.
 """
 
 from __future__ import annotations
 
-SCHEMA = """
+from node.store.backend import Connection
+from node.store.migrations import legacy
+from node.store.migrations.script import run_script
+
+NUMBER = 1
+NAME = "baseline"
+
+SQL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS peers (
+    agency_id  TEXT PRIMARY KEY,
+    address    TEXT NOT NULL,
+    ca_pem     TEXT NOT NULL,
+    crl_pem    TEXT,
+    country    TEXT,
+    added_at   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS budget_usage (
+    agency_id  TEXT NOT NULL,
+    period     TEXT NOT NULL,
+    elements   INTEGER NOT NULL,
+    PRIMARY KEY (agency_id, period)
+);
+CREATE TABLE IF NOT EXISTS matches (
+    match_id        TEXT PRIMARY KEY,
+    peer            TEXT NOT NULL,
+    request_id      TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    purpose         TEXT NOT NULL,
+    legal_basis     TEXT NOT NULL,
+    case_reference  TEXT NOT NULL,
+    officer         TEXT NOT NULL,
+    reveal          TEXT NOT NULL,
+    elements        INTEGER NOT NULL,
+    hits            INTEGER NOT NULL,
+    transcript_hash TEXT NOT NULL,
+    policy_digest   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS match_hits (
+    hit_id      INTEGER PRIMARY KEY,
+    match_id    TEXT NOT NULL REFERENCES matches(match_id) ON DELETE CASCADE,
+    row_number  INTEGER NOT NULL,
+    record_id   TEXT NOT NULL,
+    key_type    TEXT NOT NULL,
+    match_key   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS match_hits_by_match ON match_hits(match_id);
+CREATE TABLE IF NOT EXISTS records (
+    rid          INTEGER PRIMARY KEY,
+    record_id    TEXT NOT NULL UNIQUE,
+    kind         TEXT NOT NULL,
+    review_date  TEXT NOT NULL,
+    content      TEXT NOT NULL,
+    imported_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_review_date ON records (review_date);
+CREATE TABLE IF NOT EXISTS match_keys (
+    rid       INTEGER NOT NULL,
+    key       TEXT NOT NULL,
+    PRIMARY KEY (rid, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS match_keys_key ON match_keys (key);
+CREATE TABLE IF NOT EXISTS audit_entries (
+    seq             INTEGER PRIMARY KEY,
+    entry_id        TEXT NOT NULL UNIQUE,
+    ts              TEXT NOT NULL,
+    event           TEXT NOT NULL,
+    counterpart     TEXT,
+    purpose         TEXT,
+    legal_basis     TEXT,
+    request_id      TEXT,
+    transcript_hash TEXT,
+    policy_digest   TEXT,
+    key_types       TEXT,
+    elements        INTEGER,
+    hits            INTEGER,
+    status          TEXT,
+    details         TEXT NOT NULL,
+    commitments     TEXT NOT NULL,
+    prev_hash       TEXT NOT NULL,
+    entry_hash      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_entries_ts ON audit_entries (ts);
+CREATE INDEX IF NOT EXISTS audit_entries_counterpart ON audit_entries (counterpart, ts);
+CREATE TABLE IF NOT EXISTS audit_personal (
+    seq    INTEGER NOT NULL,
+    field  TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    salt   TEXT NOT NULL,
+    PRIMARY KEY (seq, field)
+);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    id           INTEGER PRIMARY KEY,
+    entry_count  INTEGER NOT NULL,
+    head_hash    TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    public_key   TEXT NOT NULL,
+    signature    TEXT NOT NULL,
+    agency_id    TEXT
+);
 CREATE TABLE IF NOT EXISTS disclosure_requests (
     disclosure_id     TEXT PRIMARY KEY,
     requester         TEXT NOT NULL,
@@ -154,4 +235,17 @@ CREATE TABLE IF NOT EXISTS disclosures_received (
     UNIQUE (disclosure_id, item_id)
 );
 CREATE INDEX IF NOT EXISTS disclosures_received_retention ON disclosures_received (retain_until);
+CREATE TABLE IF NOT EXISTS officers (
+    name       TEXT PRIMARY KEY,
+    roles      TEXT NOT NULL,
+    active     INTEGER NOT NULL DEFAULT 1,
+    added_at   TEXT NOT NULL,
+    changed_at TEXT NOT NULL
+);
 """
+
+
+def apply(conn: Connection) -> None:
+    """Create missing tables and indexes, then bring older tables to this shape."""
+    run_script(conn, SQL)
+    legacy.reconcile(conn, SQL)

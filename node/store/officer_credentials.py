@@ -1,28 +1,14 @@
 """Officer credentials repository: password hashes, TOTP secrets, failed attempts.
 
-The only module of node/officers that speaks SQL; it moves into the store's
-repositories as they land. One row per enrolled officer, keyed by the roster
-name, with a stable ``officer_id`` the audit trail names.
+One row per enrolled officer, keyed by the roster name, with a stable
+``officer_id`` the audit trail names (table made by migration 0003).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS officer_credentials (
-    name            TEXT PRIMARY KEY REFERENCES officers(name),
-    officer_id      TEXT NOT NULL UNIQUE,
-    password_hash   TEXT NOT NULL,
-    totp_secret     TEXT NOT NULL,
-    failed_attempts INTEGER NOT NULL DEFAULT 0,
-    locked_until    TEXT,
-    last_totp_step  INTEGER NOT NULL DEFAULT 0,
-    enrolled_at     TEXT NOT NULL,
-    changed_at      TEXT NOT NULL
-);
-"""
+from node.store.backend import Connection
 
 _COLUMNS = (
     "name, officer_id, password_hash, totp_secret, failed_attempts, locked_until, "
@@ -30,7 +16,7 @@ _COLUMNS = (
 )
 
 
-def get(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
+def get(conn: Connection, name: str) -> dict[str, Any] | None:
     """The credential row for ``name``; None when the officer never enrolled."""
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM officer_credentials WHERE name = ?",  # noqa: S608 fixed columns
@@ -39,7 +25,7 @@ def get(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def by_officer_id(conn: sqlite3.Connection, officer_id: str) -> dict[str, Any] | None:
+def by_officer_id(conn: Connection, officer_id: str) -> dict[str, Any] | None:
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM officer_credentials WHERE officer_id = ?",  # noqa: S608
         (officer_id,),
@@ -48,7 +34,7 @@ def by_officer_id(conn: sqlite3.Connection, officer_id: str) -> dict[str, Any] |
 
 
 def put(
-    conn: sqlite3.Connection,
+    conn: Connection,
     name: str,
     officer_id: str,
     password_hash: str,
@@ -67,18 +53,14 @@ def put(
     )
 
 
-def record_failure(
-    conn: sqlite3.Connection, name: str, attempts: int, locked_until: str | None
-) -> None:
+def record_failure(conn: Connection, name: str, attempts: int, locked_until: str | None) -> None:
     conn.execute(
         "UPDATE officer_credentials SET failed_attempts = ?, locked_until = ? WHERE name = ?",
         (attempts, locked_until, name),
     )
 
 
-def record_success(
-    conn: sqlite3.Connection, name: str, totp_step: int, password_hash: str | None
-) -> None:
+def record_success(conn: Connection, name: str, totp_step: int, password_hash: str | None) -> None:
     """Clear failures, remember the TOTP step used (no replay), store a rehash if any."""
     conn.execute(
         "UPDATE officer_credentials SET failed_attempts = 0, locked_until = NULL, "

@@ -1,0 +1,94 @@
+"""A running node's background jobs: policy reload, audit checkpoints, retention purges.
+
+One daemon thread runs every job in turn every ``interval_s`` seconds; the
+retention purge runs at most every ``retention_every_s``. A failing job is
+logged and retried on the next pass, never stopping the node.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from node import audit, store
+from node.app.config import NodeConfig
+from node.app.home import NodeHome
+from node.app.logs import get_logger
+from node.app.policy_holder import PolicyHolder
+from node.disclosure import export as disclosure_export
+from node.store import Connection
+from node.store import audit as audit_repo
+from node.store.timecodec import format_ts
+
+log = get_logger("spoor.jobs")
+
+
+def retention_purge(conn: Connection, retention_days: int) -> tuple[int, int]:
+    """Purge released details past their retention and old audit personal content.
+
+    Returns (released items purged, audit values purged). The audit chain still
+    verifies after the purge; the purge writes its own audit entry, so it is
+    skipped when nothing is due.
+    """
+    purged = disclosure_export.purge_expired(conn)
+    cutoff = format_ts(datetime.now(UTC) - timedelta(days=retention_days))
+    values = 0
+    if audit_repo.entries_with_personal_before(conn, cutoff):
+        values = audit.purge_personal(conn, retention_days=retention_days, actor="node").values
+    if purged or values:
+        log.info("retention purge", released_items=purged, audit_values=values)
+    return purged, values
+
+
+class BackgroundJobs:
+    """The scheduler thread of one node."""
+
+    def __init__(
+        self,
+        home: NodeHome,
+        config: NodeConfig,
+        policies: PolicyHolder,
+        *,
+        interval_s: float = 2.0,
+        retention_every_s: float = 3600.0,
+    ) -> None:
+        self.db_path: Path = home.db_path
+        self.home = home
+        self.config = config
+        self.policies = policies
+        self.interval_s = interval_s
+        self.retention_every_s = retention_every_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_retention: float | None = None
+
+    def run_once(self) -> None:
+        """One pass of every job that is due."""
+        self.policies.maybe_reload()
+        with store.opened(self.db_path, check_schema=False) as conn:
+            audit.maybe_checkpoint(conn, self.home)
+            now = time.monotonic()
+            if self._last_retention is None or now - self._last_retention >= self.retention_every_s:
+                retention_purge(conn, self.config.audit.retention_days)
+                self._last_retention = time.monotonic()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("background task failed")
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="spoor-background", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float = 5.0) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
