@@ -244,9 +244,61 @@ async def activate_draft(request: Request) -> Response:
     return RedirectResponse("/policy/versions", status_code=303)
 
 
+EXPLAIN_FIELDS = ("requester", "purpose", "legal_basis", "case_reference", "officer")
+
+
+async def explain_page(request: Request) -> Response:
+    """Decide a hypothetical request for one stored record and show the full explanation."""
+    session, officer = officer_of(request)
+    console = console_of(request)
+    query = request.query_params
+    values = {k: query.get(k, "") for k in (*EXPLAIN_FIELDS, "record_id", "fields", "charges")}
+    explanation = error = None
+    if values["record_id"]:
+        explanation, error = _explain(console, values)
+    return render(
+        request,
+        "policy_explain.html",
+        session=session,
+        officer=officer,
+        values=values,
+        explanation=explanation,
+        error=error,
+    )
+
+
+def _explain(console: Console, values: dict[str, str]) -> tuple[str | None, str | None]:
+    from datetime import UTC, datetime
+
+    from node.records.facts import facts
+    from node.store import records as record_store
+    from policy.cases import make_request
+    from policy.explain import render as render_decision
+
+    raw: dict[str, object] = {k: values[k] for k in EXPLAIN_FIELDS if values[k]}
+    raw["requested_fields"] = [f.strip() for f in values["fields"].split(",") if f.strip()]
+    raw["potential_charges"] = [c.strip() for c in values["charges"].split(",") if c.strip()]
+    raw["now"] = datetime.now(UTC)
+    try:
+        ctx = make_request(raw)
+    except (ValueError, TypeError) as exc:
+        return None, f"The request is incomplete or uses an unknown value: {exc}"
+    with console.db() as conn:
+        record = record_store.get(conn, values["record_id"].strip())
+    if record is None:
+        return None, f"No record {values['record_id']!r} is held on this node."
+    try:
+        loaded = policy_lang.load_policy(console.policy_path)
+    except policy_lang.PolicyError:
+        return None, "The policy in force does not check clean; see the Policy page."
+    decision = policy_lang.evaluate_disclosure(loaded, ctx, facts(record))
+    return render_decision(decision), None
+
+
 def routes() -> list[Route]:
     return [
         Route("/policy", document),
+        Route("/policy/explain", explain_page),
         Route("/policy/versions", versions),
         Route("/policy/redline", redline_page),
         Route("/policy/editor", editor),

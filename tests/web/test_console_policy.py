@@ -109,3 +109,38 @@ class TestDraftReviewActivation:
         assert "case test fails" in refused.text
         assert (home.root / "policy" / "rules.yaml").read_text(encoding="utf-8") == rules
         assert csrf_of(refused.text)
+
+
+class TestExplain:
+    def test_hypothetical_request_is_explained(self, home: ConsoleHome) -> None:
+        """A request typed in the console gets the policy's decision and its reasons."""
+        from tests.disclosure.helpers import SUSPECT
+
+        client = home.client()
+        sign_in(client, home, "Adv. Wanjiru")
+        page = client.get(
+            "/policy/explain",
+            params={
+                "requester": "vn-customs",
+                "purpose": "criminal_investigation",
+                "legal_basis": "KE-VN-MoU-2024",
+                "case_reference": "VN-1",
+                "officer": "Insp. T",
+                "fields": "identity, documents",
+                "record_id": SUSPECT.record_id,
+            },
+        ).text
+        assert "HELD FOR APPROVAL" in page
+        assert "suspects-two-officers" in page
+
+    def test_unknown_record_is_said_plainly(self, home: ConsoleHome) -> None:
+        """Asking about a record the node does not hold says so."""
+        client = home.client()
+        sign_in(client, home, "Adv. Wanjiru")
+        page = client.get(
+            "/policy/explain",
+            params={"requester": "vn-customs", "purpose": "criminal_investigation",
+                    "legal_basis": "KE-VN-MoU-2024", "case_reference": "VN-1",
+                    "officer": "Insp. T", "record_id": "NOPE"},
+        ).text  # fmt: skip
+        assert "No record &#39;NOPE&#39; is held on this node" in page
