@@ -18,6 +18,13 @@ MODULES = [
     "grpc_tools.protoc",
     "google.rpc.error_details_pb2",
     "spoor.federation.v1.federation_pb2_grpc",
+    "starlette.applications",
+    "jinja2",
+    "uvicorn",
+    "multipart",
+    "argon2",
+    "pyotp",
+    "babel.messages.pofile",
 ]
 
 PINS = {
@@ -29,13 +36,24 @@ PINS = {
     "grpcio-status": "1.72.1",
     "grpcio-testing": "1.72.1",
     "grpcio-tools": "1.72.1",
+    # The console and officer credentials.
+    "starlette": "1.10.0",
+    "jinja2": "3.1.6",
+    "uvicorn": "0.54.0",
+    "python-multipart": "0.0.34",
+    "argon2-cffi": "25.1.0",
+    "pyotp": "2.12.1",
+    "babel": "2.19.0",
+    "httpx": "0.28.1",
+    "aiosmtpd": "1.4.6",
+    "playwright": "1.65.2",
 }
 
 
 class TestDependencySet:
     @pytest.mark.parametrize("module", MODULES)
     def test_imports(self, module: str) -> None:
-        """Every PSI, protobuf and gRPC module the node uses imports under the pinned protobuf."""
+        """Every PSI, protobuf, gRPC and console module the node uses imports with these pins."""
         assert importlib.import_module(module) is not None
 
     @pytest.mark.parametrize(("dist", "pinned"), sorted(PINS.items()))
