@@ -86,7 +86,14 @@ def list_cmd(home: str | None, overdue_only: bool, include_decided: bool, as_jso
 @home_option
 @click.argument("ticket_id")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def show_cmd(home: str | None, ticket_id: str, as_json: bool) -> None:
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(["en", "fr", "pt", "vi", "zh"]),
+    default=None,
+    help="Also give the request's codes (purpose, charges, fields, reason) in this language.",
+)
+def show_cmd(home: str | None, ticket_id: str, as_json: bool, language: str | None) -> None:
     """The request, the policy's decision and explanation, and the record."""
     node_home, _ = load_node(home)
     try:
@@ -112,7 +119,9 @@ def show_cmd(home: str | None, ticket_id: str, as_json: bool) -> None:
     )
     console.print("\n[bold]Request[/bold]")
     for key, value in detail.request.items():
-        console.print(f"  {key}: {value}")
+        console.print(f"  {key}: {value}", markup=False)
+    if language is not None:
+        _print_labels(console, detail, language)
     console.print("\n[bold]Policy decision[/bold]")
     dec = detail.decision
     console.print(f"  outcome: {dec['outcome']} ({dec['reason_code']})")
@@ -130,6 +139,32 @@ def show_cmd(home: str | None, ticket_id: str, as_json: bool) -> None:
                 f"{' — ' + a.note if a.note else ''}",
                 markup=False,
             )
+
+
+def _print_labels(console: Console, detail: tickets.TicketDetail, language: str) -> None:
+    """The request's codes in the reader's language (free text stays as written)."""
+    from node.web.i18n import code_label, translations
+
+    catalogue = translations(language)
+    req, dec = detail.request, detail.decision
+
+    def labels(kind: str, codes: list[str]) -> str:
+        return ", ".join(f"{code_label(catalogue, kind, c)} ({c})" for c in codes) or "-"
+
+    console.print(f"\n[bold]{catalogue.gettext('The request')}[/bold]")
+    rows = (
+        ("Purpose", labels("purpose", [req["purpose"]])),
+        ("Potential charges", labels("charge", list(req["potential_charges"]))),
+        ("Requested fields", labels("field", list(req["requested_fields"]))),
+        ("Why approval is needed", labels("reason", [dec["reason_code"]])),
+    )
+    for label, text in rows:
+        console.print(f"  {catalogue.gettext(label)}: {text}", markup=False)
+    console.print(
+        f"  {catalogue.gettext('Justification')} "
+        f"({catalogue.gettext('shown as written; not translated')}): {req['justification']}",
+        markup=False,
+    )
 
 
 @approvals.command("approve")

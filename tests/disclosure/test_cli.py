@@ -166,3 +166,17 @@ class TestDiscloseCommands:
         assert out.read_text(encoding="utf-8").startswith("counterpart,disclosure_id")
         purged = run(disclose, "purge-expired", "--home", path)
         assert "0 released item(s) past retention purged" in purged.output
+
+
+class TestShowInTheReadersLanguage:
+    def test_codes_in_french_justification_as_written(
+        self, home: tuple[str, ResponderNode]
+    ) -> None:
+        """'approvals show --lang fr' gives the codes' French labels; free text stays as written."""
+        path, node = home
+        ticket = pending(node)
+        shown = run(approvals, "show", ticket, "--home", path, "--lang", "fr")
+        assert shown.exit_code == 0, shown.output
+        assert "Finalité: Enquête pénale (criminal_investigation)" in shown.output
+        assert "affiché tel qu'écrit ; non traduit" in shown.output
+        assert "Container and passport linked to an ivory seizure" in shown.output
