@@ -12,6 +12,7 @@ from node.app import logs
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
+from node.rpc.channels import peer_match_channels
 from node.rpc.server import build_node
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def serve(
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"could not start: {exc}") from exc
     node.install_signal_handlers()
-    node.start_background(node_home, config)
+    node.start_background(node_home, config, watch_channels=peer_match_channels(node_home, config))
     console = _start_console(node_home, config)
     stop_reminders = _start_reminders(node_home, config)
     click.echo(f"{config.agency_id} serving on port {node.port}", err=True)

@@ -1,7 +1,7 @@
 """Officer credentials repository: password hashes, TOTP secrets, failed attempts.
 
 One row per enrolled officer, keyed by the roster name, with a stable
-``officer_id`` the audit trail names (table made by migration 0003).
+``officer_id`` the audit trail names (table made by migration 0004).
 """
 
 from __future__ import annotations

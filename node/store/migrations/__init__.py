@@ -20,7 +20,8 @@ from node.store.backend import Connection
 from node.store.migrations import (
     m0001_baseline,
     m0002_match_requests,
-    m0003_officer_credentials,
+    m0003_watchlists,
+    m0004_officer_credentials,
 )
 
 VERSION_KEY = "schema_version"
@@ -42,7 +43,8 @@ def _of(module: ModuleType) -> Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     _of(m0001_baseline),
     _of(m0002_match_requests),
-    _of(m0003_officer_credentials),
+    _of(m0003_watchlists),
+    _of(m0004_officer_credentials),
 )
 
 #: The schema version this code writes and reads.
