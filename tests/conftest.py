@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,10 @@ from click.testing import CliRunner
 from node.cli.main import cli
 
 DATA = Path(__file__).parent / "data"
+
+# Every node a test starts (in-process or as a process) opens its ops port on a free
+# loopback port instead of 9464, so nodes and parallel runs never collide.
+os.environ["SPOOR_OPS_LISTEN"] = "127.0.0.1:0"
 
 
 def spoor(*args: str) -> str:

@@ -23,6 +23,10 @@ EXPECTED = {
     "console",
     "audit",
     "stats",
+    "status",
+    "doctor",
+    "backup",
+    "restore",
 }
 
 

@@ -18,6 +18,9 @@ MODULES = [
     "grpc_tools.protoc",
     "google.rpc.error_details_pb2",
     "spoor.federation.v1.federation_pb2_grpc",
+    "spoor.federation.v1.witness_pb2_grpc",
+    "pkcs11",
+    "prometheus_client",
     "starlette.applications",
     "jinja2",
     "uvicorn",
@@ -36,6 +39,8 @@ PINS = {
     "grpcio-status": "1.72.1",
     "grpcio-testing": "1.72.1",
     "grpcio-tools": "1.72.1",
+    "python-pkcs11": "0.10.1",
+    "prometheus-client": "0.26.0",
     # The console and officer credentials.
     "starlette": "1.10.0",
     "jinja2": "3.1.6",

@@ -76,10 +76,16 @@ class TestApprovalsCommands:
         ticket = pending(node)
         wide = run(approvals, "list", "--wide", "--home", path)
         assert ticket in wide.output
-        first = run(approvals, "approve", ticket[:6], "--home", path, "--officer", "Adv. Wanjiru")
+        first = run(
+            approvals, "approve", ticket[:6], "--home", path, "--officer", "Adv. Wanjiru",
+            env=as_officer(node, "Adv. Wanjiru"),
+        )  # fmt: skip
         assert first.exit_code == 0, first.output
         assert "a second, different officer must approve" in first.output
-        wrong = run(approvals, "approve", "T-zzz", "--home", path, "--officer", "Adv. Kamau")
+        wrong = run(
+            approvals, "approve", "T-zzz", "--home", path, "--officer", "Adv. Kamau",
+            env=as_officer(node, "Adv. Kamau"),
+        )  # fmt: skip
         assert wrong.exit_code == 1
         assert "no ticket 'T-zzz'" in wrong.output
         assert node.count("ticket_approvals") == 1

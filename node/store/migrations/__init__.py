@@ -21,7 +21,9 @@ from node.store.migrations import (
     m0001_baseline,
     m0002_match_requests,
     m0003_watchlists,
-    m0004_officer_credentials,
+    m0004_used_request_ids,
+    m0005_audit_witness,
+    m0006_officer_credentials,
 )
 
 VERSION_KEY = "schema_version"
@@ -44,7 +46,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     _of(m0001_baseline),
     _of(m0002_match_requests),
     _of(m0003_watchlists),
-    _of(m0004_officer_credentials),
+    _of(m0004_used_request_ids),
+    _of(m0005_audit_witness),
+    _of(m0006_officer_credentials),
 )
 
 #: The schema version this code writes and reads.

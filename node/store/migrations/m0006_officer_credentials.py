@@ -1,4 +1,4 @@
-"""Migration 0004: officers sign in with a password and a TOTP second factor.
+"""Migration 0006: officers sign in with a password and a TOTP second factor.
 
 One row per enrolled officer, keyed by the roster name, with the stable
 ``officer_id`` the audit trail names, the argon2id hash, the TOTP secret, the
@@ -13,7 +13,7 @@ from __future__ import annotations
 from node.store.backend import Connection
 from node.store.migrations.script import run_script
 
-NUMBER = 4
+NUMBER = 6
 NAME = "officer_credentials"
 
 SQL = """
