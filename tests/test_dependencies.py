@@ -28,6 +28,8 @@ MODULES = [
     "argon2",
     "pyotp",
     "babel.messages.pofile",
+    "segno",
+    "fpdf",
 ]
 
 PINS = {
@@ -49,6 +51,8 @@ PINS = {
     "argon2-cffi": "25.1.0",
     "pyotp": "2.12.1",
     "babel": "2.19.0",
+    "segno": "1.6.6",
+    "fpdf2": "2.8.9",
     "httpx": "0.28.1",
     "aiosmtpd": "1.4.6",
     "playwright": "1.65.2",

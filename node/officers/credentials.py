@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from node import audit, store
 from node.errors import SpoorError
+from node.store import console_sessions
 from node.store import officer_credentials as repo
 from node.store.backend import Connection
 
@@ -132,7 +133,7 @@ def enrol(
     """Give a roster officer a password and a new TOTP secret (caller holds the transaction).
 
     Re-enrolling (a reset) keeps the officer's id, replaces both factors and
-    clears any lockout.
+    clears any lockout, and ends the officer's console sessions.
     """
     moment = now or datetime.now(UTC)
     _check_password(password)
@@ -142,13 +143,19 @@ def enrol(
     officer_id = existing["officer_id"] if existing else f"off-{secrets.token_hex(6)}"
     secret = pyotp.random_base32()
     repo.put(conn, name, officer_id, _HASHER.hash(password), secret, _iso(moment))
+    # A reset signs the officer out of every console session opened with the old factors.
+    ended = console_sessions.delete_for_officer(conn, officer_id) if existing else 0
     audit.append(
         conn,
         "officer.enrolled",
         actor=actor,
         officer=name,
         status="RESET" if existing else "ENROLLED",
-        details={"officer_id": officer_id, "factors": ["password", "totp"]},
+        details={
+            "officer_id": officer_id,
+            "factors": ["password", "totp"],
+            "sessions_ended": ended,
+        },
     )
     return Enrolment(name, str(officer_id), secret)
 

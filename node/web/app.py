@@ -17,7 +17,7 @@ from node import audit, store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.officers import credentials
-from node.web import i18n, inbox, oversight, policy_pages
+from node.web import i18n, inbox, oversight, policy_pages, watch_pages
 from node.web.context import (
     HERE,
     Console,
@@ -32,6 +32,7 @@ from node.web.context import (
     set_session_cookie,
     to_login,
 )
+from node.web.i18n import N_
 from node.web.sessions import Session
 
 # No inline script or style anywhere, no framing, forms post only here.
@@ -120,7 +121,7 @@ async def set_language(request: Request) -> Response:
     session = _anonymous(request)
     form = await form_of(request, session)
     if form.get("language") in i18n.LANGUAGES:
-        session.language = form["language"]
+        console_of(request).sessions.set_language(session, form["language"])
     target = form.get("next", "/")
     response = RedirectResponse(target if target.startswith("/") else "/", status_code=303)
     set_session_cookie(console_of(request), response, session)
@@ -138,12 +139,15 @@ async def _not_signed_in(request: Request, exc: Exception) -> Response:
     return to_login()
 
 
+CSRF_REFUSED = N_(
+    "This form was refused: it did not carry this session's security token. Nothing was "
+    "changed. Reload the page and try again."
+)
+
+
 async def _csrf_refused(request: Request, exc: Exception) -> Response:
-    return PlainTextResponse(
-        "This form was refused: it did not carry this session's security token. Nothing was "
-        "changed. Reload the page and try again.",
-        status_code=403,
-    )
+    language = i18n.language_of(session_of(request), request.headers.get("accept-language"))
+    return PlainTextResponse(i18n.translations(language).gettext(CSRF_REFUSED), status_code=403)
 
 
 def create_app(
@@ -153,7 +157,7 @@ def create_app(
     secure_cookies: bool = False,
     session_minutes: int | None = None,
 ) -> Starlette:
-    """The console for ``home`` (sessions in memory, one store connection per request)."""
+    """The console for ``home`` (sessions in its store, one store connection per request)."""
     from node.web.sessions import SessionStore
 
     store.ensure_current(home.db_path)
@@ -161,7 +165,7 @@ def create_app(
     console = Console(
         home=home,
         config=config,
-        sessions=SessionStore(timedelta(minutes=minutes)),
+        sessions=SessionStore(home.db_path, timedelta(minutes=minutes)),
         secure_cookies=secure_cookies,
         templates=make_templates(),
     )
@@ -174,6 +178,7 @@ def create_app(
         *inbox.routes(),
         *policy_pages.routes(),
         *oversight.routes(),
+        *watch_pages.routes(),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

@@ -31,6 +31,11 @@ LANGUAGES: dict[str, str] = {
 }
 
 
+def N_(message: str) -> str:  # noqa: N802 the gettext convention for "translate later"
+    """Mark a console message in Python code for the catalogues; shown through ``_()``."""
+    return message
+
+
 class _HasLanguage(Protocol):
     language: str | None
 

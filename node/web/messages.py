@@ -1,4 +1,4 @@
-"""The console's messages: what the templates say, plus the code labels and chart names.
+"""The console's messages: what the templates and ``N_()`` say, the code labels, chart names.
 
 ``extract()`` is what a catalogue must translate. ``python -m node.web.messages``
 rewrites ``locale/spoor.pot`` and merges it into every language's ``spoor.po``
@@ -18,7 +18,8 @@ from node.web.charts import SERIES
 from node.web.codes import all_labels
 from node.web.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
 
-TEMPLATES = Path(__file__).parent / "templates"
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
 Message = str | tuple[str, str]
 
 
@@ -35,6 +36,14 @@ def extract() -> set[Message]:
             if singular is not None and plural is not None:
                 found.add((str(singular), str(plural)))
         elif message:
+            found.add(str(message))
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        HERE,
+        method_map=[("*.py", "python")],
+        keywords={"N_": None},
+        comment_tags=(),
+    ):
+        if message:
             found.add(str(message))
     found |= all_labels()
     found |= {label for _, label in SERIES}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.requests import Request
@@ -12,9 +13,14 @@ from starlette.routing import Route
 import policy as policy_lang
 from node.app.policy_history import PolicyHistory
 from node.app.policy_holder import PolicyHolder
+from node.officers.credentials import AuthenticatedOfficer
 from node.web import drafts as drafts_mod
+from node.web import i18n
 from node.web.context import Console, console_of, form_of, officer_of, render
-from node.web.redline import redline
+from node.web.i18n import N_
+from node.web.redline import Change, redline
+from node.web.redline_pdf import redline_pdf
+from node.web.sessions import Session
 from policy.conditions import describe
 
 
@@ -81,13 +87,22 @@ def _load_version(console: Console, version: str) -> policy_lang.Policy | None:
         return None
 
 
-async def redline_page(request: Request) -> Response:
+def _redline_of(
+    request: Request,
+) -> tuple[Session, AuthenticatedOfficer, str, str, list[Change] | None]:
+    """The signed-in officer, the two versions asked for, and their redline (None: unknown)."""
     session, officer = officer_of(request)
     console = console_of(request)
     old_v = request.query_params.get("old", "")
     new_v = request.query_params.get("new", "")
     old, new = _load_version(console, old_v), _load_version(console, new_v)
-    if old is None or new is None:
+    changes = None if old is None or new is None else redline(old, new)
+    return session, officer, old_v, new_v, changes
+
+
+async def redline_page(request: Request) -> Response:
+    session, officer, old_v, new_v, changes = _redline_of(request)
+    if changes is None:
         return render(
             request,
             "not_found.html",
@@ -103,7 +118,36 @@ async def redline_page(request: Request) -> Response:
         officer=officer,
         old_version=old_v,
         new_version=new_v,
-        changes=redline(old, new),
+        changes=changes,
+    )
+
+
+async def redline_pdf_page(request: Request) -> Response:
+    """The same redline as a PDF file to keep or send (labels in the reader's language)."""
+    session, officer, old_v, new_v, changes = _redline_of(request)
+    if changes is None:
+        return render(
+            request,
+            "not_found.html",
+            session=session,
+            officer=officer,
+            what=f"{old_v} → {new_v}",
+            status_code=404,
+        )
+    language = i18n.language_of(session, request.headers.get("accept-language"))
+    body = redline_pdf(
+        changes,
+        agency=console_of(request).config.agency_id,
+        old_version=old_v,
+        new_version=new_v,
+        gettext=i18n.translations(language).gettext,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    name = f"redline-{old_v[:12]}-{new_v[:12]}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -215,14 +259,16 @@ async def activate_draft(request: Request) -> Response:
     draft_id = str(request.path_params["draft_id"])
     draft = store.get(draft_id)
     if draft is None or draft.state != "review":
-        return _draft_page(request, draft_id, error="This draft is not awaiting review.",
+        return _draft_page(request, draft_id, error=N_("This draft is not awaiting review."),
                            status_code=409)  # fmt: skip
     if draft.author_id == officer.officer_id:
         return _draft_page(
             request,
             draft_id,
-            error="A second officer must activate this draft: its author may not. "
-            "Nothing was changed.",
+            error=N_(
+                "A second officer must activate this draft: its author may not. "
+                "Nothing was changed."
+            ),
             status_code=409,
         )
     tree = draft.tree_dir(store.root)
@@ -231,13 +277,15 @@ async def activate_draft(request: Request) -> Response:
         return _draft_page(
             request,
             draft_id,
-            error="This draft does not check clean or a case test fails; the policy in force "
-            "was kept. Nothing was changed.",
+            error=N_(
+                "This draft does not check clean or a case test fails; the policy in force "
+                "was kept. Nothing was changed."
+            ),
             status_code=409,
         )
     drafts_mod.install(tree, console.policy_path)
     holder = PolicyHolder(console.policy_path, console.home.db_path)
-    holder.maybe_reload(officer_id=officer.officer_id)
+    holder.activate_files(officer.officer_id)  # vetted just above: checked and tested
     draft.state = "activated"
     draft.decided_by = officer.officer_id
     store.save(draft)
@@ -254,8 +302,9 @@ async def explain_page(request: Request) -> Response:
     query = request.query_params
     values = {k: query.get(k, "") for k in (*EXPLAIN_FIELDS, "record_id", "fields", "charges")}
     explanation = error = None
+    error_args: dict[str, str] = {}
     if values["record_id"]:
-        explanation, error = _explain(console, values)
+        explanation, error, error_args = _explain(console, values)
     return render(
         request,
         "policy_explain.html",
@@ -264,10 +313,14 @@ async def explain_page(request: Request) -> Response:
         values=values,
         explanation=explanation,
         error=error,
+        error_args=error_args,
     )
 
 
-def _explain(console: Console, values: dict[str, str]) -> tuple[str | None, str | None]:
+def _explain(
+    console: Console, values: dict[str, str]
+) -> tuple[str | None, str | None, dict[str, str]]:
+    """The decision's explanation, or a message (for ``_()``) and its values."""
     from datetime import UTC, datetime
 
     from node.records.facts import facts
@@ -282,17 +335,25 @@ def _explain(console: Console, values: dict[str, str]) -> tuple[str | None, str 
     try:
         ctx = make_request(raw)
     except (ValueError, TypeError) as exc:
-        return None, f"The request is incomplete or uses an unknown value: {exc}"
+        return (
+            None,
+            N_("The request is incomplete or uses an unknown value: %(problem)s"),
+            {"problem": str(exc)},
+        )
     with console.db() as conn:
         record = record_store.get(conn, values["record_id"].strip())
     if record is None:
-        return None, f"No record {values['record_id']!r} is held on this node."
+        return (
+            None,
+            N_("No record %(record)s is held on this node."),
+            {"record": repr(values["record_id"].strip())},
+        )
     try:
         loaded = policy_lang.load_policy(console.policy_path)
     except policy_lang.PolicyError:
-        return None, "The policy in force does not check clean; see the Policy page."
+        return None, N_("The policy in force does not check clean; see the Policy page."), {}
     decision = policy_lang.evaluate_disclosure(loaded, ctx, facts(record))
-    return render_decision(decision), None
+    return render_decision(decision), None, {}
 
 
 def routes() -> list[Route]:
@@ -301,6 +362,7 @@ def routes() -> list[Route]:
         Route("/policy/explain", explain_page),
         Route("/policy/versions", versions),
         Route("/policy/redline", redline_page),
+        Route("/policy/redline.pdf", redline_pdf_page),
         Route("/policy/editor", editor),
         Route("/policy/check", live_check, methods=["POST"]),
         Route("/policy/drafts", save_draft, methods=["POST"]),

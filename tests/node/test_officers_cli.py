@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from io import BytesIO
 from pathlib import Path
 
 import pyotp
@@ -149,3 +150,45 @@ class TestSignInOnTheCommandLine:
         args = ("approvals", "approve", "T-000000000000", "--home", home, "--officer", "Adv. Njeri")
         assert "no ticket" in run(*args, env=env).output
         assert "could not be signed in" in run(*args, env=env).output
+
+
+class TestEnrolmentQrCode:
+    def test_enrolment_shows_a_qr_code_of_the_otpauth_uri(self, tmp_path: Path) -> None:
+        """The QR code printed at enrolment encodes the otpauth URI printed beside it."""
+        from node.cli.officers_cmd import enrolment_qr, qr_text
+
+        home = str(init_node(tmp_path, "ke-kws", "KE"))
+        added = run("officers", "add", "Adv. Njeri", "--home", home, "--role", "legal_officer",
+                    env={PASSWORD_ENV: PASSWORD})  # fmt: skip
+        assert added.exit_code == 0, added.output
+        found = re.search(r"provisioning URI: (otpauth://totp/\S+)", added.output)
+        assert found is not None
+        uri = found.group(1)
+        secret = re.search(r"TOTP secret: ([A-Z2-7]+)", added.output)
+        assert secret is not None
+        assert pyotp.parse_uri(uri).secret == secret.group(1)
+        assert qr_text(uri) in added.output
+        assert "▀" in added.output  # drawn in block characters
+        assert enrolment_qr(uri).designator.endswith("-M")
+
+    def test_reset_writes_the_qr_code_for_its_owner_only(self, tmp_path: Path) -> None:
+        """A reset's --qr-svg file is an SVG of the new secret's URI, readable by its owner only."""
+        from node.cli.officers_cmd import enrolment_qr
+
+        home = str(init_node(tmp_path, "ke-kws", "KE"))
+        old = enrol(home, "Adv. Njeri", "legal_officer")
+        target = tmp_path / "njeri-qr.svg"
+        reset = run("officers", "reset", "Adv. Njeri", "--home", home, "--qr-svg", str(target),
+                    env={PASSWORD_ENV: PASSWORD})  # fmt: skip
+        assert reset.exit_code == 0, reset.output
+        found = re.search(r"provisioning URI: (otpauth://totp/\S+)", reset.output)
+        assert found is not None
+        assert pyotp.parse_uri(found.group(1)).secret != old
+        assert target.stat().st_mode & 0o777 == 0o600
+        svg = target.read_bytes()
+        assert svg.startswith(b"<?xml")
+        assert b"<svg" in svg
+
+        expected = BytesIO()
+        enrolment_qr(found.group(1)).save(expected, kind="svg", scale=6, border=4)
+        assert svg == expected.getvalue()

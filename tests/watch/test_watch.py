@@ -354,6 +354,7 @@ class TestMigration:
                     "audit_witnessed",
                     "audit_witness_alarms",
                     "officer_credentials",
+                    "console_sessions",
                 ):
                     conn.execute(f"DROP TABLE {table}")
                 conn.execute("ALTER TABLE audit_entries DROP COLUMN chain_version")

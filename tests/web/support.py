@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,3 +69,21 @@ def sign_in(
     )
     assert answer.status_code == 303, answer.text
     return csrf_of(client.get("/tickets").text)
+
+
+PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+PDF_TEXT = re.compile(rb"\((.*?)(?<!\\)\) Tj")
+
+
+def pdf_lines(pdf: bytes) -> list[str]:
+    """The text a PDF draws, one string per text operation (its streams inflated)."""
+    assert pdf.startswith(b"%PDF-"), "not a PDF"
+    lines: list[str] = []
+    for stream in PDF_STREAM.findall(pdf):
+        try:
+            content = zlib.decompress(stream)
+        except zlib.error:
+            continue  # an image or font stream, not page content
+        for raw in PDF_TEXT.findall(content):
+            lines.append(raw.replace(rb"\(", b"(").replace(rb"\)", b")").decode("latin-1"))
+    return lines

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.web.sessions import COOKIE
+from node.web.sessions import COOKIE, token_hash
 from tests.officers_support import PASSWORD, code
 from tests.web.support import ConsoleHome, csrf_of, sign_in
 
@@ -100,6 +100,53 @@ class TestSessions:
         later = datetime.now(UTC) + timedelta(minutes=31)
         store._now = lambda: later
         assert client.get("/tickets").status_code == 303
+
+
+class TestSessionsInTheStore:
+    def test_a_session_outlives_a_restart_and_is_shared_by_replicas(
+        self, home: ConsoleHome
+    ) -> None:
+        """A session opened on one console process opens the inbox on a fresh one."""
+        first = home.client()
+        sign_in(first, home, "Adv. Wanjiru")
+        restarted = home.client()  # a new application over the same database
+        restarted.cookies.set(COOKIE, first.cookies[COOKIE], domain="testserver.local")
+        page = restarted.get("/tickets")
+        assert page.status_code == 200
+        assert "Adv. Wanjiru" in page.text
+
+    def test_the_store_keeps_only_a_hash_of_the_token(self, home: ConsoleHome) -> None:
+        """The database holds the token's SHA-256 and the officer id, never the token itself."""
+        client = home.client()
+        sign_in(client, home, "Adv. Wanjiru")
+        token = client.cookies[COOKIE]
+        rows = home.node.conn.execute(
+            "SELECT token_hash, officer_name FROM console_sessions WHERE officer_id IS NOT NULL"
+        ).fetchall()
+        assert [(r[0], r[1]) for r in rows] == [(token_hash(token), "Adv. Wanjiru")]
+        assert token.encode() not in (home.root / "node.db").read_bytes()
+
+    def test_a_credentials_reset_signs_the_officer_out_everywhere(self, home: ConsoleHome) -> None:
+        """After 'spoor officers reset', every session opened with the old factors is closed."""
+        from node import store
+        from node.officers import credentials
+
+        client = home.client()
+        sign_in(client, home, "Adv. Wanjiru")
+        assert client.get("/tickets").status_code == 200
+        with store.transaction(home.node.conn):
+            credentials.enrol(home.node.conn, "Adv. Wanjiru", PASSWORD, actor="admin")
+        assert client.get("/tickets").status_code == 303
+
+    def test_sign_out_on_one_replica_ends_the_session_on_all(self, home: ConsoleHome) -> None:
+        """Signing out through one console process closes the session for the others too."""
+        first = home.client()
+        token = sign_in(first, home, "Adv. Wanjiru")
+        other = home.client()
+        other.cookies.set(COOKIE, first.cookies[COOKIE], domain="testserver.local")
+        assert other.get("/tickets").status_code == 200
+        first.post("/logout", data={"csrf": token})
+        assert other.get("/tickets").status_code == 303
 
 
 class TestHeaders:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from node.app.policy_history import PolicyHistory
-from tests.web.support import ConsoleHome, csrf_of, sign_in
+from tests.web.support import ConsoleHome, csrf_of, pdf_lines, sign_in
 
 EXPIRY_2035 = "expires: 2035-04-30"
 
@@ -92,6 +92,54 @@ class TestDraftReviewActivation:
         assert "instruments / KE-VN-MoU-2024 / expires" in redline
         assert "<del>2035-04-30</del>" in redline
         assert "<ins>2026-12-20</ins>" in redline
+        assert "/policy/redline.pdf?" in redline
+
+
+class TestRedlineExport:
+    def activated_change(self, home: ConsoleHome) -> tuple[TestClient, str, str]:
+        """Two officers shorten the MoU's expiry; the reviewer's client and the two versions."""
+        author = home.client()
+        token = sign_in(author, home, "Adv. Wanjiru")
+        shortened = reference_text(home).replace(EXPIRY_2035, "expires: 2026-12-20", 1)
+        location = draft(author, token, "reference.yaml", shortened)
+        reviewer = home.client()
+        token = sign_in(reviewer, home, "Adv. Kamau")
+        assert reviewer.post(f"{location}/activate", data={"csrf": token}).status_code == 303
+        entries = PolicyHistory.beside(home.root / "node.db").entries()
+        return reviewer, entries[-2].version, entries[-1].version
+
+    def test_redline_as_pdf_holds_old_and_new_values(self, home: ConsoleHome) -> None:
+        """The PDF export lists the changed expiry under its instrument, 2035 → 2026."""
+        client, old, new = self.activated_change(home)
+        answer = client.get("/policy/redline.pdf", params={"old": old, "new": new})
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/pdf"
+        assert "attachment" in answer.headers["content-disposition"]
+        lines = pdf_lines(answer.content)
+        assert f"Redline: {old} -> {new}" in lines
+        where = lines.index("instruments / KE-VN-MoU-2024 / expires")
+        assert lines[where + 1 : where + 3] == ["2035-04-30", "2026-12-20"]
+
+    def test_pdf_labels_follow_the_readers_language(self, home: ConsoleHome) -> None:
+        """A French officer's PDF says « Était » and « Devient » above the values."""
+        client, old, new = self.activated_change(home)
+        page = client.get("/tickets").text
+        client.post("/language", data={"csrf": csrf_of(page), "language": "fr", "next": "/"})
+        lines = pdf_lines(client.get(f"/policy/redline.pdf?old={old}&new={new}").content)
+        assert "2026-12-20" in lines
+        assert {"Était", "Devient"} <= set(lines)
+
+    def test_unknown_versions_are_not_found(self, home: ConsoleHome) -> None:
+        """Asking for a PDF of versions that were never kept answers 404, not an empty file."""
+        client = home.client()
+        sign_in(client, home, "Adv. Wanjiru")
+        answer = client.get("/policy/redline.pdf", params={"old": "nope", "new": "nada"})
+        assert answer.status_code == 404
+
+    def test_pdf_needs_a_signed_in_officer(self, home: ConsoleHome) -> None:
+        """The export, like the page, is for signed-in officers only."""
+        answer = home.client().get("/policy/redline.pdf", params={"old": "a", "new": "b"})
+        assert answer.status_code == 303
 
     def test_edit_failing_a_case_test_is_not_activated(self, home: ConsoleHome) -> None:
         """A draft that makes a case test fail cannot be activated; the policy in force stays."""

@@ -24,6 +24,7 @@ from node.store.migrations import (
     m0004_used_request_ids,
     m0005_audit_witness,
     m0006_officer_credentials,
+    m0007_console_sessions,
 )
 
 VERSION_KEY = "schema_version"
@@ -49,6 +50,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _of(m0004_used_request_ids),
     _of(m0005_audit_witness),
     _of(m0006_officer_credentials),
+    _of(m0007_console_sessions),
 )
 
 #: The schema version this code writes and reads.
