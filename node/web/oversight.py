@@ -1,16 +1,50 @@
-"""Oversight: the audit trail verified, cooperation figures and charts, a record's disclosures."""
+"""Oversight: the trail verified with its witnesses, cooperation charts, a record's disclosures."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from node import audit
+from node.audit import witness
 from node.audit.checkpoint import node_public_key
+from node.audit.verify import WitnessedHead
 from node.disclosure.history import disclosures_of_record
+from node.store import Connection
+from node.store import audit as audit_store
 from node.web import charts
 from node.web.context import console_of, officer_of, render
+
+
+@dataclass(frozen=True)
+class WitnessState:
+    """Who vouches for our trail (newest countersignature each), whom we vouch for, alarms."""
+
+    ours: list[witness.Cosignature]
+    theirs: list[tuple[str, int, int, str, str]]
+    alarms: list[tuple[object, ...]]
+    heads: list[WitnessedHead]
+
+
+def witness_state(conn: Connection, agency_id: str) -> WitnessState:
+    stored = witness.stored_cosignatures(conn, agency_id)
+    newest: dict[str, witness.Cosignature] = {}
+    for cosig in stored:
+        if cosig.witness not in newest or cosig.entry_count >= newest[cosig.witness].entry_count:
+            newest[cosig.witness] = cosig
+    heads = [
+        WitnessedHead(c.witness, c.entry_count, c.head_hash, "countersignature", c.valid())
+        for c in stored
+    ]
+    return WitnessState(
+        ours=[newest[w] for w in sorted(newest)],
+        theirs=audit_store.witnessed_summary(conn),
+        alarms=audit_store.alarms(conn),
+        heads=heads,
+    )
 
 
 async def overview(request: Request) -> Response:
@@ -21,7 +55,10 @@ async def overview(request: Request) -> Response:
     if series not in dict(charts.SERIES):
         series = "requests_received"
     with console.db() as conn:
-        report = audit.verify(conn, node_public_key=node_public_key(console.home))
+        witnesses = witness_state(conn, console.config.agency_id)
+        report = audit.verify(
+            conn, node_public_key=node_public_key(console.home), witnessed=witnesses.heads
+        )
         stats = audit.compute_stats(conn, counterpart=counterpart)
         days = charts.buckets(conn, counterpart=counterpart)
     bars, top = charts.bars(days, series)
@@ -31,6 +68,7 @@ async def overview(request: Request) -> Response:
         session=session,
         officer=officer,
         report=report,
+        witnesses=witnesses,
         stats=stats,
         bars=bars,
         top=top,

@@ -63,3 +63,70 @@ class TestRecordDisclosures:
         sign_in(client, home, "Adv. Wanjiru")
         page = client.get("/oversight/records/NOPE-1").text
         assert "No counterpart has asked about this record" in page
+
+
+def cosign_current_head(home: ConsoleHome, witness_name: str, *, head: str | None = None) -> None:
+    """A witness's valid countersignature of the trail's head now (or of a forged ``head``)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from node import audit, store
+    from node.audit import witness
+
+    conn = home.node.conn
+    report = audit.verify(conn)
+    key = Ed25519PrivateKey.generate()
+    unsigned = witness.Cosignature(
+        origin=home.node.config.agency_id,
+        witness=witness_name,
+        entry_count=report.entry_count,
+        head_hash=head or report.head_hash,
+        witnessed_at="2026-12-01T10:00:00Z",
+        witness_key=key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex(),
+        signature="",
+    )
+    signed = witness.Cosignature(
+        **{**unsigned.__dict__, "signature": key.sign(unsigned.payload()).hex()}
+    )
+    with store.transaction(conn):
+        witness.store_cosignature(conn, signed)
+
+
+class TestWitnesses:
+    def test_countersignatures_are_shown_and_checked(self, home: ConsoleHome) -> None:
+        """A witness's countersignature of our head is listed as valid; the trail verifies."""
+        home.node.disclose((key_of(IVORY, "container"),))
+        cosign_current_head(home, "vn-customs")
+        client = home.client()
+        sign_in(client, home, "Adv. Wanjiru")
+        page = client.get("/oversight").text
+        table = page.split('id="witnesses-ours"', 1)[1].split("</table>", 1)[0]
+        assert "vn-customs" in table
+        assert "valid" in table
+        assert "INVALID" not in table
+        assert "The audit trail verifies" in page
+
+    def test_a_head_the_witness_contradicts_fails_verification(self, home: ConsoleHome) -> None:
+        """A countersigned head our trail does not have makes the page say it does NOT verify."""
+        home.node.disclose((key_of(IVORY, "container"),))
+        cosign_current_head(home, "vn-customs", head="00" * 32)
+        client = home.client()
+        sign_in(client, home, "Adv. Wanjiru")
+        assert "does NOT verify" in client.get("/oversight").text
+
+    def test_alarms_stand_out(self, home: ConsoleHome) -> None:
+        """A split view a counterpart showed us is an alert on the page, escaped."""
+        from node import store
+        from node.store import audit as audit_store
+
+        with store.transaction(home.node.conn):
+            audit_store.add_alarm(
+                home.node.conn,
+                ("<b>th-dnp</b>", "split view", 7, "ab" * 32, 7, "cd" * 32, "2026-12-01T09:00:00Z"),
+            )
+        client = home.client()
+        sign_in(client, home, "Adv. Wanjiru")
+        page = client.get("/oversight").text
+        assert 'id="witness-alarms"' in page
+        assert "&lt;b&gt;th-dnp&lt;/b&gt; · split view" in page
+        assert "<b>th-dnp</b>" not in page
