@@ -20,7 +20,7 @@ from node.app.home import NodeHome
 from node.web.app import create_app
 from tests.disclosure.helpers import SUSPECT, key_of
 from tests.officers_support import PASSWORD, code
-from tests.web.support import ConsoleHome
+from tests.web.support import WATCH_XSS, ConsoleHome, pdf_lines, standing_watchlist
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
@@ -151,6 +151,17 @@ class TestInTheBrowser:
         assert reviewer.inner_text("del") == "2035-04-30"  # type: ignore[attr-defined]
         assert reviewer.inner_text("ins") == "2026-12-20"  # type: ignore[attr-defined]
         shot(reviewer, "redline")
+        with reviewer.expect_download() as download:  # type: ignore[attr-defined]
+            reviewer.click("#redline-pdf")  # type: ignore[attr-defined]
+        pdf = Path(download.value.path()).read_bytes()
+        lines = pdf_lines(pdf)
+        where = lines.index("instruments / KE-VN-MoU-2024 / expires")
+        assert lines[where + 1 : where + 3] == ["2035-04-30", "2026-12-20"]
+        reviewer.emulate_media(media="print")  # type: ignore[attr-defined]
+        assert not reviewer.is_visible("header.top")  # type: ignore[attr-defined]
+        assert reviewer.is_visible("table.redline")  # type: ignore[attr-defined]
+        shot(reviewer, "redline-print")
+        reviewer.emulate_media(media="screen")  # type: ignore[attr-defined]
         reviewer.goto(f"{served}/policy")  # type: ignore[attr-defined]
         shot(reviewer, "policy-document")
 
@@ -162,3 +173,16 @@ class TestInTheBrowser:
         assert page.locator("svg#chart rect").count() == 14  # type: ignore[attr-defined]
         assert page.locator("#audit-ok").is_visible()  # type: ignore[attr-defined]
         shot(page, "oversight")
+
+    def test_watchlist_hits_are_listed_and_inert(
+        self, served: str, home: ConsoleHome, browser: object
+    ) -> None:
+        """The watchlists page lists the new hit per counterpart; a counterpart's text is inert."""
+        standing_watchlist(home)
+        page = login(browser, served, home, "Adv. Wanjiru")
+        page.click("header nav >> text=Watchlists")  # type: ignore[attr-defined]
+        page.wait_for_url(f"{served}/watchlists")  # type: ignore[attr-defined]
+        assert "2026-12-01T08:00:07+00:00" in page.inner_text("td.found-at")  # type: ignore[attr-defined]
+        assert WATCH_XSS in page.inner_text("main")  # type: ignore[attr-defined]
+        assert page.locator("main img").count() == 0  # type: ignore[attr-defined]
+        shot(page, "watchlists")

@@ -2,52 +2,8 @@
 
 from __future__ import annotations
 
-from node import store
 from node.store import watchlists as watch_store
-from tests.web.support import ConsoleHome, sign_in
-
-WATCH_ID = "5f0c2d7e-1111-4c2b-9d7a-000000000001"
-XSS = '<img src=x onerror="alert(1)">'
-
-
-def standing_watchlist(home: ConsoleHome) -> None:
-    """A watchlist on two counterparts: vn-customs found two rows (one already reported)."""
-    conn = home.node.conn
-    watch = watch_store.Watchlist(
-        watch_id=WATCH_ID,
-        source="seizure-suspects.csv",
-        rows=[{"record_id": "Q-1"}, {"record_id": "Q-2"}],
-        peers=["vn-customs", "th-dnp"],
-        every_s=86400,
-        purpose="criminal_investigation",
-        legal_bases={"vn-customs": "KE-VN-MoU-2024", "th-dnp": "KE-TH-MoU-2025"},
-        case_reference=f"KE-IVORY-7 {XSS}",
-        officer="Insp. Otieno",
-        webhook_url=None,
-        created_at="2026-11-30T08:00:00+00:00",
-        last_run_at="2026-12-01T08:00:00+00:00",
-    )
-    with store.transaction(conn):
-        watch_store.add(conn, watch)
-        for peer, status, reason in (
-            ("vn-customs", "done", ""),
-            ("th-dnp", "failed", f"counterpart said {XSS}"),
-        ):
-            watch_store.add_run(
-                conn,
-                watch_store.RunRow(
-                    WATCH_ID, peer, "2026-12-01T08:00:00+00:00", status, reason, "M-1", 2
-                ),
-            )
-        old = watch_store.WatchHit(
-            WATCH_ID, "vn-customs", "Q-1", "passport", "M-0", "2026-11-30T08:00:05+00:00"
-        )
-        new = watch_store.WatchHit(
-            WATCH_ID, "vn-customs", "Q-2", "phone", "M-1", "2026-12-01T08:00:07+00:00"
-        )
-        watch_store.record_hit(conn, old)
-        watch_store.record_hit(conn, new)
-        watch_store.mark_reported(conn, [old], "cli", "2026-11-30T09:00:00+00:00")
+from tests.web.support import WATCH_ID, WATCH_XSS, ConsoleHome, sign_in, standing_watchlist
 
 
 class TestWatchlistsPage:
@@ -83,7 +39,7 @@ class TestWatchlistsPage:
         client = home.client()
         sign_in(client, home, "Adv. Wanjiru")
         text = client.get("/watchlists").text
-        assert XSS not in text
+        assert WATCH_XSS not in text
         assert "counterpart said &lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in text
         assert "KE-IVORY-7 &lt;img" in text
 
