@@ -121,6 +121,9 @@ class PolicyConfig:
     """Where the agency's release policy lives (relative to the node home)."""
 
     path: str = "policy"
+    # Edited files go live only when an officer activates them (console or CLI);
+    # false: the running node activates any edit that checks clean and passes its tests.
+    officer_activation: bool = False
 
 
 @dataclass

@@ -307,3 +307,58 @@ class TestActivateCommand:
         assert result.exit_code == 1
         assert "could not be signed in" in result.output
         assert node.history.entries() == entries
+
+
+class TestOfficerActivation:
+    """[policy] officer_activation: a running node serves only what an officer activated."""
+
+    def holder(self, node: Node) -> PolicyHolder:
+        held = PolicyHolder(node.policy_dir, node.root / "node.db", officer_activation=True)
+        held.load_initial()
+        return held
+
+    def test_an_edit_waits_for_an_officer(self, node: Node) -> None:
+        """Edited files that check clean do not go live by themselves; the active one stays."""
+        held = self.holder(node)
+        before = held.version
+        node.edit("name: Test Wildlife Authority", "name: Edited, not activated")
+        assert held.maybe_reload() is False
+        assert held.version == before
+        assert held.current().digest == node.holder.current().digest
+        assert [e.version for e in node.history.entries()] == [before]
+        assert "waiting" not in node.cli("status").output  # nothing was refused
+        assert "which is not active" in node.cli("status").output
+
+    def test_the_node_follows_an_officers_activation(self, node: Node) -> None:
+        """After 'spoor policy activate' by an officer, the running node serves the new version."""
+        held = self.holder(node)
+        node.edit("name: Test Wildlife Authority", "name: Activated on the CLI")
+        held.maybe_reload()
+        assert node.as_officer("activate").exit_code == 0
+        assert held.maybe_reload() is True
+        active = node.history.active()
+        assert active is not None
+        assert (held.version, active.activated_by) == (active.version, node.officer_id)
+
+    def test_the_node_follows_a_rollback(self, node: Node) -> None:
+        """A rollback by an officer is what the node serves next."""
+        held = self.holder(node)
+        first = node.history.entries()[0]
+        node.edit("name: Test Wildlife Authority", "name: Second")
+        assert node.as_officer("activate").exit_code == 0
+        held.maybe_reload()
+        assert node.as_officer("rollback", first.version, steps_ahead=1).exit_code == 0
+        assert held.maybe_reload() is True
+        assert held.version == first.version
+
+    def test_a_restart_serves_the_activated_version_not_the_edited_files(self, node: Node) -> None:
+        """A node restarting on edited files serves the version an officer last activated."""
+        active = node.history.active()
+        assert active is not None
+        node.edit("name: Test Wildlife Authority", "name: Edited before a restart")
+        restarted = self.holder(node)
+        assert restarted.version == active.version
+        assert b"Edited before a restart" not in b"".join(
+            policy_tree(node.history.path_of(active.version)).values()  # type: ignore[arg-type]
+        )
+        assert len(node.history.entries()) == 1
