@@ -15,6 +15,9 @@ from node.cli.main import cli
 
 DATA = Path(__file__).parent / "data"
 
+# --postgres URL runs every store-touching test on PostgreSQL (tests/store/backends.py).
+pytest_plugins = ["tests.store.backends"]
+
 
 def spoor(*args: str) -> str:
     """Run a ``spoor`` command in-process; fail the test with its output if it fails."""

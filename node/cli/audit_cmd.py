@@ -21,6 +21,7 @@ from rich.table import Table
 from node import audit as trail
 from node.app.config import ConfigError, load_config
 from node.app.home import NodeHome
+from node import store
 from node.store import StoreError, opened
 from node.store.backend import Connection
 
@@ -42,7 +43,7 @@ def _actor() -> str:
 
 @contextmanager
 def _store(home: NodeHome) -> Iterator[Connection]:
-    if not home.db_path.is_file():
+    if not store.exists(home.db_path):
         raise click.ClickException(
             f"No node database at {home.db_path}.\n  Nothing was read or changed.\n"
             "  Pass --home (or set $SPOOR_HOME) to an existing node home, or run 'spoor init'."

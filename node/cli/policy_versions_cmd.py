@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from node import store
 from node.app.home import NodeHome
 from node.app.policy_history import Activation, PolicyHistory, policy_tree, version_of
 from node.app.policy_holder import activator, audit_policy_event, now_iso
@@ -24,7 +25,7 @@ EXIT_PROBLEMS = 1
 
 def _node(home_arg: str | None) -> tuple[NodeHome, Path, PolicyHistory]:
     home, config = load_node(home_arg)
-    if not home.db_path.is_file():
+    if not store.exists(home.db_path):
         raise click.UsageError(f"{home.root} has no database; create the node with 'spoor init'")
     return home, home.root / config.policy.path, PolicyHistory.beside(home.db_path)
 

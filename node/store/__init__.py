@@ -12,7 +12,9 @@
   :mod:`node.store.officers`, :mod:`node.store.peers`.
 * :mod:`node.store.migrations` — numbered schema versions.
 * :mod:`node.store.timecodec` — how a moment is written and read.
-* :mod:`node.store.backend` — what differs between database engines.
+* :mod:`node.store.backend` — what differs between database engines;
+  :mod:`node.store.postgres` the PostgreSQL one, :mod:`node.store.location`
+  which one a home uses (``SPOOR_STORE_URL`` or ``[store] url``).
 """
 
 from __future__ import annotations
@@ -25,15 +27,27 @@ from typing import ClassVar
 
 from node.errors import SpoorError
 from node.store import migrations
-from node.store.backend import BACKEND, BUSY_TIMEOUT_MS, Connection, DatabaseError, Row
+from node.store import location
+from node.store.backend import (
+    BACKEND,
+    BUSY_TIMEOUT_MS,
+    SQLITE,
+    BusyError,
+    Connection,
+    DatabaseError,
+    Row,
+)
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "BusyError",
     "Connection",
     "Row",
     "SchemaTooNew",
     "StoreError",
     "connect",
+    "exists",
+    "located",
     "ensure_current",
     "open_store",
     "opened",
@@ -73,9 +87,30 @@ def connect(path: Path) -> Connection:
     """A connection with the pragmas every Spoor connection needs (no schema check).
 
     Long-running processes open the store once with :func:`open_store` (which
-    upgrades it) and use this for later connections.
+    upgrades it) and use this for later connections. ``path`` is the home's
+    ``node.db``; :func:`node.store.location.locate` says where its database is.
     """
-    return BACKEND.connect(path)
+    where = located(path)
+    if where.url is not None:
+        from node.store import postgres  # noqa: PLC0415 - loaded only by homes that use it
+
+        return postgres.connect(where.url)
+    assert where.path is not None
+    return SQLITE.connect(where.path)
+
+
+def located(path: Path) -> location.Location:
+    """Where the database of the home holding ``path`` is; :class:`StoreError` if misconfigured."""
+    try:
+        return location.locate(path)
+    except location.BadStoreUrl as exc:
+        raise StoreError(f"store.url: {exc}") from exc
+
+
+def exists(path: Path) -> bool:
+    """Whether the home holding ``path`` has a database yet (a PostgreSQL one always has)."""
+    where = located(path)
+    return where.path is None or where.path.is_file()
 
 
 def open_store(path: Path) -> Connection:
@@ -85,7 +120,8 @@ def open_store(path: Path) -> Connection:
     try:
         conn = connect(path)
     except DatabaseError as exc:
-        raise StoreError(f"{path}: cannot open the node database: {exc}") from exc
+        where = located(path).describe()
+        raise StoreError(f"{where}: cannot open the node database: {exc}") from exc
     try:
         upgrade(conn, path)
     except BaseException:
@@ -148,8 +184,9 @@ def upgrade(conn: Connection, path: Path) -> int:
         if version == migrations.LATEST:
             return version
         backup = backup_path(path, version) if tables else None
-        if backup is not None:  # an existing home (an empty new file needs no copy)
-            BACKEND.backup(conn, backup)
+        # An existing home (an empty new file needs no copy); PostgreSQL takes none.
+        if backup is not None and not BACKEND.backup(conn, backup):
+            backup = None
     except DatabaseError as exc:
         raise StoreError(f"{path}: cannot open the node database: {exc}") from exc
     try:

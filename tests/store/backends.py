@@ -1,0 +1,111 @@
+"""Running the suite on PostgreSQL: ``pytest --postgres URL`` (or ``SPOOR_TEST_POSTGRES_URL``).
+
+Every node home a test creates gets a schema of its own in that database
+(``CREATE SCHEMA`` is far cheaper than a database per home), so the homes of
+one test are as separate as they are on SQLite and the suite runs unchanged.
+A home that already holds a ``node.db`` file when it is first opened (a
+fixture copied from tests/data, a legacy home) stays on SQLite: those tests
+are about SQLite files. ``scripts/test-postgres`` starts a throwaway cluster
+and runs the suite this way.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from node.store import location, postgres
+
+ENV = "SPOOR_TEST_POSTGRES_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--postgres",
+        default=os.environ.get(ENV, ""),
+        metavar="URL",
+        help="run store-touching tests on this PostgreSQL database (one schema per node home)",
+    )
+
+
+class SchemaPerHome:
+    """Maps each node home to a fresh schema of one PostgreSQL database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.run = secrets.token_hex(3)
+        self.homes: dict[Path, location.Location] = {}
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def url_for(self, schema: str) -> str:
+        joiner = "&" if "?" in self.url else "?"
+        return f"{self.url}{joiner}options={quote(f'-csearch_path={schema}')}"
+
+    def __call__(self, db_path: Path) -> location.Location | None:
+        key = db_path.resolve()
+        with self.lock:
+            found = self.homes.get(key)
+            if found is not None:
+                return found
+            if key.exists():
+                return None  # an SQLite file made before the test opened it
+            self.count += 1
+            schema = f"t{self.run}_{self.count}"
+            with psycopg.connect(self.url, autocommit=True) as admin:
+                admin.execute(f"CREATE SCHEMA {schema}")
+            found = location.Location("postgresql", url=self.url_for(schema))
+            self.homes[key] = found
+            return found
+
+    def release(self) -> None:
+        """Close the pools of the homes seen so far (their schemas stay until the cluster goes)."""
+        with self.lock:
+            urls = [loc.url for loc in self.homes.values() if loc.url]
+            self.homes.clear()
+        postgres.close_pools(urls)
+
+
+@pytest.fixture(scope="session")
+def postgres_homes(request: pytest.FixtureRequest) -> Iterator[SchemaPerHome | None]:
+    """The schema-per-home mapping when the run is on PostgreSQL, else ``None``."""
+    url = str(request.config.getoption("--postgres"))
+    if not url:
+        yield None
+        return
+    mapping = SchemaPerHome(url)
+    location.set_locator(mapping)
+    try:
+        yield mapping
+    finally:
+        location.set_locator(None)
+        postgres.close_pools()
+
+
+@pytest.fixture(autouse=True)
+def _store_backend(
+    request: pytest.FixtureRequest, postgres_homes: SchemaPerHome | None
+) -> Iterator[None]:
+    """Each test's homes on the selected backend; their connections closed after it.
+
+    A test marked ``sqlite`` reads or writes the SQLite file itself and runs on SQLite.
+    """
+    if postgres_homes is None:
+        yield
+        return
+    sqlite_only = request.node.get_closest_marker("sqlite") is not None
+    if sqlite_only:
+        location.set_locator(None)
+    try:
+        yield
+    finally:
+        postgres_homes.release()
+        if sqlite_only:
+            location.set_locator(postgres_homes)
