@@ -2,7 +2,10 @@
 
 One daemon thread runs every job in turn every ``interval_s`` seconds; the
 retention purge runs at most every ``retention_every_s``. A failing job is
-logged and retried on the next pass, never stopping the node.
+logged and retried on the next pass, never stopping the node. Several
+replicas on one PostgreSQL database each reload their policy, but only the
+one holding the jobs lock (:class:`node.store.JobsLeadership`) writes
+checkpoints and purges, so they run once per agency, not once per replica.
 """
 
 from __future__ import annotations
@@ -63,10 +66,13 @@ class BackgroundJobs:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_retention: float | None = None
+        self.leadership = store.JobsLeadership(self.db_path)
 
     def run_once(self) -> None:
         """One pass of every job that is due."""
         self.policies.maybe_reload()
+        if not self.leadership.held():
+            return
         with store.opened(self.db_path, check_schema=False) as conn:
             audit.maybe_checkpoint(conn, self.home)
             now = time.monotonic()
@@ -88,6 +94,7 @@ class BackgroundJobs:
 
     def stop(self) -> None:
         self._stop.set()
+        self.leadership.release()
 
     def join(self, timeout: float = 5.0) -> None:
         if self._thread is not None:

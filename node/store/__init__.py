@@ -46,6 +46,7 @@ __all__ = [
     "SchemaTooNew",
     "StoreError",
     "connect",
+    "JobsLeadership",
     "exists",
     "located",
     "ensure_current",
@@ -111,6 +112,29 @@ def exists(path: Path) -> bool:
     """Whether the home holding ``path`` has a database yet (a PostgreSQL one always has)."""
     where = located(path)
     return where.path is None or where.path.is_file()
+
+
+class JobsLeadership:
+    """Whether this process runs the home's background jobs (one replica of several does).
+
+    SQLite: one node process per home, which always leads. PostgreSQL: the
+    replica holding an advisory lock (:class:`node.store.postgres.Leadership`).
+    """
+
+    def __init__(self, path: Path) -> None:
+        where = located(path)
+        self._pg = None
+        if where.url is not None:
+            from node.store import postgres  # noqa: PLC0415 - loaded only by homes that use it
+
+            self._pg = postgres.Leadership(where.url)
+
+    def held(self) -> bool:
+        return True if self._pg is None else self._pg.held()
+
+    def release(self) -> None:
+        if self._pg is not None:
+            self._pg.release()
 
 
 def open_store(path: Path) -> Connection:

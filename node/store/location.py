@@ -6,7 +6,8 @@ Chosen, first match wins, by
 2. ``[store] url`` in the home's ``spoor.toml``,
 3. the embedded default: ``node.db`` in the node home (``sqlite:///<home>/node.db``).
 
-``sqlite:///path/to/file.db`` names an SQLite file (an absolute path);
+``sqlite:////srv/spoor/node.db`` names an SQLite file (``sqlite:///`` and an
+absolute path);
 ``postgresql://user@host:port/dbname`` (any libpq URL, e.g. with
 ``?options=-csearch_path%3Dagency``) a PostgreSQL database. Every caller
 keeps passing the home's ``node.db`` path; the store resolves it here.
@@ -60,7 +61,7 @@ def parse(url: str, default: Path) -> Location:
         return Location("sqlite", path=default)
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme == "sqlite":
-        rest = url[len("sqlite://") :] if url.startswith("sqlite://") else ""
+        rest = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
         if not rest.startswith("/") or rest == "/":
             raise BadStoreUrl(
                 f"{url!r}: an SQLite store URL is sqlite:/// followed by an absolute file path "

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -158,6 +159,19 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 
 _pools: dict[str, ConnectionPool[Any]] = {}
 _pools_lock = threading.Lock()
+#: Pools inherited through fork(): never used nor closed by the child (their
+#: sockets are the parent's), only kept from being garbage-collected.
+_inherited: list[ConnectionPool[Any]] = []
+
+
+def _forget_inherited_pools() -> None:
+    global _pools_lock  # noqa: PLW0603 - a forked child starts with fresh pools
+    _inherited.extend(_pools.values())
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_pools)
 
 
 def pool_for(url: str) -> ConnectionPool[Any]:
@@ -237,3 +251,45 @@ class PostgresBackend:
 
 
 POSTGRES = PostgresBackend()
+
+
+#: The session-level advisory lock the replica running background jobs holds.
+JOBS_LOCK_KEY = 0x73706F6F7201
+
+
+class Leadership:
+    """Holds ``pg_try_advisory_lock`` on a connection of its own while this process leads.
+
+    The lock is the server's: if the leader dies or loses its connection, the
+    lock goes with the session and another replica takes over on its next try.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def held(self) -> bool:
+        """Whether this process leads now (trying to become leader if nobody does)."""
+        try:
+            if self._conn is not None and not self._conn.closed:
+                self._conn.execute("SELECT 1")
+                return True
+            self._conn = None
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (JOBS_LOCK_KEY,)).fetchone()
+            if row and row[0]:
+                self._conn = conn
+                return True
+            conn.close()
+            return False
+        except psycopg.Error:
+            self.release()
+            return False
+
+    def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except psycopg.Error:
+                pass
