@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from node import audit as trail
+from node import store
 from node.app.config import ConfigError, load_config
 from node.app.home import NodeHome
-from node import store
 from node.store import StoreError, opened
 from node.store.backend import Connection
 

@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from node.errors import SpoorError
-from node.store import migrations
-from node.store import location
+from node.store import location, migrations
 from node.store.backend import (
     BACKEND,
     BUSY_TIMEOUT_MS,
@@ -42,14 +41,14 @@ __all__ = [
     "BUSY_TIMEOUT_MS",
     "BusyError",
     "Connection",
+    "JobsLeadership",
     "Row",
     "SchemaTooNew",
     "StoreError",
     "connect",
-    "JobsLeadership",
+    "ensure_current",
     "exists",
     "located",
-    "ensure_current",
     "open_store",
     "opened",
     "transaction",
@@ -93,7 +92,7 @@ def connect(path: Path) -> Connection:
     """
     where = located(path)
     if where.url is not None:
-        from node.store import postgres  # noqa: PLC0415 - loaded only by homes that use it
+        from node.store import postgres
 
         return postgres.connect(where.url)
     assert where.path is not None
@@ -125,7 +124,7 @@ class JobsLeadership:
         where = located(path)
         self._pg = None
         if where.url is not None:
-            from node.store import postgres  # noqa: PLC0415 - loaded only by homes that use it
+            from node.store import postgres
 
             self._pg = postgres.Leadership(where.url)
 

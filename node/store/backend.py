@@ -153,7 +153,7 @@ def backend_of(conn: Connection) -> Backend:
     """The backend a connection belongs to."""
     if isinstance(conn, sqlite3.Connection):
         return SQLITE
-    from node.store.postgres import POSTGRES  # noqa: PLC0415 - the optional engine
+    from node.store.postgres import POSTGRES
 
     return POSTGRES
 

@@ -55,7 +55,7 @@ def redact(url: str) -> str:
 
 
 def parse(url: str, default: Path) -> Location:
-    """The location ``url`` names (``default`` for an empty one); :class:`BadStoreUrl` if unusable."""
+    """The location ``url`` names (``default`` if empty); :class:`BadStoreUrl` if unusable."""
     url = url.strip()
     if not url:
         return Location("sqlite", path=default)

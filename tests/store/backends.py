@@ -55,8 +55,8 @@ class SchemaPerHome:
             found = self.homes.get(key)
             if found is not None:
                 return found
-            if key.exists():
-                return None  # an SQLite file made before the test opened it
+            if key.exists() or not key.parent.is_dir():
+                return None  # an SQLite file made before the test opened it, or no home
             self.count += 1
             schema = f"t{self.run}_{self.count}"
             with psycopg.connect(self.url, autocommit=True) as admin:

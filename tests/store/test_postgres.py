@@ -194,7 +194,7 @@ class TestStoreUrl:
         home.config_path.write_text(
             'agency_id = "ke-kws"\ncountry = "KE"\n[store]\nurl = "mysql://x/y"\n'
         )
-        with pytest.raises(ConfigError, match="store.url"):
+        with pytest.raises(ConfigError, match=r"store\.url"):
             load_config(home)
         assert not home.db_path.exists()
 
