@@ -129,6 +129,10 @@ class PgConnection:
     def execute(self, sql: str, parameters: Any = None, /) -> psycopg.Cursor[Any]:
         return self._live().execute(translate(sql), _params(parameters))
 
+    def execute_script(self, script: str) -> None:
+        """Several statements without parameters, in one round trip (migrations)."""
+        self._live().execute(translate(script).replace("%%", "%"))
+
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> psycopg.Cursor[Any]:
         cur = self._live().cursor()
         cur.executemany(translate(sql), [_params(p) for p in parameters])
@@ -240,14 +244,27 @@ class PostgresBackend:
 
     def columns(self, conn: Any, table: str) -> list[str]:
         rows = conn.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
             (table,),
         ).fetchall()
         return [str(r[0]) for r in rows]
 
     def prepare_bulk_load(self, conn: Any, cache_kib: int) -> None:
         """Nothing to tune per connection; the server's shared buffers serve imports."""
+
+    def reset_identities(self, conn: Any) -> None:
+        """Point every identity column's sequence past the highest id (after a bulk copy)."""
+        rows = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND is_identity = 'YES'"
+        ).fetchall()
+        for table, column in rows:
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence(?, ?), "  # noqa: S608
+                f"COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)",
+                (table, column),
+            )
 
 
 POSTGRES = PostgresBackend()

@@ -1,8 +1,9 @@
 """Running the suite on PostgreSQL: ``pytest --postgres URL`` (or ``SPOOR_TEST_POSTGRES_URL``).
 
-Every node home a test creates gets a schema of its own in that database
-(``CREATE SCHEMA`` is far cheaper than a database per home), so the homes of
-one test are as separate as they are on SQLite and the suite runs unchanged.
+Every node home a test creates gets a schema of its own in that database,
+created and migrated ahead of need by a thread (the DDL is the slow part), so
+the homes of one test are as separate as they are on SQLite and the suite
+runs unchanged.
 A home that already holds a ``node.db`` file when it is first opened (a
 fixture copied from tests/data, a legacy home) stays on SQLite: those tests
 are about SQLite files. ``scripts/test-postgres`` starts a throwaway cluster
@@ -12,6 +13,7 @@ and runs the suite this way.
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import threading
 from collections.abc import Iterator
@@ -21,9 +23,11 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
+from node import store
 from node.store import location, postgres
 
 ENV = "SPOOR_TEST_POSTGRES_URL"
+PREPARED_AHEAD = 4
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +48,45 @@ class SchemaPerHome:
         self.homes: dict[Path, location.Location] = {}
         self.lock = threading.Lock()
         self.count = 0
+        # Schemas made and migrated ahead, in a thread, while tests run (DDL is the slow part).
+        self.ready: queue.Queue[location.Location] = queue.Queue(maxsize=PREPARED_AHEAD)
+        self.stopping = threading.Event()
+        self.maker = threading.Thread(target=self._prepare, name="pg-schemas", daemon=True)
+        self.maker.start()
+
+    def _new_schema(self) -> location.Location:
+        with self.lock:
+            self.count += 1
+            schema = f"t{self.run}_{self.count}"
+        with psycopg.connect(self.url, autocommit=True) as admin:
+            admin.execute(f"CREATE SCHEMA {schema}")
+        found = location.Location("postgresql", url=self.url_for(schema))
+        assert found.url is not None
+        conn = postgres.connect(found.url)
+        try:
+            store.upgrade(conn, Path(schema))
+        finally:
+            conn.close()
+            postgres.close_pools([found.url])
+        return found
+
+    def _prepare(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                found = self._new_schema()
+            except psycopg.Error:
+                self.stopping.wait(1)
+                continue
+            while not self.stopping.is_set():
+                try:
+                    self.ready.put(found, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.maker.join(timeout=30)
 
     def url_for(self, schema: str) -> str:
         joiner = "&" if "?" in self.url else "?"
@@ -57,13 +100,9 @@ class SchemaPerHome:
                 return found
             if key.exists() or not key.parent.is_dir():
                 return None  # an SQLite file made before the test opened it, or no home
-            self.count += 1
-            schema = f"t{self.run}_{self.count}"
-            with psycopg.connect(self.url, autocommit=True) as admin:
-                admin.execute(f"CREATE SCHEMA {schema}")
-            found = location.Location("postgresql", url=self.url_for(schema))
-            self.homes[key] = found
-            return found
+        found = self.ready.get(timeout=120)
+        with self.lock:
+            return self.homes.setdefault(key, found)
 
     def release(self) -> None:
         """Close the pools of the homes seen so far (their schemas stay until the cluster goes)."""
@@ -85,6 +124,7 @@ def postgres_homes(request: pytest.FixtureRequest) -> Iterator[SchemaPerHome | N
     try:
         yield mapping
     finally:
+        mapping.stop()
         location.set_locator(None)
         postgres.close_pools()
 
