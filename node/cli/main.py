@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("node.cli.officers_cmd", "officers_group"),
     ("node.cli.audit_cmd", "audit"),
     ("node.cli.audit_cmd", "stats"),
+    ("node.cli.store_cmd", "store_group"),
 )
 
 

@@ -70,7 +70,7 @@ def copy_all(source: Connection, target: Connection, target_tables: set[str]) ->
                 f"the target already holds a node's data ({table} is not empty); "
                 "migrate into a new, empty database"
             )
-    from node.store.backend import backend_of  # noqa: PLC0415
+    from node.store.backend import backend_of
 
     moved = Moved()
     for table in _tables_in_order(SQLITE.tables(source) & target_tables):
@@ -104,8 +104,8 @@ def source_version(path: Path) -> int:
 
 def move(sqlite_path: Path, url: str) -> Moved:
     """Copy the SQLite database at ``sqlite_path`` into the empty PostgreSQL database ``url``."""
-    from node import store  # noqa: PLC0415 - the store package imports nothing from here
-    from node.store import postgres  # noqa: PLC0415
+    from node import store
+    from node.store import postgres
 
     source = SQLITE.connect(sqlite_path)
     try:
