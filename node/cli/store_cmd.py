@@ -60,11 +60,13 @@ def migrate(home: str | None, url: str, no_config: bool) -> None:
         moved = move(source.path, target.url)
     except TargetNotEmpty as exc:
         raise click.ClickException(f"{target.describe()}: {exc}. Nothing was copied.") from exc
-    except (store.StoreError, *DatabaseError) as exc:
+    except store.StoreError as exc:
+        raise click.ClickException(f"{exc}; nothing was copied.") from exc
+    except DatabaseError as exc:
         raise click.ClickException(
             f"{target.describe()}: the copy failed ({exc}); nothing was copied."
         ) from exc
-    from node.store import postgres  # noqa: PLC0415
+    from node.store import postgres
 
     conn = postgres.connect(target.url)
     try:
