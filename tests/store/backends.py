@@ -74,7 +74,7 @@ class SchemaPerHome:
         while not self.stopping.is_set():
             try:
                 found = self._new_schema()
-            except psycopg.Error:
+            except Exception:  # noqa: BLE001 - a failed preparation is retried; tests never wait forever
                 self.stopping.wait(1)
                 continue
             while not self.stopping.is_set():
