@@ -3,7 +3,8 @@
 Every node home a test creates gets a schema of its own in that database,
 created and migrated ahead of need by a thread (the DDL is the slow part), so
 the homes of one test are as separate as they are on SQLite and the suite
-runs unchanged.
+runs unchanged. The schema is also written to the home's spoor.toml
+(``[store] url``), so ``spoor`` processes a test starts use the same one.
 A home that already holds a ``node.db`` file when it is first opened (a
 fixture copied from tests/data, a legacy home) stays on SQLite: those tests
 are about SQLite files. ``scripts/test-postgres`` starts a throwaway cluster
@@ -74,7 +75,7 @@ class SchemaPerHome:
         while not self.stopping.is_set():
             try:
                 found = self._new_schema()
-            except Exception:  # noqa: BLE001 - a failed preparation is retried; tests never wait forever
+            except Exception:
                 self.stopping.wait(1)
                 continue
             while not self.stopping.is_set():
@@ -102,7 +103,10 @@ class SchemaPerHome:
                 return None  # an SQLite file made before the test opened it, or no home
         found = self.ready.get(timeout=120)
         with self.lock:
-            return self.homes.setdefault(key, found)
+            chosen = self.homes.setdefault(key, found)
+        if chosen is found:
+            _tell_children(key.parent, found)
+        return chosen
 
     def release(self) -> None:
         """Close the pools of the homes seen so far (their schemas stay until the cluster goes)."""
@@ -110,6 +114,15 @@ class SchemaPerHome:
             urls = [loc.url for loc in self.homes.values() if loc.url]
             self.homes.clear()
         postgres.close_pools(urls)
+
+
+def _tell_children(home: Path, found: location.Location) -> None:
+    """Name the schema in the home's spoor.toml, so ``spoor`` processes a test starts use it too."""
+    config = home / "spoor.toml"
+    if not config.is_file() or location.configured_url(home):
+        return
+    with config.open("a", encoding="utf-8") as out:
+        out.write(f'\n[store]\nurl = "{found.url}"\n')
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""A database kept locked by another writer: a clear message and its own exit code, on both backends."""
+"""A database kept locked by another writer: a clear message and its own exit code."""
 
 from __future__ import annotations
 
