@@ -36,6 +36,8 @@ from node.store.backend import BUSY_TIMEOUT_MS
 #: The advisory lock key every write transaction takes (``spoor`` in ASCII).
 WRITE_LOCK_KEY = 0x73706F6F72
 POOL_MAX = 16
+#: How the node's sessions show in ``pg_stat_activity``.
+APPLICATION_NAME = "spoor"
 CONNECT_TIMEOUT_S = 10
 
 
@@ -179,7 +181,11 @@ os.register_at_fork(after_in_child=_forget_inherited_pools)
 
 
 def pool_for(url: str) -> ConnectionPool[Any]:
-    """The process's pool for ``url`` (opened on first use)."""
+    """The process's pool for ``url`` (opened on first use).
+
+    Each connection is checked before it is handed out, so sessions lost to a
+    server restart or failover are replaced instead of failing the next call.
+    """
     with _pools_lock:
         pool = _pools.get(url)
         if pool is None:
@@ -192,6 +198,7 @@ def pool_for(url: str) -> ConnectionPool[Any]:
                     "cursor_factory": psycopg.ClientCursor,
                     "row_factory": _row_factory,
                     "connect_timeout": CONNECT_TIMEOUT_S,
+                    "application_name": APPLICATION_NAME,
                 },
                 configure=_configure,
                 check=ConnectionPool.check_connection,

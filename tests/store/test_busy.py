@@ -39,3 +39,27 @@ class TestBusyDatabase:
         assert "Nothing was changed" in result.output
         listed = CliRunner().invoke(cli, ["officers", "list", "--home", str(home)])
         assert "amina" not in listed.output
+
+
+class TestReadersNeverWait:
+    @pytest.mark.parametrize(
+        "command",
+        [["records", "list"], ["audit", "verify"], ["approvals", "list"], ["store", "where"]],
+    )
+    def test_reads_succeed_while_another_process_writes(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+    ) -> None:
+        """Listing records, verifying the trail and listing approvals do not wait for a writer."""
+        home = init_node(tmp_path, "ke-kws", "KE")
+        monkeypatch.setattr(node.store.backend, "BUSY_TIMEOUT_MS", 300)
+        monkeypatch.setattr(node.store.postgres, "BUSY_TIMEOUT_MS", 300)
+        url = store.located(home / "node.db").url
+        node.store.postgres.close_pools([url] if url else [])
+        holder = store.connect(home / "node.db")
+        try:
+            with store.transaction(holder):
+                holder.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("import", "running"))
+                result = CliRunner().invoke(cli, [*command, "--home", str(home)])
+        finally:
+            holder.close()
+        assert result.exit_code == 0, result.output

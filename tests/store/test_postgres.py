@@ -11,13 +11,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from node import audit, store
 from node.app.home import NodeHome
 from node.match import budget
 from node.store import location
-from node.store.postgres import translate
+from node.store.postgres import APPLICATION_NAME, translate
 from tests.store.backends import SchemaPerHome
 
 REPLICAS = 2
@@ -152,6 +153,29 @@ class TestReplicas:
         with store.opened(pg_home.db_path) as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", ("seen",)).fetchone()
         assert row["value"] == "yes"
+
+
+class TestServerRestart:
+    def test_sessions_lost_to_a_restart_are_replaced(
+        self, pg_home: NodeHome, postgres_homes: SchemaPerHome
+    ) -> None:
+        """After the server drops every node session (as a restart does) the next call works."""
+        with store.opened(pg_home.db_path) as conn, store.transaction(conn):
+            audit.append(conn, "records.imported", actor="before", details={})
+        with psycopg.connect(postgres_homes.url, autocommit=True) as admin:
+            dropped = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (APPLICATION_NAME,),
+            ).fetchone()
+        assert dropped is not None
+        assert dropped[0] >= 1
+        with store.opened(pg_home.db_path) as conn, store.transaction(conn):
+            audit.append(conn, "records.imported", actor="after", details={})
+        with store.opened(pg_home.db_path) as conn:
+            report = audit.verify(conn)
+        assert report.ok
+        assert report.entry_count == 2
 
 
 class TestStoreUrl:
