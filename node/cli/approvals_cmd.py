@@ -8,9 +8,11 @@ from collections.abc import Callable
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from node import officers, store
 from node.cli.common import home_option, load_node
+from node.cli.render import MAX_PROSE, cells, safe_markup, safe_text
 from node.disclosure import tickets
 from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
 
@@ -37,7 +39,7 @@ def _state(ticket: tickets.Ticket) -> str:
     if ticket.overdue:
         return "[bold red]OVERDUE[/bold red]"
     colour = {"approved": "green", "denied": "red"}.get(ticket.status, "yellow")
-    return f"[{colour}]{ticket.status}[/{colour}]"
+    return f"[{colour}]{safe_markup(ticket.status)}[/{colour}]"
 
 
 @approvals.command("list")
@@ -60,13 +62,9 @@ def list_cmd(home: str | None, overdue_only: bool, include_decided: bool, as_jso
         table.add_column(col)
     for t in found:
         table.add_row(
-            t.ticket_id,
-            t.counterpart,
-            t.record_id,
-            _state(t),
-            t.deadline,
-            f"{len(t.approvers)}/{t.approvals_needed}",
-            ", ".join(t.roles),
+            *cells(t.ticket_id, t.counterpart, t.record_id),
+            Text.from_markup(_state(t)),
+            *cells(t.deadline, f"{len(t.approvers)}/{t.approvals_needed}", ", ".join(t.roles)),
         )
     Console(width=160).print(table)
     overdue = sum(1 for t in found if t.overdue)
@@ -98,30 +96,48 @@ def show_cmd(home: str | None, ticket_id: str, as_json: bool) -> None:
     t = detail.ticket
     console = Console(width=120)
     console.print(
-        f"[bold]Ticket {t.ticket_id}[/bold]  {_state(t)}  deadline {t.deadline}  "
+        f"[bold]Ticket {safe_markup(t.ticket_id)}[/bold]  {_state(t)}  "
+        f"deadline {safe_markup(t.deadline)}  "
         f"approvals {len(t.approvers)}/{t.approvals_needed}"
-        f"{' (two-person rule)' if t.two_person else ''}  roles: {', '.join(t.roles)}"
+        f"{' (two-person rule)' if t.two_person else ''}  "
+        f"roles: {safe_markup(', '.join(t.roles))}"
     )
+    # The request is the counterpart's text: every value is shown literally and whole
+    # (up to its bound), so nothing in it can hide or restyle another part.
     console.print("\n[bold]Request[/bold]")
     for key, value in detail.request.items():
-        console.print(f"  {key}: {value}")
+        console.print(
+            Text.assemble("  ", safe_text(key), ": ", safe_text(value, MAX_PROSE, multiline=True))
+        )
     console.print("\n[bold]Policy decision[/bold]")
     dec = detail.decision
-    console.print(f"  outcome: {dec['outcome']} ({dec['reason_code']})")
-    console.print(f"  fields to release: {json.dumps(dec['fields'], ensure_ascii=False)}")
-    console.print(f"  obligations: {dec['obligations']}")
+    console.print(Text.assemble("  outcome: ", *_parts(dec["outcome"], " (", dec["reason_code"])))
+    console.print(Text.assemble("  fields to release: ", _json_text(dec["fields"])))
+    console.print(Text.assemble("  obligations: ", safe_text(dec["obligations"], MAX_PROSE)))
     console.print("\n[bold]Explanation[/bold]")
-    console.print(dec["explanation"], markup=False)
+    console.print(safe_text(dec["explanation"], MAX_PROSE * 4, multiline=True))
     console.print("\n[bold]Record[/bold]")
-    console.print(json.dumps(detail.record, indent=2, ensure_ascii=False), markup=False)
+    console.print(_json_text(detail.record, indent=2))
     if t.history:
         console.print("\n[bold]History[/bold]")
         for a in t.history:
             console.print(
-                f"  round {a.round} {a.at} {a.officer}: {a.decision}"
-                f"{' — ' + a.note if a.note else ''}",
-                markup=False,
+                safe_text(
+                    f"  round {a.round} {a.at} {a.officer}: {a.decision}"
+                    f"{' — ' + a.note if a.note else ''}",
+                    MAX_PROSE,
+                )
             )
+
+
+def _parts(outcome: object, sep: str, code: object) -> tuple[Text, ...]:
+    return safe_text(outcome), Text(sep), safe_text(code), Text(")")
+
+
+def _json_text(value: object, indent: int | None = None) -> Text:
+    return safe_text(
+        json.dumps(value, indent=indent, ensure_ascii=False), MAX_PROSE * 4, multiline=True
+    )
 
 
 @approvals.command("approve")

@@ -10,11 +10,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from node import peers, store
+from node import bounds, peers, store
 from node.app import logs
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
+from node.cli.render import cells, safe_text
 from node.disclosure import export as disclosure_export
 from node.disclosure import requester
 from node.errors import DisclosureNotFound, InvalidRequest
@@ -73,14 +74,9 @@ def _print_items(items: list[requester.SentItem], console: Console) -> None:
     for item in items:
         style = styles.get(item.state.split(" ")[0], "yellow")
         table.add_row(
-            item.disclosure_id[:8],
-            item.peer,
-            item.record_id or "",
-            item.key_type,
-            f"[{style}]{item.state}[/{style}]",
-            item.reason_code,
-            item.ticket_id or "",
-            item.deadline or "",
+            *cells(item.disclosure_id[:8], item.peer, item.record_id or "", item.key_type),
+            safe_text(item.state, style=style),
+            *cells(item.reason_code, item.ticket_id or "", item.deadline or ""),
         )
     console.print(table)
 
@@ -114,7 +110,7 @@ def hits_cmd(home: str | None, match_id: str | None, peer_id: str | None, limit:
     ):
         table.add_column(col)
     for r in rows:
-        table.add_row(*(str(v) for v in r.values()))
+        table.add_row(*cells(*r.values()))
     Console(width=200).print(table)
 
 
@@ -195,7 +191,7 @@ def request_cmd(
     if as_json:
         click.echo(_items_json(items))
         return
-    click.echo(f"disclosure {disclosure_id} sent to {hits[0].peer}")
+    click.echo(f"disclosure {bounds.printable(disclosure_id, 64)} sent to {hits[0].peer}")
     _print_items(items, Console())
 
 

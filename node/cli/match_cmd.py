@@ -9,12 +9,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from node import peers, store
 from node.app import logs
 from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
 from node.cli.records_cmd import _mapping as header_mapping
+from node.cli.render import cells, safe_text
 from node.errors import InvalidRequest
 from node.match.channel import MatchChannel
 from node.match.context import request_context
@@ -82,23 +84,25 @@ def print_report(report: MatchReport, console: Console) -> None:
         table.add_column("record")
         table.add_column("kind")
         for p in ok_peers:
-            table.add_column(p.agency_id)
+            table.add_column(safe_text(p.agency_id))
         table.add_column("notes")
         for r in report.rows:
-            cells = [", ".join(sorted(r.hits.get(p.agency_id, []))) or "·" for p in ok_peers]
-            table.add_row(str(r.row_number), r.record_id, r.kind, *cells, "; ".join(r.problems))
+            hits = [", ".join(sorted(r.hits.get(p.agency_id, []))) or "·" for p in ok_peers]
+            table.add_row(*cells(r.row_number, r.record_id, r.kind, *hits, "; ".join(r.problems)))
         console.print(table)
     summary = Table(title="Counterparts")
     for col in ("agency", "match id", "elements sent", "hits", "budget left", "result"):
         summary.add_column(col)
     for p in report.peers:
         summary.add_row(
-            p.agency_id,
-            p.match_id or "",
-            str(p.elements),
-            str(p.hits) if p.error is None else "-",
-            "" if p.budget_remaining is None else str(p.budget_remaining),
-            "ok" if p.error is None else f"[red]{p.error}[/red]",
+            *cells(
+                p.agency_id,
+                p.match_id or "",
+                p.elements,
+                p.hits if p.error is None else "-",
+                "" if p.budget_remaining is None else p.budget_remaining,
+            ),
+            Text("ok") if p.error is None else safe_text(p.error, 2000, style="red"),
         )
     console.print(summary)
     if any(p.hits for p in ok_peers) and report.reveal == "intersection":

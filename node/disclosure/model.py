@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import policy as policy_lang
+from node import bounds
 from node.errors import InvalidRequest, VersionMismatch
 from node.match.context import check_against_policy
 from node.match.responder import PROTOCOL_VERSION
@@ -28,7 +29,7 @@ from node.store.timecodec import format_ts, parse_ts
 #: A disclosure is about chosen hits, not a trawl: at most this many keys per request.
 MAX_KEYS_PER_REQUEST = 100
 MAX_KEY_LENGTH = 512
-MAX_TEXT = 256
+MAX_TEXT = bounds.MAX_TEXT
 
 _KEY_RE = re.compile(r"^v(\d+)\|([a-z][a-z0-9_]{0,31})\|(.+)$")
 
@@ -139,8 +140,7 @@ def _check_versions(call: DisclosureCall) -> None:
 
 def _check_reason(call: DisclosureCall, pol: policy_lang.Policy) -> None:
     check_against_policy(pol, call.context)
-    if len(call.match_id) > MAX_TEXT:
-        raise InvalidRequest("match_id", f"is longer than {MAX_TEXT} characters")
+    bounds.optional_text("match_id", call.match_id, MAX_TEXT)
 
 
 def _check_asked(call: DisclosureCall) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import policy as policy_lang
-from node import audit, store
+from node import audit, bounds, store
 from node.disclosure.model import (
     DENY,
     PENDING_APPROVAL,
@@ -93,23 +93,52 @@ def select_hits(
     return found
 
 
+def _usable(value: str | None, limit: int) -> bool:
+    """A counterpart's string is short and printable (it will be stored and shown)."""
+    return value is None or (len(value) <= limit and not bounds.has_control(value))
+
+
+def _check_strings(peer: str, answer: DisclosureAnswer) -> None:
+    """Every string of the answer is bounded and printable before anything is stored."""
+    if answer.policy_digest and not bounds.is_policy_digest(answer.policy_digest):
+        raise CounterpartReplyError(peer, "the policy digest is not a SHA-256 digest")
+    for item in answer.items:
+        if item.reason_code and not bounds.is_reason_code(item.reason_code):
+            raise CounterpartReplyError(peer, "an item's reason code is not a reason code")
+        if not (
+            _usable(item.ticket_id, bounds.MAX_IDENTIFIER)
+            and _usable(item.deadline, bounds.MAX_TIMESTAMP)
+            and _usable(item.decided_at, bounds.MAX_TIMESTAMP)
+        ):
+            raise CounterpartReplyError(peer, "an item's ticket, deadline or time is unusable")
+        texts = [*item.transforms.values(), *item.transforms.keys()]
+        if item.obligations is not None:
+            texts += [v for v in item.obligations.as_dict().values() if isinstance(v, str)]
+        if not all(_usable(t, bounds.MAX_TEXT) for t in texts):
+            raise CounterpartReplyError(
+                peer, "an item's obligations or transformations are unusable"
+            )
+
+
 def _check_answer(peer: str, answer: DisclosureAnswer, sent: set[str] | None) -> None:
-    if not answer.disclosure_id or len(answer.disclosure_id) > 64:
+    if not answer.disclosure_id or not _usable(answer.disclosure_id, bounds.MAX_IDENTIFIER):
         raise CounterpartReplyError(peer, "no usable disclosure id")
     for item in answer.items:
-        if not item.item_id or len(item.item_id) > 64:
+        if not item.item_id or not _usable(item.item_id, bounds.MAX_IDENTIFIER):
             raise CounterpartReplyError(peer, "an item has no usable id")
         if item.outcome not in (RELEASE, DENY, PENDING_APPROVAL):
-            raise CounterpartReplyError(peer, f"unknown outcome {item.outcome!r}")
+            raise CounterpartReplyError(peer, f"unknown outcome {bounds.echo(item.outcome)}")
         if sent is not None and item.match_key not in sent:
             raise CounterpartReplyError(peer, "an item answers a key that was not sent")
         unknown = [f for f in item.fields if f not in policy_lang.FIELD_GROUPS]
         if unknown:
-            raise CounterpartReplyError(peer, f"unknown field(s) {', '.join(sorted(unknown))}")
+            named = ", ".join(bounds.echo(f) for f in sorted(unknown)[:5])
+            raise CounterpartReplyError(peer, f"unknown field(s) {named}")
         if item.fields and item.outcome != RELEASE:
             raise CounterpartReplyError(peer, "fields were sent for an item not released")
         if item.outcome == RELEASE and item.fields:
             _check_obligations(peer, item.obligations)
+    _check_strings(peer, answer)
 
 
 def _check_obligations(peer: str, obligations: policy_lang.Obligations | None) -> None:

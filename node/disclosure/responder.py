@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import policy as policy_lang
-from node import audit, store
+from node import audit, bounds, store
 from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
 from node.disclosure.model import (
@@ -403,8 +403,7 @@ class DisclosureResponder:
         reference = disclosure_id.strip()
         if not reference:
             raise InvalidRequest("disclosure_id", "is required")
-        if len(reference) > MAX_REFERENCE:
-            raise InvalidRequest("disclosure_id", f"is longer than {MAX_REFERENCE} characters")
+        bounds.optional_text("disclosure_id", reference, MAX_REFERENCE)
         with self._opened() as conn:
             request_id = ticket_repo.request_id_for(conn, reference, requester)
             if request_id is None:

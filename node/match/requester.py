@@ -20,6 +20,7 @@ from pathlib import Path
 import policy as policy_lang
 from node import audit, store
 from node.errors import InvalidRequest, SpoorError, VersionMismatch
+from node.match import limits
 from node.match.channel import ChannelFactory, MatchChannel
 from node.match.responder import (
     PROTOCOL_VERSION,
@@ -157,7 +158,7 @@ def match_peer(
             by_key.setdefault(k, []).append(row)
     all_keys = sorted(by_key)
     matched: set[str] = set()
-    chunk_size = max(1, described.max_elements_per_request)
+    chunk_size = limits.chunk_size(peer_id, described.max_elements_per_request, len(all_keys))
     # One user-level match has one match id however many requests it takes.
     match_id = str(uuid.uuid4())
     for number, chunk in enumerate(_chunks(all_keys, chunk_size), start=1):
@@ -175,6 +176,7 @@ def match_peer(
             key_types=tuple(key_types_of(chunk)),
         )
         reply = channel.match(call)
+        limits.check_policy_digest(peer_id, reply.policy_digest)
         result = session.finish(reply.server_setup, reply.psi_response)
         chunk_hits = [chunk[i] for i in (result.indices or [])]
         matched.update(chunk_hits)

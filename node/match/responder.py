@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import policy as policy_lang
-from node import audit, store
+from node import audit, bounds, store
 from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
 from node.errors import InvalidRequest, VersionMismatch
@@ -42,7 +42,7 @@ CAPABILITIES = (
 )
 
 _KEY_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_MAX_FIELD = 256
+_MAX_FIELD = bounds.MAX_TEXT
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,12 @@ def validate_call(call: MatchCall) -> None:
         uuid.UUID(call.request_id)
     except ValueError as exc:
         raise InvalidRequest("request_id", "must be a UUID") from exc
+    if len(call.key_types) > bounds.MAX_KEY_TYPES:
+        raise InvalidRequest(
+            "key_types",
+            f"holds {len(call.key_types)} entries; name each key type once "
+            f"(at most {bounds.MAX_KEY_TYPES})",
+        )
     for key_type in call.key_types:
         if not _KEY_TYPE_RE.match(key_type):
             raise InvalidRequest("key_types", "contains a value that is not a key-type name")
@@ -217,7 +223,7 @@ class Responder:
                     request_id=call.request_id,
                     transcript_hash=digest,
                     policy_digest=pol.digest,
-                    key_types=list(call.key_types),
+                    key_types=bounds.key_type_names(call.key_types),
                     elements=n,
                     status="OK",
                     details={
@@ -262,14 +268,20 @@ class Responder:
                 conn,
                 event,
                 counterpart=requester,
-                purpose=purpose.strip()[:_MAX_FIELD] or None,
-                legal_basis=legal_basis.strip()[:_MAX_FIELD] or None,
-                request_id=request_id[:64] or None,
+                # Refused input is kept only in printable, bounded form.
+                purpose=bounds.printable(purpose.strip(), _MAX_FIELD) or None,
+                legal_basis=bounds.printable(legal_basis.strip(), _MAX_FIELD) or None,
+                request_id=bounds.printable(request_id, bounds.MAX_IDENTIFIER) or None,
                 status=status,
                 details=details,
             )
 
 
 def key_types_of(values: Iterable[str]) -> list[str]:
-    """The distinct key types of complete key strings (``v1|phone|...`` → ``phone``)."""
-    return sorted({v.split("|", 2)[1] for v in values if v.count("|") >= 2})
+    """The distinct key types of complete key strings (``v1|phone|...`` → ``phone``).
+
+    Only well-formed key-type names count, and at most ``bounds.MAX_KEY_TYPES``
+    of them, so a counterpart's keys cannot grow a log line or an audit entry.
+    """
+    names = {v.split("|", 2)[1] for v in values if v.count("|") >= 2}
+    return sorted(n for n in names if _KEY_TYPE_RE.match(n))[: bounds.MAX_KEY_TYPES]

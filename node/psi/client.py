@@ -2,11 +2,14 @@
 
 ``start`` creates a fresh client key for every request and encrypts the
 requester's distinct elements in a random order. ``ClientSession.finish``
-treats the counterpart's setup and response as hostile: it validates every
-field in pure Python (``node.psi.messages``) and only then runs the library's
-intersection step in a worker process (``node.psi.pool``), where a crash or
-hang loses only that call. Indices the library returns outside the request
-are discarded.
+treats the counterpart's setup and response as hostile: their sizes,
+structure and header fields are checked here, then a worker process
+(``node.psi.pool``) validates every element and bit (``node.psi.messages``)
+and runs the library's intersection step. The full validation costs time and
+memory in proportion to what the counterpart sent (a 13 MB setup is about
+100 million bits to decode), so it runs under the worker's time and memory
+limits, where a crash, hang or overrun loses only that call. Indices the
+library returns outside the request are discarded.
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 import private_set_intersection.python as psi
 
 from node.psi.errors import MalformedPsiMessage
-from node.psi.messages import DEFAULT_LIMITS, Limits, parse_response, parse_setup
+from node.psi.messages import (
+    DEFAULT_LIMITS,
+    Limits,
+    parse_response,
+    parse_setup,
+    parse_setup_shallow,
+)
 
 if TYPE_CHECKING:
     from node.psi.pool import PsiPool
@@ -64,6 +73,24 @@ def library_intersection(
         ) from None
 
 
+def validated_intersection(
+    key: bytes,
+    reveal: bool,
+    setup_bytes: bytes,
+    response_bytes: bytes,
+    limits: Limits,
+    client_count: int,
+) -> list[int] | int:
+    """Validate the counterpart's setup and response in full, then intersect (in a worker).
+
+    Raises ``MalformedPsiMessage`` (sent back to the parent with its fields)
+    for anything the library must not see.
+    """
+    parse_setup(setup_bytes, limits=limits, client_count=client_count)
+    parse_response(response_bytes, expected_count=client_count)
+    return library_intersection(key, reveal, setup_bytes, response_bytes)
+
+
 class ClientSession:
     """One PSI request in flight: the request bytes and what is needed to finish it.
 
@@ -90,8 +117,21 @@ class ClientSession:
         return len(self._positions)
 
     def validate(self, setup_bytes: bytes, response_bytes: bytes, limits: Limits) -> None:
-        """Check the counterpart's setup and response field by field; raise if malformed."""
+        """Check the counterpart's setup and response in full, in this process; raise if malformed.
+
+        ``finish`` does not call this: it checks only the cheap parts here and
+        the rest in a worker. Kept for tools that want the whole verdict inline.
+        """
         parse_setup(setup_bytes, limits=limits, client_count=self.element_count)
+        parse_response(response_bytes, expected_count=self.element_count)
+
+    def validate_shallow(self, setup_bytes: bytes, response_bytes: bytes, limits: Limits) -> None:
+        """Check sizes, structure, header fields and counts (cheap); raise if malformed.
+
+        The response is checked in full: its length was just checked against
+        the request, so its cost is bounded by what this node sent.
+        """
+        parse_setup_shallow(setup_bytes, limits=limits, client_count=self.element_count)
         parse_response(response_bytes, expected_count=self.element_count)
 
     def finish(
@@ -104,8 +144,11 @@ class ClientSession:
         timeout_s: float | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> ClientResult:
-        """Validate the counterpart's answer, then compute the intersection in a worker.
+        """Validate the counterpart's answer and compute the intersection in a worker.
 
+        Cheap checks run here, so an obviously malformed answer never starts a
+        worker; the element-by-element validation and the library step run
+        together in the worker, within ``timeout_s`` and its memory limit.
         Raises ``MalformedPsiMessage`` for a setup or response that fails
         validation and ``PsiWorkerFailed`` when the worker crashes, hangs or
         runs out of memory. Uses ``pool`` or the process-wide default pool.
@@ -115,9 +158,16 @@ class ClientSession:
         if self.element_count == 0:
             parse_response(response_bytes, expected_count=0)
             return ClientResult(indices=[] if self.reveal else None, count=0)
-        self.validate(setup_bytes, response_bytes, limits)
-        raw = self._run_library(
-            setup_bytes, response_bytes, pool=pool, timeout_s=timeout_s, should_stop=should_stop
+        self.validate_shallow(setup_bytes, response_bytes, limits)
+        raw = self._run(
+            validated_intersection,
+            setup_bytes,
+            response_bytes,
+            limits,
+            self.element_count,
+            pool=pool,
+            timeout_s=timeout_s,
+            should_stop=should_stop,
         )
         result = self._interpret(raw)
         self._key = None
@@ -133,17 +183,37 @@ class ClientSession:
         should_stop: Callable[[], bool] | None = None,
     ) -> Any:
         """Run the library step in a worker without validating (tests use this directly)."""
+        return self._run(
+            library_intersection,
+            setup_bytes,
+            response_bytes,
+            pool=pool,
+            timeout_s=timeout_s,
+            should_stop=should_stop,
+        )
+
+    def _run(
+        self,
+        fn: Callable[..., Any],
+        setup_bytes: bytes,
+        response_bytes: bytes,
+        *extra: Any,
+        pool: PsiPool | None = None,
+        timeout_s: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Any:
         from node.psi.pool import default_pool
 
         if self._key is None:
             raise RuntimeError("this PSI session has already been finished")
         chosen = pool if pool is not None else default_pool()
         return chosen.run(
-            library_intersection,
+            fn,
             self._key,
             self.reveal,
             bytes(setup_bytes),
             bytes(response_bytes),
+            *extra,
             timeout_s=timeout_s,
             should_stop=should_stop,
         )

@@ -6,9 +6,16 @@ segfault or hang it (an empty Bloom filter, a GCS ``hash_range`` of 0, a GCS
 raw setup, a response longer than the request, a saturated Bloom filter).
 Fuzzing 2.0.6 also showed that GCS bit strings which end in the middle of a
 value make it read past its buffer and segfault, so GCS setups are decoded
-here in full. So every message a counterpart sends is checked here, field by field, before the
-library ever sees it. These checks do no elliptic-curve work, so they are
-cheap enough to run before an element budget is charged.
+here in full. So every message a counterpart sends is checked here, field by
+field, before the library ever sees it.
+
+The checks come in two depths. The shallow ones (sizes, protobuf structure,
+header fields, element counts) cost little and run in the calling process,
+so an obviously bad message never starts a worker. The deep ones walk every
+element or bit (the Golomb stream, a Bloom filter's fill, each raw point)
+and cost time and memory in proportion to what the counterpart chose to
+send: the requester runs them inside the PSI worker, under its time and
+memory limits, just before the library step (``node.psi.client``).
 """
 
 from __future__ import annotations
@@ -104,8 +111,8 @@ def parse_request(request_bytes: bytes, *, reveal: bool, max_elements: int | Non
     return request
 
 
-def parse_response(response_bytes: bytes, *, expected_count: int) -> Any:
-    """Parse and validate a server response to a request of ``expected_count`` elements.
+def parse_response_shallow(response_bytes: bytes, *, expected_count: int) -> Any:
+    """Parse a server response and check its length without looking at each element.
 
     A response longer than the request makes the library report indices the
     requester never asked about; a shorter one silently drops hits. Both are
@@ -118,19 +125,25 @@ def parse_response(response_bytes: bytes, *, expected_count: int) -> Any:
             "response.encrypted_elements",
             f"holds {count} elements but the request held {expected_count}",
         )
+    return response
+
+
+def parse_response(response_bytes: bytes, *, expected_count: int) -> Any:
+    """Parse and fully validate a server response to a request of ``expected_count`` elements."""
+    response = parse_response_shallow(response_bytes, expected_count=expected_count)
     _check_points(response.encrypted_elements, "response.encrypted_elements")
     return response
 
 
-def parse_setup(
+def parse_setup_shallow(
     setup_bytes: bytes, *, limits: Limits = DEFAULT_LIMITS, client_count: int = 1
 ) -> Any:
-    """Parse and validate a server setup before the library may read it.
+    """Check a server setup's size, structure, header fields and element count.
 
-    ``client_count`` is the number of elements the requester sent; it sets how
-    dense a filter may be (see ``MAX_EXPECTED_FALSE_HITS``).
+    Cheap enough for the calling process: nothing here decodes the Golomb
+    stream or walks the points (a Bloom filter's fill is one pass in C over
+    bits already in memory). ``parse_setup`` adds the checks that do.
     """
-    max_coverage = MAX_EXPECTED_FALSE_HITS / max(client_count, 1)
     if len(setup_bytes) > limits.max_setup_bytes:
         raise MalformedPsiMessage(
             "setup", f"is {len(setup_bytes)} bytes, above the limit of {limits.max_setup_bytes}"
@@ -141,18 +154,38 @@ def parse_setup(
         raise MalformedPsiMessage(
             f"setup.{kind}", "carries fields this protocol version does not define"
         )
+    max_coverage = MAX_EXPECTED_FALSE_HITS / max(client_count, 1)
     if kind == "gcs":
-        _check_gcs(setup.gcs, max_coverage)
+        _check_gcs_header(setup.gcs)
     elif kind == "bloom_filter":
         _check_bloom_filter(setup.bloom_filter, max_coverage)
     elif kind == "raw":
-        _check_raw(setup.raw, limits)
+        _check_raw_header(setup.raw, limits)
     else:
         raise MalformedPsiMessage("setup.data_structure", "is missing")
     return setup
 
 
-def _check_gcs(gcs: Any, max_coverage: float) -> None:
+def parse_setup(
+    setup_bytes: bytes, *, limits: Limits = DEFAULT_LIMITS, client_count: int = 1
+) -> Any:
+    """Parse and fully validate a server setup before the library may read it.
+
+    ``client_count`` is the number of elements the requester sent; it sets how
+    dense a filter may be (see ``MAX_EXPECTED_FALSE_HITS``). The work is
+    proportional to the setup's size: the requester runs this in a PSI worker.
+    """
+    setup = parse_setup_shallow(setup_bytes, limits=limits, client_count=client_count)
+    max_coverage = MAX_EXPECTED_FALSE_HITS / max(client_count, 1)
+    kind = setup.WhichOneof("data_structure")
+    if kind == "gcs":
+        _check_gcs_stream(setup.gcs, max_coverage)
+    elif kind == "raw":
+        _check_raw_points(setup.raw)
+    return setup
+
+
+def _check_gcs_header(gcs: Any) -> None:
     # hash_range 0 divides by zero inside the library (abort); a negative one
     # makes every lookup miss.
     if gcs.hash_range <= 0:
@@ -166,14 +199,32 @@ def _check_gcs(gcs: Any, max_coverage: float) -> None:
         raise MalformedPsiMessage("setup.gcs.div", "is too large for setup.gcs.hash_range")
     if len(gcs.bits) == 0:
         raise MalformedPsiMessage("setup.gcs.bits", "is empty")
-    count = _check_golomb_stream(bytes(gcs.bits), gcs.div, gcs.hash_range)
-    if count > gcs.hash_range * max_coverage:
+
+
+def _check_gcs_stream(gcs: Any, max_coverage: float) -> None:
+    max_count = gcs.hash_range * max_coverage
+    count = _check_golomb_stream(bytes(gcs.bits), gcs.div, gcs.hash_range, max_count)
+    if count > max_count:
         raise MalformedPsiMessage(
             "setup.gcs.bits", "is dense enough to report many elements as hits"
         )
 
 
-def _check_golomb_stream(bits: bytes, div: int, hash_range: int) -> int:
+# The stream is decoded in blocks so memory stays flat whatever its size.
+_GOLOMB_BLOCK_BYTES = 1 << 16
+# An honest setup holds distinct hashes: two of n elements collide in a range of
+# n * n_client / fpr with probability about n * fpr / n_client. A few repeats are
+# tolerated; a stream of them (the zero-gap flood) is stopped within 64 values.
+MAX_GCS_REPEATS = 64
+# The encoder picks div so the mean gap is 2**div to 2**(div+1). After each
+# power-of-two number of values (from 1024 on), the values must span at least
+# 1/64 of what that mean implies: 1024 honest gaps fall that short with a
+# probability far below 1e-100, while a stream of tiny gaps is stopped early.
+_GAP_CHECK_FROM = 1024
+_GAP_SLACK = 64
+
+
+def _check_golomb_stream(bits: bytes, div: int, hash_range: int, max_count: float) -> int:
     """Decode the Golomb-coded stream and return how many values it holds.
 
     The library's decoder trusts the stream: a code that runs past the last
@@ -182,23 +233,55 @@ def _check_golomb_stream(bits: bytes, div: int, hash_range: int) -> int:
     format, as the library writes it: bits least-significant first within each
     byte; each value is the gap from the previous one, written as a unary
     quotient (zeros ended by a one) followed by ``div`` remainder bits.
+
+    Decoding stops as soon as the stream is known to be refused: more values
+    than ``max_count``, repeated values, or values packed far tighter than
+    ``div`` implies, so a hostile stream costs little more than an honest one.
     """
-    nbits = 8 * len(bits)
-    stream = format(int.from_bytes(bits, "little"), f"0{nbits}b")[::-1]
-    position = total = count = 0
-    while (one := stream.find("1", position)) >= 0:
-        end = one + 1 + div
-        if end > nbits:
-            raise MalformedPsiMessage("setup.gcs.bits", "ends in the middle of a value")
-        quotient = one - position
-        remainder = int(stream[one + 1 : end][::-1], 2)
-        total += (quotient << div) | remainder
-        if total >= hash_range:
-            raise MalformedPsiMessage(
-                "setup.gcs.bits", "encodes a value outside setup.gcs.hash_range"
-            )
-        count += 1
-        position = end
+    total = count = repeats = zeros = 0
+    next_gap_check = _GAP_CHECK_FROM
+    carry = ""
+    for start in range(0, len(bits), _GOLOMB_BLOCK_BYTES):
+        block = bits[start : start + _GOLOMB_BLOCK_BYTES]
+        window = carry + format(int.from_bytes(block, "little"), f"0{8 * len(block)}b")[::-1]
+        carry = ""
+        position = 0
+        while True:
+            one = window.find("1", position)
+            if one < 0:
+                zeros += len(window) - position
+                break
+            end = one + 1 + div
+            if end > len(window):
+                # The value continues in the next block.
+                zeros += one - position
+                carry = window[one:]
+                break
+            gap = ((zeros + one - position) << div) | int(window[one + 1 : end][::-1], 2)
+            zeros = 0
+            position = end
+            total += gap
+            if total >= hash_range:
+                raise MalformedPsiMessage(
+                    "setup.gcs.bits", "encodes a value outside setup.gcs.hash_range"
+                )
+            count += 1
+            if gap == 0 and count > 1:
+                repeats += 1
+                if repeats > MAX_GCS_REPEATS:
+                    raise MalformedPsiMessage("setup.gcs.bits", "repeats the same value")
+            if count > max_count:
+                raise MalformedPsiMessage(
+                    "setup.gcs.bits", "is dense enough to report many elements as hits"
+                )
+            if count == next_gap_check:
+                next_gap_check *= 2
+                if total < (count << div) // _GAP_SLACK:
+                    raise MalformedPsiMessage(
+                        "setup.gcs.bits", "packs its values far closer than setup.gcs.div implies"
+                    )
+    if carry:
+        raise MalformedPsiMessage("setup.gcs.bits", "ends in the middle of a value")
     if count == 0:
         raise MalformedPsiMessage("setup.gcs.bits", "encodes no values")
     return count
@@ -222,7 +305,7 @@ def _check_bloom_filter(bloom: Any, max_coverage: float) -> None:
         )
 
 
-def _check_raw(raw: Any, limits: Limits) -> None:
+def _check_raw_header(raw: Any, limits: Limits) -> None:
     elements = raw.encrypted_elements
     if len(elements) == 0:
         raise MalformedPsiMessage("setup.raw.encrypted_elements", "holds no elements")
@@ -231,6 +314,10 @@ def _check_raw(raw: Any, limits: Limits) -> None:
             "setup.raw.encrypted_elements",
             f"holds {len(elements)} elements, above the limit of {limits.max_setup_elements}",
         )
+
+
+def _check_raw_points(raw: Any) -> None:
+    elements = raw.encrypted_elements
     _check_points(elements, "setup.raw.encrypted_elements")
     # The library merges the raw setup with the sorted client points and
     # silently misses hits when the setup is not sorted.

@@ -15,9 +15,10 @@ from grpc_status import rpc_status
 from spoor.federation.v1 import federation_pb2 as pb
 from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
-from node import pki
+from node import bounds, pki
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
+from node.match.limits import check_description
 from node.peers import Peer
 from node.peers.channel import PeerCallFailed, PeerDescription
 from node.rpc import wire
@@ -125,6 +126,9 @@ class PeerClient:
                 status = None
             if status is not None:
                 details = details_of(status)
+        # The message and details are the counterpart's text: bounded and made printable.
+        message = bounds.printable(message or "", bounds.MAX_PEER_MESSAGE)
+        details = [bounds.printable(d, bounds.MAX_PEER_MESSAGE) for d in details[:10]]
         if code == "UNAVAILABLE":
             message = (
                 f"{message or 'unreachable'} — check the peer's address, that its node is "
@@ -140,6 +144,14 @@ class PeerClient:
             )
         except grpc.RpcError as err:
             raise self._fail(err) from None
+        check_description(
+            self.peer.agency_id,
+            agency_id=resp.agency_id,
+            country=resp.country,
+            capabilities=resp.capabilities,
+            policy_digest=resp.policy_digest,
+            software_version=resp.software_version,
+        )
         return wire.description_of(resp)
 
     def match(self, request: pb.MatchRequest, timeout: float | None = None) -> pb.MatchResponse:

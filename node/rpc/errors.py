@@ -46,6 +46,7 @@ from node.app.config import ConfigError
 from node.audit import errors as audit_errors
 from node.disclosure.requester import CounterpartReplyError
 from node.match.budget import BudgetExceeded
+from node.match.limits import CounterpartRefused
 from node.pki import errors as pki_errors
 from node.pki import files as pki_files
 from node.psi import errors as psi_errors
@@ -231,6 +232,7 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     UnreadableFileError: _LOCAL,
     InvalidIdentifierError: _LOCAL,
     CounterpartReplyError: _LOCAL,
+    CounterpartRefused: _LOCAL,
     # The policy language's own errors: a policy fault, never the caller's.
     policy.PolicyLanguageError: _LOCAL,
     policy.PolicyError: _LOCAL,

@@ -24,6 +24,7 @@ from typing import Any
 from spoor.federation.v1 import federation_pb2 as pb
 
 import policy as policy_lang
+from node import bounds
 from node.disclosure import DisclosureAnswer, DisclosureCall, ItemDecision
 from node.disclosure.requester import CounterpartReplyError
 from node.errors import InvalidRequest
@@ -278,7 +279,9 @@ def item_of(peer: str, message: pb.DisclosureItem) -> ItemDecision:
         try:
             fields[f.name] = json.loads(f.value_json)
         except ValueError as exc:
-            raise CounterpartReplyError(peer, f"field {f.name!r} is not valid JSON") from exc
+            raise CounterpartReplyError(
+                peer, f"field {bounds.echo(f.name)} is not valid JSON"
+            ) from exc
         if f.transformation:
             transforms[f.name] = f.transformation
     return ItemDecision(

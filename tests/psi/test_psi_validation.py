@@ -37,6 +37,17 @@ def untouched_pool() -> Iterator[PsiPool]:
         assert pool.worker_pids() == []
 
 
+@pytest.fixture(scope="module")
+def validating_pool() -> Iterator[PsiPool]:
+    """A pool for setups whose refusal needs the full, element-by-element validation.
+
+    That validation runs in a worker, under its time and memory limits, so these
+    refusals come back from the worker.
+    """
+    with PsiPool(max_workers=1, timeout_s=30) as pool:
+        yield pool
+
+
 def _refused(exchange: Exchange, pool: PsiPool, setup: bytes, response: bytes) -> Any:
     with pytest.raises(MalformedPsiMessage) as caught:
         exchange.session.finish(setup, response, pool=pool)
@@ -154,13 +165,13 @@ class TestHostileSetup:
     def test_gcs_stream_is_decoded(
         self,
         exchange: Exchange,
-        untouched_pool: PsiPool,
+        validating_pool: PsiPool,
         change: Callable[[Any], None],
         reason: str,
     ) -> None:
         """The Golomb-coded bits must decode to values inside the hash range, sparsely."""
         setup = mutate_setup(exchange.setup_bytes, change)
-        error = _refused(exchange, untouched_pool, setup, exchange.response_bytes)
+        error = _refused(exchange, validating_pool, setup, exchange.response_bytes)
         assert (error.field, error.reason) == ("setup.gcs.bits", reason)
 
     @pytest.mark.parametrize(
@@ -179,7 +190,7 @@ class TestHostileSetup:
             parse_setup(setup.SerializeToString(), client_count=5000)
         assert caught.value.field == field
 
-    def test_unsorted_raw_setup(self, untouched_pool: PsiPool) -> None:
+    def test_unsorted_raw_setup(self, validating_pool: PsiPool) -> None:
         """A raw setup whose points are not sorted is refused (the library would miss hits)."""
         honest = make_exchange()
         server = psi.server.CreateWithNewKey(True)
@@ -187,7 +198,7 @@ class TestHostileSetup:
         points = sorted(raw.raw.encrypted_elements, reverse=True)
         del raw.raw.encrypted_elements[:]
         raw.raw.encrypted_elements.extend(points)
-        error = _refused(honest, untouched_pool, raw.SerializeToString(), honest.response_bytes)
+        error = _refused(honest, validating_pool, raw.SerializeToString(), honest.response_bytes)
         assert (error.field, error.reason) == ("setup.raw.encrypted_elements", "is not sorted")
 
     @pytest.mark.parametrize(
@@ -196,7 +207,7 @@ class TestHostileSetup:
         ids=["empty", "short-point", "bad-prefix", "long-point"],
     )
     def test_raw_setup_points(
-        self, exchange: Exchange, untouched_pool: PsiPool, points: list[bytes]
+        self, exchange: Exchange, validating_pool: PsiPool, points: list[bytes]
     ) -> None:
         """A raw setup with no points or points of the wrong size is refused."""
 
@@ -206,7 +217,7 @@ class TestHostileSetup:
 
         error = _refused(
             exchange,
-            untouched_pool,
+            validating_pool,
             mutate_setup(exchange.setup_bytes, change),
             exchange.response_bytes,
         )

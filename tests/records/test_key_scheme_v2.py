@@ -15,7 +15,6 @@ import policy
 from node.errors import VersionMismatch
 from node.match.responder import PROTOCOL_VERSION, MatchCall, validate_call
 from node.psi import PSI_PROTOCOL_VERSION
-from node.records import store as rs
 from node.records.importer import import_file
 from node.records.keys import SCHEME_LIBRARIES, STORED_SCHEMES, derive_keys
 from node.records.parse import parse_row
@@ -26,6 +25,7 @@ from node.records.schemes import (
     keys_of_scheme,
     scheme_of,
 )
+from node.store import records as rs
 from spoor_dev import key_vectors
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "match-keys-v2-vectors.json"
