@@ -21,6 +21,7 @@ EXPECTED = {
     "officers",
     "audit",
     "stats",
+    "store",
 }
 
 

@@ -20,18 +20,19 @@ from node.store import BUSY_TIMEOUT_MS
 EXIT_BUSY = 75
 
 
-class DatabaseBusy(click.ClickException):
+BUSY_MARK = "The node database is busy"
+
+
+def database_busy() -> click.ClickException:
     """The database stayed locked by another writer longer than the store waits."""
-
-    exit_code = EXIT_BUSY
-
-    def __init__(self) -> None:
-        super().__init__(
-            f"The node database is busy: another process kept it locked for more than "
-            f"{BUSY_TIMEOUT_MS // 1000} s (a large import, or another command writing).\n"
-            "  Nothing was changed by this command. Run it again when the other one has "
-            "finished; 'spoor serve' keeps serving meanwhile."
-        )
+    exc = click.ClickException(
+        f"{BUSY_MARK}: another process kept it locked for more than "
+        f"{BUSY_TIMEOUT_MS // 1000} s (a large import, or another command writing).\n"
+        "  Nothing was changed by this command. Run it again when the other one has "
+        "finished; 'spoor serve' keeps serving meanwhile."
+    )
+    exc.exit_code = EXIT_BUSY  # type: ignore[misc]  # click reads it per instance
+    return exc
 
 
 def is_busy(exc: BaseException | None) -> bool:
@@ -50,14 +51,16 @@ def is_busy(exc: BaseException | None) -> bool:
 
 
 class BusyAwareGroup(click.Group):
-    """A command group turning a busy database, however wrapped, into :class:`DatabaseBusy`."""
+    """A command group turning a busy database, however wrapped, into :func:`database_busy`."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except DatabaseBusy:
+        except click.ClickException as exc:
+            if exc.exit_code != EXIT_BUSY and is_busy(exc):
+                raise database_busy() from exc
             raise
         except Exception as exc:
             if is_busy(exc):
-                raise DatabaseBusy from exc
+                raise database_busy() from exc
             raise

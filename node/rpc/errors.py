@@ -65,6 +65,8 @@ from node.rpc.error_details import (
     fill,
 )
 from node.store import SchemaTooNew, StoreError
+from node.store.location import BadStoreUrl
+from node.store.transfer import TargetNotEmpty
 from policy.context import InvalidFactsError, InvalidRequestError
 from policy.source import SourceError
 
@@ -215,6 +217,8 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     ConfigError: _LOCAL,
     StoreError: _LOCAL,
     SchemaTooNew: _LOCAL,
+    BadStoreUrl: _LOCAL,
+    TargetNotEmpty: _LOCAL,
     audit_errors.AuditError: _LOCAL,
     audit_errors.NotInTransactionError: _LOCAL,
     audit_errors.UnknownEventError: _LOCAL,

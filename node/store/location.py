@@ -22,12 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from node.errors import SpoorError
+
 ENV_URL = "SPOOR_STORE_URL"
 SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
-class BadStoreUrl(ValueError):
+class BadStoreUrl(SpoorError):
     """A store URL this node cannot use."""
+
+    FIELDS = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)

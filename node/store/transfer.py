@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from node.errors import SpoorError
 from node.store import migrations
 from node.store.backend import SQLITE, Connection
 
@@ -43,8 +44,17 @@ DATA_TABLES = ("records", "audit_entries", "peers", "matches", "officers")
 BATCH = 5_000
 
 
-class TargetNotEmpty(ValueError):
+class TargetNotEmpty(SpoorError):
     """The target database already holds a node's data."""
+
+    FIELDS = ("table",)
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        super().__init__(
+            f"the target already holds a node's data ({table} is not empty); "
+            "migrate into a new, empty database"
+        )
 
 
 @dataclass
@@ -66,10 +76,7 @@ def copy_all(source: Connection, target: Connection, target_tables: set[str]) ->
     """Copy every row of ``source`` into ``target`` (caller holds the target's transaction)."""
     for table in DATA_TABLES:
         if table in target_tables and target.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():  # noqa: S608
-            raise TargetNotEmpty(
-                f"the target already holds a node's data ({table} is not empty); "
-                "migrate into a new, empty database"
-            )
+            raise TargetNotEmpty(table)
     from node.store.backend import backend_of
 
     moved = Moved()
