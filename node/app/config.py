@@ -70,6 +70,36 @@ class PsiConfig:
 
 
 @dataclass
+class SetupsConfig:
+    """Held setups: epoch keys, shards and background rebuilds (see docs/protocol.md)."""
+
+    enabled: bool = True
+    # One server key per counterpart and view lives this long, in memory only.
+    epoch_hours: float = 24.0
+    base_shards: int = 256
+    delta_shards: int = 16
+    # How often the node looks for changed records or policy and rebuilds.
+    refresh_seconds: float = 5.0
+    # How often a requester checks its counterparts' manifests and fetches changed shards.
+    sync_seconds: float = 10.0
+    # Worker processes for builds; 0 means one per core.
+    build_workers: int = 0
+
+
+@dataclass
+class LookupConfig:
+    """The local lookup API for the agency's own systems (never the federation port)."""
+
+    enabled: bool = True
+    # Unix socket, relative to the node home; created with mode 0600.
+    socket: str = "run/lookup.sock"
+    # Optional localhost TCP address (e.g. "127.0.0.1:50061"), which requires a token.
+    listen: str = ""
+    # File (relative to the home, mode 0600) holding the bearer token for ``listen``.
+    token_file: str = "keys/lookup.token"  # noqa: S105 - a file name, not a secret
+
+
+@dataclass
 class PolicyConfig:
     """Where the agency's release policy lives (relative to the node home)."""
 
@@ -108,6 +138,8 @@ class NodeConfig:
     server: ServerConfig = field(default_factory=ServerConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     psi: PsiConfig = field(default_factory=PsiConfig)
+    setups: SetupsConfig = field(default_factory=SetupsConfig)
+    lookup: LookupConfig = field(default_factory=LookupConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
@@ -129,6 +161,8 @@ _SECTIONS: dict[str, type] = {
     "server": ServerConfig,
     "limits": LimitsConfig,
     "psi": PsiConfig,
+    "setups": SetupsConfig,
+    "lookup": LookupConfig,
     "policy": PolicyConfig,
     "audit": AuditConfig,
     "disclosure": DisclosureConfig,
@@ -211,6 +245,16 @@ def load_config(home: NodeHome) -> NodeConfig:  # noqa: PLR0912 - one branch per
         raise ConfigError(path, "limits.max_elements_per_request", "must be at least 1")
     if config.psi.workers < 1:
         raise ConfigError(path, "psi.workers", "must be at least 1")
+    if config.setups.epoch_hours <= 0:
+        raise ConfigError(path, "setups.epoch_hours", "must be positive (24 is the default)")
+    if not 1 <= config.setups.base_shards <= 65536 or not 1 <= config.setups.delta_shards <= 4096:
+        raise ConfigError(
+            path, "setups.base_shards", "use 1-65536 base shards and 1-4096 delta shards"
+        )
+    if config.lookup.listen and not config.lookup.listen.startswith(("127.0.0.1:", "[::1]:")):
+        raise ConfigError(
+            path, "lookup.listen", "the local lookup API listens on 127.0.0.1 or [::1] only"
+        )
     if not 0 < config.psi.fpr < 1e-3:
         raise ConfigError(path, "psi.fpr", "must be between 0 and 0.001")
     return config

@@ -20,9 +20,10 @@ from node.cli.render import cells, safe_text
 from node.errors import InvalidRequest
 from node.match.channel import MatchChannel
 from node.match.context import request_context
-from node.match.requester import MatchReport, QueryFileInvalid, load_rows, run_match
+from node.match.requester import MatchReport, PeerOutcome, QueryFileInvalid, load_rows, run_match
 from node.rpc.channels import PeerMatchChannel
 from node.rpc.client import PeerClient
+from node.rpc.local_lookup import match_via_running_node
 
 
 def _legal_bases(items: tuple[str, ...], targets: list[str]) -> dict[str, str]:
@@ -205,7 +206,25 @@ def match(
             raise click.BadParameter(
                 f"{exc} (give it on the command line); nothing was sent"
             ) from exc
-        report = run_match(conn, rows, contexts, channels, reveal_intersection=not cardinality_only)
+        via_node: list[PeerOutcome] = []
+        if not cardinality_only and not insecure:
+            # A running node answers from the setups it holds; counterparts it could not
+            # ask that way are matched directly below.
+            via_node = match_via_running_node(node_home, config, conn, rows, contexts)
+        done = {o.agency_id for o in via_node}
+        direct = run_match(
+            conn,
+            rows,
+            {t: c for t, c in contexts.items() if t not in done},
+            channels,
+            reveal_intersection=not cardinality_only,
+        )
+        order = {t: i for i, t in enumerate(targets)}
+        report = MatchReport(
+            rows=rows,
+            peers=sorted([*via_node, *direct.peers], key=lambda o: order[o.agency_id]),
+            reveal=direct.reveal,
+        )
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     else:

@@ -64,6 +64,7 @@ from node.rpc.error_details import (
     ResourceDetail,
     fill,
 )
+from node.setups import errors as setup_errors
 from node.store import SchemaTooNew, StoreError
 from node.store.location import BadStoreUrl
 from node.store.transfer import TargetNotEmpty
@@ -207,6 +208,20 @@ _ENTRIES: dict[type[BaseException], Entry] = {
         "ticket {ticket_id} is {status}: {reason}; {hint}",
         public=("ticket_id", "status", "reason", "hint"),
         detail=PreconditionDetail("TICKET_STATE", "{ticket_id}", "{reason}"),
+    ),
+    setup_errors.SetupsStale: Entry(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "the setups you hold are out of date ({reason}); nothing was matched — sync the "
+        "setups (GetSetupManifest, SyncSetups) and look up again",
+        public=("reason",),
+        detail=ErrorInfoDetail("SETUPS_STALE"),
+        audit=MATCH_REFUSED,
+    ),
+    setup_errors.SetupsNotReady: Entry(
+        grpc.StatusCode.UNAVAILABLE,
+        "setups for this context are still being built; retry shortly or match directly",
+        detail=ErrorInfoDetail("SETUPS_NOT_READY"),
+        logged=("reason",),
     ),
     # Local work only.
     node_errors.SpoorError: _LOCAL,

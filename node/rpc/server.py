@@ -13,7 +13,7 @@ from concurrent import futures
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -31,6 +31,9 @@ from node.match.responder import Responder
 from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
 from node.rpc.options import channel_options
 from node.rpc.servicer import FederationServicer, NodeIdentity
+
+if TYPE_CHECKING:
+    from node.rpc.held_node import HeldNode
 
 log = get_logger("spoor.server")
 
@@ -115,10 +118,14 @@ class GrpcServer:
     server: grpc.Server
     port: int
     health: health.HealthServicer
+    # Held setups and the local lookup API (None when [setups] enabled is false).
+    held: HeldNode | None = None
 
     def drain(self, grace_seconds: float) -> None:
         """Health NOT_SERVING, stop accepting, let in-flight calls finish."""
         self.health.enter_graceful_shutdown()
+        if self.held is not None:
+            self.held.stop()
         self.server.stop(grace_seconds).wait()
 
     def wait(self) -> None:
@@ -163,6 +170,16 @@ def start_server(
     federation_pb2_grpc.add_FederationServiceServicer_to_server(
         FederationServicer(identity, responder, authenticator, disclosure), server
     )
+    # Imported here: the held-setup client side imports this module's neighbours.
+    from node.rpc import held_node
+
+    held = (
+        held_node.attach(
+            server, home, config, responder, authenticator, responder.pool, insecure=insecure
+        )
+        if config.setups.enabled
+        else None
+    )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if reflection_on:
@@ -182,12 +199,16 @@ def start_server(
     except RuntimeError:
         port = 0  # grpcio raises where older releases returned 0
     if port == 0:
+        if held is not None:
+            held.build_pool.close()
         raise OSError(
             f"could not listen on {address}: the address is in use or not available "
             "(another node or program on that port?). Choose another with --listen or "
             "server.listen in spoor.toml."
         )
     server.start()
+    if held is not None:
+        held.start()
     # SERVING only now: the store is open, the config and policy are loaded, the port bound.
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -198,7 +219,7 @@ def start_server(
         tls=not insecure,
         policy_digest=policy_digest,
     )
-    return GrpcServer(server=server, port=port, health=health_servicer)
+    return GrpcServer(server=server, port=port, health=health_servicer, held=held)
 
 
 def build_node(

@@ -279,3 +279,44 @@ def eligible_keys(conn: Connection) -> Iterator[tuple[RecordFacts, list[str]]]:
             own.append(pending[1])
             pending = keys.fetchone()
         yield facts(Record.from_json(json.loads(content))), own
+
+
+def fingerprint(conn: Connection) -> tuple[object, ...]:
+    """A cheap fingerprint that changes whenever a record is added, changed or deleted.
+
+    (record count, highest row id, latest import time, sum of row ids, key count)
+    """
+    row = conn.execute(
+        "SELECT COUNT(*), COALESCE(MAX(rid), 0), COALESCE(MAX(imported_at), ''), "
+        "COALESCE(SUM(rid), 0) FROM records"
+    ).fetchone()
+    keys = conn.execute("SELECT COUNT(*) FROM match_keys").fetchone()
+    return (int(row[0]), int(row[1]), str(row[2]), int(row[3]), int(keys[0]))
+
+
+def only_appended(conn: Connection, old: tuple[object, ...]) -> bool:
+    """True when every change since fingerprint ``old`` is new records (nothing changed or gone).
+
+    Rows up to the old highest row id must be exactly the old rows: same count
+    and same row-id sum, and none re-imported since the old latest import time.
+    """
+    count, max_rid, latest, rid_sum = old[0], old[1], old[2], old[3]
+    row = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(rid), 0), COALESCE(MAX(imported_at), '') "
+        "FROM records WHERE rid <= ?",
+        (max_rid,),
+    ).fetchone()
+    return int(row[0]) == count and int(row[1]) == rid_sum and str(row[2]) <= str(latest)
+
+
+def contents_after(conn: Connection, rid: int) -> Iterable[tuple[str, list[str]]]:
+    """(content JSON, matchable keys) of every record with a row id above ``rid``."""
+    rows = conn.execute(
+        "SELECT rid, content FROM records WHERE rid > ? ORDER BY rid", (rid,)
+    ).fetchall()
+    for rid_value, content in rows:
+        keys = [
+            str(k[0])
+            for k in conn.execute("SELECT key FROM match_keys WHERE rid = ?", (rid_value,))
+        ]
+        yield str(content), keys
