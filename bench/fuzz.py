@@ -34,13 +34,15 @@ from tests.fuzz.targets import CORPUS, Target, make_harness
 BATCH = 50
 
 
-def run_batch(fuzz_target: Target, tally: collections.Counter[str], examples: int) -> str | None:
+def run_batch(
+    fuzz_target: Target, tally: collections.Counter[str], examples: int, corpus: Path = CORPUS
+) -> str | None:
     """Run one batch of ``fuzz_target``; the finding's description, or None."""
 
     @settings(
         max_examples=examples,
         deadline=None,
-        database=DirectoryBasedExampleDatabase(CORPUS / fuzz_target.name),
+        database=DirectoryBasedExampleDatabase(corpus / fuzz_target.name),
         suppress_health_check=list(HealthCheck),
         phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
         report_multiple_bugs=False,
@@ -66,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to run in all")
     parser.add_argument("--target", action="append", default=[], help="only these targets")
     parser.add_argument("--batch", type=int, default=BATCH, help="examples per batch")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=CORPUS,
+        help="where inputs are replayed from and kept (default: the repository's corpus)",
+    )
     args = parser.parse_args(argv)
 
     logs.configure(level="warning")  # one summary line per RPC would drown the report
@@ -84,14 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             for target in targets:
                 started = time.monotonic()
-                finding = run_batch(target, tallies[target.name], args.batch)
+                finding = run_batch(target, tallies[target.name], args.batch, args.corpus)
                 spent[target.name] += time.monotonic() - started
                 if finding and finding not in findings[target.name]:
                     findings[target.name].append(finding)
                     print(f"\n--- finding in {target.name} ---\n{finding}", flush=True)
             if time.monotonic() >= end:
                 break
-        report(tallies, findings, spent, args.minutes)
+        report(tallies, findings, spent, args.minutes, args.corpus)
         return 1 if any(findings.values()) else 0
     finally:
         harness.close()
@@ -103,9 +111,10 @@ def report(
     findings: dict[str, list[str]],
     spent: dict[str, float],
     minutes: float,
+    corpus: Path = CORPUS,
 ) -> None:
     print(f"\nfuzz run: {minutes:g} min on {platform.node()} ({platform.machine()}, "
-          f"Python {platform.python_version()}), corpus {CORPUS}")  # fmt: skip
+          f"Python {platform.python_version()}), corpus {corpus}")  # fmt: skip
     print(f"{'target':<10} {'examples':>9} {'seconds':>8} {'findings':>8}  top outcomes")
     for name, tally in tallies.items():
         top = ", ".join(f"{label} x{n}" for label, n in tally.most_common(4))

@@ -16,6 +16,7 @@ EXPECTED = {
     "policy",
     "serve",
     "match",
+    "watch",
     "disclose",
     "approvals",
     "officers",

@@ -1,11 +1,14 @@
-"""A running node's background jobs: policy reload, audit checkpoints, retention purges.
+"""A running node's background jobs: policy reload, audit checkpoints, retention purges,
+standing watchlists.
 
-One daemon thread runs every job in turn every ``interval_s`` seconds; the
-retention purge runs at most every ``retention_every_s``. A failing job is
-logged and retried on the next pass, never stopping the node. Several
-replicas on one PostgreSQL database each reload their policy, but only the
-one holding the jobs lock (:class:`node.store.JobsLeadership`) writes
-checkpoints and purges, so they run once per agency, not once per replica.
+One daemon thread runs the quick jobs in turn every ``interval_s`` seconds; the
+retention purge runs at most every ``retention_every_s``. Watchlists
+(:mod:`node.watch.job`) wait on counterparts, so they run on a thread of their
+own, given the channels to reach counterparts with. A failing job is logged
+and retried on the next pass, never stopping the node. Several replicas on one
+PostgreSQL database each reload their policy, but only the one holding the
+jobs lock (:class:`node.store.JobsLeadership`) writes checkpoints and purges,
+so they run once per agency, not once per replica.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from node.app.home import NodeHome
 from node.app.logs import get_logger
 from node.app.policy_holder import PolicyHolder
 from node.disclosure import export as disclosure_export
+from node.match.channel import ChannelFactory
 from node.store import Connection
 from node.store import audit as audit_repo
 from node.store.timecodec import format_ts
+from node.watch.job import WatchJob
 
 log = get_logger("spoor.jobs")
 
@@ -56,6 +61,7 @@ class BackgroundJobs:
         *,
         interval_s: float = 2.0,
         retention_every_s: float = 3600.0,
+        watch_channels: ChannelFactory | None = None,
     ) -> None:
         self.db_path: Path = home.db_path
         self.home = home
@@ -67,6 +73,14 @@ class BackgroundJobs:
         self._thread: threading.Thread | None = None
         self._last_retention: float | None = None
         self.leadership = store.JobsLeadership(self.db_path)
+        self.watch: WatchJob | None = None
+        if watch_channels is not None:
+            self.watch = WatchJob(
+                home.db_path,
+                config.agency_id,
+                watch_channels,
+                default_region=config.country,
+            )
 
     def run_once(self) -> None:
         """One pass of every job that is due."""
@@ -91,11 +105,17 @@ class BackgroundJobs:
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="spoor-background", daemon=True)
             self._thread.start()
+        if self.watch is not None:
+            self.watch.start()
 
     def stop(self) -> None:
         self._stop.set()
         self.leadership.release()
+        if self.watch is not None:
+            self.watch.stop()
 
     def join(self, timeout: float = 5.0) -> None:
         if self._thread is not None:
             self._thread.join(timeout=timeout)
+        if self.watch is not None:
+            self.watch.join(timeout=timeout)

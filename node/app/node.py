@@ -23,6 +23,7 @@ from node.app.jobs import BackgroundJobs
 from node.app.logs import get_logger
 from node.app.policy_holder import PolicyHolder
 from node.disclosure import DisclosureResponder
+from node.match.channel import ChannelFactory
 from node.match.responder import Responder
 from node.psi.pool import PsiPool
 
@@ -78,14 +79,20 @@ class RunningNode:
         config: NodeConfig,
         interval_s: float = 2.0,
         retention_every_s: float = 3600.0,
+        watch_channels: ChannelFactory | None = None,
     ) -> BackgroundJobs:
-        """Policy reload, periodic audit checkpoints, and hourly retention purges."""
+        """Policy reload, audit checkpoints, hourly retention purges; watchlists given channels.
+
+        ``watch_channels`` reaches counterparts for the standing watchlists (the
+        transport layer supplies it, as it supplies the server).
+        """
         jobs = BackgroundJobs(
             home,
             config,
             self.policies,
             interval_s=interval_s,
             retention_every_s=retention_every_s,
+            watch_channels=watch_channels,
         )
         jobs.start()
         self.jobs.append(jobs)

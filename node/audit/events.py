@@ -29,5 +29,9 @@ EVENTS = MappingProxyType(
         "node.initialized": "the node home was created",
         "audit.purged": "personal content in audit entries past retention was purged",
         "audit.exported": "audit entries were exported for oversight",
+        "watch.added": "a standing watchlist was added",
+        "watch.removed": "a standing watchlist was removed",
+        "watch.ran": "a standing watchlist was re-matched against a counterpart",
+        "watch.skipped": "a watchlist run was skipped (the budget could not cover it)",
     }
 )

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from node import officers, store
 from node.cli.common import home_option, load_node
+from node.cli.ids import resolve_id, table_console, wide_option
 from node.cli.render import MAX_PROSE, cells, safe_markup, safe_text
 from node.disclosure import tickets
 from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
@@ -28,6 +29,8 @@ def _run(
     node_home, _ = load_node(home)
     try:
         with store.opened(node_home.db_path) as conn:
+            # The first argument is always a ticket id, as typed (perhaps only its start).
+            args = (resolve_id(conn, "ticket", str(args[0])), *args[1:])
             return action(conn, *args, **kwargs)
     except (DisclosureNotFound, InvalidRequest, TicketStateConflict) as exc:
         raise click.ClickException(f"{exc}. Nothing was changed.") from exc
@@ -47,7 +50,10 @@ def _state(ticket: tickets.Ticket) -> str:
 @click.option("--overdue", "overdue_only", is_flag=True, help="Only tickets past their deadline.")
 @click.option("--all", "include_decided", is_flag=True, help="Include decided tickets.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def list_cmd(home: str | None, overdue_only: bool, include_decided: bool, as_json: bool) -> None:
+@wide_option
+def list_cmd(
+    home: str | None, overdue_only: bool, include_decided: bool, as_json: bool, wide: bool
+) -> None:
     """Tickets awaiting a decision, earliest deadline first (overdue ones marked)."""
     node_home, _ = load_node(home)
     with store.opened(node_home.db_path) as conn:
@@ -66,7 +72,7 @@ def list_cmd(home: str | None, overdue_only: bool, include_decided: bool, as_jso
             Text.from_markup(_state(t)),
             *cells(t.deadline, f"{len(t.approvers)}/{t.approvals_needed}", ", ".join(t.roles)),
         )
-    Console(width=160).print(table)
+    table_console(wide, width=160).print(table)
     overdue = sum(1 for t in found if t.overdue)
     if overdue:
         click.echo(f"{overdue} ticket(s) OVERDUE: reopen with a new deadline or deny them")
@@ -81,7 +87,7 @@ def show_cmd(home: str | None, ticket_id: str, as_json: bool) -> None:
     node_home, _ = load_node(home)
     try:
         with store.opened(node_home.db_path) as conn:
-            detail = tickets.ticket_detail(conn, ticket_id)
+            detail = tickets.ticket_detail(conn, resolve_id(conn, "ticket", ticket_id))
     except DisclosureNotFound as exc:
         raise click.ClickException(f"{exc}. Nothing was changed.") from exc
     data = {

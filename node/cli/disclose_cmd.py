@@ -15,6 +15,7 @@ from node.app import logs
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
+from node.cli.ids import resolve_id, table_console, wide_option
 from node.cli.render import cells, safe_text
 from node.disclosure import export as disclosure_export
 from node.disclosure import requester
@@ -57,7 +58,7 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
-def _print_items(items: list[requester.SentItem], console: Console) -> None:
+def _print_items(items: list[requester.SentItem], console: Console, wide: bool = False) -> None:
     table = Table(title="Disclosure requests")
     for col in (
         "disclosure",
@@ -74,7 +75,12 @@ def _print_items(items: list[requester.SentItem], console: Console) -> None:
     for item in items:
         style = styles.get(item.state.split(" ")[0], "yellow")
         table.add_row(
-            *cells(item.disclosure_id[:8], item.peer, item.record_id or "", item.key_type),
+            *cells(
+                item.disclosure_id if wide else item.disclosure_id[:8],
+                item.peer,
+                item.record_id or "",
+                item.key_type,
+            ),
             safe_text(item.state, style=style),
             *cells(item.reason_code, item.ticket_id or "", item.deadline or ""),
         )
@@ -92,11 +98,25 @@ def _items_json(items: list[requester.SentItem]) -> str:
 @click.option("--match", "match_id", default=None, help="Only this match.")
 @click.option("--peer", "peer_id", default=None, help="Only matches with this counterpart.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True)
-def hits_cmd(home: str | None, match_id: str | None, peer_id: str | None, limit: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON (full ids).")
+@wide_option
+def hits_cmd(
+    home: str | None,
+    match_id: str | None,
+    peer_id: str | None,
+    limit: int,
+    as_json: bool,
+    wide: bool,
+) -> None:
     """List stored hits (newest match first) with the hit ids 'disclose request' takes."""
     node_home, _ = load_node(home)
     with store.opened(node_home.db_path) as conn:
+        if match_id is not None:
+            match_id = resolve_id(conn, "match", match_id)
         rows = matches.recent_hits(conn, match_id, peer_id, limit)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
     table = Table(title="Stored hits")
     for col in (
         "hit",
@@ -111,7 +131,7 @@ def hits_cmd(home: str | None, match_id: str | None, peer_id: str | None, limit:
         table.add_column(col)
     for r in rows:
         table.add_row(*cells(*r.values()))
-    Console(width=200).print(table)
+    table_console(wide, width=200).print(table)
 
 
 @disclose.command("request")
@@ -157,6 +177,8 @@ def request_cmd(
     logs.configure(level="warning")
     node_home, config = load_node(home)
     with store.opened(node_home.db_path) as conn:
+        if match_id is not None:
+            match_id = resolve_id(conn, "match", match_id)
         try:
             hits = requester.select_hits(conn, match_id, hit_ids, rows)
         except (InvalidRequest, DisclosureNotFound) as exc:
@@ -206,6 +228,7 @@ def _refresh_all(
     stored, problems = 0, []
     with store.opened(node_home.db_path) as conn:
         if disclosure_id:
+            disclosure_id = resolve_id(conn, "disclosure", disclosure_id)
             peer = requester.peer_of(conn, disclosure_id)
             if peer is None:
                 raise _fail(DisclosureNotFound("disclosure request", disclosure_id))
@@ -229,9 +252,15 @@ def _refresh_all(
 @click.argument("disclosure_id", required=False)
 @click.option("--no-refresh", is_flag=True, help="Show what is stored without asking counterparts.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@wide_option
 @click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
 def status_cmd(
-    home: str | None, disclosure_id: str | None, no_refresh: bool, as_json: bool, insecure: bool
+    home: str | None,
+    disclosure_id: str | None,
+    no_refresh: bool,
+    as_json: bool,
+    wide: bool,
+    insecure: bool,
 ) -> None:
     """Show each requested item: released, pending, overdue or denied."""
     logs.configure(level="warning")
@@ -239,6 +268,8 @@ def status_cmd(
     problems: list[str] = []
     if no_refresh:
         with store.opened(node_home.db_path) as conn:
+            if disclosure_id:
+                disclosure_id = resolve_id(conn, "disclosure", disclosure_id)
             items = requester.sent_items(conn, disclosure_id)
     else:
         items, _, problems = _refresh_all(
@@ -247,7 +278,7 @@ def status_cmd(
     if as_json:
         click.echo(_items_json(items))
     else:
-        _print_items(items, Console())
+        _print_items(items, table_console(wide), wide)
     for problem in problems:
         click.echo(f"could not refresh: {problem}", err=True)
 
@@ -281,7 +312,8 @@ def export_cmd(home: str | None, fmt: str, out: Path, case_reference: str | None
     node_home, _ = load_node(home)
     with store.opened(node_home.db_path) as conn:
         result = disclosure_export.write_export(conn, fmt, out, case_reference=case_reference)
-    click.echo(f"{result.rows} released item(s) written to {result.path} (mode 0600)")
+    written = " and ".join(str(p) for p in result.paths or (result.path,))
+    click.echo(f"{result.rows} released item(s) written to {written} (mode 0600)")
     if result.skipped_expired:
         click.echo(
             f"{result.skipped_expired} item(s) past retention were not exported; "

@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("node.cli.policy_cmd", "policy"),
     ("node.cli.serve_cmd", "serve"),
     ("node.cli.match_cmd", "match"),
+    ("node.cli.watch_cmd", "watch"),
     ("node.cli.disclose_cmd", "disclose"),
     ("node.cli.approvals_cmd", "approvals"),
     ("node.cli.officers_cmd", "officers_group"),

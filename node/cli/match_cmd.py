@@ -15,6 +15,7 @@ from node import peers, store
 from node.app import logs
 from node.app.home import NodeHome
 from node.cli.common import home_option, load_node
+from node.cli.ids import table_console, wide_option
 from node.cli.records_cmd import _mapping as header_mapping
 from node.cli.render import cells, safe_text
 from node.errors import InvalidRequest
@@ -136,6 +137,7 @@ def print_report(report: MatchReport, console: Console) -> None:
     help="YAML file mapping file headers to record fields.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@wide_option
 @click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
 def match(
     home: str | None,
@@ -151,6 +153,7 @@ def match(
     mapping: tuple[str, ...],
     map_file: str | None,
     as_json: bool,
+    wide: bool,
     insecure: bool,
 ) -> None:
     """Run private set intersection of FILE's rows against counterparts.
@@ -228,6 +231,6 @@ def match(
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     else:
-        print_report(report, Console())
+        print_report(report, table_console(wide))
     if all(p.error is not None for p in report.peers):
         raise SystemExit(1)

@@ -10,19 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from node import store
 from node.app.home import NodeHome
+from node.cli.ids import resolve_id, table_console, wide_option
+from node.cli.render import cells
 from node.records.importer import ImportRefusedError, estimate_rows, import_file
 from node.records.io import FORMATS, UnreadableFileError
 from node.records.keys import derive_keys
+from node.records.profiles import Profile, ProfileError, ProfileStore
 from node.store import Connection
 from node.store import records as record_store
 
-_SHOWN_ERRORS = 20
+#: Warnings about identifiers that will not be keyed shown after an import (errors: all).
+_SHOWN_WARNINGS = 20
 
 
 @contextmanager
@@ -80,9 +83,18 @@ def _mapping(pairs: tuple[str, ...], map_file: str | None) -> dict[str, str]:
     return out
 
 
+def _profile(home: str | None, name: str | None) -> Profile:
+    if name is None:
+        return Profile()
+    try:
+        return ProfileStore(NodeHome.resolve(home).root).load(name)
+    except ProfileError as exc:
+        raise click.BadParameter(str(exc), param_hint="--profile") from exc
+
+
 @click.group("records")
 def records() -> None:
-    """Import and manage the agency's records (persons, organisations, shipments)."""
+    """Import, export and manage the agency's records (persons, organisations, shipments)."""
 
 
 _home = click.option(
@@ -116,6 +128,13 @@ _home = click.option(
     help="YAML file mapping file headers to record fields.",
 )
 @click.option(
+    "--profile",
+    "profile_name",
+    default=None,
+    help="Saved import profile (see 'spoor records profile'): columns, value maps, "
+    "combined columns.",
+)
+@click.option(
     "--skip-invalid",
     is_flag=True,
     help="Import the valid rows and refuse the others (default: all or nothing).",
@@ -139,6 +158,7 @@ def import_cmd(
     fmt: str | None,
     maps: tuple[str, ...],
     map_file: str | None,
+    profile_name: str | None,
     skip_invalid: bool,
     rejects: Path | None,
     workers: int | None,
@@ -155,7 +175,7 @@ def import_cmd(
             "--rejects needs --skip-invalid (without it nothing is refused "
             "selectively: one bad row imports nothing)"
         )
-    mapping = _mapping(maps, map_file)
+    shape = _profile(home, profile_name).with_columns(_mapping(maps, map_file))
     total = estimate_rows(file) if file.is_file() else 0
     show_bar = total > 20_000
     bar = Progress(
@@ -173,7 +193,7 @@ def import_cmd(
                 conn,
                 file,
                 fmt,
-                mapping,
+                shape,
                 skip_invalid=skip_invalid,
                 rejects=rejects,
                 workers=workers,
@@ -181,15 +201,27 @@ def import_cmd(
                 default_region=_agency_country(home),
             )
     except UnreadableFileError as exc:
-        for e in exc.errors[:_SHOWN_ERRORS]:
+        for e in exc.errors:
             click.echo(str(e), err=True)
         raise click.ClickException("the file could not be read; nothing was imported") from exc
     except ImportRefusedError as exc:
         r = exc.report
-        for e in r.errors[:_SHOWN_ERRORS]:
+        # Every error of every row, one line each, so the sheet is fixed in one pass.
+        for e in r.errors:
             click.echo(str(e), err=True)
-        if r.error_count > _SHOWN_ERRORS:
-            click.echo(f"... and {r.error_count - _SHOWN_ERRORS} more", err=True)
+        if r.error_count > len(r.errors):
+            click.echo(
+                f"... and {r.error_count - len(r.errors)} more: write them all with "
+                "--skip-invalid --rejects FILE",
+                err=True,
+            )
+        if r.header_errors:
+            raise click.ClickException(
+                f"{r.header_errors} column(s) of the header cannot be read and {r.refused} of "
+                f"{r.rows} rows are invalid; nothing was imported and the node's records are "
+                "unchanged. Rename or map the columns (--map, --profile), fix the rows above "
+                "and import again."
+            ) from exc
         raise click.ClickException(
             f"{r.refused} of {r.rows} rows are invalid; nothing was imported and the node's "
             "records are unchanged. Fix the rows above, or use --skip-invalid --rejects FILE "
@@ -200,7 +232,7 @@ def import_cmd(
         f"{file}: {report.rows} rows — {c.inserted} new, {c.updated} updated, "
         f"{c.unchanged} unchanged, {report.refused} refused; {c.keys} match keys written"
     )
-    for p in report.problems[:_SHOWN_ERRORS]:
+    for p in report.problems[:_SHOWN_WARNINGS]:
         click.echo(f"warning: {p}", err=True)
     if report.problem_count:
         click.echo(
@@ -211,7 +243,7 @@ def import_cmd(
     if report.refused and report.rejects:
         click.echo(f"refused rows and reasons written to {report.rejects}")
     elif report.refused:
-        for e in report.errors[:_SHOWN_ERRORS]:
+        for e in report.errors:
             click.echo(f"refused: {e}", err=True)
 
 
@@ -220,8 +252,11 @@ def import_cmd(
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@wide_option
 @_home
-def list_cmd(kind: str | None, limit: int, offset: int, as_json: bool, home: str | None) -> None:
+def list_cmd(
+    kind: str | None, limit: int, offset: int, as_json: bool, wide: bool, home: str | None
+) -> None:
     """List stored records (id, kind, label, case reference, review date)."""
     with _opened(home) as conn:
         total = record_store.count(conn, kind)
@@ -231,21 +266,24 @@ def list_cmd(kind: str | None, limit: int, offset: int, as_json: bool, home: str
             click.echo(json.dumps(r.to_json(), ensure_ascii=False))
         return
     table = Table(title=f"{len(page)} of {total} records")
-    for col in ("record id", "kind", "label", "case reference", "review date"):
-        table.add_column(col)
+    table.add_column("record id", no_wrap=wide, overflow="fold")
+    for col in ("kind", "label", "case reference", "review date"):
+        table.add_column(col, no_wrap=wide)
     for r in page:
         label = (r.names[0] if r.names else r.org_name) or ", ".join(r.containers or r.air_waybills)
-        table.add_row(r.record_id, r.kind, label or "", r.case_reference or "", r.review_date)
-    Console().print(table)
+        table.add_row(
+            *cells(r.record_id, r.kind, label or "", r.case_reference or "", r.review_date)
+        )
+    table_console(wide).print(table)
 
 
 @records.command("show")
 @click.argument("record_id")
 @_home
 def show_cmd(record_id: str, home: str | None) -> None:
-    """Show one record, its match keys and any identifiers that could not be keyed."""
+    """Show one record, its match keys and identifiers not keyed (RECORD_ID may be a prefix)."""
     with _opened(home) as conn:
-        record = record_store.get(conn, record_id)
+        record = record_store.get(conn, resolve_id(conn, "record", record_id))
     if record is None:
         raise click.ClickException(
             f"no record {record_id!r} on this node; see 'spoor records list'"
@@ -264,11 +302,13 @@ def show_cmd(record_id: str, home: str | None) -> None:
 @click.argument("record_id")
 @_home
 def delete_cmd(record_id: str, home: str | None) -> None:
-    """Delete one record and its match keys."""
-    with _opened(home) as conn, store.transaction(conn):
-        found = record_store.delete(conn, record_id)
-        if found:
-            _audit(conn, "records.deleted", details={"records": 1})
+    """Delete one record and its match keys (RECORD_ID may be the start of one id)."""
+    with _opened(home) as conn:
+        record_id = resolve_id(conn, "record", record_id)
+        with store.transaction(conn):
+            found = record_store.delete(conn, record_id)
+            if found:
+                _audit(conn, "records.deleted", details={"records": 1})
     if not found:
         raise click.ClickException(f"no record {record_id!r} on this node; nothing was deleted")
     click.echo(f"deleted {record_id} and its match keys")
@@ -326,3 +366,13 @@ QUALITY_RECALL_BAR = 0.95
 _DEFAULT_LABELED = (
     Path(__file__).resolve().parents[2] / "tests" / "records" / "data" / "labeled_pairs.jsonl"
 )
+
+
+def _add_round_trip_commands() -> None:
+    from node.cli.records_io_cmd import export_cmd, profile
+
+    records.add_command(export_cmd)
+    records.add_command(profile)
+
+
+_add_round_trip_commands()

@@ -7,6 +7,7 @@ import click
 import policy as policy_lang
 from node.app import logs
 from node.cli.common import home_option, load_node
+from node.rpc.channels import peer_match_channels
 from node.rpc.server import build_node
 
 
@@ -51,6 +52,6 @@ def serve(
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"could not start: {exc}") from exc
     node.install_signal_handlers()
-    node.start_background(node_home, config)
+    node.start_background(node_home, config, watch_channels=peer_match_channels(node_home, config))
     click.echo(f"{config.agency_id} serving on port {node.port}", err=True)
     node.wait()

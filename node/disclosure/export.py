@@ -9,9 +9,7 @@ purge-expired`` (the purge is audited without any content).
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,10 +18,12 @@ from typing import Any
 import policy as policy_lang
 from node import audit, store
 from node.disclosure.model import iso, now_utc
+from node.records import export as tables
 from node.store import Connection, disclosures
 from policy.vocab import HANDLING_MEANINGS
 
-FORMATS = ("csv", "jsonl")
+#: csv: UTF-8 with BOM, one value per cell; i2: an entities and a links CSV.
+FORMATS = ("csv", "xlsx", "jsonl", "i2")
 
 #: Condition columns first, in this order, on every row.
 CONDITION_COLUMNS = (
@@ -40,17 +40,15 @@ CONDITION_COLUMNS = (
 )
 SOURCE_COLUMNS = ("counterpart", "disclosure_id", "item_id", "your_record_id", "received_at")
 
-# Spreadsheet programs run cells starting with these as formulas.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What an export wrote."""
+    """What an export wrote (``paths``: two files for i2, else ``path`` alone)."""
 
     path: Path
     rows: int
     skipped_expired: int
+    paths: tuple[Path, ...] = ()
 
 
 def released_rows(
@@ -106,20 +104,26 @@ def released_rows(
     return rows, expired
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    if isinstance(value, bool):
-        text = "yes" if value else "no"
-    return "'" + text if text.startswith(_FORMULA_START) else text
+def _conditions(row: dict[str, Any]) -> dict[str, str]:
+    return {c: tables.item_text(row[c]) for c in (*SOURCE_COLUMNS, *CONDITION_COLUMNS)}
 
 
-def _open_private(path: Path) -> Any:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.chmod(path, 0o600)
-    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+def _stricter(a: dict[str, str], b: dict[str, str]) -> dict[str, str]:
+    """Conditions of a link between two released items: both items' conditions at once."""
+    out: dict[str, str] = {}
+    for column in (*SOURCE_COLUMNS, *CONDITION_COLUMNS):
+        x, y = a.get(column, ""), b.get(column, "")
+        if x == y:
+            out[column] = x
+        elif column == "retain_until":
+            out[column] = min(x, y)
+        elif column == "retention_days":
+            out[column] = str(min(int(x or 0), int(y or 0)))
+        elif column.startswith("use_limited"):
+            out[column] = "yes" if "yes" in (x, y) else "no"
+        else:
+            out[column] = f"{x} | {y}"
+    return out
 
 
 def write_export(
@@ -129,24 +133,42 @@ def write_export(
     now: datetime | None = None,
     case_reference: str | None = None,
 ) -> ExportResult:
-    """Write released details with their conditions on every row (file mode 0600)."""
+    """Write released details with their conditions on every row (files mode 0600)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     rows, expired = released_rows(conn, now, case_reference)
-    field_names = [f for f in policy_lang.FIELD_GROUPS if any(f in row["fields"] for row in rows)]
-    with _open_private(out) as handle:
-        if fmt == "jsonl":
+    if fmt == "jsonl":
+        with tables.open_private(out) as handle:
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
-        else:
-            writer = csv.writer(handle)
-            header = [*SOURCE_COLUMNS, *CONDITION_COLUMNS, *field_names]
-            writer.writerow(header)
-            for row in rows:
-                cells = [_cell(row[c]) for c in (*SOURCE_COLUMNS, *CONDITION_COLUMNS)]
-                cells += [_cell(row["fields"].get(f)) for f in field_names]
-                writer.writerow(cells)
-    return ExportResult(out, len(rows), expired)
+        return ExportResult(out, len(rows), expired, (out,))
+    if fmt == "i2":
+        items = [
+            tables.Item(
+                f"released:{row['counterpart']}:{row['item_id']}",
+                str(row["fields"].get("kind") or "record"),
+                tables.record_label(row["fields"]) or str(row["item_id"]),
+                str(row["case_reference"] or ""),
+                row["fields"],
+                _conditions(row),
+            )
+            for row in rows
+        ]
+        extra = (*SOURCE_COLUMNS, *CONDITION_COLUMNS)
+        e_head, e_rows, l_head, l_rows = tables.i2_tables(items, extra, _stricter)
+        entities, links = tables.i2_paths(out)
+        tables.write_csv(entities, e_head, e_rows)
+        tables.write_csv(links, l_head, l_rows)
+        return ExportResult(entities, len(rows), expired, (entities, links))
+    field_names = [f for f in policy_lang.FIELD_GROUPS if any(f in row["fields"] for row in rows)]
+    flat = [{**_conditions(row), **row["fields"]} for row in rows]
+    fixed = (*SOURCE_COLUMNS, *CONDITION_COLUMNS)
+    header, cells = tables.spread(flat, [*fixed, *field_names], keep=fixed)
+    if fmt == "xlsx":
+        tables.write_xlsx(out, [("released", header, cells)])
+    else:
+        tables.write_csv(out, header, cells)
+    return ExportResult(out, len(rows), expired, (out,))
 
 
 def purge_expired(conn: Connection, now: datetime | None = None) -> int:

@@ -35,6 +35,7 @@ from node.psi import client as psi_client
 from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed
 from node.records.io import read_records
 from node.records.keys import KEY_SCHEME_VERSION, SUPPORTED_SCHEMES, derive_keys
+from node.records.model import Record
 from node.records.schemes import choose_scheme, keys_of_scheme
 from node.store import Connection, matches
 from node.store.timecodec import now_ts
@@ -102,8 +103,15 @@ def load_rows(
     result = read_records(path, fmt=fmt, mapping=mapping)
     if result.errors:
         raise QueryFileInvalid(path, [str(e) for e in result.errors])
+    return rows_of_records(result.records, default_region=default_region)
+
+
+def rows_of_records(
+    records: Sequence[Record], *, default_region: str | None = None
+) -> list[RowResult]:
+    """Rows to match from validated records, numbered from 1, with keys of every scheme."""
     rows: list[RowResult] = []
-    for index, record in enumerate(result.records, start=1):
+    for index, record in enumerate(records, start=1):
         keys: dict[str, str] = {}
         problems: list[str] = []
         for scheme in sorted(SUPPORTED_SCHEMES, reverse=True):

@@ -17,11 +17,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from node.records.io import RowError, UnreadableFileError, canonical_header, map_headers
+from node.records.io import (
+    RowError,
+    Shape,
+    UnreadableFileError,
+    as_profile,
+    canonical_header,
+    map_headers,
+)
 
 BLOCK_BYTES = 1 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -53,7 +60,9 @@ def _unreadable(path: Path, line: int, what: str, hint: str) -> UnreadableFileEr
     return UnreadableFileError([RowError(str(path), line, "-", what, "", hint)])
 
 
-def csv_header(path: Path, mapping: Mapping[str, str] | None) -> tuple[list[str], int]:
+def csv_header(
+    path: Path, mapping: Shape, collect: list[RowError] | None = None
+) -> tuple[list[str], int]:
     """The field names of a CSV file's header and the byte offset where its rows begin."""
     with path.open("rb") as fh:
         head = fh.read(BLOCK_BYTES)
@@ -67,7 +76,7 @@ def csv_header(path: Path, mapping: Mapping[str, str] | None) -> tuple[list[str]
         raise _unreadable(path, 1, "not UTF-8 text", "save the file as UTF-8") from exc
     if not header:
         raise _unreadable(path, 1, "the file is empty", "export the sheet with its header row")
-    return map_headers(str(path), header, mapping), start + len(raw)
+    return map_headers(str(path), header, mapping, collect), start + len(raw)
 
 
 def split(path: Path, offset: int, first_line: int, quoted: bool) -> Iterator[tuple[int, bytes]]:
@@ -114,10 +123,10 @@ def parse_csv(
 
 
 def parse_jsonl(
-    path: str, mapping: Mapping[str, str] | None, first_line: int, data: bytes
+    path: str, mapping: Shape, first_line: int, data: bytes
 ) -> list[tuple[int, dict[str, Any]]]:
     """Rows of a JSON Lines block; a line that is not an object becomes an error row."""
-    mapping = mapping or {}
+    mapping = as_profile(mapping).header_mapping()
     out: list[tuple[int, dict[str, Any]]] = []
     for i, raw in enumerate(data.split(b"\n")):
         if not raw.strip():

@@ -17,20 +17,21 @@ import csv
 import gc
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from node import store as node_store
 from node.errors import SpoorError
-from node.records.io import RowError, UnreadableFileError, duplicate_error
+from node.records.io import RowError, Shape, UnreadableFileError, duplicate_error
 from node.records.pipeline import Checked, checked
 from node.store.backend import Connection
 from node.store.records import PreparedRecord, UpsertCounts, Upserter
 
 PARALLEL_FROM_BYTES = 4_000_000
-MAX_REPORTED = 200
+#: Errors and warnings kept for the report; every one of them is shown (the rest are counted).
+MAX_REPORTED = 10_000
 
 Progress = Callable[[int], None]
 
@@ -55,6 +56,8 @@ class ImportReport:
     rows: int = 0
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     refused: int = 0
+    #: Problems of the header row (unknown or repeated columns), first in ``errors``.
+    header_errors: int = 0
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     problems: list[RowError] = field(default_factory=list)
@@ -129,7 +132,7 @@ def import_file(
     conn: Connection,
     path: Path,
     fmt: str | None = None,
-    mapping: Mapping[str, str] | None = None,
+    mapping: Shape = None,
     *,
     skip_invalid: bool = False,
     rejects: Path | None = None,
@@ -160,12 +163,20 @@ def import_file(
             upserter = Upserter(conn, unique_ids=True)
             if workers > 0:
                 upserter.begin_bulk()
-            for chunk in checked(path, fmt, mapping, workers, default_region):
+            header: list[RowError] = []
+            for chunk in checked(path, fmt, mapping, workers, default_region, header):
                 good = sorter.sort(chunk)
-                if report.error_count == 0 or skip_invalid:
+                if (report.error_count == 0 or skip_invalid) and not header:
                     report.counts = report.counts + upserter.add(good)
                 if progress is not None:
                     progress(len(chunk))
+            if header:
+                # A column nobody can read would be dropped from every row: the whole
+                # file is refused, even with skip_invalid, after every row was checked.
+                report.errors[:0] = header
+                report.error_count += len(header)
+                report.header_errors = len(header)
+                raise ImportRefusedError(report)
             if report.error_count and not skip_invalid:
                 raise ImportRefusedError(report)
             upserter.finish()

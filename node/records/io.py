@@ -21,11 +21,16 @@ from typing import Any
 from node.errors import SpoorError
 from node.records.model import ALL_COLUMNS, Record
 from node.records.parse import FieldProblem, InvalidRowError, parse_row
+from node.records.profiles import IGNORED, PART_MARK, Profile, numbered_target
+
+#: How a file's columns are read: a header mapping, or a whole import profile.
+Shape = Mapping[str, str] | Profile | None
 
 FORMATS = ("csv", "jsonl", "xlsx")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
 _HEADER_SPACE = re.compile(r"[\s\-]+")
 _KNOWN = frozenset(ALL_COLUMNS)
+_MISSING = "required column is missing"
 csv.field_size_limit(1 << 24)
 
 
@@ -107,39 +112,40 @@ def canonical_header(name: str) -> str:
     return _HEADER_SPACE.sub("_", name.strip().lower())
 
 
-def map_headers(file: str, headers: list[str], mapping: Mapping[str, str] | None) -> list[str]:
-    """Field names for the file's headers; raises :class:`UnreadableFileError` for unknown ones."""
-    mapping = mapping or {}
+def as_profile(shape: Shape) -> Profile:
+    """The profile a header mapping (or nothing) stands for."""
+    if isinstance(shape, Profile):
+        return shape
+    return Profile(columns=dict(shape or {}))
+
+
+def map_headers(
+    file: str, headers: list[str], shape: Shape, collect: list[RowError] | None = None
+) -> list[str]:
+    """Field names for the file's headers; raises :class:`UnreadableFileError` for unknown ones.
+
+    Numbered columns of a list field (``names_1``, ``names_2``) and the parts of a
+    profile's combined columns get names the row shaping gathers again. With
+    ``collect``, unknown and repeated columns are added to it instead and read as
+    nothing, so the rows are still checked and every error is reported at once
+    (a missing required column still raises: every row would fail on it).
+    """
+    profile = as_profile(shape)
+    mapping = profile.header_mapping()
     loose = {canonical_header(k): v for k, v in mapping.items()}
     out: list[str] = []
     errors: list[RowError] = []
     for i, header in enumerate(headers):
         raw = (header or "").strip()
         target = mapping.get(raw) or loose.get(canonical_header(raw)) or canonical_header(raw)
-        if target not in _KNOWN:
-            where = raw or f"column {i + 1}"
-            errors.append(
-                RowError(
-                    file,
-                    1,
-                    where,
-                    "unknown column",
-                    raw,
-                    f"rename it to a record field or map it with --map '{where}=FIELD'"
-                    " (fields: docs/records.md)",
-                )
-            )
-        elif target in out:
-            errors.append(
-                RowError(
-                    file,
-                    1,
-                    raw,
-                    f"second column for {target}",
-                    raw,
-                    "keep one column per field; separate several values with ';'",
-                )
-            )
+        target = numbered_target(target) or target
+        if target.startswith(PART_MARK) and target not in out:
+            out.append(target)
+            continue
+        problem = _header_problem(file, i, raw, target, out)
+        if problem is not None:
+            errors.append(problem)
+            target = f"{IGNORED}{i}"  # read as nothing when errors are collected
         out.append(target)
     for missing in ("record_id", "kind", "review_date"):
         if missing not in out:
@@ -148,18 +154,45 @@ def map_headers(file: str, headers: list[str], mapping: Mapping[str, str] | None
                     file,
                     1,
                     missing,
-                    "required column is missing",
+                    _MISSING,
                     "",
                     f"add a {missing} column or map one to it",
                 )
             )
-    if errors:
+    if errors and (collect is None or any(e.message == _MISSING for e in errors)):
         raise UnreadableFileError(errors)
+    if collect is not None:
+        collect.extend(errors)
     return out
 
 
+def _header_problem(file: str, i: int, raw: str, target: str, seen: list[str]) -> RowError | None:
+    if target not in _KNOWN:
+        where = raw or f"column {i + 1}"
+        return RowError(
+            file,
+            1,
+            where,
+            "unknown column",
+            raw,
+            f"rename it to a record field or map it with --map '{where}=FIELD'"
+            " (fields: docs/records.md)",
+        )
+    if target in seen:
+        return RowError(
+            file,
+            1,
+            raw,
+            f"second column for {target}",
+            raw,
+            "keep one column per field; separate several values with ';' or number"
+            f" the columns ({target}_1, {target}_2)",
+        )
+    return None
+
+
 def _csv_rows(
-    path: Path, mapping: Mapping[str, str] | None
+    path: Path, mapping: Shape, collect: list[RowError] | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
@@ -177,7 +210,7 @@ def _csv_rows(
                     )
                 ]
             )
-        names = map_headers(str(path), header, mapping)
+        names = map_headers(str(path), header, mapping, collect)
         start = reader.line_num + 1
         for cells in reader:
             # Rows are numbered by the line they start on (header = line 1).
@@ -187,9 +220,9 @@ def _csv_rows(
 
 
 def _jsonl_rows(
-    path: Path, mapping: Mapping[str, str] | None
+    path: Path, mapping: Shape, collect: list[RowError] | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    mapping = mapping or {}
+    renames = as_profile(mapping).header_mapping()
     with path.open(encoding="utf-8-sig") as fh:
         for n, line in enumerate(fh, start=1):
             if not line.strip():
@@ -204,13 +237,13 @@ def _jsonl_rows(
                 continue
             out: dict[str, Any] = {}
             for key, value in obj.items():
-                target = mapping.get(key) or canonical_header(key)
+                target = renames.get(key) or canonical_header(key)
                 out[target] = value
             yield n, out
 
 
 def _xlsx_rows(
-    path: Path, mapping: Mapping[str, str] | None
+    path: Path, mapping: Shape, collect: list[RowError] | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     import openpyxl
 
@@ -247,7 +280,7 @@ def _xlsx_rows(
                 ]
             )
         width = max((i + 1 for i, h in enumerate(header) if h not in (None, "")), default=0)
-        names = map_headers(str(path), [str(h or "") for h in header[:width]], mapping)
+        names = map_headers(str(path), [str(h or "") for h in header[:width]], mapping, collect)
         for n, cells in enumerate(rows, start=2):
             values = list(cells[:width])
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
@@ -258,9 +291,15 @@ def _xlsx_rows(
 
 
 def iter_rows(
-    path: Path, fmt: str | None = None, mapping: Mapping[str, str] | None = None
+    path: Path,
+    fmt: str | None = None,
+    mapping: Shape = None,
+    collect: list[RowError] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (row number, {field: cell}) for every non-empty row of a record file."""
+    """Yield (row number, {field: cell}) for every non-empty row of a record file.
+
+    With ``collect``, unknown header columns are added to it and the rows still read.
+    """
     if not path.is_file():
         raise UnreadableFileError(
             [RowError(str(path), 0, "-", "no such file", "", "check the path")]
@@ -268,7 +307,7 @@ def iter_rows(
     kind = detect_format(path, fmt)
     reader = {"csv": _csv_rows, "jsonl": _jsonl_rows, "xlsx": _xlsx_rows}[kind]
     try:
-        yield from reader(path, mapping)
+        yield from reader(path, mapping, collect)
     except UnicodeDecodeError as exc:
         raise UnreadableFileError(
             [
@@ -289,12 +328,26 @@ def row_errors(file: str, row: int, problems: list[FieldProblem]) -> list[RowErr
     return [RowError(file, row, p.column, p.message, p.value, p.hint) for p in problems]
 
 
-def check_row(file: str, row: int, cells: dict[str, Any]) -> Record | list[RowError]:
-    """The row's record, or its errors."""
+_AS_IS = Profile()
+_GUARDED = ("'=", "'+", "'-", "'@")
+
+
+def _unguard(value: Any) -> Any:
+    # An export puts an apostrophe before a cell a spreadsheet would run as a formula.
+    if type(value) is str and value.startswith(_GUARDED):
+        return value[1:]
+    return value
+
+
+def check_row(
+    file: str, row: int, cells: dict[str, Any], profile: Profile | None = None
+) -> Record | list[RowError]:
+    """The row's record (after the profile's value maps and combined columns), or its errors."""
     if "__error__" in cells:
         return [RowError(file, row, "-", str(cells["__error__"]), "", "fix or remove the line")]
     try:
-        return parse_row(cells)
+        shaped = (profile or _AS_IS).shape({k: _unguard(v) for k, v in cells.items()})
+        return parse_row(shaped)
     except InvalidRowError as exc:
         return row_errors(file, row, exc.problems)
 
@@ -311,9 +364,7 @@ def duplicate_error(file: str, row: int, record_id: str, first: int) -> RowError
     )
 
 
-def read_records(
-    path: str | Path, fmt: str | None = None, mapping: Mapping[str, str] | None = None
-) -> ReadResult:
+def read_records(path: str | Path, fmt: str | None = None, mapping: Shape = None) -> ReadResult:
     """Read and validate a whole record file into memory (for query files and small imports).
 
     File-level problems (missing file, unknown columns) come back as errors too;
@@ -324,9 +375,11 @@ def read_records(
     p = Path(path)
     result = ReadResult()
     seen: dict[str, int] = {}
+    profile = as_profile(mapping)
+    header: list[RowError] = []
     try:
-        for n, cells in iter_rows(p, fmt, mapping):
-            got = check_row(str(p), n, cells)
+        for n, cells in iter_rows(p, fmt, profile, header):
+            got = check_row(str(p), n, cells, profile)
             if isinstance(got, list):
                 result.errors.extend(got)
                 continue
@@ -340,4 +393,5 @@ def read_records(
             result.records.append(got)
     except UnreadableFileError as exc:
         result.errors.extend(exc.errors)
+    result.errors[:0] = header  # the header's problems first, then every row's
     return result

@@ -16,15 +16,16 @@ from __future__ import annotations
 import gc
 import multiprocessing
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from node.records import blocks
-from node.records.io import RowError, check_row, detect_format, iter_rows
+from node.records.io import RowError, Shape, as_profile, check_row, detect_format, iter_rows
 from node.records.keys import derive_stored_keys
+from node.records.profiles import Profile
 from node.store.records import PreparedRecord
 
 ROWS_PER_TASK = 2000
@@ -38,11 +39,19 @@ Checked = tuple[int, PreparedRecord | None, list[RowError], list[str], dict[str,
 Task = tuple[Any, ...]
 
 
-def check_rows(file: str, rows: list[Row], default_region: str | None = None) -> list[Checked]:
-    """Validate rows and derive their keys (local phones read in ``default_region``)."""
+def check_rows(
+    file: str,
+    rows: list[Row],
+    default_region: str | None = None,
+    profile: Profile | None = None,
+) -> list[Checked]:
+    """Validate rows (shaped by the import profile) and derive their keys.
+
+    Local phones are read in ``default_region``.
+    """
     out: list[Checked] = []
     for n, cells in rows:
-        got = check_row(file, n, cells)
+        got = check_row(file, n, cells, profile)
         if isinstance(got, list):
             out.append((n, None, got, [], cells))
             continue
@@ -58,7 +67,9 @@ def check_rows(file: str, rows: list[Row], default_region: str | None = None) ->
     return out
 
 
-def run_task(file: str, task: Task, default_region: str | None = None) -> list[Checked]:
+def run_task(
+    file: str, task: Task, default_region: str | None = None, profile: Profile | None = None
+) -> list[Checked]:
     """Parse (for text blocks) and check one task; runs in a worker process."""
     kind = task[0]
     if kind == "csv":
@@ -67,22 +78,27 @@ def run_task(file: str, task: Task, default_region: str | None = None) -> list[C
         rows = blocks.parse_jsonl(file, task[1], task[2], task[3])
     else:
         rows = task[1]
-    return check_rows(file, rows, default_region)
+    return check_rows(file, rows, default_region, profile)
 
 
-def tasks(path: Path, fmt: str | None, mapping: Mapping[str, str] | None) -> Iterator[Task]:
-    """The file as tasks; raises :class:`UnreadableFileError` for a bad file or header."""
+def tasks(
+    path: Path, fmt: str | None, mapping: Shape, collect: list[RowError] | None = None
+) -> Iterator[Task]:
+    """The file as tasks; raises :class:`UnreadableFileError` for a bad file or header.
+
+    With ``collect``, unknown header columns are added to it and the rows still checked.
+    """
     kind = detect_format(path, fmt)
+    profile = as_profile(mapping)
     if kind == "csv":
-        names, offset = blocks.csv_header(path, mapping)
+        names, offset = blocks.csv_header(path, profile, collect)
         for line, data in blocks.split(path, offset, 2, quoted=True):
             yield ("csv", names, line, data)
     elif kind == "jsonl":
-        mapping_dict = dict(mapping or {})
         for line, data in blocks.split(path, blocks.jsonl_offset(path), 1, quoted=False):
-            yield ("jsonl", mapping_dict, line, data)
+            yield ("jsonl", profile, line, data)
     else:
-        rows = iter_rows(path, kind, mapping)
+        rows = iter_rows(path, kind, profile, collect)
         while chunk := list(islice(rows, ROWS_PER_TASK)):
             yield ("rows", chunk)
 
@@ -90,9 +106,10 @@ def tasks(path: Path, fmt: str | None, mapping: Mapping[str, str] | None) -> Ite
 def checked(
     path: Path,
     fmt: str | None,
-    mapping: Mapping[str, str] | None,
+    mapping: Shape,
     workers: int,
     default_region: str | None = None,
+    collect: list[RowError] | None = None,
 ) -> Iterator[list[Checked]]:
     """Checked rows of the file, task by task in file order.
 
@@ -101,10 +118,11 @@ def checked(
     records without a country or nationality.
     """
     file = str(path)
-    work = tasks(path, fmt, mapping)
+    profile = as_profile(mapping)
+    work = tasks(path, fmt, profile, collect)
     if workers <= 0:
         for task in work:
-            yield run_task(file, task, default_region)
+            yield run_task(file, task, default_region, profile)
         return
     first = next(work, None)  # header errors surface here, before any process starts
     if first is None:
@@ -112,10 +130,10 @@ def checked(
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=gc.disable) as pool:
         pending: deque[Future[list[Checked]]] = deque(
-            [pool.submit(run_task, file, first, default_region)]
+            [pool.submit(run_task, file, first, default_region, profile)]
         )
         for task in work:
-            pending.append(pool.submit(run_task, file, task, default_region))
+            pending.append(pool.submit(run_task, file, task, default_region, profile))
             if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
                 yield pending.popleft().result()
         while pending:

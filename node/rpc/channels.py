@@ -9,7 +9,12 @@
 
 from __future__ import annotations
 
+from node import peers, store
+from node.app.config import NodeConfig
+from node.app.home import NodeHome
 from node.disclosure import DisclosureAnswer, DisclosureCall
+from node.errors import InvalidRequest
+from node.match.channel import ChannelFactory, MatchChannel
 from node.match.responder import MatchCall, MatchReply
 from node.peers.channel import PeerDescription
 from node.rpc import wire
@@ -56,3 +61,18 @@ class PeerDisclosureChannel:
             wire.get_disclosure_request_pb(disclosure_id, include_fields)
         )
         return wire.disclosure_answer_of(self.peer_id, response)
+
+
+def peer_match_channels(
+    home: NodeHome, config: NodeConfig, insecure: bool = False
+) -> ChannelFactory:
+    """Opens a match channel to a configured peer by agency id (peers read at each call)."""
+
+    def open_channel(agency_id: str) -> MatchChannel:
+        with store.opened(home.db_path) as conn:
+            known = {p.agency_id: p for p in peers.list_peers(conn)}
+        if agency_id not in known:
+            raise InvalidRequest("peer", f"{agency_id} is not a configured peer")
+        return PeerMatchChannel(PeerClient(home, config, known[agency_id], insecure=insecure))
+
+    return open_channel

@@ -54,6 +54,7 @@ from node.records.importer import ImportRefusedError
 from node.records.io import UnreadableFileError
 from node.records.normalize.errors import InvalidIdentifierError
 from node.records.parse import InvalidRowError
+from node.records.profiles import ProfileError
 from node.rpc.error_details import (
     BadRequestDetail,
     Detail,
@@ -249,6 +250,7 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     InvalidRowError: _LOCAL,
     ImportRefusedError: _LOCAL,
     UnreadableFileError: _LOCAL,
+    ProfileError: _LOCAL,
     InvalidIdentifierError: _LOCAL,
     CounterpartReplyError: _LOCAL,
     CounterpartRefused: _LOCAL,

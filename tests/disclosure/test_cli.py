@@ -52,6 +52,22 @@ class TestApprovalsCommands:
         assert "approved by Adv. Wanjiru, Adv. Kamau" in second.output
         assert json.loads(run(approvals, "list", "--home", path, "--json").output) == []
 
+    def test_ticket_prefix_is_resolved_and_a_wrong_one_refused(
+        self, home: tuple[str, ResponderNode]
+    ) -> None:
+        """The start of a ticket id approves that ticket; a prefix of none exits 1, unchanged."""
+        path, node = home
+        ticket = pending(node)
+        wide = run(approvals, "list", "--wide", "--home", path)
+        assert ticket in wide.output
+        first = run(approvals, "approve", ticket[:6], "--home", path, "--officer", "Adv. Wanjiru")
+        assert first.exit_code == 0, first.output
+        assert "a second, different officer must approve" in first.output
+        wrong = run(approvals, "approve", "T-zzz", "--home", path, "--officer", "Adv. Kamau")
+        assert wrong.exit_code == 1
+        assert "no ticket 'T-zzz'" in wrong.output
+        assert node.count("ticket_approvals") == 1
+
     def test_same_officer_twice_exits_with_reason(self, home: tuple[str, ResponderNode]) -> None:
         """Approving twice as the same officer exits 1 saying nothing was changed."""
         path, node = home
@@ -138,6 +154,7 @@ class TestDiscloseCommands:
         result = run(disclose, "export", "--home", path, "--format", "csv", "--out", str(out))
         assert result.exit_code == 0
         assert "0 released item(s)" in result.output
-        assert out.read_text(encoding="utf-8").startswith("counterpart,disclosure_id")
+        assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: spreadsheets read UTF-8
+        assert out.read_text(encoding="utf-8-sig").startswith("counterpart,disclosure_id")
         purged = run(disclose, "purge-expired", "--home", path)
         assert "0 released item(s) past retention purged" in purged.output

@@ -202,6 +202,30 @@ class TestExport:
         assert rows[0]["quantity"] == "120 kg"
         assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
+    def test_xlsx_and_i2_rows_carry_conditions(
+        self, req: sqlite3.Connection, responder: ResponderNode, tmp_path: Path
+    ) -> None:
+        """XLSX rows and every i2 entity and link row carry the handling code and retention."""
+        import openpyxl
+
+        send(req, responder)
+        book_path = tmp_path / "released.xlsx"
+        disclosure_export.write_export(req, "xlsx", book_path)
+        sheet = openpyxl.load_workbook(book_path, read_only=True).worksheets[0]
+        header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        assert rows[0][header.index("handling_code")] == "TLP:AMBER"
+        assert rows[0][header.index("quantity")] == "120 kg"
+        result = disclosure_export.write_export(req, "i2", tmp_path / "case.csv")
+        entities, links = result.paths
+        assert entities.name == "case-entities.csv"
+        assert links.name == "case-links.csv"
+        for path in (entities, links):
+            with path.open(encoding="utf-8-sig") as handle:
+                table = list(csv.DictReader(handle))
+            assert table
+            assert all(r["handling_code"] == "TLP:AMBER" and r["retain_until"] for r in table)
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
     def test_jsonl_rows_carry_conditions(
         self, req: sqlite3.Connection, responder: ResponderNode, tmp_path: Path
     ) -> None:

@@ -79,11 +79,24 @@ class TestFuzzSmoke:
 class TestLongRunCommand:
     """bench/fuzz.py runs every target and prints its table (at a tiny size here)."""
 
-    def test_tiny_run(self) -> None:
-        """A few examples per target finish with exit 0 and one table row per target."""
+    def test_tiny_run(self, tmp_path: Path) -> None:
+        """A few examples per target finish with exit 0 and one table row per target.
+
+        The run keeps its inputs in a scratch corpus, so the suite never writes
+        into the repository's.
+        """
         script = Path(__file__).resolve().parents[2] / "bench" / "fuzz.py"
         done = subprocess.run(
-            [sys.executable, str(script), "--minutes", "0.01", "--batch", "3"],
+            [
+                sys.executable,
+                str(script),
+                "--minutes",
+                "0.01",
+                "--batch",
+                "3",
+                "--corpus",
+                str(tmp_path / "corpus"),
+            ],
             capture_output=True,
             text=True,
             timeout=240,

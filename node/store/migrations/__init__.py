@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from node.store.backend import Connection
-from node.store.migrations import m0001_baseline, m0002_match_requests
+from node.store.migrations import m0001_baseline, m0002_match_requests, m0003_watchlists
 
 VERSION_KEY = "schema_version"
 
@@ -38,6 +38,7 @@ def _of(module: ModuleType) -> Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     _of(m0001_baseline),
     _of(m0002_match_requests),
+    _of(m0003_watchlists),
 )
 
 #: The schema version this code writes and reads.
