@@ -112,7 +112,7 @@ def all_watchlists(conn: Connection) -> list[Watchlist]:
 def remove(conn: Connection, watch_id: str) -> bool:
     conn.execute("DELETE FROM watch_hits WHERE watch_id=?", (watch_id,))
     conn.execute("DELETE FROM watch_runs WHERE watch_id=?", (watch_id,))
-    return conn.execute("DELETE FROM watchlists WHERE watch_id=?", (watch_id,)).rowcount > 0
+    return int(conn.execute("DELETE FROM watchlists WHERE watch_id=?", (watch_id,)).rowcount) > 0
 
 
 def set_last_run(conn: Connection, watch_id: str, at: str) -> None:
@@ -193,7 +193,7 @@ def record_hit(conn: Connection, hit: WatchHit) -> bool:
         "found_at) VALUES (?,?,?,?,?,?)",
         (hit.watch_id, hit.peer, hit.record_id, hit.key_type, hit.match_id, hit.found_at),
     )
-    return cur.rowcount > 0
+    return int(cur.rowcount) > 0
 
 
 _HIT_SELECT = (
