@@ -189,8 +189,8 @@ def known_budget(conn: Connection, peer: str, since: str) -> int | None:
 def record_hit(conn: Connection, hit: WatchHit) -> bool:
     """Store a hit; False when this watchlist already had it (not a new hit)."""
     cur = conn.execute(
-        "INSERT OR IGNORE INTO watch_hits(watch_id, peer, record_id, key_type, match_id, "
-        "found_at) VALUES (?,?,?,?,?,?)",
+        "INSERT INTO watch_hits(watch_id, peer, record_id, key_type, match_id, "
+        "found_at) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         (hit.watch_id, hit.peer, hit.record_id, hit.key_type, hit.match_id, hit.found_at),
     )
     return int(cur.rowcount) > 0
