@@ -61,6 +61,10 @@ class NotAPeer(SpoorError):
         super().__init__(reason)
 
 
+class CertificateRevoked(NotAPeer):
+    """The caller's certificate is on the CRL installed for its agency."""
+
+
 class ServiceUnavailable(SpoorError):
     """The node cannot serve right now (e.g. no valid policy loaded)."""
 

@@ -157,7 +157,8 @@ class Federation:
                 [*spoor_command(), "serve", "--home", str(node.home), "--log-json"],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                # Several nodes on one machine: each ops port on a free loopback port.
+                env={"SPOOR_OPS_LISTEN": "127.0.0.1:0", **os.environ, "PYTHONUNBUFFERED": "1"},
             )
             log_file.close()
         for node in self.nodes.values():

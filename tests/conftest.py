@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,9 @@ DATA = Path(__file__).parent / "data"
 
 # --postgres URL runs every store-touching test on PostgreSQL (tests/store/backends.py).
 pytest_plugins = ["tests.store.backends"]
+# Every node a test starts (in-process or as a process) opens its ops port on a free
+# loopback port instead of 9464, so nodes and parallel runs never collide.
+os.environ["SPOOR_OPS_LISTEN"] = "127.0.0.1:0"
 
 
 def spoor(*args: str) -> str:

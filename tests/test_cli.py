@@ -23,6 +23,10 @@ EXPECTED = {
     "audit",
     "stats",
     "store",
+    "status",
+    "doctor",
+    "backup",
+    "restore",
 }
 
 

@@ -20,6 +20,9 @@ MODULES = [
     "spoor.federation.v1.federation_pb2_grpc",
     "psycopg",
     "psycopg_pool",
+    "spoor.federation.v1.witness_pb2_grpc",
+    "pkcs11",
+    "prometheus_client",
 ]
 
 PINS = {
@@ -34,6 +37,8 @@ PINS = {
     "psycopg": "3.3.9",
     "psycopg-binary": "3.3.9",
     "psycopg-pool": "3.3.3",
+    "python-pkcs11": "0.10.1",
+    "prometheus-client": "0.26.0",
 }
 
 

@@ -47,6 +47,20 @@ class ServerConfig:
     grace_seconds: float = 10.0
     # Connections are recycled so rotated certificates and revocations apply.
     max_connection_age_seconds: int = 600
+    # A unix socket (relative to the node home) where a local probe without a client
+    # certificate may check health, and nothing else; empty: no admin channel.
+    admin_socket: str = ""
+
+
+@dataclass
+class OpsConfig:
+    """The local HTTP ops port: /healthz, /readyz and /metrics (docs/operators.md, "Monitoring").
+
+    Loopback by default; a pod binds ``0.0.0.0:9464`` (``$SPOOR_OPS_LISTEN``
+    overrides this setting). An empty ``listen`` turns the port off.
+    """
+
+    listen: str = "127.0.0.1:9464"
 
 
 @dataclass
@@ -58,6 +72,10 @@ class LimitsConfig:
     rpc_deadline_seconds: float = 60.0
     # Largest responder set a setup may describe (bounds message sizes).
     max_responder_elements: int = 2_000_000
+    # Fair shares: what one peer may have in flight at once (further calls are
+    # refused at once with RESOURCE_EXHAUSTED; health is never starved).
+    max_calls_in_flight_per_peer: int = 2
+    max_elements_in_flight_per_peer: int = 40_000
 
 
 @dataclass
@@ -108,9 +126,14 @@ class PolicyConfig:
 
 @dataclass
 class AuditConfig:
-    """Audit retention."""
+    """Audit retention and where the checkpoint signing key lives."""
 
     retention_days: int = 3 * 365
+    # A path (absolute, or relative to the home) or a "pkcs11:token=…;object=…" URI;
+    # empty: <home's parent>/<home name>-signing/audit-signing.key (see docs/audit.md).
+    signing_key: str = ""
+    # PKCS#11 module for a "pkcs11:" signing_key (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    pkcs11_module: str = ""
 
 
 @dataclass
@@ -136,6 +159,7 @@ class NodeConfig:
     country: str
     display_name: str = ""
     server: ServerConfig = field(default_factory=ServerConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     psi: PsiConfig = field(default_factory=PsiConfig)
     setups: SetupsConfig = field(default_factory=SetupsConfig)
@@ -159,6 +183,7 @@ class NodeConfig:
 
 _SECTIONS: dict[str, type] = {
     "server": ServerConfig,
+    "ops": OpsConfig,
     "limits": LimitsConfig,
     "psi": PsiConfig,
     "setups": SetupsConfig,

@@ -1,28 +1,32 @@
-"""A running node's background jobs: policy reload, audit checkpoints, retention purges,
-standing watchlists.
+"""A running node's background jobs: policy reload, audit checkpoints and witnessing,
+retention purges, standing watchlists.
 
 One daemon thread runs the quick jobs in turn every ``interval_s`` seconds; the
-retention purge runs at most every ``retention_every_s``. Watchlists
-(:mod:`node.watch.job`) wait on counterparts, so they run on a thread of their
-own, given the channels to reach counterparts with. A failing job is logged
-and retried on the next pass, never stopping the node. Several replicas on one
-PostgreSQL database each reload their policy, but only the one holding the
-jobs lock (:class:`node.store.JobsLeadership`) writes checkpoints and purges,
-so they run once per agency, not once per replica.
+retention purge runs at most every ``retention_every_s``, and the newest
+checkpoint is shown to every peer acting as witness at most every
+``witness_every_s``. Watchlists (:mod:`node.watch.job`) wait on counterparts,
+so they run on a thread of their own, given the channels to reach
+counterparts with. A failing job is logged and retried on the next pass,
+never stopping the node. Several replicas on one PostgreSQL database each
+reload their policy, but only the one holding the jobs lock
+(:class:`node.store.JobsLeadership`) writes checkpoints, witnesses them,
+purges and runs watchlists, so they run once per agency, not once per replica.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from node import audit, store
+from node import audit, peers, store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.app.logs import get_logger
 from node.app.policy_holder import PolicyHolder
+from node.audit import witness
 from node.disclosure import export as disclosure_export
 from node.match.channel import ChannelFactory
 from node.store import Connection
@@ -50,6 +54,37 @@ def retention_purge(conn: Connection, retention_days: int) -> tuple[int, int]:
     return purged, values
 
 
+WitnessChannelFactory = Callable[[peers.Peer], witness.WitnessChannel]
+
+
+def witness_round(
+    conn: Connection, channel_of: WitnessChannelFactory
+) -> list[witness.SubmitResult]:
+    """Show the newest checkpoint to every peer; an unreachable peer is logged and skipped."""
+    results: list[witness.SubmitResult] = []
+    for peer in peers.list_peers(conn):
+        try:
+            channel = channel_of(peer)
+            try:
+                result = witness.submit(conn, channel)
+            finally:
+                close = getattr(channel, "close", None)
+                if close is not None:
+                    close()
+        except Exception as exc:  # one peer down must not stop the others
+            log.warning("audit witness unreachable", witness=peer.agency_id, error=str(exc))
+            continue
+        if result.status in witness.ALARMS:
+            log.error(
+                "audit witness alarm",
+                witness=result.witness,
+                kind=result.status,
+                entry_count=result.entry_count,
+            )
+        results.append(result)
+    return results
+
+
 class BackgroundJobs:
     """The scheduler thread of one node."""
 
@@ -61,6 +96,8 @@ class BackgroundJobs:
         *,
         interval_s: float = 2.0,
         retention_every_s: float = 3600.0,
+        witness_channel: WitnessChannelFactory | None = None,
+        witness_every_s: float = 300.0,
         watch_channels: ChannelFactory | None = None,
     ) -> None:
         self.db_path: Path = home.db_path
@@ -73,6 +110,9 @@ class BackgroundJobs:
         self._thread: threading.Thread | None = None
         self._last_retention: float | None = None
         self.leadership = store.JobsLeadership(self.db_path)
+        self.witness_channel = witness_channel
+        self.witness_every_s = witness_every_s
+        self._last_witness: float | None = None
         self.watch: WatchJob | None = None
         if watch_channels is not None:
             self.watch = WatchJob(
@@ -93,6 +133,12 @@ class BackgroundJobs:
             if self._last_retention is None or now - self._last_retention >= self.retention_every_s:
                 retention_purge(conn, self.config.audit.retention_days)
                 self._last_retention = time.monotonic()
+            if self.witness_channel is not None and (
+                self._last_witness is None
+                or time.monotonic() - self._last_witness >= self.witness_every_s
+            ):
+                witness_round(conn, self.witness_channel)
+                self._last_witness = time.monotonic()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):

@@ -1,4 +1,4 @@
-"""Tamper-evident audit trail: hash-chained entries, signed checkpoints, verify, stats.
+"""Tamper-evident audit trail: hash chain, signed and witnessed checkpoints, verify, stats.
 
 Callers record an action and its audit entry in one transaction::
 
@@ -25,15 +25,18 @@ from node.audit.errors import (
     CheckpointError,
     InvalidAuditFieldError,
     NotInTransactionError,
+    SigningKeyMismatchError,
+    SigningKeyMissingError,
     UnknownEventError,
 )
 from node.audit.events import EVENTS
 from node.audit.export import ExportSummary, export_jsonl
 from node.audit.export_verify import verify_export
+from node.audit.keys import create_first_key, key_location
 from node.audit.purge import DEFAULT_RETENTION_DAYS, PurgeReport, purge_personal
 from node.audit.reconcile import ReconcileReport, reconcile
 from node.audit.stats import CounterpartStats, StatsReport, compute_stats
-from node.audit.verify import Problem, VerifyReport, verify
+from node.audit.verify import Problem, VerifyReport, WitnessedHead, verify
 from node.store.backend import Connection
 
 __all__ = [
@@ -52,13 +55,18 @@ __all__ = [
     "Problem",
     "PurgeReport",
     "ReconcileReport",
+    "SigningKeyMismatchError",
+    "SigningKeyMissingError",
     "StatsReport",
     "UnknownEventError",
     "VerifyReport",
+    "WitnessedHead",
     "append",
     "compute_stats",
+    "create_first_key",
     "ensure_signing_key",
     "export_jsonl",
+    "key_location",
     "load_checkpoint_file",
     "maybe_checkpoint",
     "node_public_key",

@@ -1,9 +1,12 @@
 """Appending entries to the hash-chained audit trail.
 
-Every entry's hash is ``SHA-256(prev_hash || canonical_json(body))`` where the
-body holds the sequence number, time, event, every non-personal field and the
-salted-hash commitments to personal content. Sequence numbers start at 1 and
-are contiguous; the first entry's ``prev_hash`` is :data:`GENESIS_HASH`.
+Every entry's hash is ``SHA-256(prev_hash || SHA-256(canonical_json(body)))``
+(chain version 2; entries written before it, version 1, hash ``prev_hash ||
+canonical_json(body)``) where the body holds the sequence number, time, event,
+every non-personal field and the salted-hash commitments to personal content.
+Hashing the body's digest lets a witness check that a new head extends an old
+one from digests alone, never an entry's content. Sequence numbers start at 1
+and are contiguous; the first entry's ``prev_hash`` is :data:`GENESIS_HASH`.
 
 The entry is written in the caller's open transaction (``BEGIN IMMEDIATE``
 already holds the database write lock), so the head read here cannot change
@@ -28,7 +31,9 @@ from node.store import audit as repo
 from node.store import timecodec
 from node.store.backend import Connection, Row
 
-CHAIN_VERSION = 1
+CHAIN_VERSION = 2
+#: Every chain version verify understands (1: body hashed directly; 2: its digest).
+CHAIN_VERSIONS = (1, 2)
 GENESIS_HASH = "0" * 64
 
 # Personal content: committed by salted hash, clear value kept in a purgeable table.
@@ -133,10 +138,11 @@ def entry_body(
     event: str,
     fields: Mapping[str, Any],
     commitments: Mapping[str, str],
+    version: int = CHAIN_VERSION,
 ) -> dict[str, Any]:
     """The hashed content of an entry: everything except the hashes themselves."""
     return {
-        "v": CHAIN_VERSION,
+        "v": version,
         "seq": seq,
         "id": entry_id,
         "ts": ts,
@@ -146,7 +152,23 @@ def entry_body(
     }
 
 
+def body_digest(body: Mapping[str, Any]) -> str:
+    """SHA-256 of an entry body: what a witness sees of an entry (chain version 2)."""
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def link_hash(prev_hash: str, digest: str) -> str:
+    """A version-2 entry hash from its predecessor's hash and its body digest."""
+    return hashlib.sha256(bytes.fromhex(prev_hash) + bytes.fromhex(digest)).hexdigest()
+
+
 def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
+    """The entry hash of ``body`` after ``prev_hash``, by the body's chain version."""
+    version = body.get("v", 1)
+    if version not in CHAIN_VERSIONS:
+        raise ValueError(f"unknown audit chain version {version!r}")
+    if version >= 2:
+        return link_hash(prev_hash, body_digest(body))
     digest = hashlib.sha256()
     digest.update(bytes.fromhex(prev_hash))
     digest.update(canonical_json(body))
@@ -268,6 +290,7 @@ def append_entry(
             canonical_json(commitments).decode("utf-8"),
             prev_hash,
             entry_hash,
+            CHAIN_VERSION,
         ),
     )
     repo.add_personal(conn, [(seq, name, personal[name], salts[name]) for name in sorted(personal)])
@@ -289,6 +312,19 @@ def row_fields(row: Row) -> dict[str, Any]:
     if details:
         out["details"] = details
     return out
+
+
+def row_body(row: Row) -> dict[str, Any]:
+    """The hashed body of a stored row, in the chain version it was written in."""
+    return entry_body(
+        seq=int(row["seq"]),
+        entry_id=str(row["entry_id"]),
+        ts=str(row["ts"]),
+        event=str(row["event"]),
+        fields=row_fields(row),
+        commitments=json.loads(row["commitments"]),
+        version=int(row["chain_version"]),
+    )
 
 
 def row_to_entry(row: Row, personal: Mapping[str, str] | None = None) -> AuditEntry:

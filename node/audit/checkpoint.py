@@ -2,9 +2,10 @@
 
 A checkpoint pins the chain's length. An auditor who keeps one elsewhere can
 later detect a truncated tail or a rewritten history, which a hash chain alone
-cannot show. Checkpoints are signed with the node's Ed25519 audit key
-(``keys/audit-signing.key``, mode 0600, created on first use); the public key
-travels inside every checkpoint and export.
+cannot show. Checkpoints are signed with the node's Ed25519 audit key, kept
+apart from the database (:mod:`node.audit.keys`); the public key travels
+inside every checkpoint and export, and the chain records which key is in
+force from which entry on.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
 
 from node import store
-from node.app.home import NodeHome, write_private
+from node.app.home import NodeHome
+from node.audit import keys
 from node.audit.chain import canonical_json, format_ts, head, parse_ts
-from node.audit.errors import CheckpointError
+from node.audit.errors import CheckpointError, SigningKeyMismatchError, SigningKeyMissingError
+from node.audit.keys import Signer, public_key_hex
 from node.store import audit as repo
 from node.store.backend import Connection
 
@@ -101,38 +103,18 @@ def load_checkpoint_file(path: Path) -> Checkpoint:
     return Checkpoint.from_mapping(data, str(path))
 
 
-def ensure_signing_key(home: NodeHome) -> Ed25519PrivateKey:
-    """The node's audit signing key, created (mode 0600) on first use."""
-    path = home.audit_key_path
-    if path.exists():
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (OSError, ValueError, TypeError) as exc:
-            raise CheckpointError(str(path), f"cannot read the audit signing key: {exc}") from exc
-        if not isinstance(key, Ed25519PrivateKey):
-            raise CheckpointError(str(path), "the audit signing key is not an Ed25519 key")
-        return key
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    write_private(path, pem)
-    return key
-
-
-def public_key_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
-    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return raw.hex()
+def ensure_signing_key(home: NodeHome) -> Signer:
+    """The node's audit signer as it is now; raises when there is none (see :mod:`keys`)."""
+    signer = keys.load_signer(home)
+    if signer is None:
+        raise SigningKeyMissingError(keys.key_location(home))
+    return signer
 
 
 def node_public_key(home: NodeHome) -> str | None:
-    """The hex public audit key of this node, or None if no key was created yet."""
-    if not home.audit_key_path.exists():
-        return None
-    return public_key_hex(ensure_signing_key(home))
+    """The hex public audit key of this node, or None if no key is where it should be."""
+    signer = keys.load_signer(home)
+    return None if signer is None else signer.public_key_hex()
 
 
 def _agency_id(home: NodeHome) -> str | None:
@@ -145,13 +127,14 @@ def _agency_id(home: NodeHome) -> str | None:
 
 
 def sign_checkpoint(
-    key: Ed25519PrivateKey,
+    key: Ed25519PrivateKey | Signer,
     entry_count: int,
     head_hash: str,
     created_at: str,
     agency_id: str | None = None,
 ) -> Checkpoint:
-    unsigned = Checkpoint(entry_count, head_hash, created_at, public_key_hex(key), "", agency_id)
+    public = key.public_key_hex() if not isinstance(key, Ed25519PrivateKey) else public_key_hex(key)
+    unsigned = Checkpoint(entry_count, head_hash, created_at, public, "", agency_id)
     signature = key.sign(unsigned.signed_payload()).hex()
     return Checkpoint(entry_count, head_hash, created_at, unsigned.public_key, signature, agency_id)
 
@@ -185,7 +168,11 @@ def write_checkpoint(
 
 
 def _write_checkpoint(conn: Connection, home: NodeHome, now: datetime | None) -> Checkpoint:
-    key = ensure_signing_key(home)
+    key = keys.require_signer(conn, home)
+    expected = keys.keys_in_force(conn, key.public_key_hex())
+    in_force = expected[-1][1] if expected else key.public_key_hex()
+    if in_force != key.public_key_hex():
+        raise SigningKeyMismatchError(key.describe(), in_force, key.public_key_hex())
     count, head_hash = head(conn)
     created = format_ts(now or datetime.now(UTC))
     checkpoint = sign_checkpoint(key, count, head_hash, created, _agency_id(home))

@@ -63,3 +63,33 @@ class CheckpointError(AuditError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+
+class SigningKeyMissingError(AuditError):
+    """The audit signing key is gone although the trail has used one: never replaced silently."""
+
+    FIELDS = ("location",)
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        super().__init__(
+            f"the audit signing key is missing from {location}; no checkpoint was signed and no "
+            "new key was made. Restore the key from its backup, or, if it is truly lost, run "
+            "'spoor audit key lost' (audited; older checkpoints stay verifiable by their key)"
+        )
+
+
+class SigningKeyMismatchError(AuditError):
+    """The key found is not the one the trail says is in force."""
+
+    FIELDS = ("location", "expected", "found")
+
+    def __init__(self, location: str, expected: str, found: str) -> None:
+        self.location = location
+        self.expected = expected
+        self.found = found
+        super().__init__(
+            f"the audit signing key in {location} (public key {found[:16]}…) is not the key in "
+            f"force ({expected[:16]}…); nothing was signed. Restore the right key, or record the "
+            "change with 'spoor audit key rotate' or 'spoor audit key lost'"
+        )

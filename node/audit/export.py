@@ -20,9 +20,8 @@ from node.app.home import NodeHome, write_private
 from node.audit.chain import (
     GENESIS_HASH,
     append_entry,
-    entry_body,
     format_ts,
-    row_fields,
+    row_body,
 )
 from node.audit.checkpoint import CHECKPOINT_TYPE, Checkpoint, write_checkpoint
 from node.audit.errors import AuditError
@@ -31,7 +30,10 @@ from node.store import audit as repo
 from node.store.backend import Connection
 
 EXPORT_VERSION = 1
-HASH_RULE = "entry_hash = sha256(bytes.fromhex(prev_hash) + canonical_json(body))"
+HASH_RULE = (
+    "entry_hash = sha256(bytes.fromhex(prev_hash) + sha256(canonical_json(body))) "
+    "when body.v == 2; sha256(bytes.fromhex(prev_hash) + canonical_json(body)) when body.v == 1"
+)
 COMMITMENT_RULE = (
     "commitment = sha256(b'spoor-audit-personal-v1\\x00' + field + b'\\x00' "
     "+ bytes.fromhex(salt) + value)"
@@ -114,14 +116,7 @@ def export_lines(
     for row in rows:
         seq = int(row["seq"])
         commitments = json.loads(row["commitments"])
-        body = entry_body(
-            seq=seq,
-            entry_id=row["entry_id"],
-            ts=row["ts"],
-            event=row["event"],
-            fields=row_fields(row),
-            commitments=commitments,
-        )
+        body = row_body(row)
         held = personal.get(seq, {})
         line: dict[str, Any] = {
             "type": "entry",

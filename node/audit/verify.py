@@ -12,12 +12,14 @@ the attacker also removed the stored ones.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from node.audit.chain import GENESIS_HASH, chain_hash, commit_personal, entry_body, row_fields
+from node.audit import keys
+from node.audit.chain import GENESIS_HASH, chain_hash, commit_personal, row_body
 from node.audit.checkpoint import Checkpoint, stored_checkpoints
 from node.store import audit as repo
-from node.store.backend import Connection
+from node.store.backend import Connection, Row
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class VerifyReport:
     entry_count: int
     head_hash: str
     checkpoints_checked: int = 0
+    witnessed_checked: int = 0
     personal_values_checked: int = 0
     external_checkpoint: Checkpoint | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -63,7 +66,8 @@ class VerifyReport:
         text = (
             f"audit trail OK: {self.entry_count} entries, head {self.head_hash[:16]}…, "
             f"{self.personal_values_checked} personal values and "
-            f"{self.checkpoints_checked} stored checkpoints verified"
+            f"{self.checkpoints_checked} stored checkpoints and "
+            f"{self.witnessed_checked} witnessed heads verified"
         )
         if self.external_checkpoint is not None:
             cp = self.external_checkpoint
@@ -71,12 +75,38 @@ class VerifyReport:
         return text
 
 
+@dataclass
+class _Walk:
+    """What the walk over the chain collects for the later checks."""
+
+    hashes: dict[int, str] = field(default_factory=dict)
+    committed: dict[int, tuple[str, list[str]]] = field(default_factory=dict)
+    purges: list[tuple[int, str, int]] = field(default_factory=list)
+
+
+def _note(walk: _Walk, row: Row) -> None:
+    try:
+        names = sorted(json.loads(row["commitments"]))
+    except (ValueError, TypeError):
+        names = []
+    if names:
+        walk.committed[int(row["seq"])] = (str(row["ts"]), names)
+    if row["event"] == "audit.purged":
+        try:
+            details = json.loads(row["details"])
+            walk.purges.append(
+                (int(row["seq"]), str(details["cutoff"]), int(details["retention_days"]))
+            )
+        except (ValueError, TypeError, KeyError):
+            pass
+
+
 def _walk_chain(
-    conn: Connection, wanted: set[int], problems: list[Problem], warnings: list[str]
+    conn: Connection, wanted: set[int], problems: list[Problem], warnings: list[str], walk: _Walk
 ) -> tuple[int, str, dict[int, str]]:
     """Check every entry; return (highest seq, head hash, hashes at the wanted seqs)."""
     expected, prev, last_hash = 1, GENESIS_HASH, GENESIS_HASH
-    found: dict[int, str] = {}
+    found: dict[int, str] = walk.hashes
     last_seq, last_ts = 0, ""
     for row in repo.entries(conn):
         seq = int(row["seq"])
@@ -95,14 +125,7 @@ def _walk_chain(
                 )
             )
         try:
-            body = entry_body(
-                seq=seq,
-                entry_id=row["entry_id"],
-                ts=row["ts"],
-                event=row["event"],
-                fields=row_fields(row),
-                commitments=json.loads(row["commitments"]),
-            )
+            body = row_body(row)
             recomputed = chain_hash(str(row["prev_hash"]), body)
         except (ValueError, TypeError) as exc:
             recomputed = f"unreadable ({exc})"
@@ -112,6 +135,7 @@ def _walk_chain(
             )
         if seq in wanted:
             found[seq] = str(row["entry_hash"])
+        _note(walk, row)
         if str(row["ts"]) < last_ts:
             warnings.append(
                 f"entry {seq} is dated {row['ts']}, before entry {last_seq} ({last_ts}): "
@@ -125,10 +149,43 @@ def _walk_chain(
     return last_seq, last_hash, found
 
 
-def _check_personal(conn: Connection, problems: list[Problem]) -> int:
+def _check_erasure(
+    walk: _Walk,
+    present: set[tuple[int, str]],
+    problems: list[Problem],
+    warnings: list[str],
+    retention_days: int | None,
+) -> None:
+    """Committed personal content may be gone only when a later purge's cutoff covers it."""
+    for seq, (ts, names) in walk.committed.items():
+        gone = [name for name in names if (seq, name) not in present]
+        if not gone:
+            continue
+        covered = any(p_seq > seq and ts < cutoff for p_seq, cutoff, _ in walk.purges)
+        if not covered:
+            problems.append(
+                Problem(
+                    seq,
+                    "personal content erased",
+                    f"the stored {', '.join(gone)} was deleted inside its retention period "
+                    "(no purge covers this entry)",
+                )
+            )
+    for p_seq, cutoff, days in walk.purges:
+        if retention_days is not None and days < retention_days:
+            warnings.append(
+                f"entry {p_seq}: a purge used a retention of {days} days, shorter than the "
+                f"configured {retention_days} (cutoff {cutoff}); check who ran it and why"
+            )
+
+
+def _check_personal(
+    conn: Connection, problems: list[Problem], present: set[tuple[int, str]]
+) -> int:
     checked = 0
     rows = repo.personal_with_commitments(conn)
     for seq, name, value, salt, commitments in rows:
+        present.add((int(seq), str(name)))
         if commitments is None:
             problems.append(
                 Problem(seq, "orphan content", f"{name} is stored for an entry that does not exist")
@@ -156,35 +213,74 @@ def _check_checkpoint(
     label: str,
     count: int,
     hashes: dict[int, str],
-    node_key: str | None,
+    expected_key: str | None,
 ) -> list[Problem]:
     out: list[Problem] = []
     if not checkpoint.signature_valid():
         return [Problem(None, "bad checkpoint", f"{label}: signature is not valid")]
-    if node_key is not None and checkpoint.public_key != node_key:
+    if expected_key is not None and checkpoint.public_key != expected_key:
         out.append(
-            Problem(None, "bad checkpoint", f"{label}: signed by a key other than this node's")
+            Problem(
+                None,
+                "bad checkpoint",
+                f"{label}: signed by a key other than the one in force for "
+                f"{checkpoint.entry_count} entries",
+            )
         )
-    n = checkpoint.entry_count
+    out.extend(_check_head(label, checkpoint.entry_count, checkpoint.head_hash, count, hashes))
+    return out
+
+
+def _check_head(
+    label: str, n: int, head_hash: str, count: int, hashes: dict[int, str]
+) -> list[Problem]:
     if n > count:
-        out.append(
+        return [
             Problem(
                 count + 1,
                 "truncated",
                 f"{label} vouches for {n} entries but only {count} remain "
                 f"(entries {count + 1} to {n} were removed)",
             )
-        )
-    elif (hashes.get(n, GENESIS_HASH if n == 0 else None)) != checkpoint.head_hash:
-        out.append(
+        ]
+    if (hashes.get(n, GENESIS_HASH if n == 0 else None)) != head_hash:
+        return [
             Problem(
                 n or None,
                 "rewritten",
-                f"{label}: entry {n} is not the one the checkpoint vouches for "
-                "(history was rewritten)",
+                f"{label}: entry {n} is not the one it vouches for (history was rewritten)",
             )
-        )
-    return out
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class WitnessedHead:
+    """A head a witness vouches for: from a stored countersignature or asked just now."""
+
+    witness: str
+    entry_count: int
+    head_hash: str
+    source: str  # "countersignature" or "asked"
+    valid: bool = True
+
+
+def _check_keys(conn: Connection, problems: list[Problem], warnings: list[str]) -> None:
+    details = keys.key_details(conn)
+    for seq, event, data in details:
+        if event == "audit.key_rotated" and not keys.endorsement_valid(
+            str(data.get("old_public_key", "")),
+            str(data.get("public_key", "")),
+            str(data.get("endorsement", "")),
+        ):
+            problems.append(
+                Problem(seq, "bad key rotation", "the old key did not endorse the new one")
+            )
+        if event == "audit.key_lost":
+            warnings.append(
+                f"entry {seq}: the signing key was declared lost and replaced without "
+                "endorsement; checkpoints before it are checked against the lost key's public key"
+            )
 
 
 def verify(
@@ -192,24 +288,34 @@ def verify(
     *,
     external: Checkpoint | None = None,
     node_public_key: str | None = None,
+    witnessed: Sequence[WitnessedHead] = (),
+    retention_days: int | None = None,
 ) -> VerifyReport:
     """Check the whole trail; ``external`` is a checkpoint held outside the node.
 
-    ``node_public_key`` (hex) makes checkpoints signed by any other key fail.
+    ``node_public_key`` (hex) is the key the node holds now; each checkpoint
+    must carry the key the chain says was in force at its size.
+    ``witnessed`` are heads witnesses vouch for; ``retention_days`` the
+    configured retention (a shorter purge is warned about).
     """
     problems: list[Problem] = []
     stored = stored_checkpoints(conn)
-    wanted = {c.entry_count for c in stored}
+    wanted = {c.entry_count for c in stored} | {w.entry_count for w in witnessed}
     if external is not None:
         wanted.add(external.entry_count)
     warnings: list[str] = []
-    count, head_hash, hashes = _walk_chain(conn, wanted, problems, warnings)
+    walk = _Walk()
+    count, head_hash, hashes = _walk_chain(conn, wanted, problems, warnings, walk)
+    steps = keys.keys_in_force(conn, node_public_key)
     if stored and node_public_key is None:
         warnings.append(
-            "the node's audit signing key is missing: stored checkpoints were checked against "
-            "their own public keys only; restore keys/audit-signing.key from backup"
+            "the node's audit signing key is not readable here: stored checkpoints were "
+            "checked against the keys the trail records only"
         )
-    personal = _check_personal(conn, problems)
+    present: set[tuple[int, str]] = set()
+    personal = _check_personal(conn, problems, present)
+    _check_erasure(walk, present, problems, warnings, retention_days)
+    _check_keys(conn, problems, warnings)
     for index, checkpoint in enumerate(stored, start=1):
         problems.extend(
             _check_checkpoint(
@@ -217,17 +323,30 @@ def verify(
                 f"stored checkpoint {index} of {checkpoint.created_at}",
                 count,
                 hashes,
-                node_public_key,
+                keys.key_for_count(steps, checkpoint.entry_count),
             )
         )
     if external is not None:
         problems.extend(
-            _check_checkpoint(external, "the checkpoint file", count, hashes, node_public_key)
+            _check_checkpoint(
+                external,
+                "the checkpoint file",
+                count,
+                hashes,
+                keys.key_for_count(steps, external.entry_count),
+            )
         )
+    for w in witnessed:
+        label = f"witness {w.witness} ({w.source}, {w.entry_count} entries)"
+        if not w.valid:
+            problems.append(Problem(None, "bad countersignature", f"{label}: signature invalid"))
+            continue
+        problems.extend(_check_head(label, w.entry_count, w.head_hash, count, hashes))
     return VerifyReport(
         entry_count=count,
         head_hash=head_hash,
         checkpoints_checked=len(stored),
+        witnessed_checked=len(witnessed),
         warnings=warnings,
         personal_values_checked=personal,
         external_checkpoint=external,

@@ -22,6 +22,8 @@ from node import audit as trail
 from node import store
 from node.app.config import ConfigError, load_config
 from node.app.home import NodeHome
+from node.audit.keys import legacy_key_in_use, legacy_warning
+from node.cli.audit_witness_heads import ask_peers, witnessed_heads
 from node.store import StoreError, opened
 from node.store.backend import Connection
 
@@ -98,9 +100,21 @@ def audit() -> None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Check an export file ('spoor audit export') on its own instead of the node database.",
 )
+@click.option(
+    "--ask-witnesses",
+    is_flag=True,
+    help="Also ask every peer for the newest head of this trail it witnessed (needs the network).",
+)
+@click.option("--insecure", is_flag=True, hidden=True, help="Plaintext to peers (debugging).")
 @home_option
-def verify_cmd(checkpoint_file: Path | None, export_file: Path | None, home: Path | None) -> None:
-    """Check every entry, commitment and checkpoint; exit 1 at the first bad entry."""
+def verify_cmd(
+    checkpoint_file: Path | None,
+    export_file: Path | None,
+    ask_witnesses: bool,
+    insecure: bool,
+    home: Path | None,
+) -> None:
+    """Check every entry, commitment, checkpoint and witnessed head; exit 1 at the first bad one."""
     if export_file is not None:
         _verify_export_file(export_file)
         return
@@ -124,8 +138,25 @@ def verify_cmd(checkpoint_file: Path | None, export_file: Path | None, home: Pat
             err=True,
         )
         node_key = None
+    try:
+        config = load_config(node_home)
+    except ConfigError:
+        config = None
     with _store(node_home) as conn:
-        report = trail.verify(conn, external=external, node_public_key=node_key)
+        heads = witnessed_heads(conn, config.agency_id if config else None)
+        if ask_witnesses:
+            if config is None:
+                raise click.ClickException("--ask-witnesses needs the node's spoor.toml")
+            heads.extend(ask_peers(conn, node_home, config, insecure=insecure))
+        report = trail.verify(
+            conn,
+            external=external,
+            node_public_key=node_key,
+            witnessed=heads,
+            retention_days=config.audit.retention_days if config else None,
+        )
+    if legacy_key_in_use(node_home):
+        click.echo(f"warning: {legacy_warning(node_home)}", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     if report.ok:
@@ -378,3 +409,15 @@ def stats(
     console = Console()
     # Fourteen columns need room; a pipe or narrow terminal still gets the whole table.
     Console(width=max(console.width, 160)).print(_stats_table(report))
+
+
+def _register() -> None:
+    from node.cli.audit_key_cmd import key
+    from node.cli.audit_witness_cmd import witness_cmd, witnesses_cmd
+
+    audit.add_command(key)
+    audit.add_command(witnesses_cmd)
+    audit.add_command(witness_cmd)
+
+
+_register()

@@ -109,7 +109,8 @@ def init(
                         ip_addresses=ips or ("127.0.0.1", "::1"),
                         conn=conn,
                     )
-            audit.ensure_signing_key(home)
+            with store.transaction(conn):
+                audit.create_first_key(conn, home)
     except Exception:
         # Leave no half-made node behind (the directory was new or empty, checked above).
         shutil.rmtree(home.root, ignore_errors=True)

@@ -28,6 +28,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("node.cli.audit_cmd", "audit"),
     ("node.cli.audit_cmd", "stats"),
     ("node.cli.store_cmd", "store_group"),
+    ("node.cli.status_cmd", "status"),
+    ("node.cli.doctor_cmd", "doctor"),
+    ("node.cli.backup_cmd", "backup"),
+    ("node.cli.backup_cmd", "restore"),
 )
 
 

@@ -21,7 +21,15 @@ from node.cli.render import cells, safe_text
 from node.errors import InvalidRequest
 from node.match.channel import MatchChannel
 from node.match.context import request_context
-from node.match.requester import MatchReport, PeerOutcome, QueryFileInvalid, load_rows, run_match
+from node.match.requester import (
+    DryRunOutcome,
+    MatchReport,
+    PeerOutcome,
+    QueryFileInvalid,
+    load_rows,
+    run_match,
+)
+from node.match.requester import dry_run as requester_dry_run
 from node.rpc.channels import PeerMatchChannel
 from node.rpc.client import PeerClient
 from node.rpc.local_lookup import match_via_running_node
@@ -111,6 +119,26 @@ def print_report(report: MatchReport, console: Console) -> None:
         console.print("Ask for the details behind hits with 'spoor disclose request --match ID'.")
 
 
+def print_dry_run(checked: list[DryRunOutcome], as_json: bool) -> None:
+    """What a match would send each counterpart; nothing was sent."""
+    if as_json:
+        click.echo(json.dumps({"dry_run": [vars(c) for c in checked]}, indent=2))
+        return
+    table = Table(title="Dry run: nothing was sent")
+    for col in ("agency", "keys", "requests", "budget left", "check"):
+        table.add_column(col)
+    for c in checked:
+        verdict = "ok" if c.vocabulary_checked else "ok (vocabulary not advertised)"
+        table.add_row(
+            c.agency_id,
+            str(c.elements),
+            str(c.requests),
+            "" if c.budget_remaining is None else str(c.budget_remaining),
+            verdict if c.error is None else Text(c.error, style="red"),
+        )
+    Console().print(table)
+
+
 @click.command("match")
 @home_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -139,6 +167,12 @@ def print_report(report: MatchReport, console: Console) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @wide_option
 @click.option("--insecure", is_flag=True, help="Plaintext channel (debugging only).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Derive the keys and check purpose, legal basis and budget with each counterpart's "
+    "Describe; send no match.",
+)
 def match(
     home: str | None,
     file: Path,
@@ -155,6 +189,7 @@ def match(
     as_json: bool,
     wide: bool,
     insecure: bool,
+    dry_run: bool,
 ) -> None:
     """Run private set intersection of FILE's rows against counterparts.
 
@@ -209,25 +244,33 @@ def match(
             raise click.BadParameter(
                 f"{exc} (give it on the command line); nothing was sent"
             ) from exc
-        via_node: list[PeerOutcome] = []
-        if not cardinality_only and not insecure:
-            # A running node answers from the setups it holds; counterparts it could not
-            # ask that way are matched directly below.
-            via_node = match_via_running_node(node_home, config, conn, rows, contexts)
-        done = {o.agency_id for o in via_node}
-        direct = run_match(
-            conn,
-            rows,
-            {t: c for t, c in contexts.items() if t not in done},
-            channels,
-            reveal_intersection=not cardinality_only,
-        )
-        order = {t: i for i, t in enumerate(targets)}
-        report = MatchReport(
-            rows=rows,
-            peers=sorted([*via_node, *direct.peers], key=lambda o: order[o.agency_id]),
-            reveal=direct.reveal,
-        )
+        if dry_run:
+            checked = requester_dry_run(rows, contexts, channels)
+        else:
+            via_node: list[PeerOutcome] = []
+            if not cardinality_only and not insecure:
+                # A running node answers from the setups it holds; counterparts it could not
+                # ask that way are matched directly below.
+                via_node = match_via_running_node(node_home, config, conn, rows, contexts)
+            done = {o.agency_id for o in via_node}
+            direct = run_match(
+                conn,
+                rows,
+                {t: c for t, c in contexts.items() if t not in done},
+                channels,
+                reveal_intersection=not cardinality_only,
+            )
+            order = {t: i for i, t in enumerate(targets)}
+            report = MatchReport(
+                rows=rows,
+                peers=sorted([*via_node, *direct.peers], key=lambda o: order[o.agency_id]),
+                reveal=direct.reveal,
+            )
+    if dry_run:
+        print_dry_run(checked, as_json)
+        if any(c.error is not None for c in checked):
+            raise SystemExit(1)
+        return
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     else:

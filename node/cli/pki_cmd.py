@@ -381,3 +381,60 @@ def fingerprint_cmd(cert_file: Path) -> None:
         click.echo("kind           CA certificate (suitable for 'spoor peers add --ca')")
     except certs.CertificateError:
         click.echo("kind           not a CA certificate (cannot be pinned as a peer's CA)")
+
+
+def current_names(cert: x509.Certificate) -> tuple[list[str], list[str]]:
+    """(DNS names besides the agency's own, IP addresses) a node certificate carries."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return [], []
+    own = certs.agency_dns_name(certs.agency_id_from_certificate(cert))
+    dns = [n for n in san.get_values_for_type(x509.DNSName) if n != own]
+    ips = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
+    return dns, ips
+
+
+@pki.command("renew")
+@home_option
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=certs.NODE_DAYS,
+    show_default=True,
+    help="Validity of the new certificate.",
+)
+@_guarded
+def renew(home: Path | None, days: int) -> None:
+    """Replace the node certificate before it expires, keeping every name and the pin.
+
+    A new key and certificate from the same agency CA, with the same agency
+    URI, DNS and IP names and country. Counterparts pin the CA, not the
+    certificate, so they need no change; a serving node picks the new
+    certificate up for new connections (connections recycle within
+    server.max_connection_age_seconds). The old serial is printed so it can be
+    revoked if its key may be compromised.
+    """
+    node_home = NodeHome.resolve(home)
+    old = certs.load_certificate(certs.read_node_certificate(node_home))
+    agency = certs.agency_id_from_certificate(old)
+    countries = old.subject.get_attributes_for_oid(x509.oid.NameOID.COUNTRY_NAME)
+    dns, ips = current_names(old)
+    issued = certs.issue_home_certificate(
+        node_home,
+        agency_id=agency,
+        country=str(countries[0].value) if countries else None,
+        hostnames=dns,
+        ip_addresses=ips,
+        days=days,
+    )
+    click.echo(
+        f"Renewed the node certificate of agency {agency}; names kept: {', '.join(_names(old))}."
+    )
+    click.echo(f"  serial       {issued.serial} (was {issued.previous_serial})")
+    click.echo(f"  fingerprint  {issued.fingerprint}")
+    click.echo(f"  valid until  {issued.not_after:%Y-%m-%d %H:%M} UTC")
+    click.echo(
+        "Counterparts need no change (they pin the CA). New connections use the new "
+        f"certificate; if the old key may be compromised: spoor pki revoke {issued.previous_serial}"
+    )

@@ -6,6 +6,7 @@ import click
 
 import policy as policy_lang
 from node.app import logs
+from node.app.lock import HomeInUse
 from node.cli.common import home_option, load_node
 from node.rpc.channels import peer_match_channels
 from node.rpc.server import build_node
@@ -49,9 +50,12 @@ def serve(
             f"the policy in {node_home.root / config.policy.path} does not check clean; the node "
             f"did not start:\n{problems}\nRun 'spoor policy check' for details."
         ) from exc
+    except HomeInUse as exc:
+        raise click.ClickException(str(exc)) from exc
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"could not start: {exc}") from exc
     node.install_signal_handlers()
     node.start_background(node_home, config, watch_channels=peer_match_channels(node_home, config))
-    click.echo(f"{config.agency_id} serving on port {node.port}", err=True)
+    ops = f"; ops port {node.ops_port}" if node.ops_port is not None else ""
+    click.echo(f"{config.agency_id} serving on port {node.port}{ops}", err=True)
     node.wait()

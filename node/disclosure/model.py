@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from typing import Any
 import policy as policy_lang
 from node import bounds
 from node.errors import InvalidRequest, VersionMismatch
+from node.match import request_ids
 from node.match.context import check_against_policy
 from node.match.responder import PROTOCOL_VERSION
 from node.records.keys import KEY_SCHEME_VERSION, SUPPORTED_SCHEMES
@@ -59,6 +59,30 @@ def now_utc() -> datetime:
 
 
 @dataclass(frozen=True)
+class PrivateSelection:
+    """The pursued hits as a PSI answer to the responder's request (no plaintext key)."""
+
+    psi_setup: bytes
+    psi_response: bytes
+
+
+@dataclass(frozen=True)
+class OpenCall:
+    """OpenDisclosure: who asks and why, before the pursued hits are named."""
+
+    context: policy_lang.RequestContext
+    protocol_version: int
+    key_scheme_version: int
+    psi_protocol_version: int
+    request_id: str
+
+    @property
+    def requester(self) -> str:
+        """The agency asking."""
+        return self.context.requester
+
+
+@dataclass(frozen=True)
 class DisclosureCall:
     """A disclosure request, on either side of the wire (``context.requester`` asks)."""
 
@@ -68,6 +92,8 @@ class DisclosureCall:
     request_id: str
     match_keys: tuple[str, ...]
     match_id: str = ""
+    #: The pursued hits named privately (then ``match_keys`` is empty on the wire).
+    selection: PrivateSelection | None = None
 
     @property
     def requester(self) -> str:
@@ -126,16 +152,16 @@ def check_key(index: int, key: str, scheme: int = KEY_SCHEME_VERSION) -> None:
         )
 
 
-def _check_versions(call: DisclosureCall) -> None:
+def _check_versions(call: DisclosureCall | OpenCall) -> None:
     if call.protocol_version != PROTOCOL_VERSION:
         raise VersionMismatch("protocol version", PROTOCOL_VERSION, call.protocol_version)
     # During a scheme transition a node answers every scheme whose keys it stores.
     if call.key_scheme_version not in SUPPORTED_SCHEMES:
         raise VersionMismatch("key-scheme version", KEY_SCHEME_VERSION, call.key_scheme_version)
-    try:
-        uuid.UUID(call.request_id)
-    except ValueError as exc:
-        raise InvalidRequest("request_id", "must be a UUID") from exc
+    check_request_id(call.request_id)
+
+
+check_request_id = request_ids.check_canonical
 
 
 def _check_reason(call: DisclosureCall, pol: policy_lang.Policy) -> None:
@@ -146,6 +172,14 @@ def _check_reason(call: DisclosureCall, pol: policy_lang.Policy) -> None:
 def _check_asked(call: DisclosureCall) -> None:
     if not call.context.requested_fields:
         raise InvalidRequest("requested_fields", "name at least one field or field group")
+    if not call.context.justification:
+        raise InvalidRequest("justification", "say in plain words why the details are needed")
+    if call.selection is not None:
+        if call.match_keys:
+            raise InvalidRequest("match_keys", "must be empty when the hits are named privately")
+        if not call.selection.psi_setup or not call.selection.psi_response:
+            raise InvalidRequest("private_selection", "needs both a PSI setup and a response")
+        return
     if not call.match_keys:
         raise InvalidRequest("match_keys", "name at least one match key that was a hit")
     if len(call.match_keys) > MAX_KEYS_PER_REQUEST:
@@ -156,6 +190,18 @@ def _check_asked(call: DisclosureCall) -> None:
         raise InvalidRequest("match_keys", "names the same key twice")
     for index, key in enumerate(call.match_keys):
         check_key(index, key, call.key_scheme_version)
+
+
+def validate_open(call: OpenCall, pol: policy_lang.Policy) -> None:
+    """Check an OpenDisclosure call before any key is read or blinded."""
+    from node.psi import PSI_PROTOCOL_VERSION
+
+    _check_versions(call)
+    if call.psi_protocol_version != PSI_PROTOCOL_VERSION:
+        raise VersionMismatch(
+            "PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version
+        )
+    check_against_policy(pol, call.context)
 
 
 def validate_call(call: DisclosureCall, pol: policy_lang.Policy) -> None:

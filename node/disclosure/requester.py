@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -26,12 +26,15 @@ from node.disclosure.model import (
     DisclosureAnswer,
     DisclosureCall,
     ItemDecision,
+    OpenCall,
     iso,
     now_utc,
     transcript_hash,
 )
+from node.disclosure.selection import answer_request
 from node.errors import DisclosureNotFound, InvalidRequest, SpoorError
 from node.match.responder import PROTOCOL_VERSION, key_types_of
+from node.psi import PSI_PROTOCOL_VERSION
 from node.records.schemes import scheme_of
 from node.store import Connection, disclosures, matches
 
@@ -51,6 +54,10 @@ class DisclosureChannel(Protocol):
     """How the requester reaches one counterpart (gRPC in production, direct in tests)."""
 
     peer_id: str
+
+    def open_disclosure(self, call: OpenCall) -> bytes:
+        """Open a private selection; the counterpart's PSI request over its eligible keys."""
+        ...
 
     def disclose(self, call: DisclosureCall) -> DisclosureAnswer: ...
 
@@ -157,8 +164,13 @@ def send_request(
     hits: Sequence[Hit],
     context: policy_lang.RequestContext,
     now: datetime | None = None,
+    *,
+    max_counterpart_keys: int = 2_000_000,
 ) -> str:
     """Ask the counterpart about ``hits``; store its answer and anything released.
+
+    No pursued key is sent in plaintext; ``max_counterpart_keys`` bounds the
+    counterpart's PSI request this node answers.
 
     ``context`` (who asks and why) was checked where the request entered the
     node (``node.match.context.request_context``) and is sent as it is.
@@ -176,17 +188,34 @@ def send_request(
         raise InvalidRequest(
             "hit", "the hits come from matches in different key schemes; ask about each separately"
         )
+    scheme = schemes.pop()
+    request_id = str(uuid.uuid4())
+    # The pursued keys never cross in plaintext: the counterpart blinds its own
+    # eligible keys, we answer as PSI server over the pursued ones, and it learns
+    # only those it genuinely holds (node.disclosure.selection).
+    psi_request = channel.open_disclosure(
+        OpenCall(
+            context=context,
+            protocol_version=PROTOCOL_VERSION,
+            key_scheme_version=scheme,
+            psi_protocol_version=PSI_PROTOCOL_VERSION,
+            request_id=request_id,
+        )
+    )
+    selection = answer_request(tuple(by_key), psi_request, max_elements=max_counterpart_keys)
     call = DisclosureCall(
         context=context,
         protocol_version=PROTOCOL_VERSION,
-        key_scheme_version=schemes.pop(),
-        request_id=str(uuid.uuid4()),
-        match_keys=tuple(by_key),
+        key_scheme_version=scheme,
+        request_id=request_id,
+        match_keys=(),
         match_id=match_ids[0] if len(match_ids) == 1 else "",
+        selection=selection,
     )
     ctx = call.context
     answer = channel.disclose(call)
     _check_answer(channel.peer_id, answer, set(by_key))
+    call = replace(call, match_keys=tuple(by_key))
     moment = now or now_utc()
     counts = answer.counts()
     with store.transaction(conn):

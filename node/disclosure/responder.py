@@ -33,8 +33,10 @@ import policy as policy_lang
 from node import audit, bounds, store
 from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
+from node.disclosure.merge import merge_decisions
 from node.disclosure.model import (
     DENY,
+    MAX_KEYS_PER_REQUEST,
     NOT_RELEASABLE,
     PENDING_APPROVAL,
     RELEASE,
@@ -42,16 +44,20 @@ from node.disclosure.model import (
     DisclosureCall,
     ItemDecision,
     Obligations,
+    OpenCall,
     Outcome,
     iso,
     now_utc,
     parse_iso,
     transcript_hash,
     validate_call,
+    validate_open,
 )
+from node.disclosure.selection import SelectionSessions, pursued_count, resolve
 from node.errors import DisclosureNotFound, InvalidRequest
 from node.match import budget
-from node.match.responder import key_types_of
+from node.match.responder import eligible_elements, key_types_of
+from node.psi.pool import PsiPool, default_pool
 from node.records import facts as record_facts
 from node.store import Connection
 from node.store import records as record_store
@@ -73,14 +79,58 @@ def _dumps(value: object) -> str:
 class DisclosureResponder:
     """Decides disclosure requests and reports their state to the requester."""
 
-    def __init__(self, config: NodeConfig, db_path: Path, policies: PolicyHolder) -> None:
+    def __init__(
+        self,
+        config: NodeConfig,
+        db_path: Path,
+        policies: PolicyHolder,
+        pool: PsiPool | None = None,
+    ) -> None:
         self.config = config
         self.db_path = db_path
         self.policies = policies
+        self.pool = pool
+        self.selections = SelectionSessions()
 
     def _opened(self) -> AbstractContextManager[Connection]:
         # The node upgraded its store at start-up; calls skip the schema check.
         return store.opened(Path(self.db_path), check_schema=False)
+
+    # -- OpenDisclosure -------------------------------------------------------
+
+    def open_selection(self, call: OpenCall) -> bytes:
+        """Blind the keys this request may see; the PSI request the requester answers."""
+        pol = self.policies.current()
+        validate_open(call, pol)
+        with self._opened() as conn:
+            if ticket_repo.request_of(conn, call.requester, call.request_id) is not None:
+                raise InvalidRequest("request_id", "was already used; use a new UUID")
+            eligible, _admitted = eligible_elements(
+                pol, conn, call.context, call.key_scheme_version
+            )
+        return self.selections.open(call, eligible)
+
+    def _select_privately(
+        self, conn: Connection, call: DisclosureCall, moment: datetime
+    ) -> tuple[DisclosureCall, int]:
+        """The pursued keys this node holds, with the budget charged for the whole setup."""
+        assert call.selection is not None
+        if ticket_repo.request_of(conn, call.requester, call.request_id) is not None:
+            raise InvalidRequest("request_id", "was already used; use a new UUID")
+        found = self.selections.take(
+            call.requester, call.request_id, call.context.purpose, call.context.legal_basis
+        )
+        pursued = pursued_count(call.selection, MAX_KEYS_PER_REQUEST)
+        charge = budget.charge(
+            conn,
+            call.requester,
+            pursued,
+            self.config.limits.max_elements_per_peer_per_day,
+            moment,
+        )
+        pool = self.pool if self.pool is not None else default_pool()
+        held = resolve(found, call.selection, pool)
+        return replace(call, match_keys=tuple(held)), charge.charged
 
     # -- Disclose ---------------------------------------------------------------
 
@@ -90,6 +140,9 @@ class DisclosureResponder:
         pol = self.policies.current()
         validate_call(call, pol)
         with self._opened() as conn:
+            if call.selection is not None:
+                chosen, charged = self._select_privately(conn, call, moment)
+                return self._decide_and_store(conn, pol, chosen, moment, charged)
             replay = self._replay(conn, call, moment)
             if replay is not None:
                 return replay
@@ -150,7 +203,8 @@ class DisclosureResponder:
                 rows.append(_kept_out_row(item, kept_out))
                 continue
             withheld += [_withheld(r, d) for r, d in kept_out]
-            for record_id, decision in shown:
+            # One item per key, however many records hold it (node.disclosure.merge).
+            for record_id, decision in [merge_decisions(shown)]:
                 item, ticket = self._item(decision, key, record_id, call.requester, moment)
                 if ticket is not None and record_id in ticket_of_record:
                     # Another key of this request reached the same record: the officer

@@ -94,6 +94,15 @@ class HeldStore:
         self._lock = threading.Lock()
         self._held: dict[tuple[str, str], HeldSetups] = {}
 
+    def usage(self) -> dict[str, tuple[int, int]]:
+        """Per counterpart: (views held, bytes held) — what the ops port exports."""
+        out: dict[str, tuple[int, int]] = {}
+        with self._lock:
+            for (peer, _view), setups in self._held.items():
+                views, size = out.get(peer, (0, 0))
+                out[peer] = (views + 1, size + setups.size_bytes)
+        return out
+
     def get(self, peer: str, view: str) -> HeldSetups | None:
         """The held setups for (peer, view), if any."""
         with self._lock:

@@ -20,8 +20,9 @@ from pathlib import Path
 import policy as policy_lang
 from node import audit, store
 from node.errors import InvalidRequest, SpoorError, VersionMismatch
-from node.match import limits
+from node.match import limits, vocabulary
 from node.match.channel import ChannelFactory, MatchChannel
+from node.match.plausibility import ImplausibleReply, check_hit_count, check_response_points
 from node.match.responder import (
     PROTOCOL_VERSION,
     MatchCall,
@@ -165,6 +166,9 @@ def match_peer(
         for k in keys_of_scheme(row.keys, scheme):
             by_key.setdefault(k, []).append(row)
     all_keys = sorted(by_key)
+    if vocabulary.CAPABILITY in described.capabilities and described.vocabulary is not None:
+        # Refused here, before anything is sent, rather than answered "0 hits".
+        vocabulary.check_advertised(peer_id, described.vocabulary, context, len(all_keys))
     matched: set[str] = set()
     chunk_size = limits.chunk_size(peer_id, described.max_elements_per_request, len(all_keys))
     # One user-level match has one match id however many requests it takes.
@@ -184,8 +188,10 @@ def match_peer(
             key_types=tuple(key_types_of(chunk)),
         )
         reply = channel.match(call)
+        check_response_points(peer_id, reply.psi_response)
         limits.check_policy_digest(peer_id, reply.policy_digest)
         result = session.finish(reply.server_setup, reply.psi_response)
+        check_hit_count(peer_id, len(chunk), result.count, reply.server_setup)
         chunk_hits = [chunk[i] for i in (result.indices or [])]
         matched.update(chunk_hits)
         outcome.elements += len(chunk)
@@ -278,6 +284,47 @@ def save_chunk(
         )
 
 
+@dataclass
+class DryRunOutcome:
+    """What a match would send one counterpart, and whether it would be accepted."""
+
+    agency_id: str
+    elements: int = 0
+    requests: int = 0
+    budget_remaining: int | None = None
+    vocabulary_checked: bool = False
+    error: str | None = None
+
+
+def dry_run(
+    rows: list[RowResult],
+    contexts: Mapping[str, policy_lang.RequestContext],
+    channels: ChannelFactory,
+) -> list[DryRunOutcome]:
+    """Describe each counterpart and check the match against what it advertises; send no Match."""
+    outcomes: list[DryRunOutcome] = []
+    for peer_id, context in contexts.items():
+        outcome = DryRunOutcome(peer_id)
+        try:
+            with channels(peer_id) as channel:
+                described = channel.describe()
+                _check_description(channel, described)
+                scheme = choose_scheme(described.schemes())
+                keys = sorted({k for row in rows for k in keys_of_scheme(row.keys, scheme)})
+                outcome.elements = len(keys)
+                size = max(1, described.max_elements_per_request)
+                outcome.requests = -(-len(keys) // size)
+                advertised = described.vocabulary
+                if vocabulary.CAPABILITY in described.capabilities and advertised is not None:
+                    outcome.budget_remaining = advertised.budget_remaining
+                    outcome.vocabulary_checked = True
+                    vocabulary.check_advertised(peer_id, advertised, context, len(keys))
+        except (PeerCallFailed, VersionMismatch, InvalidRequest) as exc:
+            outcome.error = str(exc)
+        outcomes.append(outcome)
+    return outcomes
+
+
 def run_match(
     conn: Connection,
     rows: list[RowResult],
@@ -306,6 +353,7 @@ def run_match(
             InvalidRequest,
             MalformedPsiMessage,
             PsiWorkerFailed,
+            ImplausibleReply,
         ) as exc:
             # A counterpart's bad answer loses only its own result.
             outcomes.append(PeerOutcome(agency_id=peer_id, error=str(exc)))

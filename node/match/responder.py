@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,10 +21,13 @@ import policy as policy_lang
 from node import audit, bounds, store
 from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
-from node.errors import InvalidRequest, VersionMismatch
-from node.match import budget
+from node.errors import InvalidRequest, SpoorError, VersionMismatch
+from node.match import budget, request_ids
+from node.match.vocabulary import accepted, check_match
+from node.peers.channel import Vocabulary
 from node.psi import PSI_PROTOCOL_VERSION, count_request_elements
-from node.psi.errors import SetTooLarge
+from node.psi.errors import MalformedPsiMessage, PsiWorkerFailed, SetTooLarge
+from node.psi.messages import parse_request
 from node.psi.pool import PsiPool
 from node.records.keys import KEY_SCHEME_VERSION
 from node.records.schemes import check_requested_scheme, keys_of_scheme
@@ -39,10 +41,40 @@ CAPABILITIES = (
     "budget.elements",
     "disclose",
     "disclose.approval",
+    "disclose.private",
+    "match.vocabulary",
 )
 
 _KEY_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _MAX_FIELD = bounds.MAX_TEXT
+
+
+class ChargedMalformedRequest(SpoorError):
+    """A request counted and charged, then found malformed while its points were processed.
+
+    The elements are counted and charged before any curve work; a point that is
+    not on the curve shows only during that work. The charge stands (the work
+    was done) and is named in the answer and the audit entry.
+    """
+
+    FIELDS = ("field", "reason", "charged")
+
+    def __init__(self, field: str, reason: str, charged: int) -> None:
+        self.field = field
+        self.reason = reason
+        self.charged = charged
+        super().__init__(f"{field} {reason}; {charged} elements were charged")
+
+
+class ChargedWorkFailed(SpoorError):
+    """The PSI work of a charged request failed, timed out or was cancelled by the caller."""
+
+    FIELDS = ("reason", "charged")
+
+    def __init__(self, reason: str, charged: int) -> None:
+        self.reason = reason
+        self.charged = charged
+        super().__init__(f"{reason}; {charged} elements were charged")
 
 
 @dataclass(frozen=True)
@@ -106,10 +138,7 @@ def validate_call(call: MatchCall) -> None:
         raise VersionMismatch(
             "PSI protocol version", PSI_PROTOCOL_VERSION, call.psi_protocol_version
         )
-    try:
-        uuid.UUID(call.request_id)
-    except ValueError as exc:
-        raise InvalidRequest("request_id", "must be a UUID") from exc
+    request_ids.check_canonical(call.request_id)
     if len(call.key_types) > bounds.MAX_KEY_TYPES:
         raise InvalidRequest(
             "key_types",
@@ -153,24 +182,17 @@ class Responder:
         A record's stored keys hold every stored scheme; only the requested one
         enters the set, so a transition never doubles the responder's PSI set.
         """
-        pol = self.policies.current()
-        elements: set[str] = set()
-        admitted = 0
-        # Records with the same participation signature get the same decision for this
-        # request: decide once per signature, not once per record.
-        decided: dict[Hashable, bool] = {}
-        sign = policy_lang.participation_signer(ctx.now.astimezone(UTC).date())
-        for facts, stored in record_store.eligible_keys(conn):
-            keys = keys_of_scheme(stored, scheme)
-            signature = sign(facts)
-            allowed = decided.get(signature)
-            if allowed is None:
-                decision = policy_lang.evaluate_participation(pol, ctx, facts)
-                allowed = decided[signature] = decision.outcome is policy_lang.Outcome.RELEASE
-            if allowed and keys:
-                admitted += 1
-                elements.update(keys)
-        return sorted(elements), admitted
+        return eligible_elements(self.policies.current(), conn, ctx, scheme)
+
+    def vocabulary_for(self, requester: str, now: datetime | None = None) -> Vocabulary:
+        """What Describe advertises to ``requester``: its vocabulary and budget left today."""
+        moment = now or datetime.now(UTC)
+        known = accepted(self.policies.current(), requester, moment.date())
+        period = budget.current_period(moment)
+        with self._opened() as conn:
+            spent = budget.used(conn, requester, period)
+        limit = self.config.limits.max_elements_per_peer_per_day
+        return replace(known, budget_remaining=max(0, limit - spent), budget_period=period)
 
     def serve(
         self,
@@ -183,31 +205,43 @@ class Responder:
         """Answer one match; ``time_left_s`` and ``should_stop`` come from the caller's deadline
         and cancellation, so a call the requester gave up on stops its PSI worker."""
         validate_call(call)
+        # An unknown purpose or legal basis is refused before the budget is touched.
+        check_match(self.policies.current(), call.context)
         limit = self.config.limits.max_elements_per_request
         n = count_request_elements(call.psi_request)  # parse only; no curve work
         if n > limit:
             raise SetTooLarge(limit, n)
+        # Lengths, prefixes and the reveal mode are checked before the charge (no curve
+        # work); only a point off the curve is found after it (ChargedMalformedRequest).
+        parse_request(call.psi_request, reveal=call.reveal_intersection, max_elements=limit)
         pol = self.policies.current()
         ctx = call.context
         now = now or ctx.now
         with self._opened() as conn:
+            # Single use per peer, claimed before the charge (a replay costs nothing).
+            request_ids.claim(conn, call.requester, call.request_id, "Match")
             charge = budget.charge(
                 conn, call.requester, n, self.config.limits.max_elements_per_peer_per_day, now
             )
-            elements, admitted = self.eligible_elements(conn, ctx, call.key_scheme_version)
-            result = self.pool.serve(
-                elements,
-                call.psi_request,
-                reveal=call.reveal_intersection,
-                max_elements=limit,
-                fpr=self.config.psi.fpr,
-                timeout_s=(
-                    min(time_left_s, self.config.psi.timeout_seconds)
-                    if time_left_s is not None
-                    else None
-                ),
-                should_stop=should_stop,
-            )
+            try:
+                elements, admitted = self.eligible_elements(conn, ctx, call.key_scheme_version)
+                result = self.pool.serve(
+                    elements,
+                    call.psi_request,
+                    reveal=call.reveal_intersection,
+                    max_elements=limit,
+                    fpr=self.config.psi.fpr,
+                    timeout_s=(
+                        min(time_left_s, self.config.psi.timeout_seconds)
+                        if time_left_s is not None
+                        else None
+                    ),
+                    should_stop=should_stop,
+                )
+            except MalformedPsiMessage as exc:
+                raise ChargedMalformedRequest(exc.field, exc.reason, charge.charged) from exc
+            except PsiWorkerFailed as exc:
+                raise ChargedWorkFailed(exc.reason, charge.charged) from exc
             digest = transcript_hash(
                 call.request_id, call.psi_request, result.setup_bytes, result.response_bytes
             )
@@ -275,6 +309,32 @@ class Responder:
                 status=status,
                 details=details,
             )
+
+
+def eligible_elements(
+    pol: policy_lang.Policy,
+    conn: Connection,
+    ctx: policy_lang.RequestContext,
+    scheme: int = KEY_SCHEME_VERSION,
+) -> tuple[list[str], int]:
+    """Keys in ``scheme`` of the records ``pol`` admits for this request, and how many records."""
+    elements: set[str] = set()
+    admitted = 0
+    # Records with the same participation signature get the same decision for this
+    # request: decide once per signature, not once per record.
+    decided: dict[Hashable, bool] = {}
+    sign = policy_lang.participation_signer(ctx.now.astimezone(UTC).date())
+    for facts, stored in record_store.eligible_keys(conn):
+        keys = keys_of_scheme(stored, scheme)
+        signature = sign(facts)
+        allowed = decided.get(signature)
+        if allowed is None:
+            decision = policy_lang.evaluate_participation(pol, ctx, facts)
+            allowed = decided[signature] = decision.outcome is policy_lang.Outcome.RELEASE
+        if allowed and keys:
+            admitted += 1
+            elements.update(keys)
+    return sorted(elements), admitted
 
 
 def key_types_of(values: Iterable[str]) -> list[str]:

@@ -29,6 +29,16 @@ class PeerCallFailed(SpoorError):
 
 
 @dataclass(frozen=True)
+class Vocabulary:
+    """Purposes and legal bases a counterpart accepts from one requester, and its budget left."""
+
+    purposes: tuple[str, ...]
+    legal_bases: tuple[str, ...]
+    budget_remaining: int = 0
+    budget_period: str = ""
+
+
+@dataclass(frozen=True)
 class PeerDescription:
     """A counterpart's Describe answer."""
 
@@ -40,6 +50,8 @@ class PeerDescription:
     policy_digest: str
     max_elements_per_request: int
     software_version: str
+    #: For the calling agency, when the counterpart advertises it (``match.vocabulary``).
+    vocabulary: Vocabulary | None = None
     #: Every scheme the counterpart answers in, newest first; empty from a node
     #: that predates scheme negotiation (then ``key_scheme_version`` is its only one).
     key_scheme_versions: tuple[int, ...] = ()

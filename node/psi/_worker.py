@@ -196,6 +196,7 @@ class WorkerPool:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._closed = False
+        self._waiting = 0
 
     def call(
         self,
@@ -215,13 +216,25 @@ class WorkerPool:
         deadline = time.monotonic() + budget
         if self._closed:
             raise PsiWorkerFailed(reason="the PSI worker pool is closed")
-        if not self._slots.acquire(timeout=budget):
+        with self._lock:
+            self._waiting += 1
+        try:
+            acquired = self._slots.acquire(timeout=budget)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        if not acquired:
             raise PsiWorkerFailed(reason=f"no PSI worker became free within {budget:g} s")
         task = _Task((fn, args, kwargs, budget), deadline, budget, should_stop)
         try:
             return self._call_in_slot(task)
         finally:
             self._slots.release()
+
+    def load(self) -> tuple[int, int]:
+        """(calls waiting for a free worker, calls running in a worker) at this moment."""
+        with self._lock:
+            return self._waiting, len(self._busy)
 
     def _call_in_slot(self, task: _Task) -> Any:
         worker = self._checkout()

@@ -52,6 +52,14 @@ class PsiPool:
         """Default wall-clock limit of one call, in seconds."""
         return self._workers.timeout_s
 
+    @property
+    def max_workers(self) -> int:
+        return self._workers.max_workers
+
+    def load(self) -> tuple[int, int]:
+        """(calls waiting for a free worker, calls running in one) at this moment."""
+        return self._workers.load()
+
     def run(
         self,
         fn: Callable[..., Any],

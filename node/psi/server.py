@@ -112,8 +112,12 @@ def process(
     reveal: bool,
     fpr: float = DEFAULT_FPR,
     max_elements: int | None = None,
+    pad: bool = True,
 ) -> ServerResult:
     """Answer one PSI request against the responder's ``elements``.
+
+    ``pad=False`` builds the setup over exactly the distinct ``elements`` (for a
+    setup whose size is charged, as in a private disclosure selection).
 
     The request is validated first (``MalformedPsiMessage``, ``SetTooLarge``);
     the setup's client-set size is the number of elements in the request, never
@@ -122,7 +126,7 @@ def process(
     """
     request = parse_request(request_bytes, reveal=reveal, max_elements=max_elements)
     num_client = len(request.encrypted_elements)
-    server_set = padded_elements(elements)
+    server_set = padded_elements(elements) if pad else list(dict.fromkeys(elements))
     chosen_fpr = effective_fpr(fpr, num_client, len(server_set))
 
     server = psi.server.CreateWithNewKey(reveal)

@@ -9,13 +9,15 @@ revoked (Python gRPC has no CRL support, so the node checks on every call).
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
 import grpc
 
-from node import peers, pki, store
-from node.errors import NotAPeer
+from node import audit, peers, pki, store
+from node.errors import CertificateRevoked, NotAPeer
 
 AGENCY_METADATA_KEY = "x-spoor-agency"
 
@@ -55,6 +57,8 @@ class CertificateAuthenticator:
                 expected_agency_id=agency_id,
             )
         except pki.CertificateError as exc:
+            if exc.code == "revoked":
+                raise CertificateRevoked(f"certificate of {agency_id!r} is revoked") from exc
             raise NotAPeer(f"certificate of {agency_id!r} refused: {exc}") from exc
         return agency_id
 
@@ -79,3 +83,63 @@ class InsecureAuthenticator:
             except peers.PeerError as exc:
                 raise NotAPeer(f"agency {claimed!r} is not a configured peer") from exc
         return claimed
+
+
+class RefusalAudit:
+    """Audit per-call authentication failures, aggregated so nobody can grow the trail.
+
+    A caller whose certificate passed the handshake (it chains to a CA this
+    node pinned) but failed the per-call checks — revoked, not a configured
+    peer, pinned to another agency's CA — is audited as ``auth.refused``. The
+    first failure per (claimed agency, reason) in a window of ``window_s``
+    seconds writes an entry at once; further failures in the window are only
+    counted, and the count is written with the next entry after the window.
+    At most ``max_keys`` distinct (agency, reason) pairs are tracked; the rest
+    share one bucket. So a flood writes a bounded number of entries per window.
+    """
+
+    def __init__(self, db_path: Path, window_s: float = 60.0, max_keys: int = 64) -> None:
+        self.db_path = db_path
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._lock = threading.Lock()
+        # (agency, reason) -> (start of the window, failures not yet written)
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def refused(self, claimed_agency: str, reason: str, peer_address: str) -> bool:
+        """Count one failure; True when an audit entry was written for it."""
+        now = time.monotonic()
+        key = (claimed_agency[:64] or "-", reason)
+        with self._lock:
+            if key not in self._seen and len(self._seen) >= self.max_keys:
+                key = ("*", reason)
+            start, pending = self._seen.get(key, (now - self.window_s, 0))
+            if now - start < self.window_s:
+                self._seen[key] = (start, pending + 1)
+                return False
+            self._seen[key] = (now, 0)
+        with store.opened(self.db_path, check_schema=False) as conn, store.transaction(conn):
+            audit.append(
+                conn,
+                "auth.refused",
+                counterpart=key[0],
+                status="PERMISSION_DENIED",
+                details={
+                    "reason": reason,
+                    "peer_address": peer_address[:128],
+                    "failures": pending + 1,
+                    "window_seconds": self.window_s,
+                },
+            )
+        return True
+
+
+def claimed_agency(context: grpc.ServicerContext) -> str:
+    """The agency a client certificate names, without checking it (for logs and audit)."""
+    certs = context.auth_context().get("x509_pem_cert") or []
+    if not certs:
+        return ""
+    try:
+        return pki.agency_id_from_certificate(certs[0])
+    except pki.CertificateError:
+        return ""

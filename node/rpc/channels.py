@@ -13,6 +13,7 @@ from node import peers, store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.disclosure import DisclosureAnswer, DisclosureCall
+from node.disclosure.model import OpenCall
 from node.errors import InvalidRequest
 from node.match.channel import ChannelFactory, MatchChannel
 from node.match.responder import MatchCall, MatchReply
@@ -51,6 +52,10 @@ class PeerDisclosureChannel:
     def __init__(self, client: PeerClient) -> None:
         self.client = client
         self.peer_id = client.peer.agency_id
+
+    def open_disclosure(self, call: OpenCall) -> bytes:
+        response = self.client.open_disclosure(wire.open_disclosure_request_pb(call))
+        return bytes(response.psi_request)
 
     def disclose(self, call: DisclosureCall) -> DisclosureAnswer:
         response = self.client.disclose(wire.disclose_request_pb(call))

@@ -176,6 +176,18 @@ class PeerClient:
             raise self._fail(err) from None
         return response
 
+    def open_disclosure(
+        self, request: pb.OpenDisclosureRequest, timeout: float | None = None
+    ) -> pb.OpenDisclosureResponse:
+        self.verify_server()
+        try:
+            response: pb.OpenDisclosureResponse = self.stub.OpenDisclosure(
+                request, timeout=timeout or self.deadline, metadata=self.metadata
+            )
+        except grpc.RpcError as err:
+            raise self._fail(err) from None
+        return response
+
     def get_disclosure(
         self, request: pb.GetDisclosureRequest, timeout: float | None = None
     ) -> pb.GetDisclosureResponse:

@@ -43,10 +43,16 @@ import policy
 from node import errors as node_errors
 from node import officers, peers
 from node.app.config import ConfigError
+from node.app.lock import HomeInUse
 from node.audit import errors as audit_errors
 from node.disclosure.requester import CounterpartReplyError
+from node.disclosure.selection import SelectionExpired
 from node.match.budget import BudgetExceeded
 from node.match.limits import CounterpartRefused
+from node.match.plausibility import ImplausibleReply
+from node.match.responder import ChargedMalformedRequest, ChargedWorkFailed
+from node.ops.backup import BackupError
+from node.ops.bundle import BundleError
 from node.pki import errors as pki_errors
 from node.pki import files as pki_files
 from node.psi import errors as psi_errors
@@ -65,6 +71,7 @@ from node.rpc.error_details import (
     ResourceDetail,
     fill,
 )
+from node.rpc.quotas import PeerBusy
 from node.setups import errors as setup_errors
 from node.store import SchemaTooNew, StoreError
 from node.store.location import BadStoreUrl
@@ -125,6 +132,29 @@ _ENTRIES: dict[type[BaseException], Entry] = {
         audit=MATCH_REFUSED,
         audited=("field",),
     ),
+    ChargedMalformedRequest: Entry(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "the PSI request is malformed ({field}: {reason}); nothing was disclosed, but its "
+        "{charged} elements were charged to your budget: a request is counted and charged "
+        "before its points can be checked",
+        public=("field", "reason", "charged"),
+        detail=BadRequestDetail("psi_request.{field}", "{reason}; {charged} elements charged"),
+        log="warning",
+        audit=MATCH_REFUSED,
+        audited=("field", "charged"),
+    ),
+    ChargedWorkFailed: Entry(
+        grpc.StatusCode.INTERNAL,
+        "the match could not be computed (reference {request_id}): it failed, ran out of "
+        "time or was cancelled; nothing was disclosed, {charged} elements were charged",
+        public=("charged",),
+        detail=RequestIdDetail(),
+        log="error",
+        traceback=True,
+        logged=("reason",),
+        audit=MATCH_REFUSED,
+        audited=("reason", "charged"),
+    ),
     node_errors.VersionMismatch: Entry(
         grpc.StatusCode.FAILED_PRECONDITION,
         "{what} mismatch: this node uses {ours}, the request uses {theirs}; "
@@ -170,8 +200,17 @@ _ENTRIES: dict[type[BaseException], Entry] = {
         detail=ErrorInfoDetail("NOT_A_PEER"),
         log="warning",
         logged=("reason",),
-        # Not audited: the caller is nobody this node is accountable to, and an
-        # audit entry per unauthenticated call would let anyone grow the trail.
+        # Audited by the servicer and the gate as aggregated ``auth.refused`` entries
+        # (node.rpc.auth.RefusalAudit), so no caller can grow the trail without bound.
+    ),
+    node_errors.CertificateRevoked: Entry(
+        grpc.StatusCode.PERMISSION_DENIED,
+        "this node does not accept requests from your certificate: your agency is not a "
+        "configured peer or your certificate does not chain to the CA pinned for it",
+        detail=ErrorInfoDetail("NOT_A_PEER"),
+        log="warning",
+        logged=("reason",),
+        # Same answer as NotAPeer; the local log names the revocation.
     ),
     node_errors.DeadlineTooShort: Entry(
         grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -194,6 +233,22 @@ _ENTRIES: dict[type[BaseException], Entry] = {
         detail=RequestIdDetail(),
         log="error",
         traceback=True,
+    ),
+    PeerBusy: Entry(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "your agency already has {in_flight} {what} in flight at this node (limit {limit}); "
+        "nothing was computed or charged — wait for your calls to finish and retry",
+        public=("agency_id", "what", "limit", "in_flight"),
+        detail=QuotaDetail("peer:{agency_id}/in_flight:{what}", "limit {limit}"),
+        log="warning",
+    ),
+    SelectionExpired: Entry(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "no open selection for request {reference}: it was never opened, was already "
+        "used, or expired; nothing was charged — call OpenDisclosure again with a new UUID",
+        public=("reference",),
+        detail=PreconditionDetail("SELECTION", "{reference}", "no open selection"),
+        log="warning",
     ),
     node_errors.DisclosureNotFound: Entry(
         # Unknown and foreign references answer identically, so nothing leaks.
@@ -231,6 +286,9 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     officers.RosterError: _LOCAL,
     peers.PeerError: _LOCAL,
     ConfigError: _LOCAL,
+    HomeInUse: _LOCAL,
+    BackupError: _LOCAL,
+    BundleError: _LOCAL,
     StoreError: _LOCAL,
     SchemaTooNew: _LOCAL,
     BadStoreUrl: _LOCAL,
@@ -240,6 +298,8 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     audit_errors.UnknownEventError: _LOCAL,
     audit_errors.InvalidAuditFieldError: _LOCAL,
     audit_errors.CheckpointError: _LOCAL,
+    audit_errors.SigningKeyMissingError: _LOCAL,
+    audit_errors.SigningKeyMismatchError: _LOCAL,
     pki_errors.PkiError: _LOCAL,
     pki_errors.AgencyIdError: _LOCAL,
     pki_errors.CountryCodeError: _LOCAL,
@@ -253,6 +313,7 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     ProfileError: _LOCAL,
     InvalidIdentifierError: _LOCAL,
     CounterpartReplyError: _LOCAL,
+    ImplausibleReply: _LOCAL,
     CounterpartRefused: _LOCAL,
     # The policy language's own errors: a policy fault, never the caller's.
     policy.PolicyLanguageError: _LOCAL,

@@ -24,6 +24,7 @@ from node.psi.pool import PsiPool
 from node.rpc.auth import Authenticator
 from node.rpc.held_servicer import HeldSetupServicer
 from node.rpc.local_lookup import PeerChannels, serve_local
+from node.rpc.quotas import PeerQuotas
 from node.setups.responder import HeldResponder, SetupRefresher, build_workers
 
 
@@ -80,11 +81,14 @@ def attach(
     pool: PsiPool,
     *,
     insecure: bool = False,
+    quotas: PeerQuotas | None = None,
 ) -> HeldNode:
     """Register HeldSetupService on ``server`` and build the requester side."""
     build_pool = PsiPool(max_workers=build_workers(config), timeout_s=config.psi.timeout_seconds)
     held = HeldResponder(config, home.db_path, responder, serve_pool=pool, build_pool=build_pool)
-    hs_grpc.add_HeldSetupServiceServicer_to_server(HeldSetupServicer(held, authenticator), server)
+    hs_grpc.add_HeldSetupServiceServicer_to_server(
+        HeldSetupServicer(held, authenticator, quotas), server
+    )
     refresher = SetupRefresher(held, config.setups.refresh_seconds)
     requester = HeldRequester(
         HeldStore(), pool.run, db_path=home.db_path, parallelism=config.psi.workers

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 import grpc
@@ -21,9 +22,11 @@ from node.errors import DeadlineTooShort, InvalidRequest, VersionMismatch
 from node.match.context import request_context
 from node.match.responder import PROTOCOL_VERSION, MatchCall
 from node.psi import PSI_PROTOCOL_VERSION
+from node.psi.messages import POINT_LENGTH
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.auth import Authenticator
 from node.rpc.errors import classify, set_error
+from node.rpc.quotas import PeerQuotas
 from node.setups.responder import HeldCall, HeldResponder
 from node.setups.views import ViewKey
 
@@ -94,9 +97,16 @@ def _held_call_of(peer: str, request: hs.MatchHeldRequest) -> HeldCall:
 class HeldSetupServicer(hs_grpc.HeldSetupServiceServicer):
     """Serves manifests, shard syncs and held lookups for one node."""
 
-    def __init__(self, held: HeldResponder, authenticator: Authenticator) -> None:
+    def __init__(
+        self,
+        held: HeldResponder,
+        authenticator: Authenticator,
+        quotas: PeerQuotas | None = None,
+    ) -> None:
         self.held = held
         self.authenticator = authenticator
+        # The same fair shares as FederationService (node.rpc.quotas), shared with it.
+        self.quotas = quotas
 
     def _fail(self, method: str, context: grpc.ServicerContext, exc: BaseException) -> str:
         request_id = str(uuid.uuid4())
@@ -178,7 +188,13 @@ class HeldSetupServicer(hs_grpc.HeldSetupServiceServicer):
             peer = self.authenticator.identify(context)
             try:
                 call = _held_call_of(peer, request)
-                reply = self.held.serve(call, time_left_s=_time_left(context))
+                share = (
+                    self.quotas.admit(peer, len(request.psi_request) // POINT_LENGTH)
+                    if self.quotas is not None
+                    else nullcontext()
+                )
+                with share:
+                    reply = self.held.serve(call, time_left_s=_time_left(context))
             except Exception as exc:
                 refusal = classify(exc, "")
                 if refusal.audit_event is not None:

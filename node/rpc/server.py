@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from spoor.federation.v1 import federation_pb2, federation_pb2_grpc
+from spoor.federation.v1 import federation_pb2, federation_pb2_grpc, witness_pb2_grpc
 
 from node import peers, store
 from node.app.config import NodeConfig
@@ -26,11 +26,24 @@ from node.app.home import NodeHome
 from node.app.logs import get_logger
 from node.app.node import RunningNode
 from node.app.node import build_node as build_app_node
+from node.audit.witness import WitnessService
 from node.disclosure import DisclosureResponder
 from node.match.responder import Responder
-from node.rpc.auth import Authenticator, CertificateAuthenticator, InsecureAuthenticator
+from node.ops.metrics import NodeMetrics
+from node.rpc.auth import (
+    Authenticator,
+    CertificateAuthenticator,
+    InsecureAuthenticator,
+    RefusalAudit,
+)
+from node.rpc.client import PeerClient
+from node.rpc.gate import PeerGate
+from node.rpc.metrics import MetricsInterceptor
 from node.rpc.options import channel_options
+from node.rpc.quotas import PeerQuotas, QuotaLimits
 from node.rpc.servicer import FederationServicer, NodeIdentity
+from node.rpc.witness_client import PeerWitnessChannel
+from node.rpc.witness_servicer import WitnessServicer
 
 if TYPE_CHECKING:
     from node.rpc.held_node import HeldNode
@@ -52,6 +65,8 @@ def server_options(config: NodeConfig) -> list[tuple[str, Any]]:
         ("grpc.max_connection_age_ms", age_ms),
         # Give in-flight calls on a recycled connection time to finish.
         ("grpc.max_connection_age_grace_ms", 30_000),
+        # Streams one connection may hold open: a flood on one connection stays bounded.
+        ("grpc.max_concurrent_streams", 16),
     ]
 
 
@@ -120,9 +135,15 @@ class GrpcServer:
     health: health.HealthServicer
     # Held setups and the local lookup API (None when [setups] enabled is false).
     held: HeldNode | None = None
+    _draining: threading.Event = field(default_factory=threading.Event)
+
+    def serving(self) -> bool:
+        """True from start until draining begins (what the health service answers)."""
+        return not self._draining.is_set()
 
     def drain(self, grace_seconds: float) -> None:
         """Health NOT_SERVING, stop accepting, let in-flight calls finish."""
+        self._draining.set()
         self.health.enter_graceful_shutdown()
         if self.held is not None:
             self.held.stop()
@@ -130,6 +151,17 @@ class GrpcServer:
 
     def wait(self) -> None:
         self.server.wait_for_termination()
+
+
+def _authenticator(
+    home: NodeHome, insecure: bool, factory: Callable[[Path], Authenticator] | None
+) -> Authenticator:
+    """Who a call is from: the test's authenticator, plaintext metadata, or the certificate."""
+    if factory is not None:
+        return factory(home.db_path)
+    if insecure:
+        return InsecureAuthenticator(home.db_path)
+    return CertificateAuthenticator(home.db_path)
 
 
 def start_server(
@@ -142,40 +174,71 @@ def start_server(
     insecure: bool,
     reflection_on: bool,
     policy_digest: str,
+    metrics: NodeMetrics | None = None,
     authenticator_factory: Callable[[Path], Authenticator] | None = None,
 ) -> GrpcServer:
     """Bind ``address`` and serve the federation, health and (optionally) reflection services.
 
     Raises :class:`OSError` when the address cannot be bound.
     """
-    if authenticator_factory is not None:
-        authenticator = authenticator_factory(home.db_path)
-    elif insecure:
-        authenticator = InsecureAuthenticator(home.db_path)
-    else:
-        authenticator = CertificateAuthenticator(home.db_path)
+    authenticator = _authenticator(home, insecure, authenticator_factory)
     identity = NodeIdentity(
         agency_id=config.agency_id,
         country=config.country,
         software_version=version("spoor"),
         max_elements_per_request=config.limits.max_elements_per_request,
     )
+    refusals = RefusalAudit(home.db_path)
     server = grpc.server(
         # gRPC threads only decode, authenticate and wait; PSI runs in the process pool.
         futures.ThreadPoolExecutor(max_workers=config.server.max_workers),
+        # Health and reflection apply the same per-call certificate checks as Federation.
+        interceptors=[
+            PeerGate(
+                authenticator,
+                SERVICE_NAME,
+                refusals,
+                own_agency=config.agency_id,
+                own_ca_pem=home.ca_cert_path.read_bytes(),
+            ),
+            # Every RPC is counted for the ops port's /metrics (method, peer, code, latency).
+            *([MetricsInterceptor(metrics)] if metrics is not None else []),
+        ],
         options=server_options(config),
-        # Bound queued work so overload answers RESOURCE_EXHAUSTED instead of piling up.
-        maximum_concurrent_rpcs=config.server.max_workers * 4,
+        # A memory backstop only: fairness between peers (and threads kept for health)
+        # is the servicer's per-peer admission (node.rpc.quotas), which refuses at once.
+        maximum_concurrent_rpcs=config.server.max_workers * 64,
+    )
+    quotas = PeerQuotas(
+        QuotaLimits.for_server(
+            config.server.max_workers,
+            config.limits.max_calls_in_flight_per_peer,
+            config.limits.max_elements_in_flight_per_peer,
+        )
     )
     federation_pb2_grpc.add_FederationServiceServicer_to_server(
-        FederationServicer(identity, responder, authenticator, disclosure), server
+        FederationServicer(
+            identity, responder, authenticator, disclosure, quotas=quotas, refusals=refusals
+        ),
+        server,
+    )
+    # Audit witnessing for the same authenticated peers (witness.proto).
+    witness_pb2_grpc.add_WitnessServiceServicer_to_server(
+        WitnessServicer(WitnessService(home, config.agency_id), authenticator), server
     )
     # Imported here: the held-setup client side imports this module's neighbours.
     from node.rpc import held_node
 
     held = (
         held_node.attach(
-            server, home, config, responder, authenticator, responder.pool, insecure=insecure
+            server,
+            home,
+            config,
+            responder,
+            authenticator,
+            responder.pool,
+            insecure=insecure,
+            quotas=quotas,
         )
         if config.setups.enabled
         else None
@@ -196,6 +259,11 @@ def start_server(
             port = server.add_insecure_port(address)
         else:
             port = server.add_secure_port(address, _TlsMaterial(home).credentials())
+        if port and config.server.admin_socket:
+            admin = home.root / config.server.admin_socket  # an absolute path stays as it is
+            admin.unlink(missing_ok=True)
+            # Plaintext, local only: the gate lets a certificate-less call check health only.
+            server.add_insecure_port(f"unix:{admin}")
     except RuntimeError:
         port = 0  # grpcio raises where older releases returned 0
     if port == 0:
@@ -209,6 +277,8 @@ def start_server(
     server.start()
     if held is not None:
         held.start()
+        if metrics is not None:
+            metrics.watch_setups(held.requester.held.usage)
     # SERVING only now: the store is open, the config and policy are loaded, the port bound.
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -230,6 +300,7 @@ def build_node(
     insecure: bool | None = None,
     reflection_on: bool | None = None,
     authenticator_factory: Callable[[Path], Authenticator] | None = None,
+    ops_listen: str | None = None,
 ) -> RunningNode:
     """A node serving gRPC: the composition root with :func:`start_server` as its server."""
 
@@ -243,6 +314,7 @@ def build_node(
         insecure: bool,
         reflection_on: bool,
         policy_digest: str,
+        metrics: NodeMetrics | None = None,
     ) -> GrpcServer:
         return start_server(
             home,
@@ -253,9 +325,23 @@ def build_node(
             insecure=insecure,
             reflection_on=reflection_on,
             policy_digest=policy_digest,
+            metrics=metrics,
             authenticator_factory=authenticator_factory,
         )
 
-    return build_app_node(
-        home, config, grpc_server, listen=listen, insecure=insecure, reflection_on=reflection_on
+    running = build_app_node(
+        home,
+        config,
+        grpc_server,
+        listen=listen,
+        insecure=insecure,
+        reflection_on=reflection_on,
+        ops_listen=ops_listen,
     )
+    plaintext = config.server.insecure if insecure is None else insecure
+
+    def witness_channel(peer: peers.Peer) -> PeerWitnessChannel:
+        return PeerWitnessChannel(PeerClient(home, config, peer, insecure=plaintext))
+
+    running.witness_channel = witness_channel
+    return running

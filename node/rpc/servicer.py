@@ -20,15 +20,18 @@ import structlog
 from spoor.federation.v1 import federation_pb2 as pb
 from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
+from node.app.config import LimitsConfig, ServerConfig
 from node.app.logs import get_logger
 from node.disclosure import DisclosureResponder
-from node.errors import DeadlineTooShort, ServiceUnavailable
+from node.errors import DeadlineTooShort, NotAPeer, ServiceUnavailable
 from node.match.responder import CAPABILITIES, PROTOCOL_VERSION, Responder, key_types_of
 from node.peers.channel import PeerDescription
+from node.psi.messages import POINT_LENGTH
 from node.records.schemes import advertised_schemes
 from node.rpc import wire
-from node.rpc.auth import Authenticator
+from node.rpc.auth import Authenticator, RefusalAudit, claimed_agency
 from node.rpc.errors import classify, set_error
+from node.rpc.quotas import PeerQuotas, QuotaLimits
 
 log = get_logger("spoor.rpc")
 
@@ -62,11 +65,23 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         responder: Responder,
         authenticator: Authenticator,
         disclosure: DisclosureResponder | None = None,
+        *,
+        quotas: PeerQuotas | None = None,
+        refusals: RefusalAudit | None = None,
     ) -> None:
         self.identity = identity
         self.responder = responder
         self.authenticator = authenticator
         self.disclosure = disclosure
+        self.refusals = refusals
+        defaults = LimitsConfig()
+        self.quotas = quotas or PeerQuotas(
+            QuotaLimits.for_server(
+                ServerConfig().max_workers,
+                defaults.max_calls_in_flight_per_peer,
+                defaults.max_elements_in_flight_per_peer,
+            )
+        )
 
     def _handle(
         self,
@@ -74,6 +89,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         context: grpc.ServicerContext,
         empty: Resp,
         body: Callable[[str, dict[str, object]], Resp],
+        elements: int = 0,
     ) -> Resp:
         request_id = str(uuid.uuid4())
         started = time.monotonic()
@@ -85,8 +101,11 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         try:
             peer = self.authenticator.identify(context)
             structlog.contextvars.bind_contextvars(peer_agency=peer)
-            return body(peer, summary)
+            with self.quotas.admit(peer, elements):
+                return body(peer, summary)
         except Exception as exc:
+            if isinstance(exc, NotAPeer):
+                self._refused_caller(context, exc)
             error = classify(exc, request_id)
             status, level = error.code.name, error.log_level
             if error.catalogued:
@@ -112,6 +131,12 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             )
             structlog.contextvars.unbind_contextvars("rpc", "rpc_id", "peer_agency")
 
+    def _refused_caller(self, context: grpc.ServicerContext, exc: NotAPeer) -> None:
+        """Audit (aggregated) a caller whose certificate passed the handshake but not the pin."""
+        if self.refusals is None or not context.auth_context().get("x509_pem_cert"):
+            return
+        self.refusals.refused(claimed_agency(context), type(exc).__name__, context.peer())
+
     def Describe(  # noqa: N802 - gRPC method name
         self, request: pb.DescribeRequest, context: grpc.ServicerContext
     ) -> pb.DescribeResponse:
@@ -127,6 +152,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                     policy_digest=self.responder.policies.current().digest,
                     max_elements_per_request=self.identity.max_elements_per_request,
                     software_version=self.identity.software_version,
+                    vocabulary=self.responder.vocabulary_for(peer),
                 )
             )
 
@@ -164,7 +190,9 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             )
             return wire.match_response_pb(reply)
 
-        return self._handle("Match", context, pb.MatchResponse(), body)
+        # An upper bound on the points the request can hold, without parsing it.
+        elements = len(request.psi_request) // POINT_LENGTH
+        return self._handle("Match", context, pb.MatchResponse(), body, elements)
 
     def _disclosure_service(self) -> DisclosureResponder:
         if self.disclosure is None:
@@ -179,11 +207,25 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             # Counts only in the summary line, never keys or contents.
             summary["keys"] = len(request.match_keys)
             summary["key_types"] = key_types_of(request.match_keys)
+            summary["private"] = request.HasField("private_selection")
             answer = service.disclose(wire.disclosure_call_of(peer, request))
             summary.update(answer.counts())
             return wire.disclose_response_pb(answer)
 
-        return self._handle("Disclose", context, pb.DiscloseResponse(), body)
+        return self._handle(
+            "Disclose", context, pb.DiscloseResponse(), body, len(request.match_keys)
+        )
+
+    def OpenDisclosure(  # noqa: N802 - gRPC method name
+        self, request: pb.OpenDisclosureRequest, context: grpc.ServicerContext
+    ) -> pb.OpenDisclosureResponse:
+        def body(peer: str, summary: dict[str, object]) -> pb.OpenDisclosureResponse:
+            service = self._disclosure_service()
+            psi_request = service.open_selection(wire.open_call_of(peer, request))
+            summary["request_bytes"] = len(psi_request)
+            return wire.open_disclosure_response_pb(psi_request, service.selections.ttl_s)
+
+        return self._handle("OpenDisclosure", context, pb.OpenDisclosureResponse(), body)
 
     def GetDisclosure(  # noqa: N802 - gRPC method name
         self, request: pb.GetDisclosureRequest, context: grpc.ServicerContext

@@ -26,11 +26,12 @@ from spoor.federation.v1 import federation_pb2 as pb
 import policy as policy_lang
 from node import bounds
 from node.disclosure import DisclosureAnswer, DisclosureCall, ItemDecision
+from node.disclosure.model import OpenCall, PrivateSelection
 from node.disclosure.requester import CounterpartReplyError
 from node.errors import InvalidRequest
 from node.match.context import request_context
 from node.match.responder import MatchCall, MatchReply
-from node.peers.channel import PeerDescription
+from node.peers.channel import PeerDescription, Vocabulary
 from node.psi import PSI_PROTOCOL_VERSION
 
 Outcome = policy_lang.Outcome
@@ -66,6 +67,16 @@ def describe_response_pb(description: PeerDescription) -> pb.DescribeResponse:
         max_elements_per_request=description.max_elements_per_request,
         software_version=description.software_version,
         key_scheme_versions=list(description.key_scheme_versions),
+        vocabulary=(
+            pb.AcceptedVocabulary(
+                purposes=list(description.vocabulary.purposes),
+                legal_bases=list(description.vocabulary.legal_bases),
+                budget_remaining=description.vocabulary.budget_remaining,
+                budget_period=description.vocabulary.budget_period,
+            )
+            if description.vocabulary is not None
+            else None
+        ),
     )
 
 
@@ -81,6 +92,26 @@ def description_of(response: pb.DescribeResponse) -> PeerDescription:
         max_elements_per_request=response.max_elements_per_request,
         software_version=response.software_version,
         key_scheme_versions=tuple(response.key_scheme_versions),
+        vocabulary=_vocabulary_of(response) if response.HasField("vocabulary") else None,
+    )
+
+
+#: Bounds on an advertised vocabulary: entries kept, characters per entry.
+_MAX_VOCABULARY, _MAX_TERM = 64, 128
+
+
+def _vocabulary_of(response: pb.DescribeResponse) -> Vocabulary:
+    """The counterpart's advertised vocabulary, bounded (it is counterpart data)."""
+    advertised = response.vocabulary
+
+    def terms(values: Any) -> tuple[str, ...]:
+        return tuple(v for v in list(values)[:_MAX_VOCABULARY] if 0 < len(v) <= _MAX_TERM)
+
+    return Vocabulary(
+        purposes=terms(advertised.purposes),
+        legal_bases=terms(advertised.legal_bases),
+        budget_remaining=min(int(advertised.budget_remaining), 2**53),
+        budget_period=advertised.budget_period[:_MAX_TERM],
     )
 
 
@@ -206,7 +237,55 @@ def disclose_request_pb(call: DisclosureCall) -> pb.DiscloseRequest:
         assurances=list(ctx.assurances),
         requested_fields=list(ctx.requested_fields),
         match_id=call.match_id,
+        private_selection=(
+            pb.PrivateSelection(
+                psi_setup=call.selection.psi_setup, psi_response=call.selection.psi_response
+            )
+            if call.selection is not None
+            else None
+        ),
     )
+
+
+def open_disclosure_request_pb(call: OpenCall) -> pb.OpenDisclosureRequest:
+    """The wire request opening a private selection."""
+    ctx = call.context
+    return pb.OpenDisclosureRequest(
+        protocol_version=call.protocol_version,
+        key_scheme_version=call.key_scheme_version,
+        psi_protocol_version=call.psi_protocol_version,
+        request_id=call.request_id,
+        purpose=ctx.purpose,
+        legal_basis=ctx.legal_basis,
+        case_reference=ctx.case_reference,
+        requesting_officer=ctx.officer,
+    )
+
+
+def open_call_of(
+    peer: str, request: pb.OpenDisclosureRequest, now: datetime | None = None
+) -> OpenCall:
+    """The domain call for a received OpenDisclosure; the requester is the peer."""
+    context = request_context(
+        requester=peer,
+        now=_now(now),
+        purpose=request.purpose,
+        legal_basis=request.legal_basis,
+        case_reference=request.case_reference,
+        officer=request.requesting_officer,
+    )
+    return OpenCall(
+        context=context,
+        protocol_version=request.protocol_version,
+        key_scheme_version=request.key_scheme_version,
+        psi_protocol_version=request.psi_protocol_version,
+        request_id=request.request_id,
+    )
+
+
+def open_disclosure_response_pb(psi_request: bytes, ttl_s: float) -> pb.OpenDisclosureResponse:
+    """The responder's PSI request over its eligible keys."""
+    return pb.OpenDisclosureResponse(psi_request=psi_request, expires_in_seconds=int(ttl_s))
 
 
 def disclosure_call_of(
@@ -233,6 +312,14 @@ def disclosure_call_of(
         request_id=request.request_id,
         match_keys=tuple(request.match_keys),
         match_id=request.match_id,
+        selection=(
+            PrivateSelection(
+                bytes(request.private_selection.psi_setup),
+                bytes(request.private_selection.psi_response),
+            )
+            if request.HasField("private_selection")
+            else None
+        ),
     )
 
 

@@ -34,6 +34,7 @@ ENTRY_COLUMNS = (
     "commitments",
     "prev_hash",
     "entry_hash",
+    "chain_version",
 )
 
 
@@ -164,3 +165,135 @@ def last_checkpoint(conn: Connection) -> tuple[int, str] | None:
         "SELECT entry_count, created_at FROM audit_checkpoints ORDER BY id DESC LIMIT 1"
     ).fetchone()
     return (int(row[0]), str(row[1])) if row else None
+
+
+def events_of(conn: Connection, events: Sequence[str]) -> list[tuple[int, str, str]]:
+    """(seq, event, details) of every entry of the given events, in chain order."""
+    marks = ", ".join("?" for _ in events)
+    rows = conn.execute(
+        f"SELECT seq, event, details FROM audit_entries WHERE event IN ({marks})"  # noqa: S608
+        " ORDER BY seq",
+        tuple(events),
+    )
+    return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+def first_checkpoint_key(conn: Connection) -> str | None:
+    """The public key of the oldest stored checkpoint, or None."""
+    row = conn.execute("SELECT public_key FROM audit_checkpoints ORDER BY id LIMIT 1").fetchone()
+    return None if row is None else str(row[0])
+
+
+def entries_between(conn: Connection, after: int, upto: int) -> Iterator[Row]:
+    """Entries with ``after < seq <= upto``, in order."""
+    yield from conn.execute(
+        "SELECT * FROM audit_entries WHERE seq > ? AND seq <= ? ORDER BY seq", (after, upto)
+    )
+
+
+def entry_hash_at(conn: Connection, seq: int) -> str | None:
+    row = conn.execute("SELECT entry_hash FROM audit_entries WHERE seq = ?", (seq,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+# -- witnessing: countersignatures of our checkpoints ------------------------------
+
+COSIGNATURE_COLUMNS = (
+    "witness",
+    "entry_count",
+    "head_hash",
+    "witness_key",
+    "signature",
+    "witnessed_at",
+)
+
+
+def add_cosignature(conn: Connection, values: Sequence[object]) -> None:
+    """Store one witness's countersignature (values in :data:`COSIGNATURE_COLUMNS` order)."""
+    conn.execute(
+        "INSERT INTO audit_cosignatures"
+        " (witness, entry_count, head_hash, witness_key, signature, witnessed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        tuple(values),
+    )
+
+
+def cosignatures(conn: Connection) -> list[tuple[Any, ...]]:
+    """Every stored countersignature (in :data:`COSIGNATURE_COLUMNS` order), oldest first."""
+    rows = conn.execute(
+        "SELECT witness, entry_count, head_hash, witness_key, signature, witnessed_at"
+        " FROM audit_cosignatures ORDER BY id"
+    )
+    return [tuple(r) for r in rows]
+
+
+def latest_cosignature(conn: Connection, witness: str) -> tuple[int, str, str] | None:
+    """(entry count, head hash, witness key) of the newest countersignature by ``witness``."""
+    row = conn.execute(
+        "SELECT entry_count, head_hash, witness_key FROM audit_cosignatures WHERE witness = ?"
+        " ORDER BY entry_count DESC, id DESC LIMIT 1",
+        (witness,),
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
+
+
+# -- witnessing: heads this node witnessed for its peers ----------------------------
+
+
+def witnessed_at(conn: Connection, origin: str, entry_count: int) -> str | None:
+    """The head hash witnessed for ``origin`` at ``entry_count``, or None."""
+    row = conn.execute(
+        "SELECT head_hash FROM audit_witnessed WHERE origin = ? AND entry_count = ?",
+        (origin, entry_count),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def witnessed_latest(conn: Connection, origin: str) -> tuple[int, str, str] | None:
+    """(entry count, head hash, origin's public key) of the largest head seen for ``origin``."""
+    row = conn.execute(
+        "SELECT entry_count, head_hash, public_key FROM audit_witnessed WHERE origin = ?"
+        " ORDER BY entry_count DESC LIMIT 1",
+        (origin,),
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
+
+
+def add_witnessed(conn: Connection, values: Sequence[object]) -> None:
+    """Store a head witnessed for a peer: origin, count, head, key, signature, created, seen."""
+    conn.execute(
+        "INSERT INTO audit_witnessed"
+        " (origin, entry_count, head_hash, public_key, signature, created_at, witnessed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        tuple(values),
+    )
+
+
+def witnessed_summary(conn: Connection) -> list[tuple[str, int, int, str, str]]:
+    """Per origin: (origin, heads seen, largest count, its head hash, last seen at)."""
+    rows = conn.execute(
+        "SELECT w.origin, COUNT(*), MAX(w.entry_count),"
+        " (SELECT head_hash FROM audit_witnessed x WHERE x.origin = w.origin"
+        "  ORDER BY x.entry_count DESC LIMIT 1), MAX(w.witnessed_at)"
+        " FROM audit_witnessed w GROUP BY w.origin ORDER BY w.origin"
+    )
+    return [(str(r[0]), int(r[1]), int(r[2]), str(r[3]), str(r[4])) for r in rows]
+
+
+def add_alarm(conn: Connection, values: Sequence[object]) -> None:
+    """Store a witness alarm: origin, kind, count, head shown, known count, known head, when."""
+    conn.execute(
+        "INSERT INTO audit_witness_alarms"
+        " (origin, kind, entry_count, head_hash, known_count, known_hash, raised_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        tuple(values),
+    )
+
+
+def alarms(conn: Connection) -> list[tuple[Any, ...]]:
+    """Every witness alarm, oldest first (columns as in :func:`add_alarm`)."""
+    rows = conn.execute(
+        "SELECT origin, kind, entry_count, head_hash, known_count, known_hash, raised_at"
+        " FROM audit_witness_alarms ORDER BY id"
+    )
+    return [tuple(r) for r in rows]

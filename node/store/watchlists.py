@@ -1,6 +1,6 @@
 """The watchlists repository: standing watchlists, their runs and their hits.
 
-The tables come from migration 0003 (:mod:`node.store.migrations.m0003_watchlists`).
+The tables come from migration 0004 (:mod:`node.store.migrations.m0003_watchlists`).
 A watchlist keeps its validated rows as record JSON, so a moved or edited
 source file changes nothing.
 """

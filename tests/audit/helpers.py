@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import datetime
 from typing import Any
 
-from node.audit.chain import AuditEntry, append_entry, chain_hash, entry_body, row_fields
+from node.audit.chain import AuditEntry, append_entry, chain_hash, entry_body, row_body
 from node.store import transaction
 
 
@@ -37,14 +36,7 @@ def reseal(conn: sqlite3.Connection, start: int = 1) -> None:
     for row in conn.execute(
         "SELECT * FROM audit_entries WHERE seq >= ? ORDER BY seq", (start,)
     ).fetchall():
-        body = entry_body(
-            seq=row["seq"],
-            entry_id=row["entry_id"],
-            ts=row["ts"],
-            event=row["event"],
-            fields=row_fields(row),
-            commitments=json.loads(row["commitments"]),
-        )
+        body = row_body(row)
         new_hash = chain_hash(prev_hash, body)
         conn.execute(
             "UPDATE audit_entries SET prev_hash = ?, entry_hash = ? WHERE seq = ?",
@@ -73,7 +65,7 @@ def forge_entry(conn: sqlite3.Connection, seq: int, prev_hash: str, event: str) 
     entry_hash = chain_hash(prev_hash, body)
     conn.execute(
         "INSERT INTO audit_entries (seq, entry_id, ts, event, details, commitments, prev_hash,"
-        " entry_hash) VALUES (?, ?, ?, ?, '{}', '{}', ?, ?)",
-        (seq, body["id"], body["ts"], event, prev_hash, entry_hash),
+        " entry_hash, chain_version) VALUES (?, ?, ?, ?, '{}', '{}', ?, ?, ?)",
+        (seq, body["id"], body["ts"], event, prev_hash, entry_hash, body["v"]),
     )
     return entry_hash

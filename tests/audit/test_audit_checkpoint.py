@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import node.store
 from node import audit
 from node.app.home import NodeHome
 from tests.audit.helpers import record, rows
@@ -19,11 +20,16 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 class TestSigningKey:
-    def test_key_created_once_with_mode_0600(self, home: NodeHome) -> None:
-        """The audit key is created on first use, private to its owner, and reused afterwards."""
-        first = audit.ensure_signing_key(home)
-        mode = stat.S_IMODE(home.audit_key_path.stat().st_mode)
-        assert mode == 0o600
+    def test_key_created_once_with_mode_0600(
+        self, conn: sqlite3.Connection, home: NodeHome
+    ) -> None:
+        """The audit key is created once, outside the home, private to its owner, then reused."""
+        with node.store.transaction(conn):
+            first = audit.create_first_key(conn, home)
+        path = Path(audit.key_location(home))
+        assert not path.is_relative_to(home.root)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
         again = audit.ensure_signing_key(home)
         assert audit.node_public_key(home) is not None
         assert first.sign(b"x") == again.sign(b"x")  # Ed25519 is deterministic per key

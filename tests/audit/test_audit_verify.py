@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+import node.store
 from node import audit
 from node.app.home import NodeHome
 from node.audit.chain import AuditEntry
@@ -183,7 +184,8 @@ class TestCheckpoints:
         self, conn: sqlite3.Connection, trail: list[AuditEntry], home: NodeHome
     ) -> None:
         """A validly signed checkpoint from a key other than the node's is rejected."""
-        audit.ensure_signing_key(home)
+        with node.store.transaction(conn):
+            audit.create_first_key(conn, home)
         other = sign_checkpoint(
             Ed25519PrivateKey.generate(), ENTRIES, trail[-1].entry_hash, trail[-1].ts
         )

@@ -13,6 +13,7 @@ from node import officers, store
 from node.app.config import NodeConfig
 from node.app.policy_holder import PolicyHolder
 from node.disclosure import DisclosureAnswer, DisclosureCall, DisclosureResponder
+from node.disclosure.model import OpenCall
 from node.match.responder import PROTOCOL_VERSION
 from node.records.keys import KEY_SCHEME_VERSION, derive_keys
 from node.records.model import IdentityDocument, Record, SpeciesItem
@@ -155,6 +156,11 @@ class DirectChannel:
         self.service = service
         self.requester = requester
         self.peer_id = RESPONDER
+
+    def open_disclosure(self, call: OpenCall) -> bytes:
+        received = wire.open_call_of(self.requester, wire.open_disclosure_request_pb(call))
+        psi_request = self.service.open_selection(received)
+        return bytes(wire.open_disclosure_response_pb(psi_request, 300).psi_request)
 
     def disclose(self, request: DisclosureCall) -> DisclosureAnswer:
         received = wire.disclosure_call_of(self.requester, wire.disclose_request_pb(request))

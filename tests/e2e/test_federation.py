@@ -62,7 +62,9 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
     fed.stop()
 
 
-def match(fed: Federation, requester: str, path: Path, *extra: str) -> dict[str, object]:
+def match(
+    fed: Federation, requester: str, path: Path, *extra: str, check: bool = True
+) -> dict[str, object]:
     out = run_spoor(
         [
             "match",
@@ -77,7 +79,8 @@ def match(fed: Federation, requester: str, path: Path, *extra: str) -> dict[str,
             "--officer",
             "Officer A",
             *extra,
-        ]
+        ],
+        check=check,
     )
     result: dict[str, object] = json.loads(out)
     return result
@@ -119,7 +122,8 @@ class TestThreeNodeFederation:
         assert pgr["VNC-P-0001"] == []
 
     def test_policy_decides_what_each_counterpart_may_match(self, federation: Federation) -> None:
-        """The same query under a legal basis PGR has not agreed with KWS gets no hits at all."""
+        """The same query under a legal basis PGR has not agreed with KWS gets no hits at all:
+        it is refused, naming the legal bases PGR accepts, before anything is sent."""
         result = match(
             federation,
             "ke-kws",
@@ -128,8 +132,12 @@ class TestThreeNodeFederation:
             "mz-pgr",
             "--legal-basis",
             "KE-VN-MoU-2024",
+            check=False,
         )
         assert all(not hits for hits in hits_by_record(result, "mz-pgr").values())
+        (refused,) = result["counterparts"]  # type: ignore[misc]
+        assert "legal_basis" in refused["error"]
+        assert "UNTOC-Art-18" in refused["error"]
         allowed = match(
             federation,
             "ke-kws",

@@ -19,9 +19,10 @@ from node.cli.disclose_cmd import _print_items
 from node.cli.match_cmd import print_report
 from node.cli.render import safe_markup, safe_text
 from node.disclosure import requester
-from node.disclosure.model import DisclosureAnswer, DisclosureCall, ItemDecision
+from node.disclosure.model import DisclosureAnswer, DisclosureCall, ItemDecision, OpenCall
 from node.match.context import request_context
 from node.match.requester import MatchReport, PeerOutcome, RowResult
+from node.psi import client as psi_client
 from tests.disclosure.helpers import (
     RESPONDER,
     SUSPECT,
@@ -133,17 +134,20 @@ class TestApprovalsShow:
 
 
 class _HostileChannel:
-    """A counterpart answering every key with a reason code carrying markup."""
+    """A counterpart holding ``held`` and answering each with a reason code carrying markup."""
 
     peer_id = RESPONDER
 
-    def __init__(self, reason_code: str) -> None:
+    def __init__(self, reason_code: str, held: tuple[str, ...]) -> None:
         self.reason_code = reason_code
+        self.held = held
+
+    def open_disclosure(self, call: OpenCall) -> bytes:
+        return psi_client.start(list(self.held), reveal=True).request_bytes
 
     def disclose(self, call: DisclosureCall) -> DisclosureAnswer:
         items = [
-            ItemDecision(f"i-{n}", "DENY", self.reason_code, k)
-            for n, k in enumerate(call.match_keys)
+            ItemDecision(f"i-{n}", "DENY", self.reason_code, k) for n, k in enumerate(self.held)
         ]
         return DisclosureAnswer("d-1", items, "ab" * 32)
 
@@ -171,7 +175,7 @@ class TestDiscloseTables:
                 requested_fields=("identity",),
             )
             with pytest.raises(requester.CounterpartReplyError):
-                requester.send_request(conn, _HostileChannel("[/red"), hits, reason)
+                requester.send_request(conn, _HostileChannel("[/red", (key,)), hits, reason)
             assert requester.sent_items(conn) == []
         finally:
             conn.close()

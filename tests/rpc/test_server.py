@@ -248,7 +248,8 @@ class TestServerBehaviour:
         self, agencies: dict[str, Path], server: RunningNode
     ) -> None:
         """so_reuseport is off: binding a second node to the same port fails loudly."""
-        home = NodeHome(agencies["ke-kws"])
+        # Another home: a second process on ke-kws's own home is refused earlier, by its lock.
+        home = NodeHome(agencies["vn-customs"])
         with pytest.raises(OSError, match="could not listen"):
             build_node(home, load_config(home), listen=f"127.0.0.1:{server.port}")
 

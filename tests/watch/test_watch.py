@@ -348,6 +348,10 @@ class TestMigration:
                 record_store.upsert(conn, [Record("KE-1", "shipment", "2031-01-01")])
                 for table in ("watch_hits", "watch_runs", "watchlists"):
                     conn.execute(f"DROP TABLE {table}")
+                # A version-2 home has none of the later migrations' tables or columns either.
+                for table in ("audit_cosignatures", "audit_witnessed", "audit_witness_alarms"):
+                    conn.execute(f"DROP TABLE {table}")
+                conn.execute("ALTER TABLE audit_entries DROP COLUMN chain_version")
                 conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
         finally:
             conn.close()

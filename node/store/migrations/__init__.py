@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from node.store.backend import Connection
-from node.store.migrations import m0001_baseline, m0002_match_requests, m0003_watchlists
+from node.store.migrations import (
+    m0001_baseline,
+    m0002_match_requests,
+    m0003_watchlists,
+    m0004_used_request_ids,
+    m0005_audit_witness,
+)
 
 VERSION_KEY = "schema_version"
 
@@ -39,6 +45,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _of(m0001_baseline),
     _of(m0002_match_requests),
     _of(m0003_watchlists),
+    _of(m0004_used_request_ids),
+    _of(m0005_audit_witness),
 )
 
 #: The schema version this code writes and reads.

@@ -24,39 +24,47 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$spoor/federation/v1/federation.proto\x12\x13spoor.federation.v1\"\x11\n\x0f\x44\x65scribeRequest\"\xf2\x01\n\x10\x44\x65scribeResponse\x12\x11\n\tagency_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\x18\n\x10protocol_version\x18\x03 \x01(\r\x12\x1a\n\x12key_scheme_version\x18\x04 \x01(\r\x12\x14\n\x0c\x63\x61pabilities\x18\x05 \x03(\t\x12\x15\n\rpolicy_digest\x18\x06 \x01(\t\x12 \n\x18max_elements_per_request\x18\x07 \x01(\r\x12\x18\n\x10software_version\x18\x08 \x01(\t\x12\x1b\n\x13key_scheme_versions\x18\t \x03(\r\"\xc9\x02\n\x0cMatchRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x1a\n\x12key_scheme_version\x18\x02 \x01(\r\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x13\n\x0blegal_basis\x18\x04 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x05 \x01(\t\x12\x1a\n\x12requesting_officer\x18\x06 \x01(\t\x12\x34\n\x0breveal_mode\x18\x07 \x01(\x0e\x32\x1f.spoor.federation.v1.RevealMode\x12\x13\n\x0bpsi_request\x18\x08 \x01(\x0c\x12\x1c\n\x14psi_protocol_version\x18\t \x01(\r\x12\x19\n\x11held_setup_digest\x18\n \x01(\t\x12\x11\n\tkey_types\x18\x0b \x03(\t\x12\x12\n\nrequest_id\x18\x0c \x01(\t\"\xf0\x01\n\rMatchResponse\x12\x14\n\x0cserver_setup\x18\x01 \x01(\x0c\x12\x14\n\x0cpsi_response\x18\x02 \x01(\x0c\x12\x14\n\x0csetup_digest\x18\x03 \x01(\t\x12\x34\n\x0breveal_mode\x18\x04 \x01(\x0e\x32\x1f.spoor.federation.v1.RevealMode\x12\x1c\n\x14psi_protocol_version\x18\x05 \x01(\r\x12\x15\n\rpolicy_digest\x18\x06 \x01(\t\x12\x18\n\x10\x65lements_charged\x18\x07 \x01(\r\x12\x18\n\x10\x62udget_remaining\x18\x08 \x01(\x04\"\xbb\x02\n\x0f\x44iscloseRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x1a\n\x12key_scheme_version\x18\x02 \x01(\r\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x12\n\nmatch_keys\x18\x04 \x03(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\x13\n\x0blegal_basis\x18\x06 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x07 \x01(\t\x12\x1a\n\x12requesting_officer\x18\x08 \x01(\t\x12\x15\n\rjustification\x18\t \x01(\t\x12\x19\n\x11potential_charges\x18\n \x03(\t\x12\x12\n\nassurances\x18\x0b \x03(\t\x12\x18\n\x10requested_fields\x18\x0c \x03(\t\x12\x10\n\x08match_id\x18\r \x01(\t\"\x8e\x01\n\x10\x44iscloseResponse\x12\x15\n\rdisclosure_id\x18\x01 \x01(\t\x12\x32\n\x05items\x18\x02 \x03(\x0b\x32#.spoor.federation.v1.DisclosureItem\x12\x15\n\rpolicy_digest\x18\x03 \x01(\t\x12\x18\n\x10\x65lements_charged\x18\x04 \x01(\r\"N\n\x14GetDisclosureRequest\x12\x15\n\rdisclosure_id\x18\x01 \x01(\t\x12\x1f\n\x17include_released_fields\x18\x02 \x01(\x08\"y\n\x15GetDisclosureResponse\x12\x15\n\rdisclosure_id\x18\x01 \x01(\t\x12\x32\n\x05items\x18\x02 \x03(\x0b\x32#.spoor.federation.v1.DisclosureItem\x12\x15\n\rpolicy_digest\x18\x03 \x01(\t\"\xb7\x02\n\x0e\x44isclosureItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x11\n\tmatch_key\x18\x02 \x01(\t\x12\x37\n\x07outcome\x18\x03 \x01(\x0e\x32&.spoor.federation.v1.DisclosureOutcome\x12\x13\n\x0breason_code\x18\x04 \x01(\t\x12\x32\n\x06\x66ields\x18\x05 \x03(\x0b\x32\".spoor.federation.v1.ReleasedField\x12\x35\n\x0bobligations\x18\x06 \x01(\x0b\x32 .spoor.federation.v1.Obligations\x12\x11\n\tticket_id\x18\x07 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x08 \x01(\t\x12\x0f\n\x07overdue\x18\t \x01(\x08\x12\x12\n\ndecided_at\x18\n \x01(\t\"I\n\rReleasedField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nvalue_json\x18\x02 \x01(\t\x12\x16\n\x0etransformation\x18\x03 \x01(\t\"\xd1\x01\n\x0bObligations\x12\x15\n\rhandling_code\x18\x01 \x01(\t\x12\x1e\n\x16use_limited_to_purpose\x18\x02 \x01(\x08\x12\x1b\n\x13use_limited_to_case\x18\x03 \x01(\x08\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x05 \x01(\t\x12\x17\n\x0fonward_transfer\x18\x06 \x01(\t\x12\x14\n\x0cjudicial_use\x18\x07 \x01(\t\x12\x16\n\x0eretention_days\x18\x08 \x01(\r*d\n\nRevealMode\x12\x1b\n\x17REVEAL_MODE_UNSPECIFIED\x10\x00\x12\x1c\n\x18REVEAL_MODE_INTERSECTION\x10\x01\x12\x1b\n\x17REVEAL_MODE_CARDINALITY\x10\x02*\x9d\x01\n\x11\x44isclosureOutcome\x12\"\n\x1e\x44ISCLOSURE_OUTCOME_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x44ISCLOSURE_OUTCOME_RELEASE\x10\x01\x12\x1b\n\x17\x44ISCLOSURE_OUTCOME_DENY\x10\x02\x12\'\n#DISCLOSURE_OUTCOME_PENDING_APPROVAL\x10\x03\x32\xfd\x02\n\x11\x46\x65\x64\x65rationService\x12W\n\x08\x44\x65scribe\x12$.spoor.federation.v1.DescribeRequest\x1a%.spoor.federation.v1.DescribeResponse\x12N\n\x05Match\x12!.spoor.federation.v1.MatchRequest\x1a\".spoor.federation.v1.MatchResponse\x12W\n\x08\x44isclose\x12$.spoor.federation.v1.DiscloseRequest\x1a%.spoor.federation.v1.DiscloseResponse\x12\x66\n\rGetDisclosure\x12).spoor.federation.v1.GetDisclosureRequest\x1a*.spoor.federation.v1.GetDisclosureResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$spoor/federation/v1/federation.proto\x12\x13spoor.federation.v1\"\x11\n\x0f\x44\x65scribeRequest\"\xaf\x02\n\x10\x44\x65scribeResponse\x12\x11\n\tagency_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\x18\n\x10protocol_version\x18\x03 \x01(\r\x12\x1a\n\x12key_scheme_version\x18\x04 \x01(\r\x12\x14\n\x0c\x63\x61pabilities\x18\x05 \x03(\t\x12\x15\n\rpolicy_digest\x18\x06 \x01(\t\x12 \n\x18max_elements_per_request\x18\x07 \x01(\r\x12\x18\n\x10software_version\x18\x08 \x01(\t\x12\x1b\n\x13key_scheme_versions\x18\t \x03(\r\x12;\n\nvocabulary\x18\n \x01(\x0b\x32\'.spoor.federation.v1.AcceptedVocabulary\"l\n\x12\x41\x63\x63\x65ptedVocabulary\x12\x10\n\x08purposes\x18\x01 \x03(\t\x12\x13\n\x0blegal_bases\x18\x02 \x03(\t\x12\x18\n\x10\x62udget_remaining\x18\x03 \x01(\x04\x12\x15\n\rbudget_period\x18\x04 \x01(\t\"\xc9\x02\n\x0cMatchRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x1a\n\x12key_scheme_version\x18\x02 \x01(\r\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x13\n\x0blegal_basis\x18\x04 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x05 \x01(\t\x12\x1a\n\x12requesting_officer\x18\x06 \x01(\t\x12\x34\n\x0breveal_mode\x18\x07 \x01(\x0e\x32\x1f.spoor.federation.v1.RevealMode\x12\x13\n\x0bpsi_request\x18\x08 \x01(\x0c\x12\x1c\n\x14psi_protocol_version\x18\t \x01(\r\x12\x19\n\x11held_setup_digest\x18\n \x01(\t\x12\x11\n\tkey_types\x18\x0b \x03(\t\x12\x12\n\nrequest_id\x18\x0c \x01(\t\"\xf0\x01\n\rMatchResponse\x12\x14\n\x0cserver_setup\x18\x01 \x01(\x0c\x12\x14\n\x0cpsi_response\x18\x02 \x01(\x0c\x12\x14\n\x0csetup_digest\x18\x03 \x01(\t\x12\x34\n\x0breveal_mode\x18\x04 \x01(\x0e\x32\x1f.spoor.federation.v1.RevealMode\x12\x1c\n\x14psi_protocol_version\x18\x05 \x01(\r\x12\x15\n\rpolicy_digest\x18\x06 \x01(\t\x12\x18\n\x10\x65lements_charged\x18\x07 \x01(\r\x12\x18\n\x10\x62udget_remaining\x18\x08 \x01(\x04\"\xfd\x02\n\x0f\x44iscloseRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x1a\n\x12key_scheme_version\x18\x02 \x01(\r\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x12\n\nmatch_keys\x18\x04 \x03(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\x13\n\x0blegal_basis\x18\x06 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x07 \x01(\t\x12\x1a\n\x12requesting_officer\x18\x08 \x01(\t\x12\x15\n\rjustification\x18\t \x01(\t\x12\x19\n\x11potential_charges\x18\n \x03(\t\x12\x12\n\nassurances\x18\x0b \x03(\t\x12\x18\n\x10requested_fields\x18\x0c \x03(\t\x12\x10\n\x08match_id\x18\r \x01(\t\x12@\n\x11private_selection\x18\x0e \x01(\x0b\x32%.spoor.federation.v1.PrivateSelection\"\xd9\x01\n\x15OpenDisclosureRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x1a\n\x12key_scheme_version\x18\x02 \x01(\r\x12\x1c\n\x14psi_protocol_version\x18\x03 \x01(\r\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\x13\n\x0blegal_basis\x18\x06 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x07 \x01(\t\x12\x1a\n\x12requesting_officer\x18\x08 \x01(\t\"I\n\x16OpenDisclosureResponse\x12\x13\n\x0bpsi_request\x18\x01 \x01(\x0c\x12\x1a\n\x12\x65xpires_in_seconds\x18\x02 \x01(\r\";\n\x10PrivateSelection\x12\x11\n\tpsi_setup\x18\x01 \x01(\x0c\x12\x14\n\x0cpsi_response\x18\x02 \x01(\x0c\"\x8e\x01\n\x10\x44iscloseResponse\x12\x15\n\rdisclosure_id\x18\x01 \x01(\t\x12\x32\n\x05items\x18\x02 \x03(\x0b\x32#.spoor.federation.v1.DisclosureItem\x12\x15\n\rpolicy_digest\x18\x03 \x01(\t\x12\x18\n\x10\x65lements_charged\x18\x04 \x01(\r\"N\n\x14GetDisclosureRequest\x12\x15\n\rdisclosure_id\x18\x01 \x01(\t\x12\x1f\n\x17include_released_fields\x18\x02 \x01(\x08\"y\n\x15GetDisclosureResponse\x12\x15\n\rdisclosure_id\x18\x01 \x01(\t\x12\x32\n\x05items\x18\x02 \x03(\x0b\x32#.spoor.federation.v1.DisclosureItem\x12\x15\n\rpolicy_digest\x18\x03 \x01(\t\"\xb7\x02\n\x0e\x44isclosureItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x11\n\tmatch_key\x18\x02 \x01(\t\x12\x37\n\x07outcome\x18\x03 \x01(\x0e\x32&.spoor.federation.v1.DisclosureOutcome\x12\x13\n\x0breason_code\x18\x04 \x01(\t\x12\x32\n\x06\x66ields\x18\x05 \x03(\x0b\x32\".spoor.federation.v1.ReleasedField\x12\x35\n\x0bobligations\x18\x06 \x01(\x0b\x32 .spoor.federation.v1.Obligations\x12\x11\n\tticket_id\x18\x07 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x08 \x01(\t\x12\x0f\n\x07overdue\x18\t \x01(\x08\x12\x12\n\ndecided_at\x18\n \x01(\t\"I\n\rReleasedField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nvalue_json\x18\x02 \x01(\t\x12\x16\n\x0etransformation\x18\x03 \x01(\t\"\xd1\x01\n\x0bObligations\x12\x15\n\rhandling_code\x18\x01 \x01(\t\x12\x1e\n\x16use_limited_to_purpose\x18\x02 \x01(\x08\x12\x1b\n\x13use_limited_to_case\x18\x03 \x01(\x08\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x05 \x01(\t\x12\x17\n\x0fonward_transfer\x18\x06 \x01(\t\x12\x14\n\x0cjudicial_use\x18\x07 \x01(\t\x12\x16\n\x0eretention_days\x18\x08 \x01(\r*d\n\nRevealMode\x12\x1b\n\x17REVEAL_MODE_UNSPECIFIED\x10\x00\x12\x1c\n\x18REVEAL_MODE_INTERSECTION\x10\x01\x12\x1b\n\x17REVEAL_MODE_CARDINALITY\x10\x02*\x9d\x01\n\x11\x44isclosureOutcome\x12\"\n\x1e\x44ISCLOSURE_OUTCOME_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x44ISCLOSURE_OUTCOME_RELEASE\x10\x01\x12\x1b\n\x17\x44ISCLOSURE_OUTCOME_DENY\x10\x02\x12\'\n#DISCLOSURE_OUTCOME_PENDING_APPROVAL\x10\x03\x32\xe8\x03\n\x11\x46\x65\x64\x65rationService\x12W\n\x08\x44\x65scribe\x12$.spoor.federation.v1.DescribeRequest\x1a%.spoor.federation.v1.DescribeResponse\x12N\n\x05Match\x12!.spoor.federation.v1.MatchRequest\x1a\".spoor.federation.v1.MatchResponse\x12W\n\x08\x44isclose\x12$.spoor.federation.v1.DiscloseRequest\x1a%.spoor.federation.v1.DiscloseResponse\x12\x66\n\rGetDisclosure\x12).spoor.federation.v1.GetDisclosureRequest\x1a*.spoor.federation.v1.GetDisclosureResponse\x12i\n\x0eOpenDisclosure\x12*.spoor.federation.v1.OpenDisclosureRequest\x1a+.spoor.federation.v1.OpenDisclosureResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'spoor.federation.v1.federation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REVEALMODE']._serialized_start=2167
-  _globals['_REVEALMODE']._serialized_end=2267
-  _globals['_DISCLOSUREOUTCOME']._serialized_start=2270
-  _globals['_DISCLOSUREOUTCOME']._serialized_end=2427
+  _globals['_REVEALMODE']._serialized_start=2760
+  _globals['_REVEALMODE']._serialized_end=2860
+  _globals['_DISCLOSUREOUTCOME']._serialized_start=2863
+  _globals['_DISCLOSUREOUTCOME']._serialized_end=3020
   _globals['_DESCRIBEREQUEST']._serialized_start=61
   _globals['_DESCRIBEREQUEST']._serialized_end=78
   _globals['_DESCRIBERESPONSE']._serialized_start=81
-  _globals['_DESCRIBERESPONSE']._serialized_end=323
-  _globals['_MATCHREQUEST']._serialized_start=326
-  _globals['_MATCHREQUEST']._serialized_end=655
-  _globals['_MATCHRESPONSE']._serialized_start=658
-  _globals['_MATCHRESPONSE']._serialized_end=898
-  _globals['_DISCLOSEREQUEST']._serialized_start=901
-  _globals['_DISCLOSEREQUEST']._serialized_end=1216
-  _globals['_DISCLOSERESPONSE']._serialized_start=1219
-  _globals['_DISCLOSERESPONSE']._serialized_end=1361
-  _globals['_GETDISCLOSUREREQUEST']._serialized_start=1363
-  _globals['_GETDISCLOSUREREQUEST']._serialized_end=1441
-  _globals['_GETDISCLOSURERESPONSE']._serialized_start=1443
-  _globals['_GETDISCLOSURERESPONSE']._serialized_end=1564
-  _globals['_DISCLOSUREITEM']._serialized_start=1567
-  _globals['_DISCLOSUREITEM']._serialized_end=1878
-  _globals['_RELEASEDFIELD']._serialized_start=1880
-  _globals['_RELEASEDFIELD']._serialized_end=1953
-  _globals['_OBLIGATIONS']._serialized_start=1956
-  _globals['_OBLIGATIONS']._serialized_end=2165
-  _globals['_FEDERATIONSERVICE']._serialized_start=2430
-  _globals['_FEDERATIONSERVICE']._serialized_end=2811
+  _globals['_DESCRIBERESPONSE']._serialized_end=384
+  _globals['_ACCEPTEDVOCABULARY']._serialized_start=386
+  _globals['_ACCEPTEDVOCABULARY']._serialized_end=494
+  _globals['_MATCHREQUEST']._serialized_start=497
+  _globals['_MATCHREQUEST']._serialized_end=826
+  _globals['_MATCHRESPONSE']._serialized_start=829
+  _globals['_MATCHRESPONSE']._serialized_end=1069
+  _globals['_DISCLOSEREQUEST']._serialized_start=1072
+  _globals['_DISCLOSEREQUEST']._serialized_end=1453
+  _globals['_OPENDISCLOSUREREQUEST']._serialized_start=1456
+  _globals['_OPENDISCLOSUREREQUEST']._serialized_end=1673
+  _globals['_OPENDISCLOSURERESPONSE']._serialized_start=1675
+  _globals['_OPENDISCLOSURERESPONSE']._serialized_end=1748
+  _globals['_PRIVATESELECTION']._serialized_start=1750
+  _globals['_PRIVATESELECTION']._serialized_end=1809
+  _globals['_DISCLOSERESPONSE']._serialized_start=1812
+  _globals['_DISCLOSERESPONSE']._serialized_end=1954
+  _globals['_GETDISCLOSUREREQUEST']._serialized_start=1956
+  _globals['_GETDISCLOSUREREQUEST']._serialized_end=2034
+  _globals['_GETDISCLOSURERESPONSE']._serialized_start=2036
+  _globals['_GETDISCLOSURERESPONSE']._serialized_end=2157
+  _globals['_DISCLOSUREITEM']._serialized_start=2160
+  _globals['_DISCLOSUREITEM']._serialized_end=2471
+  _globals['_RELEASEDFIELD']._serialized_start=2473
+  _globals['_RELEASEDFIELD']._serialized_end=2546
+  _globals['_OBLIGATIONS']._serialized_start=2549
+  _globals['_OBLIGATIONS']._serialized_end=2758
+  _globals['_FEDERATIONSERVICE']._serialized_start=3023
+  _globals['_FEDERATIONSERVICE']._serialized_end=3511
 # @@protoc_insertion_point(module_scope)

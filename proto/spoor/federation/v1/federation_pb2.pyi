@@ -115,6 +115,7 @@ class DescribeResponse(google.protobuf.message.Message):
     MAX_ELEMENTS_PER_REQUEST_FIELD_NUMBER: builtins.int
     SOFTWARE_VERSION_FIELD_NUMBER: builtins.int
     KEY_SCHEME_VERSIONS_FIELD_NUMBER: builtins.int
+    VOCABULARY_FIELD_NUMBER: builtins.int
     agency_id: builtins.str
     """agency_id is the responder's agency identifier, as in its certificate."""
     country: builtins.str
@@ -141,6 +142,12 @@ class DescribeResponse(google.protobuf.message.Message):
         newest first; a requester derives its keys in the newest one it shares.
         """
 
+    @property
+    def vocabulary(self) -> Global___AcceptedVocabulary:
+        """vocabulary is what this node accepts from the calling agency at the match
+        stage (present when capabilities include "match.vocabulary").
+        """
+
     def __init__(
         self,
         *,
@@ -153,10 +160,50 @@ class DescribeResponse(google.protobuf.message.Message):
         max_elements_per_request: builtins.int = ...,
         software_version: builtins.str = ...,
         key_scheme_versions: collections.abc.Iterable[builtins.int] | None = ...,
+        vocabulary: Global___AcceptedVocabulary | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["agency_id", b"agency_id", "capabilities", b"capabilities", "country", b"country", "key_scheme_version", b"key_scheme_version", "key_scheme_versions", b"key_scheme_versions", "max_elements_per_request", b"max_elements_per_request", "policy_digest", b"policy_digest", "protocol_version", b"protocol_version", "software_version", b"software_version"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["vocabulary", b"vocabulary"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["agency_id", b"agency_id", "capabilities", b"capabilities", "country", b"country", "key_scheme_version", b"key_scheme_version", "key_scheme_versions", b"key_scheme_versions", "max_elements_per_request", b"max_elements_per_request", "policy_digest", b"policy_digest", "protocol_version", b"protocol_version", "software_version", b"software_version", "vocabulary", b"vocabulary"]) -> None: ...
 
 Global___DescribeResponse: typing_extensions.TypeAlias = DescribeResponse
+
+@typing.final
+class AcceptedVocabulary(google.protobuf.message.Message):
+    """AcceptedVocabulary lists the purposes and legal bases a responder accepts
+    from one requester, and what that requester has left of its element budget.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    PURPOSES_FIELD_NUMBER: builtins.int
+    LEGAL_BASES_FIELD_NUMBER: builtins.int
+    BUDGET_REMAINING_FIELD_NUMBER: builtins.int
+    BUDGET_PERIOD_FIELD_NUMBER: builtins.int
+    budget_remaining: builtins.int
+    """budget_remaining is how many elements the calling agency may still send
+    in the current budget period.
+    """
+    budget_period: builtins.str
+    """budget_period names the current budget period (e.g. "2026-12-01")."""
+    @property
+    def purposes(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """purposes are the purposes, from the policy vocabulary, a match may name."""
+
+    @property
+    def legal_bases(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """legal_bases are the legal instruments in force for the calling agency."""
+
+    def __init__(
+        self,
+        *,
+        purposes: collections.abc.Iterable[builtins.str] | None = ...,
+        legal_bases: collections.abc.Iterable[builtins.str] | None = ...,
+        budget_remaining: builtins.int = ...,
+        budget_period: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["budget_period", b"budget_period", "budget_remaining", b"budget_remaining", "legal_bases", b"legal_bases", "purposes", b"purposes"]) -> None: ...
+
+Global___AcceptedVocabulary: typing_extensions.TypeAlias = AcceptedVocabulary
 
 @typing.final
 class MatchRequest(google.protobuf.message.Message):
@@ -310,6 +357,7 @@ class DiscloseRequest(google.protobuf.message.Message):
     ASSURANCES_FIELD_NUMBER: builtins.int
     REQUESTED_FIELDS_FIELD_NUMBER: builtins.int
     MATCH_ID_FIELD_NUMBER: builtins.int
+    PRIVATE_SELECTION_FIELD_NUMBER: builtins.int
     protocol_version: builtins.int
     """protocol_version must equal the responder's protocol version."""
     key_scheme_version: builtins.int
@@ -355,6 +403,13 @@ class DiscloseRequest(google.protobuf.message.Message):
         (e.g. "identity", "documents"); the policy releases a subset of them.
         """
 
+    @property
+    def private_selection(self) -> Global___PrivateSelection:
+        """private_selection names the pursued hits without plaintext keys, answering
+        the OpenDisclosure call made with the same request_id; match_keys is then
+        empty.
+        """
+
     def __init__(
         self,
         *,
@@ -371,10 +426,111 @@ class DiscloseRequest(google.protobuf.message.Message):
         assurances: collections.abc.Iterable[builtins.str] | None = ...,
         requested_fields: collections.abc.Iterable[builtins.str] | None = ...,
         match_id: builtins.str = ...,
+        private_selection: Global___PrivateSelection | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["assurances", b"assurances", "case_reference", b"case_reference", "justification", b"justification", "key_scheme_version", b"key_scheme_version", "legal_basis", b"legal_basis", "match_id", b"match_id", "match_keys", b"match_keys", "potential_charges", b"potential_charges", "protocol_version", b"protocol_version", "purpose", b"purpose", "request_id", b"request_id", "requested_fields", b"requested_fields", "requesting_officer", b"requesting_officer"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["private_selection", b"private_selection"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["assurances", b"assurances", "case_reference", b"case_reference", "justification", b"justification", "key_scheme_version", b"key_scheme_version", "legal_basis", b"legal_basis", "match_id", b"match_id", "match_keys", b"match_keys", "potential_charges", b"potential_charges", "private_selection", b"private_selection", "protocol_version", b"protocol_version", "purpose", b"purpose", "request_id", b"request_id", "requested_fields", b"requested_fields", "requesting_officer", b"requesting_officer"]) -> None: ...
 
 Global___DiscloseRequest: typing_extensions.TypeAlias = DiscloseRequest
+
+@typing.final
+class OpenDisclosureRequest(google.protobuf.message.Message):
+    """OpenDisclosureRequest asks the responder for a PSI request over the keys of
+    the records it may disclose for this requester and context.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    PROTOCOL_VERSION_FIELD_NUMBER: builtins.int
+    KEY_SCHEME_VERSION_FIELD_NUMBER: builtins.int
+    PSI_PROTOCOL_VERSION_FIELD_NUMBER: builtins.int
+    REQUEST_ID_FIELD_NUMBER: builtins.int
+    PURPOSE_FIELD_NUMBER: builtins.int
+    LEGAL_BASIS_FIELD_NUMBER: builtins.int
+    CASE_REFERENCE_FIELD_NUMBER: builtins.int
+    REQUESTING_OFFICER_FIELD_NUMBER: builtins.int
+    protocol_version: builtins.int
+    """protocol_version must equal the responder's protocol version."""
+    key_scheme_version: builtins.int
+    """key_scheme_version must equal the responder's key-scheme version."""
+    psi_protocol_version: builtins.int
+    """psi_protocol_version names the PSI message format."""
+    request_id: builtins.str
+    """request_id (a UUID) is the request_id of the Disclose call that follows."""
+    purpose: builtins.str
+    """purpose is the purpose of the request, from the policy vocabulary."""
+    legal_basis: builtins.str
+    """legal_basis names the legal instrument the request relies on."""
+    case_reference: builtins.str
+    """case_reference is the requester's case reference."""
+    requesting_officer: builtins.str
+    """requesting_officer identifies the officer accountable for the request."""
+    def __init__(
+        self,
+        *,
+        protocol_version: builtins.int = ...,
+        key_scheme_version: builtins.int = ...,
+        psi_protocol_version: builtins.int = ...,
+        request_id: builtins.str = ...,
+        purpose: builtins.str = ...,
+        legal_basis: builtins.str = ...,
+        case_reference: builtins.str = ...,
+        requesting_officer: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["case_reference", b"case_reference", "key_scheme_version", b"key_scheme_version", "legal_basis", b"legal_basis", "protocol_version", b"protocol_version", "psi_protocol_version", b"psi_protocol_version", "purpose", b"purpose", "request_id", b"request_id", "requesting_officer", b"requesting_officer"]) -> None: ...
+
+Global___OpenDisclosureRequest: typing_extensions.TypeAlias = OpenDisclosureRequest
+
+@typing.final
+class OpenDisclosureResponse(google.protobuf.message.Message):
+    """OpenDisclosureResponse carries the responder's PSI request."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    PSI_REQUEST_FIELD_NUMBER: builtins.int
+    EXPIRES_IN_SECONDS_FIELD_NUMBER: builtins.int
+    psi_request: builtins.bytes
+    """psi_request is a serialized OpenMined PSI Request over the responder's
+    eligible keys, padded to a size bucket, under a key it keeps in memory
+    only until the Disclose call or the deadline.
+    """
+    expires_in_seconds: builtins.int
+    """expires_in_seconds is how long the responder waits for the Disclose call."""
+    def __init__(
+        self,
+        *,
+        psi_request: builtins.bytes = ...,
+        expires_in_seconds: builtins.int = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["expires_in_seconds", b"expires_in_seconds", "psi_request", b"psi_request"]) -> None: ...
+
+Global___OpenDisclosureResponse: typing_extensions.TypeAlias = OpenDisclosureResponse
+
+@typing.final
+class PrivateSelection(google.protobuf.message.Message):
+    """PrivateSelection is the requester's PSI answer to the responder's request:
+    a setup over the pursued keys and the responder's points re-encrypted.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    PSI_SETUP_FIELD_NUMBER: builtins.int
+    PSI_RESPONSE_FIELD_NUMBER: builtins.int
+    psi_setup: builtins.bytes
+    """psi_setup is a serialized OpenMined PSI ServerSetup (GCS) over the pursued
+    keys, unpadded: the responder charges the number of elements it encodes.
+    """
+    psi_response: builtins.bytes
+    """psi_response is a serialized OpenMined PSI Response to the responder's request."""
+    def __init__(
+        self,
+        *,
+        psi_setup: builtins.bytes = ...,
+        psi_response: builtins.bytes = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["psi_response", b"psi_response", "psi_setup", b"psi_setup"]) -> None: ...
+
+Global___PrivateSelection: typing_extensions.TypeAlias = PrivateSelection
 
 @typing.final
 class DiscloseResponse(google.protobuf.message.Message):

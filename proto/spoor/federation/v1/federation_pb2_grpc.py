@@ -56,6 +56,11 @@ class FederationServiceStub(object):
                 request_serializer=spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureRequest.SerializeToString,
                 response_deserializer=spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureResponse.FromString,
                 _registered_method=True)
+        self.OpenDisclosure = channel.unary_unary(
+                '/spoor.federation.v1.FederationService/OpenDisclosure',
+                request_serializer=spoor_dot_federation_dot_v1_dot_federation__pb2.OpenDisclosureRequest.SerializeToString,
+                response_deserializer=spoor_dot_federation_dot_v1_dot_federation__pb2.OpenDisclosureResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer(object):
@@ -102,6 +107,15 @@ class FederationServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OpenDisclosure(self, request, context):
+        """OpenDisclosure starts a private selection: the responder answers with a
+        PSI request over its own eligible keys, so the requester can name the hits
+        it pursues without sending any plaintext key (the roles of Match reversed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -124,6 +138,11 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.GetDisclosure,
                     request_deserializer=spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureRequest.FromString,
                     response_serializer=spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureResponse.SerializeToString,
+            ),
+            'OpenDisclosure': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenDisclosure,
+                    request_deserializer=spoor_dot_federation_dot_v1_dot_federation__pb2.OpenDisclosureRequest.FromString,
+                    response_serializer=spoor_dot_federation_dot_v1_dot_federation__pb2.OpenDisclosureResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -236,6 +255,33 @@ class FederationService(object):
             '/spoor.federation.v1.FederationService/GetDisclosure',
             spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureRequest.SerializeToString,
             spoor_dot_federation_dot_v1_dot_federation__pb2.GetDisclosureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenDisclosure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spoor.federation.v1.FederationService/OpenDisclosure',
+            spoor_dot_federation_dot_v1_dot_federation__pb2.OpenDisclosureRequest.SerializeToString,
+            spoor_dot_federation_dot_v1_dot_federation__pb2.OpenDisclosureResponse.FromString,
             options,
             channel_credentials,
             insecure,

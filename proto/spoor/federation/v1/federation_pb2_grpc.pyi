@@ -94,7 +94,23 @@ _FederationServiceGetDisclosureType = typing_extensions.TypeVar(
     ],
 )
 
-class FederationServiceStub(typing.Generic[_FederationServiceDescribeType, _FederationServiceMatchType, _FederationServiceDiscloseType, _FederationServiceGetDisclosureType]):
+_FederationServiceOpenDisclosureType = typing_extensions.TypeVar(
+    '_FederationServiceOpenDisclosureType',
+    grpc.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.OpenDisclosureRequest,
+        spoor.federation.v1.federation_pb2.OpenDisclosureResponse,
+    ],
+    grpc.aio.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.OpenDisclosureRequest,
+        spoor.federation.v1.federation_pb2.OpenDisclosureResponse,
+    ],
+    default=grpc.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.OpenDisclosureRequest,
+        spoor.federation.v1.federation_pb2.OpenDisclosureResponse,
+    ],
+)
+
+class FederationServiceStub(typing.Generic[_FederationServiceDescribeType, _FederationServiceMatchType, _FederationServiceDiscloseType, _FederationServiceGetDisclosureType, _FederationServiceOpenDisclosureType]):
     """FederationService is served by every agency node to its configured peers
     over mutual TLS.
     """
@@ -117,6 +133,10 @@ class FederationServiceStub(typing.Generic[_FederationServiceDescribeType, _Fede
             spoor.federation.v1.federation_pb2.GetDisclosureRequest,
             spoor.federation.v1.federation_pb2.GetDisclosureResponse,
         ],
+        grpc.UnaryUnaryMultiCallable[
+            spoor.federation.v1.federation_pb2.OpenDisclosureRequest,
+            spoor.federation.v1.federation_pb2.OpenDisclosureResponse,
+        ],
     ], channel: grpc.Channel) -> None: ...
 
     @typing.overload
@@ -136,6 +156,10 @@ class FederationServiceStub(typing.Generic[_FederationServiceDescribeType, _Fede
         grpc.aio.UnaryUnaryMultiCallable[
             spoor.federation.v1.federation_pb2.GetDisclosureRequest,
             spoor.federation.v1.federation_pb2.GetDisclosureResponse,
+        ],
+        grpc.aio.UnaryUnaryMultiCallable[
+            spoor.federation.v1.federation_pb2.OpenDisclosureRequest,
+            spoor.federation.v1.federation_pb2.OpenDisclosureResponse,
         ],
     ], channel: grpc.aio.Channel) -> None: ...
 
@@ -166,6 +190,12 @@ class FederationServiceStub(typing.Generic[_FederationServiceDescribeType, _Fede
     the responder's legal officers approved a ticket).
     """
 
+    OpenDisclosure: _FederationServiceOpenDisclosureType
+    """OpenDisclosure starts a private selection: the responder answers with a
+    PSI request over its own eligible keys, so the requester can name the hits
+    it pursues without sending any plaintext key (the roles of Match reversed).
+    """
+
 FederationServiceAsyncStub: typing_extensions.TypeAlias = FederationServiceStub[
     grpc.aio.UnaryUnaryMultiCallable[
         spoor.federation.v1.federation_pb2.DescribeRequest,
@@ -182,6 +212,10 @@ FederationServiceAsyncStub: typing_extensions.TypeAlias = FederationServiceStub[
     grpc.aio.UnaryUnaryMultiCallable[
         spoor.federation.v1.federation_pb2.GetDisclosureRequest,
         spoor.federation.v1.federation_pb2.GetDisclosureResponse,
+    ],
+    grpc.aio.UnaryUnaryMultiCallable[
+        spoor.federation.v1.federation_pb2.OpenDisclosureRequest,
+        spoor.federation.v1.federation_pb2.OpenDisclosureResponse,
     ],
 ]
 
@@ -235,6 +269,17 @@ class FederationServiceServicer(metaclass=abc.ABCMeta):
         """GetDisclosure reports the current state of an earlier disclosure request
         and, when asked, delivers the details released since (for example after
         the responder's legal officers approved a ticket).
+        """
+
+    @abc.abstractmethod
+    def OpenDisclosure(
+        self,
+        request: spoor.federation.v1.federation_pb2.OpenDisclosureRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[spoor.federation.v1.federation_pb2.OpenDisclosureResponse, collections.abc.Awaitable[spoor.federation.v1.federation_pb2.OpenDisclosureResponse]]:
+        """OpenDisclosure starts a private selection: the responder answers with a
+        PSI request over its own eligible keys, so the requester can name the hits
+        it pursues without sending any plaintext key (the roles of Match reversed).
         """
 
 def add_FederationServiceServicer_to_server(servicer: FederationServiceServicer, server: typing.Union[grpc.Server, grpc.aio.Server]) -> None: ...

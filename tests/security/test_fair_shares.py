@@ -1,0 +1,135 @@
+"""One peer flooding a node cannot starve another peer's lookups or the health service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from spoor.federation.v1 import federation_pb2 as pb
+
+from node.app.config import load_config
+from node.app.home import NodeHome
+from node.match.responder import PROTOCOL_VERSION
+from node.psi import PSI_PROTOCOL_VERSION
+from node.psi import client as psi_client
+from node.records.keys import KEY_SCHEME_VERSION
+from node.rpc.client import PeerCallFailed
+from node.rpc.quotas import PeerBusy, PeerQuotas, QuotaLimits
+from node.rpc.server import RunningNode, build_node
+from tests.conftest import install_test_policy, responder_with_peer, spoor
+from tests.rpc.test_server import HELD, client_for, raw_channel
+
+FLOOD_CALLS = 12
+
+
+def match_request(elements: list[str]) -> pb.MatchRequest:
+    session = psi_client.start(elements, reveal=True)
+    return pb.MatchRequest(
+        protocol_version=PROTOCOL_VERSION,
+        key_scheme_version=KEY_SCHEME_VERSION,
+        psi_protocol_version=PSI_PROTOCOL_VERSION,
+        purpose="criminal_investigation",
+        legal_basis="CITES-Art-VIII",
+        case_reference="C-1",
+        requesting_officer="o",
+        reveal_mode=pb.REVEAL_MODE_INTERSECTION,
+        psi_request=session.request_bytes,
+        request_id=str(uuid.uuid4()),
+    )
+
+
+class TestQuotaBookkeeping:
+    def test_a_peer_over_its_call_share_is_refused_and_others_are_not(self) -> None:
+        """The third concurrent call of one peer is refused; another peer still gets in."""
+        quotas = PeerQuotas(QuotaLimits(calls_per_peer=2, elements_per_peer=99, federation_calls=6))
+        with quotas.admit("vn", 1), quotas.admit("vn", 1):
+            with pytest.raises(PeerBusy, match="2 calls already in flight"), quotas.admit("vn", 1):
+                pass
+            with quotas.admit("mz", 1):
+                assert quotas.in_flight("mz") == (1, 1)
+        assert quotas.in_flight("vn") == (0, 0)
+
+    def test_elements_in_flight_are_bounded_per_peer(self) -> None:
+        """A second call that would take a peer past its elements in flight is refused."""
+        quotas = PeerQuotas(QuotaLimits(calls_per_peer=4, elements_per_peer=99, federation_calls=6))
+        # One call alone is always admitted; a second one past the elements share is not.
+        with (
+            quotas.admit("vn", 150),
+            pytest.raises(PeerBusy, match="elements"),
+            quotas.admit("vn", 1),
+        ):
+            pass
+
+    def test_threads_are_kept_back_for_health(self) -> None:
+        """All peers together get fewer calls than the server has handler threads."""
+        limits = QuotaLimits.for_server(8, calls_per_peer=2, elements_per_peer=10)
+        assert limits.federation_calls == 6
+
+
+@pytest.fixture
+def agencies(tmp_path: Path) -> dict[str, Path]:
+    homes = responder_with_peer(tmp_path, HELD, others=(("mz-pgr", "MZ"),))
+    ke, mz = homes["ke-kws"], homes["mz-pgr"]
+    spoor("peers", "add", "--home", str(ke), "mz-pgr", "--address", "127.0.0.1:9",
+          "--ca", str(mz / "keys" / "ca.crt"))  # fmt: skip
+    install_test_policy(ke, "ke-kws", ["vn-customs", "mz-pgr"])
+    return homes
+
+
+@pytest.fixture
+def server(agencies: dict[str, Path]) -> Iterator[RunningNode]:
+    home = NodeHome(agencies["ke-kws"])
+    node = build_node(home, load_config(home), listen="127.0.0.1:0")
+    yield node
+    node.stop()
+
+
+class TestFloodFromOnePeer:
+    def test_another_peer_and_health_keep_succeeding(
+        self, agencies: dict[str, Path], server: RunningNode
+    ) -> None:
+        """While vn-customs floods, mz-pgr's lookups and every health probe succeed."""
+        big = [f"v{KEY_SCHEME_VERSION}|phone|+2547{i:08d}" for i in range(3000)]
+        flood_requests = [match_request(big) for _ in range(FLOOD_CALLS)]
+        flood_codes: list[str] = []
+        lookups_ok = health_ok = 0
+        with (
+            client_for(agencies, "vn-customs", server.port) as vn,
+            client_for(agencies, "mz-pgr", server.port) as mz,
+        ):
+
+            def flood(request: pb.MatchRequest) -> None:
+                try:
+                    vn.match(request, timeout=120)
+                    flood_codes.append("OK")
+                except PeerCallFailed as exc:
+                    flood_codes.append(exc.code)
+
+            keys = agencies["mz-pgr"] / "keys"
+            ke_ca = agencies["ke-kws"] / "keys" / "ca.crt"
+            with (
+                ThreadPoolExecutor(FLOOD_CALLS) as pool,
+                raw_channel(ke_ca, keys / "node.key", keys / "node.crt", server.port) as ch,
+            ):
+                futures = [pool.submit(flood, r) for r in flood_requests]
+                health = health_pb2_grpc.HealthStub(ch)
+                for _ in range(5):
+                    reply = health.Check(health_pb2.HealthCheckRequest(), timeout=10)
+                    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+                    health_ok += 1
+                    assert mz.describe().agency_id == "ke-kws"
+                    answer = mz.match(
+                        match_request([f"v{KEY_SCHEME_VERSION}|container|MSCU1234566"]), timeout=60
+                    )
+                    assert answer.elements_charged == 1
+                    lookups_ok += 1
+                for future in futures:
+                    future.result(timeout=120)
+        assert (health_ok, lookups_ok) == (5, 5)
+        # The flood got its fair share and no more: the rest was refused at once.
+        assert "RESOURCE_EXHAUSTED" in flood_codes
+        assert 1 <= flood_codes.count("OK") < FLOOD_CALLS
