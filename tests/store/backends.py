@@ -26,6 +26,7 @@ import pytest
 
 from node import store
 from node.store import location, postgres
+from node.store.backend import BACKEND
 
 ENV = "SPOOR_TEST_POSTGRES_URL"
 PREPARED_AHEAD = 4
@@ -114,6 +115,14 @@ class SchemaPerHome:
             urls = [loc.url for loc in self.homes.values() if loc.url]
             self.homes.clear()
         postgres.close_pools(urls)
+
+
+def store_dump(conn: store.Connection) -> str:
+    """Every row of every table as text, on either backend (``iterdump`` is SQLite's only)."""
+    lines: list[str] = []
+    for table in sorted(BACKEND.tables(conn)):
+        lines.extend(f"{table}: {tuple(row)!r}" for row in conn.execute(f"SELECT * FROM {table}"))
+    return "\n".join(lines)
 
 
 def _tell_children(home: Path, found: location.Location) -> None:
