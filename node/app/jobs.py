@@ -120,6 +120,7 @@ class BackgroundJobs:
                 config.agency_id,
                 watch_channels,
                 default_region=config.country,
+                leads=self.leadership.held,
             )
 
     def run_once(self) -> None:

@@ -33,8 +33,12 @@ from psycopg_pool import ConnectionPool
 
 from node.store.backend import BUSY_TIMEOUT_MS
 
-#: The advisory lock key every write transaction takes (``spoor`` in ASCII).
-WRITE_LOCK_KEY = 0x73706F6F72
+#: The advisory lock every write transaction takes (``spoo`` in ASCII), paired with a
+#: hash of the schema: agencies sharing one database in schemas of their own never
+#: wait for each other, while every replica of one agency writes in one sequence.
+WRITE_LOCK_KEY = 0x73706F6F
+#: The second half of both advisory locks: the agency's schema.
+SCHEMA_KEY = "hashtext(current_schema())"
 POOL_MAX = 16
 #: How the node's sessions show in ``pg_stat_activity``.
 APPLICATION_NAME = "spoor"
@@ -237,7 +241,7 @@ class PostgresBackend:
 
     def begin_write(self, conn: Any) -> None:
         conn.execute("BEGIN")
-        conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+        conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY}, {SCHEMA_KEY})")
 
     def backup(self, conn: Any, dest: Path) -> bool:
         """No file copy: an upgrade is one transaction, DDL included; take pg_dump for backups."""
@@ -278,7 +282,7 @@ POSTGRES = PostgresBackend()
 
 
 #: The session-level advisory lock the replica running background jobs holds.
-JOBS_LOCK_KEY = 0x73706F6F7201
+JOBS_LOCK_KEY = 0x73706F01
 
 
 class Leadership:
@@ -291,18 +295,29 @@ class Leadership:
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()  # the jobs thread and the watchlist thread both ask
 
     def held(self) -> bool:
         """Whether this process leads now (trying to become leader if nobody does)."""
+        with self._lock:
+            return self._held()
+
+    def _held(self) -> bool:
         try:
             if self._conn is not None and not self._conn.closed:
                 self._conn.execute("SELECT 1")
                 return True
             self._conn = None
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (JOBS_LOCK_KEY,)).fetchone()
         except psycopg.Error:
-            self.release()
+            self._release()
+            return False
+        try:
+            row = conn.execute(
+                f"SELECT pg_try_advisory_lock({JOBS_LOCK_KEY}, {SCHEMA_KEY})"
+            ).fetchone()
+        except psycopg.Error:
+            conn.close()
             return False
         if row and row[0]:
             self._conn = conn
@@ -311,6 +326,10 @@ class Leadership:
         return False
 
     def release(self) -> None:
+        with self._lock:
+            self._release()
+
+    def _release(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(psycopg.Error):
