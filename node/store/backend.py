@@ -78,6 +78,8 @@ class Backend(Protocol):
 
     def tables(self, conn: Connection) -> set[str]: ...
 
+    def has_table(self, conn: Connection, table: str) -> bool: ...
+
     def columns(self, conn: Connection, table: str) -> list[str]: ...
 
     def prepare_bulk_load(self, conn: Connection, cache_kib: int) -> None: ...
@@ -138,6 +140,12 @@ class SqliteBackend:
         rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
         return {str(r[0]) for r in rows if not str(r[0]).startswith("sqlite_")}
 
+    def has_table(self, conn: Connection, table: str) -> bool:
+        row = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
+        ).fetchone()
+        return row is not None
+
     def columns(self, conn: Connection, table: str) -> list[str]:
         return [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]
 
@@ -171,6 +179,9 @@ class _ByConnection:
 
     def tables(self, conn: Connection) -> set[str]:
         return backend_of(conn).tables(conn)
+
+    def has_table(self, conn: Connection, table: str) -> bool:
+        return backend_of(conn).has_table(conn, table)
 
     def columns(self, conn: Connection, table: str) -> list[str]:
         return backend_of(conn).columns(conn, table)

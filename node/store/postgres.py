@@ -253,6 +253,13 @@ class PostgresBackend:
         ).fetchall()
         return {str(r[0]) for r in rows}
 
+    def has_table(self, conn: Any, table: str) -> bool:
+        """One index lookup (listing :meth:`tables` scans the catalogue of every schema)."""
+        row = conn.execute(
+            "SELECT to_regclass(quote_ident(current_schema()) || '.' || quote_ident(?))", (table,)
+        ).fetchone()
+        return row is not None and row[0] is not None
+
     def columns(self, conn: Any, table: str) -> list[str]:
         rows = conn.execute(
             "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) "

@@ -25,7 +25,7 @@ import psycopg
 import pytest
 
 from node import store
-from node.store import location, postgres
+from node.store import location, migrations, postgres
 from node.store.backend import BACKEND
 
 ENV = "SPOOR_TEST_POSTGRES_URL"
@@ -48,10 +48,18 @@ class SchemaPerHome:
         self.url = url
         self.run = secrets.token_hex(3)
         self.homes: dict[Path, location.Location] = {}
+        # Homes first opened during the running test (not by a module or session fixture):
+        # theirs are the schemas :meth:`release` hands back for reuse.
+        self.owned: list[Path] = []
+        self.in_test = False
         self.lock = threading.Lock()
         self.count = 0
         # Schemas made and migrated ahead, in a thread, while tests run (DDL is the slow part).
         self.ready: queue.Queue[location.Location] = queue.Queue(maxsize=PREPARED_AHEAD)
+        # Schemas of finished tests, emptied by the same thread and handed out again:
+        # deleting a few rows costs a tenth of creating and migrating a schema.
+        self.used: queue.Queue[location.Location] = queue.Queue()
+        self.tables: set[str] | None = None
         self.stopping = threading.Event()
         self.maker = threading.Thread(target=self._prepare, name="pg-schemas", daemon=True)
         self.maker.start()
@@ -67,15 +75,53 @@ class SchemaPerHome:
         conn = postgres.connect(found.url)
         try:
             store.upgrade(conn, Path(schema))
+            if self.tables is None:
+                self.tables = BACKEND.tables(conn)
         finally:
             conn.close()
             postgres.close_pools([found.url])
         return found
 
+    def _recycled(self) -> location.Location | None:
+        """A finished test's schema emptied for the next home, or None if none is reusable."""
+        try:
+            found = self.used.get_nowait()
+        except queue.Empty:
+            return None
+        assert found.url is not None
+        conn = postgres.connect(found.url)
+        try:
+            if not self._reusable(conn):
+                return None  # a test changed its tables or holds its locks: a fresh one instead
+            tables = sorted(t for t in BACKEND.tables(conn) if t != "meta")
+            with store.transaction(conn):
+                conn.execute("SET LOCAL session_replication_role = replica")  # any order
+                for table in tables:
+                    conn.execute(f"DELETE FROM {table}")
+                conn.execute("DELETE FROM meta WHERE key <> ?", (migrations.VERSION_KEY,))
+                postgres.POSTGRES.reset_identities(conn)
+        except psycopg.Error:
+            return None
+        finally:
+            conn.close()
+            postgres.close_pools([found.url])
+        return found
+
+    def _reusable(self, conn: store.Connection) -> bool:
+        tables = BACKEND.tables(conn)
+        if self.tables is None or tables != self.tables:
+            return False
+        version = migrations.recorded_version(conn, tables)
+        held = conn.execute(
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+            " AND objid = (hashtext(current_schema())::bigint & 4294967295)::text::oid"
+        ).fetchone()[0]
+        return version == migrations.LATEST and int(held) == 0
+
     def _prepare(self) -> None:
         while not self.stopping.is_set():
             try:
-                found = self._new_schema()
+                found = self._recycled() or self._new_schema()
             except Exception:
                 self.stopping.wait(1)
                 continue
@@ -105,16 +151,28 @@ class SchemaPerHome:
         found = self.ready.get(timeout=120)
         with self.lock:
             chosen = self.homes.setdefault(key, found)
+            if chosen is found and self.in_test:
+                self.owned.append(key)
         if chosen is found:
             _tell_children(key.parent, found)
         return chosen
 
-    def release(self) -> None:
-        """Close the pools of the homes seen so far (their schemas stay until the cluster goes)."""
+    def begin_test(self) -> None:
         with self.lock:
-            urls = [loc.url for loc in self.homes.values() if loc.url]
-            self.homes.clear()
-        postgres.close_pools(urls)
+            self.in_test = True
+
+    def release(self) -> None:
+        """After a test: close its homes' pools and hand their schemas back for reuse.
+
+        Homes of module and session fixtures keep their schemas for the whole run.
+        """
+        with self.lock:
+            used = [self.homes.pop(key) for key in self.owned if key in self.homes]
+            self.owned.clear()
+            self.in_test = False
+        postgres.close_pools([loc.url for loc in used if loc.url])
+        for found in used:
+            self.used.put(found)
 
 
 def store_dump(conn: store.Connection) -> str:
@@ -165,6 +223,7 @@ def _store_backend(
     sqlite_only = request.node.get_closest_marker("sqlite") is not None
     if sqlite_only:
         location.set_locator(None)
+    postgres_homes.begin_test()
     try:
         yield
     finally:
