@@ -14,7 +14,7 @@ from typing import Any
 import click
 import psycopg
 
-from node.store import BUSY_TIMEOUT_MS
+from node.store import BUSY_TIMEOUT_MS, StoreUnavailable
 
 #: sysexits' EX_TEMPFAIL: a temporary failure, retrying later may succeed.
 EXIT_BUSY = 75
@@ -50,6 +50,24 @@ def is_busy(exc: BaseException | None) -> bool:
     return False
 
 
+def unreachable(exc: BaseException | None) -> StoreUnavailable | None:
+    """The :class:`StoreUnavailable` behind ``exc``, if the database could not be reached."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, StoreUnavailable):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def database_unreachable(cause: StoreUnavailable) -> click.ClickException:
+    """The database server was down or unreachable: also temporary, also exit 75."""
+    exc = click.ClickException(str(cause))
+    exc.exit_code = EXIT_BUSY  # type: ignore[misc]  # click reads it per instance
+    return exc
+
+
 class BusyAwareGroup(click.Group):
     """A command group turning a busy database, however wrapped, into :func:`database_busy`."""
 
@@ -59,8 +77,14 @@ class BusyAwareGroup(click.Group):
         except click.ClickException as exc:
             if exc.exit_code != EXIT_BUSY and is_busy(exc):
                 raise database_busy() from exc
+            down = unreachable(exc)
+            if exc.exit_code != EXIT_BUSY and down is not None:
+                raise database_unreachable(down) from exc
             raise
         except Exception as exc:
             if is_busy(exc):
                 raise database_busy() from exc
+            down = unreachable(exc)
+            if down is not None:
+                raise database_unreachable(down) from exc
             raise

@@ -73,7 +73,7 @@ from node.rpc.error_details import (
 )
 from node.rpc.quotas import PeerBusy
 from node.setups import errors as setup_errors
-from node.store import SchemaTooNew, StoreError
+from node.store import SchemaTooNew, StoreError, StoreUnavailable
 from node.store.location import BadStoreUrl
 from node.store.transfer import TargetNotEmpty
 from policy.context import InvalidFactsError, InvalidRequestError
@@ -226,6 +226,13 @@ _ENTRIES: dict[type[BaseException], Entry] = {
         log="warning",
         logged=("reason",),
         audit=MATCH_REFUSED,
+    ),
+    StoreUnavailable: Entry(
+        grpc.StatusCode.UNAVAILABLE,
+        "the node cannot reach its database right now; nothing was computed or charged — "
+        "retry later",
+        detail=ErrorInfoDetail("SERVICE_UNAVAILABLE"),
+        log="warning",
     ),
     psi_errors.PsiWorkerFailed: Entry(
         grpc.StatusCode.INTERNAL,

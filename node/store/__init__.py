@@ -45,6 +45,7 @@ __all__ = [
     "Row",
     "SchemaTooNew",
     "StoreError",
+    "StoreUnavailable",
     "connect",
     "ensure_current",
     "exists",
@@ -64,6 +65,20 @@ class StoreError(SpoorError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached (down, restarting, or the network)."""
+
+    FIELDS = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(
+            f"{where}: the node database cannot be reached (the server is down, restarting "
+            "or unreachable). Nothing was changed. Try again shortly; a running node "
+            "reconnects by itself once the server is back."
+        )
 
 
 class SchemaTooNew(StoreError):

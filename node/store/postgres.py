@@ -29,7 +29,7 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from node.store.backend import BUSY_TIMEOUT_MS
 
@@ -216,13 +216,34 @@ def pool_for(url: str) -> ConnectionPool[Any]:
 
 
 def connect(url: str) -> PgConnection:
-    """A connection from ``url``'s pool (checked alive before it is handed out)."""
+    """A connection from ``url``'s pool (checked alive before it is handed out).
+
+    Raises :class:`node.store.StoreUnavailable` when none can be made within
+    :data:`CONNECT_TIMEOUT_S` (the server down or restarting); the pool keeps
+    trying, so the next call after the server is back succeeds.
+    """
+    from node.store import StoreUnavailable
+    from node.store.location import redact
+
     pool = pool_for(url)
     try:
         raw = pool.getconn()
-    except psycopg.pool.PoolTimeout as exc:  # type: ignore[attr-defined]
-        raise psycopg.OperationalError(f"no connection to PostgreSQL: {exc}") from exc
+    except PoolTimeout as exc:
+        _discard(url, pool)
+        raise StoreUnavailable(redact(url)) from exc
     return PgConnection(pool, raw)
+
+
+def _discard(url: str, pool: ConnectionPool[Any]) -> None:
+    """Forget a pool that could not connect: the next call starts afresh, trying at once.
+
+    (A pool whose attempts failed waits longer and longer between retries; a
+    server back from a restart should serve the very next call.)
+    """
+    with _pools_lock:
+        if _pools.get(url) is pool:
+            del _pools[url]
+    threading.Thread(target=pool.close, kwargs={"timeout": 1.0}, daemon=True).start()
 
 
 def close_pools(urls: Iterable[str] | None = None) -> None:
