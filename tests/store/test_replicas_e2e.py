@@ -8,15 +8,20 @@ the survivor after the first is killed with SIGKILL.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from node import store
+from node.app.config import NodeConfig
+from spoor_dev import generate
+from spoor_dev.demo_disclosure import latest_match
 from spoor_dev.federation import (
     Agency,
     Federation,
@@ -159,3 +164,108 @@ class TestTwoReplicas:
                 "SELECT SUM(elements) FROM budget_usage WHERE agency_id = ?", (VN.agency_id,)
             ).fetchone()[0]
         assert charged == sent
+
+
+def load_config_limit() -> int:
+    """The per-request element limit of the replicas (the default configuration)."""
+    return NodeConfig(agency_id=KE.agency_id, country=KE.country).limits.max_elements_per_request
+
+
+def _kill(node: NodeProcess) -> None:
+    assert node.process is not None
+    node.process.send_signal(signal.SIGKILL)
+    node.process.wait(timeout=30)
+
+
+def _trail_verifies(replicas: Replicas) -> None:
+    ke_home = str(replicas.fed.home(KE.agency_id))
+    verified = run_spoor_full(["audit", "verify", "--home", ke_home], check=False)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+class TestKilledReplica:
+    def test_a_ticket_opened_on_a_killed_replica_is_approved_and_fetched_via_the_other(
+        self, replicas: Replicas
+    ) -> None:
+        """SIGKILL mid-approval: the open ticket survives, is decided once, released via B."""
+        vn, ke = str(replicas.fed.home(VN.agency_id)), str(replicas.fed.home(KE.agency_id))
+        replicas.point_requester_at(replicas.first)
+        replicas.match()
+        match_id = latest_match(Path(vn), KE.agency_id)
+        run_spoor(["disclose", "request", "--home", vn, "--match", match_id, "--row", "1",
+                   "--justification", "Suspect tied to the Hai Phong pangolin-scale seizure",
+                   "--charge", "wildlife_trafficking",
+                   "--fields", "identity,date_of_birth"])  # fmt: skip
+        pending = json.loads(run_spoor(["approvals", "list", "--home", ke, "--json"]))
+        tickets = pending["tickets"] if isinstance(pending, dict) else pending
+        (ticket,) = tickets
+        _kill(replicas.first)  # the replica that opened the ticket is gone
+        run_spoor(["officers", "add", "Adv. Njeri Wambui", "--role", "legal_officer",
+                   "--home", ke])  # fmt: skip
+        run_spoor(["approvals", "approve", str(ticket["ticket_id"]), "--home", ke,
+                   "--officer", "Adv. Njeri Wambui"])  # fmt: skip
+        replicas.point_requester_at(replicas.second)
+        fetched = run_spoor(["disclose", "fetch", "--home", vn])
+        released = re.search(r"(\d+) released item\(s\) fetched", fetched)
+        assert released, fetched
+        assert int(released.group(1)) >= 1
+        after = json.loads(run_spoor(["approvals", "list", "--home", ke, "--json"]))
+        assert (after["tickets"] if isinstance(after, dict) else after) == []
+        with store.opened(replicas.fed.home(KE.agency_id) / "node.db") as conn:
+            decided = conn.execute(
+                "SELECT COUNT(*) FROM audit_entries WHERE event = 'disclosure.approved'"
+            ).fetchone()[0]
+        assert decided == 1
+        _trail_verifies(replicas)
+
+    def test_a_replica_killed_mid_match_loses_nothing_and_charges_each_request_once(
+        self, replicas: Replicas, tmp_path: Path
+    ) -> None:
+        """SIGKILL while a match is being computed: the other replica answers the retry; every
+        request that was charged is charged exactly once; the trail verifies."""
+        big = tmp_path / "big-case.jsonl"
+        generate.write(big, generate.rows(3000, seed=3, agency="VNC", country="VN"))
+        ke_db = replicas.fed.home(KE.agency_id) / "node.db"
+
+        def claimed() -> int:
+            with store.opened(ke_db) as conn:
+                return int(
+                    conn.execute(
+                        "SELECT COUNT(*) FROM used_request_ids WHERE peer = ? AND rpc = 'Match'",
+                        (VN.agency_id,),
+                    ).fetchone()[0]
+                )
+
+        replicas.point_requester_at(replicas.first)
+        before = claimed()
+        running = subprocess.Popen(
+            [*spoor_command(), "match", "--home", str(replicas.fed.home(VN.agency_id)),
+             str(big), "--json", "--purpose", "criminal_investigation", "--case", "CASE/2",
+             "--officer", "Officer A", "--peer", KE.agency_id, "--legal-basis",
+             "KE-VN-MoU-2024"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while claimed() == before and running.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _kill(replicas.first)  # a request of the match is claimed and charged: mid-match
+        running.communicate(timeout=120)
+        replicas.point_requester_at(replicas.second)
+        assert "name_dob" in replicas.match()["VNC-P-0001"]  # the survivor serves
+        _trail_verifies(replicas)
+        with store.opened(ke_db) as conn:
+            charged = int(
+                conn.execute(
+                    "SELECT SUM(elements) FROM budget_usage WHERE agency_id = ?", (VN.agency_id,)
+                ).fetchone()[0]
+            )
+            served = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(elements), 0) FROM audit_entries"
+                " WHERE event = 'match.served' AND counterpart = ?",
+                (VN.agency_id,),
+            ).fetchone()
+        # Every answered request was charged once; at most the one request the killed
+        # replica had claimed and charged went unanswered (it stays charged, never twice).
+        unanswered = claimed() - int(served[0])
+        assert unanswered in (0, 1)
+        assert 0 <= charged - int(served[1]) <= unanswered * load_config_limit()
