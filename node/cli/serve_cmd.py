@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
 import click
 
 import policy as policy_lang
 from node.app import logs
+from node.app.config import NodeConfig
+from node.app.home import NodeHome
 from node.app.lock import HomeInUse
 from node.cli.common import home_option, load_node
 from node.rpc.channels import peer_match_channels
 from node.rpc.server import build_node
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 @click.command("serve")
@@ -56,6 +64,61 @@ def serve(
         raise click.ClickException(f"could not start: {exc}") from exc
     node.install_signal_handlers()
     node.start_background(node_home, config, watch_channels=peer_match_channels(node_home, config))
+    console = _start_console(node_home, config)
+    stop_reminders = _start_reminders(node_home, config)
     ops = f"; ops port {node.ops_port}" if node.ops_port is not None else ""
     click.echo(f"{config.agency_id} serving on port {node.port}{ops}", err=True)
-    node.wait()
+    try:
+        node.wait()
+    finally:
+        stop_reminders.set()
+        if console is not None:
+            console.should_exit = True
+
+
+REMINDER_INTERVAL_SECONDS = 600
+
+
+def _start_reminders(node_home: NodeHome, config: NodeConfig) -> threading.Event:
+    """Every ten minutes, remind officers of tickets nearing their deadline (if configured)."""
+    from node import store
+    from node.app.logs import get_logger
+    from node.disclosure import reminders
+
+    stop = threading.Event()
+    c = config.console
+    settings = reminders.ReminderSettings(
+        c.remind_hours_before, c.reminder_webhook, c.smtp_host, c.smtp_port, c.mail_from, c.mail_to
+    )
+    if not settings.enabled:
+        return stop
+    log = get_logger("spoor.reminders")
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                with store.opened(node_home.db_path) as conn:
+                    sent = reminders.send(conn, config.agency_id, settings, node_home.root)
+                if sent:
+                    log.info("ticket reminders sent", tickets=len(sent))
+            except (OSError, ValueError) as exc:
+                log.warning("ticket reminders could not be sent", error=str(exc))
+            stop.wait(REMINDER_INTERVAL_SECONDS)
+
+    threading.Thread(target=loop, name="spoor-reminders", daemon=True).start()
+    return stop
+
+
+def _start_console(node_home: NodeHome, config: NodeConfig) -> uvicorn.Server | None:
+    """The web console on its admin port, when ``[console] enabled = true``."""
+    if not config.console.enabled:
+        return None
+    from node.web.server import ConsoleAddressError, console_server, start_in_thread
+
+    try:
+        server = console_server(node_home, config)
+    except ConsoleAddressError as exc:
+        raise click.ClickException(str(exc)) from exc
+    start_in_thread(server)
+    click.echo(f"console on {config.console.listen}", err=True)
+    return server
