@@ -246,7 +246,7 @@ def _coerce(path: Path, key: str, value: Any, wanted: type) -> Any:
     return value
 
 
-def load_config(home: NodeHome) -> NodeConfig:  # noqa: PLR0912 - one branch per check
+def load_config(home: NodeHome) -> NodeConfig:  # noqa: PLR0912, PLR0915 - one branch per check
     """Read and validate ``spoor.toml``; raise :class:`ConfigError` on any problem."""
     path = home.config_path
     if not path.is_file():

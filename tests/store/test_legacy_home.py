@@ -9,8 +9,8 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import pyotp
+import pytest
 from click.testing import CliRunner
 
 from node import store
