@@ -11,6 +11,7 @@ import node.store.backend
 import node.store.postgres
 from node import store
 from node.cli.busy import EXIT_BUSY
+from node.cli.credentials_input import PASSWORD_ENV
 from node.cli.main import cli
 from tests.conftest import init_node
 
@@ -31,6 +32,7 @@ class TestBusyDatabase:
                 result = CliRunner().invoke(
                     cli,
                     ["officers", "add", "amina", "--role", "legal_officer", "--home", str(home)],
+                    env={PASSWORD_ENV: "a long enough passphrase"},
                 )
         finally:
             holder.close()

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from node import audit, store
 from node.app.config import load_config
 from node.app.home import NodeHome
+from node.cli.credentials_input import PASSWORD_ENV
 from node.cli.main import cli
 from node.records.importer import ImportRefusedError, ImportReport, import_file
 from node.rpc.server import build_node
@@ -76,7 +77,7 @@ def agencies(tmp_path: Path) -> dict[str, Path]:
 
 
 def cli_ok(*args: str) -> str:
-    result = CliRunner().invoke(cli, list(args))
+    result = CliRunner().invoke(cli, list(args), env={PASSWORD_ENV: "a long enough passphrase"})
     assert result.exit_code == 0, f"spoor {' '.join(args)}: {result.output}"
     return result.output
 

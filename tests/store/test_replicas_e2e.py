@@ -31,6 +31,7 @@ from spoor_dev.federation import (
     run_spoor_full,
     spoor_command,
 )
+from spoor_dev.officers import OfficerKeys
 from tests.store.backends import SchemaPerHome
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,10 +201,12 @@ class TestKilledReplica:
         tickets = pending["tickets"] if isinstance(pending, dict) else pending
         (ticket,) = tickets
         _kill(replicas.first)  # the replica that opened the ticket is gone
-        run_spoor(["officers", "add", "Adv. Njeri Wambui", "--role", "legal_officer",
-                   "--home", ke])  # fmt: skip
+        keys = OfficerKeys()
+        keys.enrol(lambda *a, env: run_spoor(list(a), env=env), "Adv. Njeri Wambui",
+                   "legal_officer", ke)  # fmt: skip
+        officer = "Adv. Njeri Wambui"
         run_spoor(["approvals", "approve", str(ticket["ticket_id"]), "--home", ke,
-                   "--officer", "Adv. Njeri Wambui"])  # fmt: skip
+                   "--officer", officer], env=keys.env(officer))  # fmt: skip
         replicas.point_requester_at(replicas.second)
         fetched = run_spoor(["disclose", "fetch", "--home", vn])
         released = re.search(r"(\d+) released item\(s\) fetched", fetched)
