@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 import policy as policy_lang
 from node.app import logs
 from node.app.lock import HomeInUse
 from node.cli.common import home_option, load_node
+from node.rpc import native_log
 from node.rpc.channels import peer_match_channels
+from node.rpc.handshakes import HandshakeWatch
+from node.rpc.refusals import AggregatedRefusals
 from node.rpc.server import build_node
 
 
@@ -38,7 +43,11 @@ def serve(
     log_json: bool | None,
 ) -> None:
     """Serve this node to its peers until SIGTERM/SIGINT, then drain in-flight calls and exit."""
-    logs.configure(level=log_level, json=log_json)
+    json_lines = (not sys.stderr.isatty()) if log_json is None else log_json
+    # gRPC's C core writes its own lines on fd 2 (failed handshakes among them): re-emit
+    # them as the node's structured lines. Before the first server, so its tracer applies.
+    native = native_log.capture()
+    logs.configure(level=log_level, json=json_lines, stream=native.stream)
     node_home, config = load_node(home)
     try:
         node = build_node(
@@ -54,8 +63,23 @@ def serve(
         raise click.ClickException(str(exc)) from exc
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"could not start: {exc}") from exc
+    # Failed handshakes on our port: one log line each, counted, audited per host and minute.
+    tls_refusals = AggregatedRefusals(
+        node_home.db_path, "tls.refused", "UNAVAILABLE", key_field="host"
+    )
+    metrics = node.metrics
+    native.watch = HandshakeWatch(
+        {node.port},
+        count=metrics.observe_handshake_failure if metrics is not None else None,
+        audit=tls_refusals,
+    )
     node.install_signal_handlers()
     node.start_background(node_home, config, watch_channels=peer_match_channels(node_home, config))
     ops = f"; ops port {node.ops_port}" if node.ops_port is not None else ""
-    click.echo(f"{config.agency_id} serving on port {node.port}{ops}", err=True)
+    ready = f"{config.agency_id} serving on port {node.port}{ops}"
+    if json_lines:
+        logs.get_logger("spoor.serve").info(ready)  # every line of a JSON log is JSON
+    else:
+        click.echo(ready, err=True)
     node.wait()
+    tls_refusals.flush()  # counts of the last window, written before the process ends

@@ -105,6 +105,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                 return body(peer, summary)
         except Exception as exc:
             if isinstance(exc, NotAPeer):
+                summary["peer_address"] = context.peer()[:128]
                 self._refused_caller(context, exc)
             error = classify(exc, request_id)
             status, level = error.code.name, error.log_level

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from spoor.federation.v1 import federation_pb2 as pb
 
+from node import audit, store
 from node.app.config import load_config
 from node.app.home import NodeHome
 from node.match.responder import PROTOCOL_VERSION
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
+from node.psi.messages import POINT_LENGTH
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.client import PeerCallFailed
 from node.rpc.quotas import PeerBusy, PeerQuotas, QuotaLimits
@@ -40,6 +44,35 @@ def match_request(elements: list[str]) -> pb.MatchRequest:
         psi_request=session.request_bytes,
         request_id=str(uuid.uuid4()),
     )
+
+
+def quota_audit(home: Path) -> list[dict[str, Any]]:
+    conn = store.connect(home / "node.db")
+    try:
+        assert audit.verify(conn).ok
+        rows = conn.execute(
+            "SELECT counterpart, status, details FROM audit_entries "
+            "WHERE event = 'quota.refused' ORDER BY seq"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [
+        {"counterpart": r["counterpart"], "status": r["status"], **json.loads(r["details"])}
+        for r in rows
+    ]
+
+
+def charged(home: Path, peer: str) -> int:
+    """Elements charged to ``peer`` by the matches it was served (match.served entries)."""
+    conn = store.connect(home / "node.db")
+    try:
+        rows = conn.execute(
+            "SELECT elements FROM audit_entries WHERE event = 'match.served' AND counterpart = ?",
+            (peer,),
+        ).fetchall()
+    finally:
+        conn.close()
+    return sum(int(r["elements"] or 0) for r in rows)
 
 
 class TestQuotaBookkeeping:
@@ -92,7 +125,9 @@ class TestFloodFromOnePeer:
     def test_another_peer_and_health_keep_succeeding(
         self, agencies: dict[str, Path], server: RunningNode
     ) -> None:
-        """While vn-customs floods, mz-pgr's lookups and every health probe succeed."""
+        """While vn-customs floods, mz-pgr's lookups and every health probe succeed; the
+        refused calls are audited per peer and share with their elements, never one entry
+        per call, and none is charged."""
         big = [f"v{KEY_SCHEME_VERSION}|phone|+2547{i:08d}" for i in range(3000)]
         flood_requests = [match_request(big) for _ in range(FLOOD_CALLS)]
         flood_codes: list[str] = []
@@ -133,3 +168,21 @@ class TestFloodFromOnePeer:
         # The flood got its fair share and no more: the rest was refused at once.
         assert "RESOURCE_EXHAUSTED" in flood_codes
         assert 1 <= flood_codes.count("OK") < FLOOD_CALLS
+
+        server.stop()  # writes the counts still pending in the window
+        refused = flood_codes.count("RESOURCE_EXHAUSTED")
+        entries = quota_audit(agencies["ke-kws"])
+        assert {e["counterpart"] for e in entries} == {"vn-customs"}
+        # At most two entries per share (the first at once, the rest counted): bounded.
+        assert 1 <= len(entries) <= 2 * len({e["reason"] for e in entries}) < refused
+        assert sum(e["failures"] for e in entries) == refused
+        # The elements each refused call carried: its size in points, as admission counts them.
+        per_call = {len(r.psi_request) // POINT_LENGTH for r in flood_requests}
+        assert len(per_call) == 1
+        assert per_call.pop() >= len(big)
+        assert sum(e["elements"] for e in entries) == refused * (
+            len(flood_requests[0].psi_request) // POINT_LENGTH
+        )
+        assert {e["charged"] for e in entries} == {0}
+        assert {e["status"] for e in entries} == {"RESOURCE_EXHAUSTED"}
+        assert charged(agencies["ke-kws"], "vn-customs") == flood_codes.count("OK") * len(big)
