@@ -20,6 +20,7 @@ from rich.panel import Panel
 from spoor_dev import generate
 from spoor_dev.demo_disclosure import disclosure_step
 from spoor_dev.federation import Agency, Federation, run_spoor_full
+from spoor_dev.officers import OfficerKeys
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATA = ROOT / "deploy" / "demo"
@@ -71,6 +72,7 @@ class Demo:
         self.console = console
         self.federation = Federation(root, AGENCIES)
         self.work = root / "_files"
+        self.officers = OfficerKeys()
 
     def home(self, agency_id: str) -> str:
         return str(self.federation.home(agency_id))
@@ -79,11 +81,15 @@ class Demo:
         self.console.print()
         self.console.print(Panel(text or title, title=f"[bold]{title}", expand=True))
 
-    def spoor(self, *args: str, show: bool = True, check: bool = True) -> str:
+    def spoor(
+        self, *args: str, show: bool = True, check: bool = True, env: dict[str, str] | None = None
+    ) -> str:
         """Run a ``spoor`` command as a user would, echoing it and (if ``show``) its output."""
         if show:
             self.console.print(f"[dim]$ spoor {' '.join(args)}[/dim]")
-        result = run_spoor_full(args, check=check, env={"COLUMNS": "180", "NO_COLOR": "1"})
+        result = run_spoor_full(
+            args, check=check, env={"COLUMNS": "180", "NO_COLOR": "1", **(env or {})}
+        )
         if show:
             for text in (result.stdout, result.stderr if result.returncode else ""):
                 if text.strip():
@@ -108,7 +114,7 @@ class Demo:
             self.spoor("policy", "check", str(self.federation.home(agency.agency_id) / "policy"))
         self.spoor("peers", "list", "--home", self.home("vn-customs"))
         for name, role in KWS_OFFICERS:
-            self.spoor("officers", "add", name, "--role", role, "--home", self.home("ke-kws"))
+            self.officers.enrol(self.spoor, name, role, self.home("ke-kws"))
 
     def import_records(self) -> None:
         self.step(

@@ -101,6 +101,7 @@ def disclosure_step(demo: Demo) -> None:
             kws,
             "--officer",
             "Adv. Njeri Wambui",
+            env=demo.officers.env("Adv. Njeri Wambui"),
         )
     demo.console.print("\n[bold]Viet Nam Customs fetches what was released and exports it.[/bold]")
     demo.spoor("disclose", "fetch", "--home", vn)
@@ -200,7 +201,10 @@ def disclosure_step(demo: Demo) -> None:
     tickets = pending_tickets(demo, "ke-kws")
     if tickets:
         first = str(tickets[0]["ticket_id"])
-        demo.spoor("approvals", "approve", first, "--home", kws, "--officer", "Adv. Njeri Wambui")
+        demo.spoor(
+            "approvals", "approve", first, "--home", kws, "--officer", "Adv. Njeri Wambui",
+            env=demo.officers.env("Adv. Njeri Wambui"),
+        )  # fmt: skip
         demo.console.print("[dim]The same officer cannot give the second approval:[/dim]")
         demo.spoor(
             "approvals",
@@ -211,13 +215,15 @@ def disclosure_step(demo: Demo) -> None:
             "--officer",
             "Adv. Njeri Wambui",
             check=False,
+            env=demo.officers.env("Adv. Njeri Wambui"),
         )
         for ticket in tickets:
             tid = str(ticket["ticket_id"])
             if tid != first:
                 demo.spoor(
-                    "approvals", "approve", tid, "--home", kws, "--officer", "Adv. Njeri Wambui"
-                )
+                    "approvals", "approve", tid, "--home", kws, "--officer", "Adv. Njeri Wambui",
+                    env=demo.officers.env("Adv. Njeri Wambui"),
+                )  # fmt: skip
             demo.spoor(
                 "approvals",
                 "approve",
@@ -226,6 +232,7 @@ def disclosure_step(demo: Demo) -> None:
                 kws,
                 "--officer",
                 "Col. Peter Otieno",
+                env=demo.officers.env("Col. Peter Otieno"),
             )
     demo.spoor("disclose", "status", "--home", pgr)
 

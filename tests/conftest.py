@@ -93,3 +93,18 @@ def _fresh_logging() -> Iterator[None]:
     structlog.reset_defaults()
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with minimal cost in-process: the suite enrols many officers on 2 cores.
+
+    Production keeps argon2-cffi's RFC 9106 defaults; subprocess tests use them too.
+    """
+    from argon2 import PasswordHasher
+
+    from node.officers import credentials
+
+    monkeypatch.setattr(
+        credentials, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )

@@ -20,6 +20,7 @@ EXPECTED = {
     "disclose",
     "approvals",
     "officers",
+    "console",
     "audit",
     "stats",
     "status",

@@ -21,6 +21,15 @@ MODULES = [
     "spoor.federation.v1.witness_pb2_grpc",
     "pkcs11",
     "prometheus_client",
+    "starlette.applications",
+    "jinja2",
+    "uvicorn",
+    "multipart",
+    "argon2",
+    "pyotp",
+    "babel.messages.pofile",
+    "segno",
+    "fpdf",
 ]
 
 PINS = {
@@ -34,13 +43,26 @@ PINS = {
     "grpcio-tools": "1.72.1",
     "python-pkcs11": "0.10.1",
     "prometheus-client": "0.26.0",
+    # The console and officer credentials.
+    "starlette": "1.10.0",
+    "jinja2": "3.1.6",
+    "uvicorn": "0.54.0",
+    "python-multipart": "0.0.34",
+    "argon2-cffi": "25.1.0",
+    "pyotp": "2.12.1",
+    "babel": "2.19.0",
+    "segno": "1.6.6",
+    "fpdf2": "2.8.9",
+    "httpx": "0.28.1",
+    "aiosmtpd": "1.4.6",
+    "playwright": "1.65.2",
 }
 
 
 class TestDependencySet:
     @pytest.mark.parametrize("module", MODULES)
     def test_imports(self, module: str) -> None:
-        """Every PSI, protobuf and gRPC module the node uses imports under the pinned protobuf."""
+        """Every PSI, protobuf, gRPC and console module the node uses imports with these pins."""
         assert importlib.import_module(module) is not None
 
     @pytest.mark.parametrize(("dist", "pinned"), sorted(PINS.items()))

@@ -121,6 +121,9 @@ class PolicyConfig:
     """Where the agency's release policy lives (relative to the node home)."""
 
     path: str = "policy"
+    # Edited files go live only when an officer activates them (console or CLI);
+    # false: the running node activates any edit that checks clean and passes its tests.
+    officer_activation: bool = False
 
 
 @dataclass
@@ -143,6 +146,23 @@ class DisclosureConfig:
 
 
 @dataclass
+class ConsoleConfig:
+    """The legal officers' web console on the admin port (``spoor serve`` / ``spoor console``)."""
+
+    enabled: bool = False
+    # Loopback by default; any other address is served over TLS with the node certificate.
+    listen: str = "127.0.0.1:8710"
+    session_minutes: int = 30
+    # Reminders this many hours before a ticket's deadline (webhook and/or e-mail).
+    remind_hours_before: int = 12
+    reminder_webhook: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    mail_from: str = ""
+    mail_to: str = ""
+
+
+@dataclass
 class NodeConfig:
     """The whole of spoor.toml."""
 
@@ -158,6 +178,7 @@ class NodeConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     @property
     def max_message_bytes(self) -> int:
@@ -181,6 +202,7 @@ _SECTIONS: dict[str, type] = {
     "policy": PolicyConfig,
     "audit": AuditConfig,
     "disclosure": DisclosureConfig,
+    "console": ConsoleConfig,
 }
 _TOP_LEVEL = {"agency_id": str, "country": str, "display_name": str}
 
@@ -255,6 +277,8 @@ def load_config(home: NodeHome) -> NodeConfig:  # noqa: PLR0912 - one branch per
         raise ConfigError(path, "limits.max_elements_per_request", "must be at least 1")
     if config.psi.workers < 1:
         raise ConfigError(path, "psi.workers", "must be at least 1")
+    if not 1 <= config.console.session_minutes <= 24 * 60:
+        raise ConfigError(path, "console.session_minutes", "must be between 1 and 1440")
     if config.setups.epoch_hours <= 0:
         raise ConfigError(path, "setups.epoch_hours", "must be positive (24 is the default)")
     if not 1 <= config.setups.base_shards <= 65536 or not 1 <= config.setups.delta_shards <= 4096:

@@ -208,7 +208,11 @@ def _build(
 ) -> RunningNode:
     # The store is upgraded (or a newer one refused) before anything is served.
     store.ensure_current(home.db_path)
-    policies = PolicyHolder(home.root / config.policy.path, home.db_path)
+    policies = PolicyHolder(
+        home.root / config.policy.path,
+        home.db_path,
+        officer_activation=config.policy.officer_activation,
+    )
     policies.load_initial()
     pool = PsiPool(max_workers=config.psi.workers, timeout_s=config.psi.timeout_seconds)
     metrics = NodeMetrics(

@@ -11,6 +11,12 @@ Every activation is audited as ``policy.loaded`` with who activated it and a
 copy of the files is kept in ``policy-history/`` (see
 :mod:`node.app.policy_history`). Who: the authenticated officer id when the
 caller gives one (``officer_id``), else the operating-system user (``os:<name>``).
+
+With ``officer_activation`` (``[policy] officer_activation = true``) a running
+node never activates edited files by itself: it serves the version an officer
+last activated (the console's review, ``spoor policy activate`` or
+``rollback``, each of which records it in the history) and follows the next
+one. Edited files wait, logged, until an officer activates them.
 """
 
 from __future__ import annotations
@@ -61,10 +67,20 @@ def activator(officer_id: str | None) -> str:
 class PolicyHolder:
     """The agency's policy, reloaded when its files change."""
 
-    def __init__(self, path: Path, db_path: Path, history: PolicyHistory | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        db_path: Path,
+        history: PolicyHistory | None = None,
+        *,
+        officer_activation: bool = False,
+    ) -> None:
         self.path = path
         self.db_path = db_path
         self.history = history or PolicyHistory.beside(db_path)
+        self.officer_activation = officer_activation
+        self._waiting: str | None = None  # the last edited version logged as waiting
+        self._refused_version: str | None = None  # an officer's version that failed its vet
         self._lock = threading.Lock()
         self._policy: policy_lang.Policy | None = None
         self._version: str | None = None
@@ -72,6 +88,9 @@ class PolicyHolder:
 
     def load_initial(self, officer_id: str | None = None) -> policy_lang.Policy:
         """Load the policy at start-up; raises ``policy.PolicyError`` if it may not go live."""
+        active = self.history.active()
+        if self.officer_activation and active is not None:
+            return self._serve_activated(active.version, at_start=True)
         fingerprint = _fingerprint(self.path)
         tree = policy_tree(self.path)
         try:
@@ -83,6 +102,24 @@ class PolicyHolder:
             self._fingerprint = fingerprint
         self._activate(loaded, tree, "start", officer_id)
         return loaded
+
+    def activate_files(self, officer_id: str, reason: str = "activate") -> str:
+        """Check, test and put the files now in the directory in force in an officer's name.
+
+        Returns the version now active; raises ``policy.PolicyError`` (the
+        refusal recorded and audited) when they may not go live.
+        """
+        fingerprint = _fingerprint(self.path)
+        tree = policy_tree(self.path)
+        try:
+            loaded, _ = vet_policy(self.path)
+        except policy_lang.PolicyError as exc:
+            self._refused(version_of(tree), exc, officer_id, serving=None)
+            raise
+        with self._lock:
+            self._fingerprint = fingerprint
+        self._activate(loaded, tree, reason, officer_id)
+        return version_of(tree)
 
     def current(self) -> policy_lang.Policy:
         with self._lock:
@@ -96,8 +133,53 @@ class PolicyHolder:
         with self._lock:
             return self._version
 
+    def _serve_activated(self, version: str, *, at_start: bool = False) -> policy_lang.Policy:
+        """Serve the kept copy of the version an officer activated (checked and tested again)."""
+        kept = self.history.path_of(version)
+        if kept is None:
+            raise ServiceUnavailable(f"the active policy version {version} is not kept")
+        tree = policy_tree(kept)
+        loaded, _ = vet_policy(kept)  # raises PolicyError: at start fatal, later refused
+        self._activate(loaded, tree, "start" if at_start else "reload", None)
+        on_disk = version_of(policy_tree(self.path)) if self.path.exists() else None
+        if on_disk != version:
+            self._note_waiting(on_disk)
+        return loaded
+
+    def _note_waiting(self, version: str | None) -> None:
+        if version is not None and version not in (self._waiting, self._version):
+            self._waiting = version
+            log.warning(
+                "policy files changed; they go live only when an officer activates them "
+                "(console review, or 'spoor policy activate')",
+                version=version,
+                serving=self._version,
+            )
+
+    def _follow_officers(self) -> bool:
+        """Officer activation: switch when the history names another active version."""
+        active = self.history.active()
+        if active is None or active.version == self._version:
+            self._note_waiting(
+                version_of(policy_tree(self.path)) if _fingerprint(self.path) else None
+            )
+            return False
+        if active.version == self._refused_version:
+            return False  # refused once already; logged and audited then
+        try:
+            self._serve_activated(active.version)
+        except policy_lang.PolicyError as exc:
+            self._refused_version = active.version
+            with self._lock:
+                serving = self._policy
+            self._refused(active.version, exc, None, serving=serving)
+            return False
+        return True
+
     def maybe_reload(self, officer_id: str | None = None) -> bool:
         """Reload if the files changed; returns True if a new policy took effect."""
+        if self.officer_activation:
+            return self._follow_officers()
         fingerprint = _fingerprint(self.path)
         with self._lock:
             if fingerprint == self._fingerprint or not fingerprint:

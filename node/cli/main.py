@@ -23,6 +23,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("node.cli.disclose_cmd", "disclose"),
     ("node.cli.approvals_cmd", "approvals"),
     ("node.cli.officers_cmd", "officers_group"),
+    ("node.cli.console_cmd", "console"),
     ("node.cli.audit_cmd", "audit"),
     ("node.cli.audit_cmd", "stats"),
     ("node.cli.status_cmd", "status"),

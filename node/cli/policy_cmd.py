@@ -1,4 +1,4 @@
-"""``spoor policy``: check, test, explain and diff release policies; status, history, rollback.
+"""``spoor policy``: check, test, explain and diff policies; status, history, activate, rollback.
 
 Exit codes: 0 all good, 1 the policy has problems or cases fail, 2 usage errors
 (wrong options, unreadable request or record files).
@@ -16,7 +16,7 @@ import click
 import yaml
 
 from node.app.home import NodeHome
-from node.cli.policy_versions_cmd import history, rollback, status
+from node.cli.policy_versions_cmd import activate, history, rollback, status
 from policy import (
     Policy,
     PolicyError,
@@ -103,6 +103,7 @@ def policy() -> None:
 
 policy.add_command(status)
 policy.add_command(history)
+policy.add_command(activate)
 policy.add_command(rollback)
 
 

@@ -1,7 +1,10 @@
-"""``spoor policy status``, ``history`` and ``rollback``: which policy version is live, and why.
+"""``spoor policy status``, ``history``, ``activate`` and ``rollback``: which version is live.
 
-Exit codes as for the other policy commands: 0 done, 1 the version may not go
-live (nothing changed), 2 usage errors (unknown version, not a node home).
+``activate`` and ``rollback`` put a version in force, so they need an officer
+signed in with password and TOTP code (as ``spoor approvals approve`` does);
+the history and the audit trail record the officer's id. Exit codes as for the
+other policy commands: 0 done, 1 the version may not go live or the officer was
+not signed in (nothing changed), 2 usage errors (unknown version, not a node home).
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from pathlib import Path
 
 import click
 
+from node import store
 from node.app.home import NodeHome
 from node.app.policy_history import Activation, PolicyHistory, policy_tree, version_of
-from node.app.policy_holder import activator, audit_policy_event, now_iso
+from node.app.policy_holder import PolicyHolder, audit_policy_event, now_iso
 from node.cli.common import home_option, load_node
+from node.cli.credentials_input import credentials_options, sign_in
+from node.officers import credentials
 from policy import PolicyError
 from policy.activation import vet_policy
 
@@ -87,16 +93,61 @@ def history(home: str | None) -> None:
         click.echo(_line(entry, active=i == 0))
 
 
+def _signed_in(home: NodeHome, officer: str, from_stdin: bool) -> credentials.AuthenticatedOfficer:
+    with store.opened(home.db_path) as conn:
+        return sign_in(conn, officer, from_stdin)
+
+
+def _print_problems(what: str, exc: PolicyError) -> None:
+    for p in exc.problems:
+        click.secho(p.format(), fg="red", err=True)
+    click.secho(
+        f"{what} may not go live: {len(exc.problems)} problem(s); nothing was changed.",
+        fg="red",
+        err=True,
+    )
+
+
+@click.command("activate")
+@home_option
+@credentials_options
+def activate(home: str | None, officer: str, credentials_stdin: bool) -> None:
+    """Put the files now in the policy directory in force, in your name.
+
+    They are checked and their case tables run first; if they may not go live,
+    nothing changes (the refusal is recorded, as 'spoor policy status' shows).
+    The activation is audited with your officer id.
+    """
+    node_home, policy_path, kept = _node(home)
+    signed_in = _signed_in(node_home, officer, credentials_stdin)
+    active = kept.active()
+    on_disk = policy_tree(policy_path) if policy_path.exists() else {}
+    if active is not None and active.version == version_of(on_disk):
+        click.echo(f"version {active.version} is already active; nothing to do.")
+        return
+    holder = PolicyHolder(policy_path, node_home.db_path, kept)
+    try:
+        version = holder.activate_files(signed_in.officer_id)
+    except PolicyError as exc:
+        _print_problems(f"the files in {policy_path}", exc)
+        sys.exit(EXIT_PROBLEMS)
+    click.echo(
+        f"version {version} is active, activated by {signed_in.name} ({signed_in.officer_id}); "
+        "a running node picks it up at its next policy check."
+    )
+
+
 @click.command("rollback")
 @click.argument("version")
 @home_option
-def rollback(version: str, home: str | None, officer_id: str | None = None) -> None:
+@credentials_options
+def rollback(version: str, home: str | None, officer: str, credentials_stdin: bool) -> None:
     """Put a kept policy VERSION back in force (see 'spoor policy history').
 
     The version is checked and its case tables run again first, as for any
     activation; if it may not go live today (an instrument or assurance expired
     since), nothing changes. The files now in the policy directory are kept in
-    the history too. The rollback is audited with who did it.
+    the history too. The rollback is audited with the signed-in officer's id.
     """
     node_home, policy_path, kept = _node(home)
     source = kept.path_of(version.strip().lower())
@@ -104,17 +155,11 @@ def rollback(version: str, home: str | None, officer_id: str | None = None) -> N
         raise click.BadParameter(
             f"no kept version {version!r}; 'spoor policy history' lists them", param_hint="VERSION"
         )
+    signed_in = _signed_in(node_home, officer, credentials_stdin)
     try:
         loaded, _ = vet_policy(source)
     except PolicyError as exc:
-        for p in exc.problems:
-            click.secho(p.format(), fg="red", err=True)
-        click.secho(
-            f"version {source.name} may not go live: {len(exc.problems)} problem(s); "
-            "nothing was changed.",
-            fg="red",
-            err=True,
-        )
+        _print_problems(f"version {source.name}", exc)
         sys.exit(EXIT_PROBLEMS)
     active = kept.active()
     on_disk = policy_tree(policy_path) if policy_path.exists() else None
@@ -125,7 +170,7 @@ def rollback(version: str, home: str | None, officer_id: str | None = None) -> N
         current = kept.keep(on_disk)
         click.echo(f"the files now in {policy_path} are kept as version {current}")
     _replace_directory(source, policy_path)
-    by = activator(officer_id)
+    by = signed_in.officer_id
     entry = Activation(
         source.name,
         loaded.digest,
@@ -144,7 +189,8 @@ def rollback(version: str, home: str | None, officer_id: str | None = None) -> N
         actor=by,
     )
     click.echo(
-        f"version {source.name} (digest {loaded.digest[:12]}) is active; "
+        f"version {source.name} (digest {loaded.digest[:12]}) is active, put back by "
+        f"{signed_in.name} ({signed_in.officer_id}); "
         "a running node picks it up at its next policy check."
     )
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+import threading
+from typing import TYPE_CHECKING
 
 import click
 
 import policy as policy_lang
 from node.app import logs
+from node.app.config import NodeConfig
+from node.app.home import NodeHome
 from node.app.lock import HomeInUse
 from node.cli.common import home_option, load_node
 from node.rpc import native_log
@@ -15,6 +19,9 @@ from node.rpc.channels import peer_match_channels
 from node.rpc.handshakes import HandshakeWatch
 from node.rpc.refusals import AggregatedRefusals
 from node.rpc.server import build_node
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 @click.command("serve")
@@ -75,11 +82,72 @@ def serve(
     )
     node.install_signal_handlers()
     node.start_background(node_home, config, watch_channels=peer_match_channels(node_home, config))
+    console = _start_console(node_home, config, json_lines)
+    stop_reminders = _start_reminders(node_home, config)
     ops = f"; ops port {node.ops_port}" if node.ops_port is not None else ""
-    ready = f"{config.agency_id} serving on port {node.port}{ops}"
+    _say(f"{config.agency_id} serving on port {node.port}{ops}", json_lines)
+    try:
+        node.wait()
+    finally:
+        stop_reminders.set()
+        if console is not None:
+            console.should_exit = True
+        tls_refusals.flush()  # counts of the last window, written before the process ends
+
+
+def _say(text: str, json_lines: bool) -> None:
+    """A start-up message for the operator: a log line when the log is JSON (all of it is)."""
     if json_lines:
-        logs.get_logger("spoor.serve").info(ready)  # every line of a JSON log is JSON
+        logs.get_logger("spoor.serve").info(text)
     else:
-        click.echo(ready, err=True)
-    node.wait()
-    tls_refusals.flush()  # counts of the last window, written before the process ends
+        click.echo(text, err=True)
+
+
+REMINDER_INTERVAL_SECONDS = 600
+
+
+def _start_reminders(node_home: NodeHome, config: NodeConfig) -> threading.Event:
+    """Every ten minutes, remind officers of tickets nearing their deadline (if configured)."""
+    from node import store
+    from node.app.logs import get_logger
+    from node.disclosure import reminders
+
+    stop = threading.Event()
+    c = config.console
+    settings = reminders.ReminderSettings(
+        c.remind_hours_before, c.reminder_webhook, c.smtp_host, c.smtp_port, c.mail_from, c.mail_to
+    )
+    if not settings.enabled:
+        return stop
+    log = get_logger("spoor.reminders")
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                with store.opened(node_home.db_path) as conn:
+                    sent = reminders.send(conn, config.agency_id, settings, node_home.root)
+                if sent:
+                    log.info("ticket reminders sent", tickets=len(sent))
+            except (OSError, ValueError) as exc:
+                log.warning("ticket reminders could not be sent", error=str(exc))
+            stop.wait(REMINDER_INTERVAL_SECONDS)
+
+    threading.Thread(target=loop, name="spoor-reminders", daemon=True).start()
+    return stop
+
+
+def _start_console(
+    node_home: NodeHome, config: NodeConfig, json_lines: bool
+) -> uvicorn.Server | None:
+    """The web console on its admin port, when ``[console] enabled = true``."""
+    if not config.console.enabled:
+        return None
+    from node.web.server import ConsoleAddressError, console_server, start_in_thread
+
+    try:
+        server = console_server(node_home, config)
+    except ConsoleAddressError as exc:
+        raise click.ClickException(str(exc)) from exc
+    start_in_thread(server)
+    _say(f"console on {config.console.listen}", json_lines)
+    return server

@@ -26,6 +26,7 @@ from typing import Any
 from node import audit, officers, store
 from node.disclosure.model import iso, now_utc, parse_iso
 from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
+from node.officers.credentials import AuthenticatedOfficer
 from node.store import Connection
 from node.store import records as record_store
 from node.store import tickets as repo
@@ -265,14 +266,14 @@ def _record_action(
 def approve(
     conn: Connection,
     ticket_id: str,
-    officer: str,
+    signed_in: AuthenticatedOfficer,
     *,
     note: str | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Record one officer's approval; the ticket is approved once enough officers agree."""
     moment = now or now_utc()
-    officer = _name("officer", officer)
+    officer = _name("officer", signed_in.name)
     note = _note("note", note)
     with store.transaction(conn):
         ticket = get_ticket(conn, ticket_id, moment)
@@ -323,6 +324,7 @@ def approve(
             status="APPROVED" if final else "APPROVAL_RECORDED",
             details={
                 "ticket_id": ticket.ticket_id,
+                "officer_id": signed_in.officer_id,
                 "disclosure_id": ticket.disclosure_id,
                 "round": ticket.round,
                 "approvals": len(approvers),
@@ -339,14 +341,14 @@ def approve(
 def deny(
     conn: Connection,
     ticket_id: str,
-    officer: str,
+    signed_in: AuthenticatedOfficer,
     *,
     reason: str,
     now: datetime | None = None,
 ) -> Ticket:
     """Refuse a ticket; the requester sees only ``NOT_RELEASABLE``, never the reason."""
     moment = now or now_utc()
-    officer = _name("officer", officer)
+    officer = _name("officer", signed_in.name)
     why = _note("reason", reason, required=True)
     with store.transaction(conn):
         ticket = get_ticket(conn, ticket_id, moment)
@@ -379,6 +381,7 @@ def deny(
             status="DENIED",
             details={
                 "ticket_id": ticket.ticket_id,
+                "officer_id": signed_in.officer_id,
                 "disclosure_id": ticket.disclosure_id,
                 "round": ticket.round,
                 "role": role,
@@ -392,7 +395,7 @@ def deny(
 def reopen(
     conn: Connection,
     ticket_id: str,
-    officer: str,
+    signed_in: AuthenticatedOfficer,
     *,
     deadline_hours: int,
     note: str | None = None,
@@ -400,7 +403,7 @@ def reopen(
 ) -> Ticket:
     """Give an overdue, denied or expired ticket a new deadline and a fresh round."""
     moment = now or now_utc()
-    officer = _name("officer", officer)
+    officer = _name("officer", signed_in.name)
     note = _note("note", note)
     if not 1 <= deadline_hours <= MAX_REOPEN_HOURS:
         raise InvalidRequest("deadline_hours", f"must be between 1 and {MAX_REOPEN_HOURS}")
@@ -444,6 +447,7 @@ def reopen(
             status="REOPENED",
             details={
                 "ticket_id": ticket.ticket_id,
+                "officer_id": signed_in.officer_id,
                 "disclosure_id": ticket.disclosure_id,
                 "round": new_round,
                 "previous_status": ticket.state,

@@ -51,6 +51,7 @@ from node.match.budget import BudgetExceeded
 from node.match.limits import CounterpartRefused
 from node.match.plausibility import ImplausibleReply
 from node.match.responder import ChargedMalformedRequest, ChargedWorkFailed
+from node.officers import credentials
 from node.ops.backup import BackupError
 from node.ops.bundle import BundleError
 from node.pki import errors as pki_errors
@@ -282,6 +283,11 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     psi_errors.PsiError: _LOCAL,
     officers.OfficerNotAuthorized: _LOCAL,
     officers.RosterError: _LOCAL,
+    credentials.AuthenticationFailed: _LOCAL,
+    credentials.AccountLocked: _LOCAL,
+    credentials.CredentialError: _LOCAL,
+    credentials.SignInRequired: _LOCAL,
+    credentials.FormTokenRefused: _LOCAL,
     peers.PeerError: _LOCAL,
     ConfigError: _LOCAL,
     HomeInUse: _LOCAL,

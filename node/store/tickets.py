@@ -216,3 +216,18 @@ def statuses(conn: Connection) -> list[dict[str, Any]]:
     """``counterpart``, ``status`` and ``deadline`` of every ticket (for statistics)."""
     rows = conn.execute("SELECT counterpart, status, deadline FROM tickets")
     return [dict(r) for r in rows]
+
+
+def decisions_on_record(conn: Connection, record_id: str) -> list[Any]:
+    """Every decision on ``record_id`` with its request and ticket state, newest first."""
+    return list(
+        conn.execute(
+            "SELECT r.disclosure_id, r.requester, r.received_at, r.purpose, r.legal_basis, "
+            "r.case_reference, d.outcome, d.reason_code, d.fields, d.obligations, d.ticket_id, "
+            "t.status AS ticket_status FROM disclosure_decisions d "
+            "JOIN disclosure_requests r ON r.disclosure_id = d.disclosure_id "
+            "LEFT JOIN tickets t ON t.ticket_id = d.ticket_id "
+            "WHERE d.record_id = ? ORDER BY r.received_at DESC, d.position",
+            (record_id,),
+        ).fetchall()
+    )

@@ -228,3 +228,17 @@ def mark_reported(conn: Connection, hits: list[WatchHit], channel: str, at: str)
         "AND key_type=?",
         [(at, h.watch_id, h.peer, h.record_id, h.key_type) for h in hits],
     )
+
+
+def hits_with_state(conn: Connection, watch_id: str) -> list[tuple[WatchHit, bool]]:
+    """Every hit of one watchlist, newest first, each with whether it is still new.
+
+    New means not yet shown by ``spoor watch hits``; the console only reads,
+    so looking at hits there never takes them from the command line's report.
+    """
+    rows = conn.execute(
+        _HIT_SELECT.replace("SELECT ", "SELECT h.cli_reported_at IS NULL AS fresh, ", 1)
+        + "WHERE h.watch_id = ? ORDER BY h.found_at DESC, h.record_id, h.key_type",
+        (watch_id,),
+    ).fetchall()
+    return [(WatchHit(*(str(v) for v in tuple(r)[1:])), bool(r[0])) for r in rows]

@@ -51,9 +51,14 @@ class TestWheelContents:
         assert tops == {"node", "policy", "spoor", f"spoor-{project_version()}.dist-info"}
 
     def test_ships_the_files_the_node_reads_at_run_time(self, wheel: zipfile.ZipFile) -> None:
-        """The starter policy, the baseline policy library and the generated stubs are inside."""
+        """The starter policy, baseline library, generated stubs and console files are inside."""
         names = set(wheel.namelist())
         assert "node/templates/starter-policy.yaml" in names
+        # The console: templates, the vendored htmx with its licence, the catalogues.
+        assert "node/web/templates/base.html" in names
+        assert "node/web/static/htmx.min.js" in names
+        assert "node/web/static/htmx-LICENSE.txt" in names
+        assert "node/web/locale/zh/LC_MESSAGES/spoor.po" in names
         assert any(n.startswith("policy/baseline/") and n.endswith(".yaml") for n in names)
         assert "spoor/federation/v1/federation_pb2_grpc.py" in names
 

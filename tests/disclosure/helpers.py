@@ -20,6 +20,7 @@ from node.records.model import IdentityDocument, Record, SpeciesItem
 from node.rpc import wire
 from node.store import matches
 from node.store import records as record_store
+from tests.officers_support import enrol
 
 DATA = Path(__file__).parent / "data"
 POLICY_DIR = DATA / "policy"
@@ -139,6 +140,7 @@ def make_responder(root: Path, now: datetime | None = None) -> ResponderNode:
         record_store.upsert(conn, RECORDS)
         for name in OFFICERS:
             officers.add(conn, name, ("legal_officer",), actor="test")
+    enrol(conn, OFFICERS)
     config = NodeConfig(agency_id=RESPONDER, country="KE")
     policies = PolicyHolder(POLICY_DIR, db_path)
     policies.load_initial()

@@ -12,8 +12,10 @@ from click.testing import CliRunner, Result
 from node.app.config import save_config
 from node.app.home import NodeHome
 from node.cli.approvals_cmd import approvals
+from node.cli.credentials_input import PASSWORD_ENV, TOTP_ENV
 from node.cli.disclose_cmd import disclose
 from tests.disclosure.helpers import IVORY, SUSPECT, ResponderNode, key_of, make_responder
+from tests.officers_support import PASSWORD, code
 
 
 @pytest.fixture
@@ -26,8 +28,16 @@ def home(tmp_path: Path) -> Iterator[tuple[str, ResponderNode]]:
         node.conn.close()
 
 
-def run(group: object, *args: str) -> Result:
-    return CliRunner().invoke(group, list(args))  # type: ignore[arg-type]
+def run(group: object, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(group, list(args), env=env)  # type: ignore[arg-type]
+
+
+def as_officer(node: ResponderNode, name: str, steps_ahead: int = 0) -> dict[str, str]:
+    """The environment an automated caller sets: password and a fresh TOTP code."""
+    return {
+        PASSWORD_ENV: PASSWORD,
+        TOTP_ENV: code(node.conn, name, steps_ahead),
+    }
 
 
 def pending(node: ResponderNode) -> str:
@@ -45,10 +55,16 @@ class TestApprovalsCommands:
         assert [(t["ticket_id"], t["state"], t["approvals_needed"]) for t in listed] == [
             (ticket, "pending", 2)
         ]
-        first = run(approvals, "approve", ticket, "--home", path, "--officer", "Adv. Wanjiru")
+        first = run(
+            approvals, "approve", ticket, "--home", path, "--officer", "Adv. Wanjiru",
+            env=as_officer(node, "Adv. Wanjiru"),
+        )  # fmt: skip
         assert first.exit_code == 0
         assert "a second, different officer must approve" in first.output
-        second = run(approvals, "approve", ticket, "--home", path, "--officer", "Adv. Kamau")
+        second = run(
+            approvals, "approve", ticket, "--home", path, "--officer", "Adv. Kamau",
+            env=as_officer(node, "Adv. Kamau"),
+        )  # fmt: skip
         assert "approved by Adv. Wanjiru, Adv. Kamau" in second.output
         assert json.loads(run(approvals, "list", "--home", path, "--json").output) == []
 
@@ -60,10 +76,16 @@ class TestApprovalsCommands:
         ticket = pending(node)
         wide = run(approvals, "list", "--wide", "--home", path)
         assert ticket in wide.output
-        first = run(approvals, "approve", ticket[:6], "--home", path, "--officer", "Adv. Wanjiru")
+        first = run(
+            approvals, "approve", ticket[:6], "--home", path, "--officer", "Adv. Wanjiru",
+            env=as_officer(node, "Adv. Wanjiru"),
+        )  # fmt: skip
         assert first.exit_code == 0, first.output
         assert "a second, different officer must approve" in first.output
-        wrong = run(approvals, "approve", "T-zzz", "--home", path, "--officer", "Adv. Kamau")
+        wrong = run(
+            approvals, "approve", "T-zzz", "--home", path, "--officer", "Adv. Kamau",
+            env=as_officer(node, "Adv. Kamau"),
+        )  # fmt: skip
         assert wrong.exit_code == 1
         assert "no ticket 'T-zzz'" in wrong.output
         assert node.count("ticket_approvals") == 1
@@ -72,8 +94,14 @@ class TestApprovalsCommands:
         """Approving twice as the same officer exits 1 saying nothing was changed."""
         path, node = home
         ticket = pending(node)
-        run(approvals, "approve", ticket, "--home", path, "--officer", "Adv. Wanjiru")
-        again = run(approvals, "approve", ticket, "--home", path, "--officer", "Adv. Wanjiru")
+        run(
+            approvals, "approve", ticket, "--home", path, "--officer", "Adv. Wanjiru",
+            env=as_officer(node, "Adv. Wanjiru"),
+        )  # fmt: skip
+        again = run(
+            approvals, "approve", ticket, "--home", path, "--officer", "Adv. Wanjiru",
+            env=as_officer(node, "Adv. Wanjiru", steps_ahead=1),
+        )  # fmt: skip
         assert again.exit_code == 1
         assert "already approved" in again.output
         assert "Nothing was changed" in again.output
@@ -92,6 +120,7 @@ class TestApprovalsCommands:
             "Adv. Wanjiru",
             "--reason",
             "insufficient justification",
+            env=as_officer(node, "Adv. Wanjiru"),
         )
         assert denied.exit_code == 0
         assert "not releasable" in denied.output
@@ -105,6 +134,7 @@ class TestApprovalsCommands:
             "Adv. Kamau",
             "--deadline-hours",
             "12",
+            env=as_officer(node, "Adv. Kamau"),
         )
         assert reopened.exit_code == 0
         assert "round 2" in reopened.output
@@ -121,8 +151,9 @@ class TestApprovalsCommands:
         assert result.exit_code == 1
         assert "no ticket 'T-000000000000'" in result.output
         deny = run(
-            approvals, "deny", "T-000000000000", "--home", path, "--officer", "A", "--reason", "r"
-        )
+            approvals, "deny", "T-000000000000", "--home", path, "--officer", "Adv. A",
+            "--reason", "r", env=as_officer(node, "Adv. A"),
+        )  # fmt: skip
         assert deny.exit_code == 1
         assert node.count("ticket_approvals") == 0
 
@@ -158,3 +189,17 @@ class TestDiscloseCommands:
         assert out.read_text(encoding="utf-8-sig").startswith("counterpart,disclosure_id")
         purged = run(disclose, "purge-expired", "--home", path)
         assert "0 released item(s) past retention purged" in purged.output
+
+
+class TestShowInTheReadersLanguage:
+    def test_codes_in_french_justification_as_written(
+        self, home: tuple[str, ResponderNode]
+    ) -> None:
+        """'approvals show --lang fr' gives the codes' French labels; free text stays as written."""
+        path, node = home
+        ticket = pending(node)
+        shown = run(approvals, "show", ticket, "--home", path, "--lang", "fr")
+        assert shown.exit_code == 0, shown.output
+        assert "Finalité: Enquête pénale (criminal_investigation)" in shown.output
+        assert "affiché tel qu'écrit ; non traduit" in shown.output
+        assert "Container and passport linked to an ivory seizure" in shown.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from spoor_dev.federation import Agency, Federation, run_spoor, spoor_command
+from spoor_dev.officers import OfficerKeys
 from tests.disclosure.helpers import POLICY_DIR, RECORDS, RESPONDER
 
 pytestmark = pytest.mark.e2e
@@ -143,9 +145,13 @@ def test_release_approval_refusal_and_export(federation: Federation, tmp_path: P
     shown = run_spoor(["approvals", "show", ticket_id, "--home", kws])
     assert "suspects-two-officers" in shown
     assert "Nguyen Van Hung" in shown
+    keys = OfficerKeys()
     for officer in ("Adv. Wanjiru", "Adv. Kamau"):
-        run_spoor(["officers", "add", officer, "--home", kws, "--role", "legal_officer"])
-    run_spoor(["approvals", "approve", ticket_id, "--home", kws, "--officer", "Adv. Wanjiru"])
+        keys.enrol(lambda *a, env: run_spoor(list(a), env=env), officer, "legal_officer", kws)
+    run_spoor(
+        ["approvals", "approve", ticket_id, "--home", kws, "--officer", "Adv. Wanjiru"],
+        env=keys.env("Adv. Wanjiru"),
+    )
     again = subprocess.run(
         [
             *spoor_command(),
@@ -161,6 +167,7 @@ def test_release_approval_refusal_and_export(federation: Federation, tmp_path: P
         text=True,
         check=False,
         timeout=120,
+        env={**os.environ, **keys.env("Adv. Wanjiru")},
     )
     assert again.returncode == 1
     assert "already approved" in again.stderr
@@ -168,7 +175,10 @@ def test_release_approval_refusal_and_export(federation: Federation, tmp_path: P
     status = spoor_json("disclose", "status", "--home", vn, "--json")
     assert isinstance(status, list)
     assert {i["record_id"]: i["state"] for i in status}["VN-Q-1"] == "pending"
-    run_spoor(["approvals", "approve", ticket_id, "--home", kws, "--officer", "Adv. Kamau"])
+    run_spoor(
+        ["approvals", "approve", ticket_id, "--home", kws, "--officer", "Adv. Kamau"],
+        env=keys.env("Adv. Kamau"),
+    )
 
     fetched = run_spoor(["disclose", "fetch", "--home", vn])
     assert "1 released item(s) fetched" in fetched

@@ -29,6 +29,7 @@ from tests.disclosure.helpers import (
     key_of,
     make_requester_db,
 )
+from tests.officers_support import signed_in
 
 HITS = [
     ("VN-ROW-1", "passport", key_of(SUSPECT, "passport")),
@@ -128,8 +129,8 @@ class TestFollowUp:
         assert requester.refresh(req, channel, disclosure_id, fetch=True) == 0
         (item,) = [i for i in requester.sent_items(req) if i.record_id == "VN-ROW-1"]
         assert item.ticket_id is not None
-        tickets.approve(responder.conn, item.ticket_id, "Adv. Wanjiru")
-        tickets.approve(responder.conn, item.ticket_id, "Adv. Kamau")
+        tickets.approve(responder.conn, item.ticket_id, signed_in(responder.conn, "Adv. Wanjiru"))
+        tickets.approve(responder.conn, item.ticket_id, signed_in(responder.conn, "Adv. Kamau"))
         assert requester.refresh(req, channel, disclosure_id, fetch=False) == 0
         assert states(req)["VN-ROW-1"] == "released (fetch it)"
         assert requester.refresh(req, channel, disclosure_id, fetch=True) == 1
@@ -158,8 +159,8 @@ class TestFollowUp:
         assert pending_before >= 1
         (item,) = [i for i in requester.sent_items(req) if i.record_id == "VN-ROW-1"]
         assert item.ticket_id is not None
-        tickets.approve(responder.conn, item.ticket_id, "Adv. Wanjiru")
-        tickets.approve(responder.conn, item.ticket_id, "Adv. Kamau")
+        tickets.approve(responder.conn, item.ticket_id, signed_in(responder.conn, "Adv. Wanjiru"))
+        tickets.approve(responder.conn, item.ticket_id, signed_in(responder.conn, "Adv. Kamau"))
         requester.refresh(req, channel, disclosure_id, fetch=False)
         assert ours() == (released_before + 1, pending_before - 1)
         requester.refresh(req, channel, disclosure_id, fetch=True)  # no double counting

@@ -20,6 +20,7 @@ from tests.disclosure.helpers import (
     ResponderNode,
     key_of,
 )
+from tests.officers_support import signed_in
 
 SUSPECT_KEY = key_of(SUSPECT, "passport")
 IVORY_KEY = key_of(IVORY, "container")
@@ -69,8 +70,8 @@ class TestDecisions:
         assert len({i.ticket_id for i in answer.items}) == 1
         assert responder.count("tickets") == 1
         ticket_id = str(answer.items[0].ticket_id)
-        tickets.approve(responder.conn, ticket_id, "Adv. A")
-        tickets.approve(responder.conn, ticket_id, "Adv. B")
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. A"))
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. B"))
         fetched = responder.service.get_disclosure(
             "vn-customs", answer.disclosure_id, include_fields=True
         )

@@ -11,7 +11,9 @@ from node import officers, store
 from node.disclosure import DENY, NOT_RELEASABLE, PENDING_APPROVAL, RELEASE, tickets
 from node.disclosure.model import now_utc
 from node.errors import DisclosureNotFound, InvalidRequest, TicketStateConflict
+from node.officers.credentials import AuthenticatedOfficer, AuthenticationFailed
 from tests.disclosure.helpers import REQUESTER, SUSPECT, ResponderNode, key_of
+from tests.officers_support import PASSWORD, enrol, signed_in
 
 SUSPECT_KEY = key_of(SUSPECT, "passport")
 
@@ -25,6 +27,12 @@ def pending_ticket(responder: ResponderNode) -> tuple[str, str]:
     return answer.disclosure_id, item.ticket_id
 
 
+def officers_auth(responder: ResponderNode, name: str) -> AuthenticatedOfficer:
+    from node.officers.credentials import authenticate
+
+    return authenticate(responder.conn, name, PASSWORD, "000000")
+
+
 def events(responder: ResponderNode) -> list[str]:
     return [r[0] for r in responder.conn.execute("SELECT event FROM audit_entries ORDER BY seq")]
 
@@ -33,10 +41,14 @@ class TestTwoPersonRule:
     def test_two_different_officers_release_the_record(self, responder: ResponderNode) -> None:
         """One approval is not enough; a second, different officer releases the record."""
         disclosure_id, ticket_id = pending_ticket(responder)
-        first = tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        first = tickets.approve(
+            responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru")
+        )
         assert first.status == "pending"
         assert first.approvers == ("Adv. Wanjiru",)
-        second = tickets.approve(responder.conn, ticket_id, "Adv. Kamau", note="proportionate")
+        second = tickets.approve(
+            responder.conn, ticket_id, signed_in(responder.conn, "Adv. Kamau"), note="proportionate"
+        )
         assert second.status == "approved"
         assert second.decided_by == "Adv. Wanjiru, Adv. Kamau"
         answer = responder.service.get_disclosure(REQUESTER, disclosure_id, include_fields=True)
@@ -51,10 +63,10 @@ class TestTwoPersonRule:
     def test_same_officer_cannot_approve_twice(self, responder: ResponderNode) -> None:
         """The same officer approving again is refused and changes nothing."""
         _, ticket_id = pending_ticket(responder)
-        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"))
         before = events(responder)
         with pytest.raises(TicketStateConflict) as err:
-            tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+            tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"))
         assert "already approved" in err.value.reason
         ticket = tickets.get_ticket(responder.conn, ticket_id)
         assert ticket.status == "pending"
@@ -66,8 +78,8 @@ class TestTwoPersonRule:
     ) -> None:
         """Each approval is audited; only the deciding one is final and carries the wait."""
         _, ticket_id = pending_ticket(responder)
-        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
-        tickets.approve(responder.conn, ticket_id, "Adv. Kamau")
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"))
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Kamau"))
         rows = responder.conn.execute(
             "SELECT status, details FROM audit_entries WHERE event='disclosure.approved' "
             "ORDER BY seq"
@@ -91,7 +103,9 @@ class TestOverdue:
         assert overdue[0].state == "overdue"
         assert tickets.list_tickets(responder.conn, overdue_only=True) == []
         with pytest.raises(TicketStateConflict) as err:
-            tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru", now=later)
+            tickets.approve(
+                responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"), now=later
+            )
         assert err.value.status == "overdue"
         assert tickets.get_ticket(responder.conn, ticket_id).history == ()
 
@@ -108,17 +122,25 @@ class TestOverdue:
     def test_reopen_gives_new_deadline_and_fresh_round(self, responder: ResponderNode) -> None:
         """Reopening an overdue ticket sets a new deadline; earlier approvals no longer count."""
         _, ticket_id = pending_ticket(responder)
-        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"))
         later = now_utc() + timedelta(hours=49)
         reopened = tickets.reopen(
-            responder.conn, ticket_id, "Adv. Kamau", deadline_hours=24, now=later
+            responder.conn,
+            ticket_id,
+            signed_in(responder.conn, "Adv. Kamau"),
+            deadline_hours=24,
+            now=later,
         )
         assert reopened.status == "pending"
         assert reopened.round == 2
         assert not reopened.overdue
         assert reopened.approvers == ()
-        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru", now=later)
-        done = tickets.approve(responder.conn, ticket_id, "Adv. Kamau", now=later)
+        tickets.approve(
+            responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"), now=later
+        )
+        done = tickets.approve(
+            responder.conn, ticket_id, signed_in(responder.conn, "Adv. Kamau"), now=later
+        )
         assert done.status == "approved"
         assert "ticket.reopened" in events(responder)
 
@@ -128,11 +150,21 @@ class TestOverdue:
         """A ticket still within its deadline, or already approved, cannot be reopened."""
         _, ticket_id = pending_ticket(responder)
         with pytest.raises(TicketStateConflict):
-            tickets.reopen(responder.conn, ticket_id, "Adv. Kamau", deadline_hours=24)
-        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
-        tickets.approve(responder.conn, ticket_id, "Adv. Kamau")
+            tickets.reopen(
+                responder.conn,
+                ticket_id,
+                signed_in(responder.conn, "Adv. Kamau"),
+                deadline_hours=24,
+            )
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"))
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Kamau"))
         with pytest.raises(TicketStateConflict) as err:
-            tickets.reopen(responder.conn, ticket_id, "Adv. Kamau", deadline_hours=24)
+            tickets.reopen(
+                responder.conn,
+                ticket_id,
+                signed_in(responder.conn, "Adv. Kamau"),
+                deadline_hours=24,
+            )
         assert err.value.status == "approved"
 
 
@@ -140,7 +172,12 @@ class TestRefusal:
     def test_denied_ticket_shows_only_generic_code(self, responder: ResponderNode) -> None:
         """A refusal reaches the requester as NOT_RELEASABLE; the reason stays home."""
         disclosure_id, ticket_id = pending_ticket(responder)
-        tickets.deny(responder.conn, ticket_id, "Adv. Wanjiru", reason="cooperating witness")
+        tickets.deny(
+            responder.conn,
+            ticket_id,
+            signed_in(responder.conn, "Adv. Wanjiru"),
+            reason="cooperating witness",
+        )
         (item,) = responder.service.get_disclosure(
             REQUESTER, disclosure_id, include_fields=True
         ).items
@@ -155,10 +192,14 @@ class TestRefusal:
         """Denying without a reason or officer is refused and changes nothing."""
         _, ticket_id = pending_ticket(responder)
         with pytest.raises(InvalidRequest) as err:
-            tickets.deny(responder.conn, ticket_id, "Adv. Wanjiru", reason=" ")
+            tickets.deny(
+                responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"), reason=" "
+            )
         assert err.value.field == "reason"
         with pytest.raises(InvalidRequest):
-            tickets.deny(responder.conn, ticket_id, "", reason="no basis")
+            tickets.deny(
+                responder.conn, ticket_id, AuthenticatedOfficer("", "off-0", ()), reason="no basis"
+            )
         assert tickets.get_ticket(responder.conn, ticket_id).status == "pending"
 
     def test_unknown_ticket_is_not_found(self, responder: ResponderNode) -> None:
@@ -166,9 +207,16 @@ class TestRefusal:
         with pytest.raises(DisclosureNotFound):
             tickets.get_ticket(responder.conn, "T-000000000000")
         with pytest.raises(DisclosureNotFound):
-            tickets.approve(responder.conn, "T-000000000000", "Adv. Wanjiru")
+            tickets.approve(
+                responder.conn, "T-000000000000", signed_in(responder.conn, "Adv. Wanjiru")
+            )
         with pytest.raises(DisclosureNotFound):
-            tickets.deny(responder.conn, "T-000000000000", "Adv. Wanjiru", reason="x")
+            tickets.deny(
+                responder.conn,
+                "T-000000000000",
+                signed_in(responder.conn, "Adv. Wanjiru"),
+                reason="x",
+            )
 
 
 class TestShow:
@@ -186,32 +234,36 @@ class TestShow:
 
 class TestOfficerRoster:
     def test_officer_not_on_roster_cannot_decide(self, responder: ResponderNode) -> None:
-        """Someone the roster does not know cannot approve, refuse or reopen; nothing changes."""
+        """Someone the roster does not know can neither sign in nor decide; nothing changes."""
         _, ticket_id = pending_ticket(responder)
         before = events(responder)
+        with pytest.raises(AuthenticationFailed):
+            officers_auth(responder, "Mr. Nobody")
+        assert events(responder) == [*before, "officer.signin_refused"]
+        forged = AuthenticatedOfficer("Mr. Nobody", "off-000000000000", ("legal_officer",))
         with pytest.raises(officers.OfficerNotAuthorized, match="not on this node's roster"):
-            tickets.approve(responder.conn, ticket_id, "Mr. Nobody")
+            tickets.approve(responder.conn, ticket_id, forged)
         with pytest.raises(officers.OfficerNotAuthorized):
-            tickets.deny(responder.conn, ticket_id, "Mr. Nobody", reason="no")
+            tickets.deny(responder.conn, ticket_id, forged, reason="no")
         assert tickets.get_ticket(responder.conn, ticket_id).history == ()
-        assert events(responder) == before
+        assert events(responder) == [*before, "officer.signin_refused"]
 
     def test_role_must_be_one_the_policy_names(self, responder: ResponderNode) -> None:
         """An officer whose roles the ticket does not ask for is refused, with the roles named."""
         _, ticket_id = pending_ticket(responder)
-        with store.transaction(responder.conn):
-            officers.add(responder.conn, "Dr. Otieno", ("data_protection_officer",), actor="t")
+        enrol(responder.conn, ["Dr. Otieno"], ("data_protection_officer",))
         with pytest.raises(officers.OfficerNotAuthorized, match="legal_officer"):
-            tickets.approve(responder.conn, ticket_id, "Dr. Otieno")
+            tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Dr. Otieno"))
 
     def test_deactivated_officer_loses_authority(self, responder: ResponderNode) -> None:
-        """After 'officers remove' the officer can no longer decide; their past acts remain."""
+        """After 'officers remove' even a signed-in officer cannot decide; past acts remain."""
         _, ticket_id = pending_ticket(responder)
-        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"))
+        signed_in(responder.conn, "Adv. Kamau")
         with store.transaction(responder.conn):
             officers.deactivate(responder.conn, "Adv. Kamau", actor="t")
         with pytest.raises(officers.OfficerNotAuthorized, match="deactivated"):
-            tickets.approve(responder.conn, ticket_id, "Adv. Kamau")
+            tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Kamau"))
         assert tickets.get_ticket(responder.conn, ticket_id).approvers == ("Adv. Wanjiru",)
 
     def test_roster_changes_are_validated_and_audited(self, responder: ResponderNode) -> None:
@@ -251,7 +303,7 @@ class TestOfficerRoster:
         _, ticket_id = pending_ticket(responder)
         ticket = tickets.get_ticket(responder.conn, ticket_id)
         assert ticket.approvals_needed == max(2 if ticket.two_person else 1, len(ticket.roles))
-        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"))
         history = tickets.get_ticket(responder.conn, ticket_id).history
         assert [(a.officer, a.role) for a in history] == [("Adv. Wanjiru", "legal_officer")]
 
@@ -266,7 +318,7 @@ class TestStatsWithSharedTickets:
         assert ticket_id is not None
         before = {s.counterpart: s for s in compute_stats(responder.conn).counterparts}
         assert before[REQUESTER].pending == 2
-        tickets.approve(responder.conn, ticket_id, "Adv. Wanjiru")
-        tickets.approve(responder.conn, ticket_id, "Adv. Kamau")
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Wanjiru"))
+        tickets.approve(responder.conn, ticket_id, signed_in(responder.conn, "Adv. Kamau"))
         after = {s.counterpart: s for s in compute_stats(responder.conn).counterparts}
         assert (after[REQUESTER].released, after[REQUESTER].pending) == (2, 0)

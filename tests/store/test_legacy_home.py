@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyotp
 from click.testing import CliRunner
 
 from node import store
@@ -113,9 +115,24 @@ class TestLegacyHome:
         assert pending, "the follow-up should wait for a KWS officer"
         listed = json.loads(run("approvals", "list", "--home", str(ke), "--json"))
         assert pending[0] in {t["ticket_id"] for t in listed}
+        # Officers of an older home have no credentials yet: each is enrolled once
+        # ('officers reset'), then approves with password and TOTP code.
         for officer in officers:
+            enrolled = CliRunner().invoke(
+                cli,
+                ["officers", "reset", officer, "--home", str(ke)],
+                env={"SPOOR_OFFICER_PASSWORD": "a long enough passphrase"},
+            )
+            assert enrolled.exit_code == 0, enrolled.output
+            secret = re.search(r"TOTP secret: ([A-Z2-7]+)", enrolled.output)
+            assert secret is not None
             CliRunner().invoke(
-                cli, ["approvals", "approve", pending[0], "--officer", officer, "--home", str(ke)]
+                cli,
+                ["approvals", "approve", pending[0], "--officer", officer, "--home", str(ke)],
+                env={
+                    "SPOOR_OFFICER_PASSWORD": "a long enough passphrase",
+                    "SPOOR_OFFICER_TOTP": pyotp.TOTP(secret.group(1)).now(),
+                },
             )
         with store.opened(ke / "node.db") as conn:
             actions = conn.execute(

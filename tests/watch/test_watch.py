@@ -349,7 +349,13 @@ class TestMigration:
                 for table in ("watch_hits", "watch_runs", "watchlists"):
                     conn.execute(f"DROP TABLE {table}")
                 # A version-2 home has none of the later migrations' tables or columns either.
-                for table in ("audit_cosignatures", "audit_witnessed", "audit_witness_alarms"):
+                for table in (
+                    "audit_cosignatures",
+                    "audit_witnessed",
+                    "audit_witness_alarms",
+                    "officer_credentials",
+                    "console_sessions",
+                ):
                     conn.execute(f"DROP TABLE {table}")
                 conn.execute("ALTER TABLE audit_entries DROP COLUMN chain_version")
                 conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")

@@ -23,6 +23,8 @@ from node.store.migrations import (
     m0003_watchlists,
     m0004_used_request_ids,
     m0005_audit_witness,
+    m0006_officer_credentials,
+    m0007_console_sessions,
 )
 
 VERSION_KEY = "schema_version"
@@ -47,6 +49,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _of(m0003_watchlists),
     _of(m0004_used_request_ids),
     _of(m0005_audit_witness),
+    _of(m0006_officer_credentials),
+    _of(m0007_console_sessions),
 )
 
 #: The schema version this code writes and reads.
