@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import getpass
-import io
-import os
 from pathlib import Path
 
 import click
-import segno
 from rich.console import Console
 from rich.table import Table
 
@@ -16,6 +13,7 @@ from node import officers, store
 from node.cli.common import home_option, load_node
 from node.cli.credentials_input import new_password
 from node.officers import credentials
+from node.officers.qr import qr_text, write_qr_svg
 from policy.vocab import APPROVAL_ROLES
 
 
@@ -31,26 +29,6 @@ def _actor() -> str:
         return "operator"
 
 
-def enrolment_qr(uri: str) -> segno.QRCode:
-    """The QR code an authenticator app scans: the otpauth URI, error correction M."""
-    return segno.make(uri, error="m", micro=False)
-
-
-def qr_text(uri: str) -> str:
-    """The QR code drawn with block characters, as a terminal shows it."""
-    out = io.StringIO()
-    enrolment_qr(uri).terminal(out=out, compact=True, border=2)
-    return out.getvalue()
-
-
-def _write_qr_svg(uri: str, path: Path) -> None:
-    """The QR code as an SVG file only its owner may read (it holds the secret)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        enrolment_qr(uri).save(handle, kind="svg", scale=6, border=4)
-
-
 def _show_enrolment(enrolment: credentials.Enrolment, qr_svg: Path | None) -> None:
     uri = enrolment.provisioning_uri
     click.echo(
@@ -61,7 +39,7 @@ def _show_enrolment(enrolment: credentials.Enrolment, qr_svg: Path | None) -> No
     click.echo(f"  TOTP secret: {enrolment.totp_secret}")
     click.echo(f"  provisioning URI: {uri}")
     if qr_svg is not None:
-        _write_qr_svg(uri, qr_svg)
+        write_qr_svg(uri, qr_svg)
         click.echo(f"  QR code written to {qr_svg} (readable by you only; delete it once scanned)")
 
 

@@ -261,6 +261,50 @@ def resume(conn: Connection, officer_id: str) -> AuthenticatedOfficer | None:
     return AuthenticatedOfficer(str(cred["name"]), officer_id, roles)
 
 
+def new_totp_secret() -> str:
+    """A fresh TOTP secret (160 bits, base32), not yet stored."""
+    return pyotp.random_base32()
+
+
+def provisioning_uri(name: str, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=ISSUER)
+
+
+def replace_totp(
+    conn: Connection,
+    officer: AuthenticatedOfficer,
+    secret: str,
+    code: str,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Switch a signed-in officer to a new authenticator once it showed a valid code.
+
+    The caller has just re-checked the officer's password and current code
+    (:func:`authenticate`). A wrong code raises :class:`CredentialError`,
+    audited, and the old secret stays. Opens its own transaction.
+    """
+    moment = now or datetime.now(UTC)
+    step = _code_step(secret, code, moment, 0)
+    with store.transaction(conn):
+        if step is None:
+            _refuse(conn, officer.name, "NEW_TOTP_CODE_WRONG", {"officer_id": officer.officer_id})
+        else:
+            repo.set_totp(conn, officer.name, secret, step, _iso(moment))
+            audit.append(
+                conn,
+                "officer.enrolled",
+                actor=officer.officer_id,
+                officer=officer.name,
+                status="TOTP_REPLACED",
+                details={"officer_id": officer.officer_id, "factors": ["totp"]},
+            )
+    if step is None:
+        raise CredentialError(
+            "the code does not belong to the new authenticator; the old one stays in use"
+        )
+
+
 def is_enrolled(conn: Connection, name: str) -> bool:
     return repo.get(conn, name) is not None
 

@@ -67,3 +67,12 @@ def record_success(conn: Connection, name: str, totp_step: int, password_hash: s
         "last_totp_step = ?, password_hash = COALESCE(?, password_hash) WHERE name = ?",
         (totp_step, password_hash, name),
     )
+
+
+def set_totp(conn: Connection, name: str, totp_secret: str, totp_step: int, now: str) -> None:
+    """A new TOTP secret for ``name``, with the step of the code that confirmed it."""
+    conn.execute(
+        "UPDATE officer_credentials SET totp_secret = ?, last_totp_step = ?, changed_at = ? "
+        "WHERE name = ?",
+        (totp_secret, totp_step, now, name),
+    )

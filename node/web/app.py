@@ -17,7 +17,7 @@ from node import audit, store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.officers import credentials
-from node.web import i18n, inbox, oversight, policy_pages, watch_pages
+from node.web import account, i18n, inbox, oversight, policy_pages, watch_pages
 from node.web.context import (
     HERE,
     Console,
@@ -179,6 +179,7 @@ def create_app(
         *policy_pages.routes(),
         *oversight.routes(),
         *watch_pages.routes(),
+        *account.routes(),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

@@ -33,6 +33,8 @@ LABELS: dict[str, dict[str, str]] = {
     "reason": {code: _first_upper(meaning) for code, meaning in vocab.REASON_CODES.items()},
     "handling": {code: _first_upper(m) for code, m in vocab.HANDLING_MEANINGS.items()},
     "consent": _labels(vocab.CONSENT_LEVELS),
+    # How a watchlist's run against one counterpart ended (node.store.watchlists.RunRow).
+    "watch_run": _labels(("done", "skipped", "failed")),
 }
 
 

@@ -155,7 +155,7 @@ class TestSignInOnTheCommandLine:
 class TestEnrolmentQrCode:
     def test_enrolment_shows_a_qr_code_of_the_otpauth_uri(self, tmp_path: Path) -> None:
         """The QR code printed at enrolment encodes the otpauth URI printed beside it."""
-        from node.cli.officers_cmd import enrolment_qr, qr_text
+        from node.officers.qr import enrolment_qr, qr_text
 
         home = str(init_node(tmp_path, "ke-kws", "KE"))
         added = run("officers", "add", "Adv. Njeri", "--home", home, "--role", "legal_officer",
@@ -173,7 +173,7 @@ class TestEnrolmentQrCode:
 
     def test_reset_writes_the_qr_code_for_its_owner_only(self, tmp_path: Path) -> None:
         """A reset's --qr-svg file is an SVG of the new secret's URI, readable by its owner only."""
-        from node.cli.officers_cmd import enrolment_qr
+        from node.officers.qr import enrolment_qr
 
         home = str(init_node(tmp_path, "ke-kws", "KE"))
         old = enrol(home, "Adv. Njeri", "legal_officer")

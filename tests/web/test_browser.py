@@ -186,3 +186,25 @@ class TestInTheBrowser:
         assert WATCH_XSS in page.inner_text("main")  # type: ignore[attr-defined]
         assert page.locator("main img").count() == 0  # type: ignore[attr-defined]
         shot(page, "watchlists")
+
+    def test_new_authenticator_through_a_qr_code(
+        self, served: str, home: ConsoleHome, browser: object
+    ) -> None:
+        """The account page shows the new secret as a QR image; the new app's code switches it."""
+        import pyotp
+
+        page = login(browser, served, home, "Adv. Kamau")
+        page.click("header .who a")  # type: ignore[attr-defined]
+        page.wait_for_url(f"{served}/account")  # type: ignore[attr-defined]
+        page.fill("#totp-start input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+        page.fill("#totp-start input[name=code]", code(home.node.conn, "Adv. Kamau", 1))  # type: ignore[attr-defined]
+        page.click("#totp-start button")  # type: ignore[attr-defined]
+        page.wait_for_selector("#totp-qr")  # type: ignore[attr-defined]
+        drawn = page.evaluate("document.querySelector('#totp-qr').naturalWidth")  # type: ignore[attr-defined]
+        assert drawn > 0  # the browser decoded the SVG QR code
+        secret = page.inner_text("#totp-secret")  # type: ignore[attr-defined]
+        assert f"secret={secret}" in page.inner_text("#totp-uri")  # type: ignore[attr-defined]
+        shot(page, "account-totp")
+        page.fill("#totp-confirm input[name=new_code]", pyotp.TOTP(secret).now())  # type: ignore[attr-defined]
+        page.click("#totp-confirm button")  # type: ignore[attr-defined]
+        assert page.is_visible("#totp-replaced")  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ class TestWatchlistsPage:
         assert "Q-1" not in text  # already reported by 'spoor watch hits'
         assert "1 new hit<" in text
         assert "th-dnp" in text
-        assert "failed" in text
+        assert "Failed" in text
 
     def test_earlier_hits_on_request(self, home: ConsoleHome) -> None:
         """Asking for earlier hits adds the reported one, marked as not new."""
