@@ -55,6 +55,11 @@ def serve(
     # them as the node's structured lines. Before the first server, so its tracer applies.
     native = native_log.capture()
     logs.configure(level=log_level, json=json_lines, stream=native.stream)
+    if native_log.handshake_trace_hidden():
+        logs.get_logger("spoor.serve").warning(
+            "GRPC_VERBOSITY hides gRPC's handshake trace: failed TLS handshakes will not be "
+            "logged, counted or audited; unset it or set it to INFO"
+        )
     node_home, config = load_node(home)
     try:
         node = build_node(

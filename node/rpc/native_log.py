@@ -149,3 +149,8 @@ def capture() -> NativeLog:
     if _stderr_is_fd_2():
         native.start()
     return native
+
+
+def handshake_trace_hidden() -> bool:
+    """Whether ``GRPC_VERBOSITY`` hides the INFO lines the handshake trace is written at."""
+    return os.environ.get("GRPC_VERBOSITY", "").strip().upper() in ("WARNING", "ERROR", "NONE")

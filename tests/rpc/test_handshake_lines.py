@@ -7,11 +7,12 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from structlog.testing import capture_logs
 
 from node import audit, store
 from node.rpc.handshakes import REASONS, HandshakeWatch, classify
-from node.rpc.native_log import NativeLog
+from node.rpc.native_log import NativeLog, handshake_trace_hidden
 from node.rpc.refusals import AggregatedRefusals
 from tests.conftest import init_node
 
@@ -120,6 +121,16 @@ class TestNativeLog:
         (other,) = events(logs, "stderr")
         assert "\x07" not in other["text"]
         assert len(logs) == 3
+
+
+class TestVerbosity:
+    @pytest.mark.parametrize(("value", "hidden"), [("", False), ("info", False), ("ERROR", True)])
+    def test_a_verbosity_hiding_the_trace_is_detected(
+        self, monkeypatch: pytest.MonkeyPatch, value: str, hidden: bool
+    ) -> None:
+        """GRPC_VERBOSITY=ERROR would silence the handshake trace; `spoor serve` warns."""
+        monkeypatch.setenv("GRPC_VERBOSITY", value)
+        assert handshake_trace_hidden() is hidden
 
 
 def entries(home: Path, event: str) -> list[dict[str, Any]]:
