@@ -10,6 +10,7 @@ not well-formed match keys are refused before anything is sent.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -81,6 +82,25 @@ class LocalLookup:
         self._channel_for = channel_for
         self._configured = configured_peers
         self._max_parallel = max(1, max_parallel)
+        # Kept for the node's lifetime: every counterpart is asked at once, and a
+        # lookup does not pay for starting threads.
+        self._threads: ThreadPoolExecutor | None = None
+        self._threads_lock = threading.Lock()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._threads_lock:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(
+                    max_workers=self._max_parallel, thread_name_prefix="spoor-lookup"
+                )
+            return self._threads
+
+    def close(self) -> None:
+        """Stop the fan-out threads (lookups in flight finish first)."""
+        with self._threads_lock:
+            threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=True)
 
     def lookup(
         self, keys: Sequence[str], context: Context, peers: Sequence[str] = ()
@@ -116,8 +136,10 @@ class LocalLookup:
 
         if len(asked) == 1:
             return [one(asked[0])]
-        with ThreadPoolExecutor(max_workers=min(self._max_parallel, len(asked))) as threads:
-            return list(threads.map(one, asked))
+        # The first counterpart is asked on this thread while the others run on the pool.
+        rest = [self._executor().submit(one, peer) for peer in asked[1:]]
+        first = one(asked[0])
+        return [first, *(f.result() for f in rest)]
 
 
 def _safe(exc: BaseException) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from node.psi.errors import MalformedPsiMessage
 from node.psi.held import (
+    SpareClients,
     blind_inline,
     check_response,
     check_shard_setup,
@@ -171,13 +172,24 @@ class HeldLookup:
     ``distinct`` are the request's keys in the (random) order they were sent.
     """
 
-    def __init__(self, keys: Sequence[str], run: Run, *, parallelism: int = 1) -> None:
+    def __init__(
+        self,
+        keys: Sequence[str],
+        run: Run,
+        *,
+        parallelism: int = 1,
+        clients: SpareClients | None = None,
+    ) -> None:
         distinct = list(dict.fromkeys(keys))
         secrets.SystemRandom().shuffle(distinct)
         self.distinct = distinct
         self._run = run
         self._parallelism = max(1, parallelism)
-        self._key = new_server_key()
+        self._client: object = None
+        if clients is not None and len(distinct) <= _INLINE_REQUEST:
+            self._key, self._client = clients.take()
+        else:
+            self._key = new_server_key()
         self.request_bytes = self._blind()
 
     @property
@@ -187,7 +199,7 @@ class HeldLookup:
 
     def _blind(self) -> bytes:
         if len(self.distinct) <= _INLINE_REQUEST:
-            return blind_inline(self._key, self.distinct)
+            return blind_inline(self._key, self.distinct, self._client)
         step = -(-len(self.distinct) // self._parallelism)
         parts = [self.distinct[i : i + step] for i in range(0, len(self.distinct), step)]
         with ThreadPoolExecutor(max_workers=self._parallelism) as threads:
@@ -208,7 +220,9 @@ class HeldLookup:
             for shard_id in shards_of(manifest.shard_salt, key, manifest.layout):
                 groups.setdefault(shard_id, []).append(position)
         pairs = [(held.shards[s], positions) for s, positions in sorted(groups.items())]
-        if len(pairs) <= 4 or self._parallelism == 1:
+        # A small lookup is one worker call: splitting it would cost a thread and a
+        # second round trip (and a second client key set-up) for a few points.
+        if len(self.distinct) <= _INLINE_REQUEST or len(pairs) <= 4 or self._parallelism == 1:
             found = self._run(held_intersection, self._key, response_bytes, pairs)
             indices = found if isinstance(found, list) else []
         else:

@@ -21,6 +21,7 @@ from node.app.logs import get_logger
 from node.match.held import MAX_HELD_BYTES_PER_VIEW, HeldLookup, HeldStore, Manifest
 from node.match.responder import key_types_of
 from node.psi.errors import MalformedPsiMessage
+from node.psi.held import SpareClients
 from node.setups.errors import SetupsStale
 from node.setups.views import ViewKey
 
@@ -111,6 +112,8 @@ class HeldRequester:
         self._run = run
         self._db_path = db_path
         self.parallelism = parallelism
+        # Client keys for lookups made ahead of time: enough for one fan-out to every peer.
+        self._clients = SpareClients(keep=8)
         self._contexts: dict[tuple[str, str, str], Context] = {}
         self._contexts_lock = threading.Lock()
         # One sync at a time per (counterpart, view): a lookup and the background
@@ -206,7 +209,7 @@ class HeldRequester:
         held = self.held.get(peer, name)
         if held is None:
             raise SetupsStale("nothing is held for this counterpart")
-        lookup = HeldLookup(keys, self._run, parallelism=self.parallelism)
+        lookup = HeldLookup(keys, self._run, parallelism=self.parallelism, clients=self._clients)
         request_id = str(uuid.uuid4())
         answer = channel.match_held(
             HeldMatch(
@@ -245,7 +248,7 @@ class HeldRequester:
         from pathlib import Path
 
         path = Path(str(self._db_path))
-        with store.opened(path, check_schema=False) as conn, store.transaction(conn):
+        with store.pooled(path) as conn, store.transaction(conn):
             audit.append(
                 conn,
                 "match.requested",

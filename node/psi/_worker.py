@@ -197,6 +197,8 @@ class WorkerPool:
         self._busy: set[_Worker] = set()
         self._closed = False
         self._waiting = 0
+        # Retired workers whose successor was started in the background.
+        self.replaced = 0
 
     def call(
         self,
@@ -305,6 +307,27 @@ class WorkerPool:
             # Recycle long-lived workers so fragmentation cannot build up.
             if not self._closed and worker.tasks_done < self.max_tasks_per_worker:
                 self._idle.append(worker)
+                return
+            replace = not self._closed
+        if not replace:
+            worker.kill()
+            return
+        # Retire it and start its successor off the caller's path, so the next
+        # call finds a worker that has already started and imported the library.
+        threading.Thread(
+            target=self._replace, args=(worker,), name="spoor-psi-recycle", daemon=True
+        ).start()
+
+    def _replace(self, retired: _Worker) -> None:
+        retired.kill()
+        try:
+            worker = _Worker(self.memory_limit_bytes)
+        except OSError:
+            return  # the next call starts one itself
+        with self._lock:
+            if not self._closed and len(self._idle) + len(self._busy) < self.max_workers:
+                self._idle.append(worker)
+                self.replaced += 1
                 return
         worker.kill()
 

@@ -18,7 +18,11 @@ too, so even the validator of hostile bytes is bounded.
 from __future__ import annotations
 
 import hashlib
+import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import private_set_intersection.python as psi
 
@@ -36,6 +40,27 @@ def valid_key(key: bytes) -> bool:
     return len(key) == KEY_BYTES and 0 < int.from_bytes(key, "big") < _P256_ORDER
 
 
+# A worker keeps the library objects of its few most recent epoch keys: making
+# one costs milliseconds, more than re-blinding a lookup's points. They live in
+# the worker's memory only (workers never dump core) and go with the worker
+# when it is recycled; the parent still decides which key answers a lookup.
+_SERVERS: OrderedDict[tuple[bytes, bool], Any] = OrderedDict()
+_MAX_SERVERS = 4
+
+
+def _server_for(key: bytes, reveal: bool) -> Any:
+    slot = (bytes(key), reveal)
+    server = _SERVERS.get(slot)
+    if server is None:
+        server = psi.server.CreateFromKey(key, reveal)
+        _SERVERS[slot] = server
+        while len(_SERVERS) > _MAX_SERVERS:
+            _SERVERS.popitem(last=False)
+    else:
+        _SERVERS.move_to_end(slot)
+    return server
+
+
 def build_shard_setup(key: bytes, elements: Sequence[str], num_client: int, fpr: float) -> bytes:
     """Build one shard's GCS setup under the epoch ``key`` (runs in a worker).
 
@@ -44,7 +69,7 @@ def build_shard_setup(key: bytes, elements: Sequence[str], num_client: int, fpr:
     rate ``fpr`` holds over every lookup of the epoch, not just one.
     """
     chosen = effective_fpr(fpr, num_client, len(elements))
-    server = psi.server.CreateFromKey(key, True)
+    server = _server_for(key, True)  # one key set-up per worker and epoch, not per shard
     setup = server.CreateSetupMessage(chosen, num_client, list(elements), psi.DataStructure.GCS)
     data: bytes = setup.SerializeToString()
     return data
@@ -62,7 +87,7 @@ def process_with_key(
 ) -> bytes:
     """Re-blind a validated request under the epoch ``key`` (runs in a worker)."""
     request = parse_request(request_bytes, reveal=reveal, max_elements=max_elements)
-    server = psi.server.CreateFromKey(key, reveal)
+    server = _server_for(key, reveal)
     try:
         response = server.ProcessRequest(request)
     except RuntimeError:
@@ -139,11 +164,70 @@ def create_request(client_key: bytes, elements: Sequence[str]) -> list[bytes]:
     return [bytes(p) for p in request.encrypted_elements]
 
 
-def blind_inline(client_key: bytes, elements: Sequence[str]) -> bytes:
-    """A request for ``elements`` under ``client_key``, made in this process (small requests)."""
-    client = psi.client.CreateFromKey(client_key, True)
+def blind_inline(client_key: bytes, elements: Sequence[str], client: Any = None) -> bytes:
+    """A request for ``elements`` under ``client_key``, made in this process (small requests).
+
+    ``client`` is the library object already made for ``client_key`` (see
+    :class:`SpareClients`); without it one is made here.
+    """
+    if client is None:
+        client = psi.client.CreateFromKey(client_key, True)
     data: bytes = client.CreateRequest(list(elements)).SerializeToString()
     return data
+
+
+def new_client_key() -> bytes:
+    """A uniformly random P-256 scalar from the OS generator, for one lookup."""
+    while True:
+        key = secrets.token_bytes(KEY_BYTES)
+        if valid_key(key):
+            return key
+
+
+class SpareClients:
+    """Fresh client keys with their library objects, made ahead of time.
+
+    Making the library object for a key costs milliseconds, several times the
+    blinding of a lookup's few keys. A lookup takes a spare made in the
+    background instead (or makes one itself when none is left). Every key comes
+    from the OS generator and serves exactly one lookup; spares live in memory
+    only and at most ``keep`` of them exist.
+    """
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._spare: list[tuple[bytes, Any]] = []
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def take(self) -> tuple[bytes, Any]:
+        """A key used for nothing else, and its client object."""
+        with self._lock:
+            spare = self._spare.pop() if self._spare else None
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._fill, name="spoor-psi-spares", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+        if spare is not None:
+            return spare
+        key = new_client_key()
+        return key, psi.client.CreateFromKey(key, True)
+
+    def _fill(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while True:
+                with self._lock:
+                    if len(self._spare) >= self.keep:
+                        break
+                key = new_client_key()
+                made = (key, psi.client.CreateFromKey(key, True))
+                with self._lock:
+                    self._spare.append(made)
 
 
 def join_request(slices: Sequence[Sequence[bytes]]) -> bytes:

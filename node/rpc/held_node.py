@@ -66,6 +66,7 @@ class HeldNode:
         self.build_pool.close()
         if self.local_server is not None:
             self.local_server.stop(grace_s).wait()
+        self.local.close()
         self.refresher.stop()
         if self._sync_thread is not None:
             self._sync_thread.join(timeout=30)

@@ -76,12 +76,12 @@ class PeerChannels:
 
     def configured(self) -> list[str]:
         """Agency ids of the configured counterparts."""
-        with store.opened(self.home.db_path, check_schema=False) as conn:
+        with store.pooled(self.home.db_path) as conn:
             return [p.agency_id for p in peers.list_peers(conn)]
 
     def channel_for(self, agency_id: str) -> GrpcHeldChannel:
         """The pooled channel to ``agency_id``, rebuilt when its peer entry changed."""
-        with store.opened(self.home.db_path, check_schema=False) as conn:
+        with store.pooled(self.home.db_path) as conn:
             peer = peers.get(conn, agency_id)
         with self._lock:
             entry = self._clients.get(agency_id)

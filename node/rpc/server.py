@@ -145,6 +145,8 @@ class GrpcServer:
     held: HeldNode | None = None
     # Aggregated refusal audits: what they counted but did not write yet is written on drain.
     refusals: tuple[AggregatedRefusals, ...] = ()
+    # The home's database, whose pooled connections close after the last call.
+    db_path: Path | None = None
     _draining: threading.Event = field(default_factory=threading.Event)
 
     def serving(self) -> bool:
@@ -159,7 +161,9 @@ class GrpcServer:
             self.held.stop()
         self.server.stop(grace_seconds).wait()
         for refusals in self.refusals:
-            refusals.flush()
+            refusals.flush()  # before the pooled connections close: it writes to the store
+        if self.db_path is not None:
+            store.close_pooled(self.db_path)
 
     def wait(self) -> None:
         self.server.wait_for_termination()
@@ -305,7 +309,12 @@ def start_server(
         policy_digest=policy_digest,
     )
     return GrpcServer(
-        server=server, port=port, health=health_servicer, held=held, refusals=(refusals, busy)
+        server=server,
+        port=port,
+        health=health_servicer,
+        held=held,
+        refusals=(refusals, busy),
+        db_path=home.db_path,
     )
 
 

@@ -113,7 +113,8 @@ class HeldResponder:
         )
 
     def _connect(self) -> AbstractContextManager[Connection]:
-        return store.opened(self.db_path, check_schema=False)
+        # Per-call path: a pooled connection (node.store.pool says what its commits keep).
+        return store.pooled(self.db_path)
 
     @staticmethod
     def _standing_context(key: ViewKey) -> policy_lang.RequestContext:

@@ -10,6 +10,8 @@
   :mod:`node.store.budgets`, :mod:`node.store.tickets`,
   :mod:`node.store.disclosures`, :mod:`node.store.audit`,
   :mod:`node.store.officers`, :mod:`node.store.peers`.
+* :func:`pooled` — a reused connection for a running node's per-call paths,
+  group-durable (:mod:`node.store.pool`).
 * :mod:`node.store.migrations` — numbered schema versions.
 * :mod:`node.store.timecodec` — how a moment is written and read.
 * :mod:`node.store.backend` — what differs between database engines.
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from node.errors import SpoorError
-from node.store import migrations
+from node.store import migrations, pool
 from node.store.backend import BACKEND, BUSY_TIMEOUT_MS, Connection, DatabaseError, Row
 
 __all__ = [
@@ -33,10 +35,12 @@ __all__ = [
     "Row",
     "SchemaTooNew",
     "StoreError",
+    "close_pooled",
     "connect",
     "ensure_current",
     "open_store",
     "opened",
+    "pooled",
     "transaction",
     "upgrade",
 ]
@@ -112,6 +116,24 @@ def opened(path: Path, *, check_schema: bool = True) -> Iterator[Connection]:
         yield conn
     finally:
         conn.close()
+
+
+@contextmanager
+def pooled(path: Path) -> Iterator[Connection]:
+    """Borrow a reused connection for a running node's per-call paths (no schema check).
+
+    Like ``opened(path, check_schema=False)`` but the connection comes from the
+    process's pool for ``path`` and goes back to it; commits made on it are
+    group-durable (see :mod:`node.store.pool` for exactly what that keeps).
+    A node closes its pool with :func:`close_pooled` when it stops.
+    """
+    with pool.pool_for(path, connect).connection() as conn:
+        yield conn
+
+
+def close_pooled(path: Path) -> None:
+    """Close the pooled connections of ``path`` (after syncing what they wrote)."""
+    pool.close_pool(path)
 
 
 @contextmanager

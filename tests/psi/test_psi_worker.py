@@ -221,3 +221,23 @@ class TestPoolBehaviour:
         for _ in range(3):
             psi_pool.run(len, b"x")
         assert set(psi_pool.worker_pids()) == before
+
+    def test_a_recycled_worker_is_replaced_before_the_next_call(self) -> None:
+        """A worker retired after its task quota has a successor started in the background."""
+        from node.psi._worker import WorkerPool
+
+        pool = WorkerPool(max_workers=1, timeout_s=30, max_tasks_per_worker=2)
+        try:
+            first = pool.call(os.getpid)
+            assert pool.call(os.getpid) == first  # the second task retires it
+            for _ in range(3000):
+                if pool.replaced:
+                    break
+                threading.Event().wait(0.01)
+            assert pool.replaced == 1
+            successor = pool.worker_pids()
+            assert len(successor) == 1
+            assert successor[0] != first
+            assert pool.call(os.getpid) == successor[0]
+        finally:
+            pool.close()
