@@ -89,6 +89,8 @@ class RunningNode:
     witness_channel: WitnessChannelFactory | None = None
     ops: OpsServer | None = None
     lock: HomeLock | None = None
+    #: What the ops port's /metrics exports (also fed from outside the server, e.g. TLS).
+    metrics: NodeMetrics | None = None
     _stopped: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -262,4 +264,5 @@ def _build(
         grace_seconds=config.server.grace_seconds,
         ops=ops,
         lock=lock,
+        metrics=metrics,
     )
