@@ -182,6 +182,33 @@ class _Builder:
         return KeyDerivation(keys, self.problems)
 
 
+_MATCHABLE_TYPES: Final = frozenset(t for t, e in KEY_TYPES.items() if e != "low")
+
+
+class _StringBuilder(_Builder):
+    """As :class:`_Builder`, keeping only the strings of matchable keys (for storing)."""
+
+    def __init__(
+        self, rules: tuple[_Rules, ...], default_region: str | None, report: int | None
+    ) -> None:
+        super().__init__(rules, default_region, report)
+        # Dicts as ordered sets: the first occurrence keeps its place.
+        self.strings: tuple[dict[str, None], ...] = tuple({} for _ in rules)
+
+    def add(self, key_type: str, *parts: str) -> None:
+        if key_type in _MATCHABLE_TYPES:
+            tail = "|".join((key_type, *parts))
+            for prefix, strings in zip(self.prefixes, self.strings, strict=True):
+                strings[prefix + tail] = None
+
+    def add_to(self, i: int, key_type: str, *parts: str) -> None:
+        if key_type in _MATCHABLE_TYPES:
+            self.strings[i][self.prefixes[i] + "|".join((key_type, *parts))] = None
+
+    def matchable(self) -> tuple[str, ...]:
+        return tuple(v for strings in self.strings for v in strings)
+
+
 def _phone_region(record: Record, default_region: str | None) -> str | None:
     if record.country:
         return record.country
@@ -336,3 +363,15 @@ def derive_stored_keys(record: Record, *, default_region: str | None = None) -> 
     b = _Builder(_STORED_RULES, default_region, _STORED_REPORT)
     _BY_KIND[record.kind](b, record)
     return b.result()
+
+
+def stored_match_keys(
+    record: Record, *, default_region: str | None = None
+) -> tuple[tuple[str, ...], list[str]]:
+    """``derive_stored_keys(record).matchable()`` and its problems, without the rest.
+
+    What an import stores; cheaper, because low-entropy keys are never built.
+    """
+    b = _StringBuilder(_STORED_RULES, default_region, _STORED_REPORT)
+    _BY_KIND[record.kind](b, record)
+    return b.matchable(), b.problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 from node.records.keys import (
@@ -10,6 +11,7 @@ from node.records.keys import (
     KeyDerivation,
     derive_keys,
     derive_stored_keys,
+    stored_match_keys,
 )
 from node.records.model import Record
 from node.records.parse import parse_row
@@ -66,3 +68,22 @@ class TestStoredKeys:
         record = next(r for r in generated_records() if r.kind == "person" and r.phones)
         prefixes = {k.value.split("|", 1)[0] for k in derive_stored_keys(record).keys}
         assert prefixes == {f"v{s}" for s in STORED_SCHEMES}
+
+    def test_stored_strings_are_the_matchable_keys(self) -> None:
+        """What an import stores is exactly the matchable keys and problems of the full derivation."""
+        for region in (None, "KE"):
+            for record in generated_records():
+                full = derive_stored_keys(record, default_region=region)
+                keys, problems = stored_match_keys(record, default_region=region)
+                assert keys == tuple(full.matchable()), record.record_id
+                assert problems == full.problems, record.record_id
+
+
+class TestCanonicalJson:
+    def test_canonical_json_is_the_sorted_compact_dump(self) -> None:
+        """Every generated record's stored JSON is byte for byte the sorted, compact json.dumps."""
+        for record in generated_records():
+            expected = json.dumps(
+                record.to_json(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+            )
+            assert record.canonical_json().encode() == expected.encode()
