@@ -33,9 +33,8 @@ def generated_records() -> list[Record]:
     """Generated records as written at home and abroad, with some identifiers broken."""
     rng = random.Random(11)
     out: list[Record] = []
-    for i, row in enumerate(generate.rows(3000, seed=21)):
-        if i % 3 == 1:
-            row = generate.restyle(row, rng)
+    for i, generated in enumerate(generate.rows(3000, seed=21)):
+        row = generate.restyle(generated, rng) if i % 3 == 1 else generated
         if i % 7 == 0:
             for column in ("phones", "containers", "air_waybills", "vessel_imo", "emails"):
                 if row.get(column):
@@ -70,7 +69,7 @@ class TestStoredKeys:
         assert prefixes == {f"v{s}" for s in STORED_SCHEMES}
 
     def test_stored_strings_are_the_matchable_keys(self) -> None:
-        """What an import stores is exactly the matchable keys and problems of the full derivation."""
+        """An import stores exactly the matchable keys and problems of the full derivation."""
         for region in (None, "KE"):
             for record in generated_records():
                 full = derive_stored_keys(record, default_region=region)
