@@ -332,13 +332,6 @@ _AS_IS = Profile()
 _GUARDED = ("'=", "'+", "'-", "'@")
 
 
-def _unguard(value: Any) -> Any:
-    # An export puts an apostrophe before a cell a spreadsheet would run as a formula.
-    if type(value) is str and value.startswith(_GUARDED):
-        return value[1:]
-    return value
-
-
 def check_row(
     file: str, row: int, cells: dict[str, Any], profile: Profile | None = None
 ) -> Record | list[RowError]:
@@ -346,7 +339,11 @@ def check_row(
     if "__error__" in cells:
         return [RowError(file, row, "-", str(cells["__error__"]), "", "fix or remove the line")]
     try:
-        shaped = (profile or _AS_IS).shape({k: _unguard(v) for k, v in cells.items()})
+        # An export puts an apostrophe before a cell a spreadsheet would run as a formula.
+        unguarded = {
+            k: v[1:] if type(v) is str and v.startswith(_GUARDED) else v for k, v in cells.items()
+        }
+        shaped = (profile or _AS_IS).shape(unguarded)
         return parse_row(shaped)
     except InvalidRowError as exc:
         return row_errors(file, row, exc.problems)

@@ -129,22 +129,84 @@ _RULES: Final = {1: _V1, 2: _V2}
 
 
 class _Builder:
-    def __init__(self, rules: _Rules, default_region: str | None) -> None:
+    """Keys of one record in one or more schemes, in one pass over the record.
+
+    Keys that no scheme rule touches (documents, e-mails, shipment identifiers,
+    registrations) are normalized once and added under every scheme's prefix;
+    names, companies and phones are normalized per scheme. Each scheme keeps
+    its own list in its own derivation order. Problems are reported for the
+    scheme at index ``report`` only (None: for none).
+    """
+
+    def __init__(
+        self, rules: tuple[_Rules, ...], default_region: str | None, report: int | None
+    ) -> None:
         self.rules = rules
         # Scheme 1 read local numbers only in the record's own country.
-        self.default_region = default_region if rules.scheme >= 2 else None
-        self.prefix = f"v{rules.scheme}"
-        self.out = KeyDerivation()
-        self._seen: set[str] = set()
+        self.regions = tuple(default_region if r.scheme >= 2 else None for r in rules)
+        self.prefixes = tuple(f"v{r.scheme}|" for r in rules)
+        self.keys: tuple[list[MatchKey], ...] = tuple([] for _ in rules)
+        self._seen: tuple[set[str], ...] = tuple(set() for _ in rules)
+        self.report = report
+        self.problems: list[str] = []
 
     def add(self, key_type: str, *parts: str) -> None:
-        value = "|".join((self.prefix, key_type, *parts))
-        if value not in self._seen:
-            self._seen.add(value)
-            self.out.keys.append(MatchKey(key_type, value, KEY_TYPES[key_type]))
+        """Add a scheme-independent key under every scheme."""
+        tail = "|".join((key_type, *parts))
+        entropy = KEY_TYPES[key_type]
+        for prefix, keys, seen in zip(self.prefixes, self.keys, self._seen, strict=True):
+            value = prefix + tail
+            if value not in seen:
+                seen.add(value)
+                keys.append(MatchKey(key_type, value, entropy))
 
-    def refuse(self, column: str, exc: InvalidIdentifierError) -> None:
-        self.out.problems.append(f"{column}: {exc.value!r} {exc.reason}; not keyed")
+    def add_to(self, i: int, key_type: str, *parts: str) -> None:
+        """Add a key of scheme ``i`` only."""
+        value = self.prefixes[i] + "|".join((key_type, *parts))
+        seen = self._seen[i]
+        if value not in seen:
+            seen.add(value)
+            self.keys[i].append(MatchKey(key_type, value, KEY_TYPES[key_type]))
+
+    def problem(self, text: str, i: int | None = None) -> None:
+        """Report a refusal of every scheme (``i`` None) or of scheme ``i``."""
+        if self.report is not None and (i is None or i == self.report):
+            self.problems.append(text)
+
+    def refuse(self, column: str, exc: InvalidIdentifierError, i: int | None = None) -> None:
+        self.problem(f"{column}: {exc.value!r} {exc.reason}; not keyed", i)
+
+    def result(self) -> KeyDerivation:
+        """Every scheme's keys, scheme by scheme, and the reported problems."""
+        keys = self.keys[0] if len(self.keys) == 1 else [k for ks in self.keys for k in ks]
+        return KeyDerivation(keys, self.problems)
+
+
+_MATCHABLE_TYPES: Final = frozenset(t for t, e in KEY_TYPES.items() if e != "low")
+
+
+class _StringBuilder(_Builder):
+    """As :class:`_Builder`, keeping only the strings of matchable keys (for storing)."""
+
+    def __init__(
+        self, rules: tuple[_Rules, ...], default_region: str | None, report: int | None
+    ) -> None:
+        super().__init__(rules, default_region, report)
+        # Dicts as ordered sets: the first occurrence keeps its place.
+        self.strings: tuple[dict[str, None], ...] = tuple({} for _ in rules)
+
+    def add(self, key_type: str, *parts: str) -> None:
+        if key_type in _MATCHABLE_TYPES:
+            tail = "|".join((key_type, *parts))
+            for prefix, strings in zip(self.prefixes, self.strings, strict=True):
+                strings[prefix + tail] = None
+
+    def add_to(self, i: int, key_type: str, *parts: str) -> None:
+        if key_type in _MATCHABLE_TYPES:
+            self.strings[i][self.prefixes[i] + "|".join((key_type, *parts))] = None
+
+    def matchable(self) -> tuple[str, ...]:
+        return tuple(v for strings in self.strings for v in strings)
 
 
 def _phone_region(record: Record, default_region: str | None) -> str | None:
@@ -161,12 +223,14 @@ def _phone_region(record: Record, default_region: str | None) -> str | None:
 
 
 def _contacts(b: _Builder, record: Record) -> None:
-    region = _phone_region(record, b.default_region)
-    for raw in record.phones:
-        try:
-            b.add("phone", b.rules.phone(raw, region))
-        except InvalidIdentifierError as exc:
-            b.refuse("phones", exc)
+    if record.phones:
+        for i, rules in enumerate(b.rules):
+            region = _phone_region(record, b.regions[i])
+            for raw in record.phones:
+                try:
+                    b.add_to(i, "phone", rules.phone(raw, region))
+                except InvalidIdentifierError as exc:
+                    b.refuse("phones", exc, i)
     for raw in record.emails:
         try:
             b.add("email", ids.email(raw))
@@ -180,23 +244,26 @@ def _person(b: _Builder, record: Record) -> None:
             b.add(doc.doc_type, doc.issuing_country, ids.document_number(doc.number))
         except InvalidIdentifierError as exc:
             b.refuse("documents", exc)
-    rules = b.rules
-    nationality = record.nationality[0] if record.nationality else None
-    year = _year(record)
-    for raw in (*record.names, *record.aliases):
-        forms = rules.name_forms(raw, nationality)
-        if not forms:
-            continue
-        name = forms[0][0]
-        if record.date_of_birth:
-            for form, _ in forms:
-                b.add("name_dob", form, record.date_of_birth)
-            for _, skeleton in forms:
-                if skeleton:
-                    b.add("name_skeleton_dob", skeleton, record.date_of_birth)
-        if year and (rules.year_keys or not record.date_of_birth):
-            b.add("name_yob", name, year)
-        b.add("name", name)
+    raws = (*record.names, *record.aliases)
+    if raws:
+        nationality = record.nationality[0] if record.nationality else None
+        year = _year(record)
+        dob = record.date_of_birth
+        for i, rules in enumerate(b.rules):
+            for raw in raws:
+                forms = rules.name_forms(raw, nationality)
+                if not forms:
+                    continue
+                name = forms[0][0]
+                if dob:
+                    for form, _ in forms:
+                        b.add_to(i, "name_dob", form, dob)
+                    for _, skeleton in forms:
+                        if skeleton:
+                            b.add_to(i, "name_skeleton_dob", skeleton, dob)
+                if year and (rules.year_keys or not dob):
+                    b.add_to(i, "name_yob", name, year)
+                b.add_to(i, "name", name)
     _contacts(b, record)
 
 
@@ -209,12 +276,13 @@ def _year(record: Record) -> str | None:
 
 
 def _company(b: _Builder, raw: str, country: str | None) -> None:
-    name = b.rules.company_name(raw)
-    if not name:
-        return
-    if country:
-        b.add("org", name, country)
-    b.add("org_name", name)
+    for i, rules in enumerate(b.rules):
+        name = rules.company_name(raw)
+        if not name:
+            continue
+        if country:
+            b.add_to(i, "org", name, country)
+        b.add_to(i, "org_name", name)
 
 
 def _organisation(b: _Builder, record: Record) -> None:
@@ -223,9 +291,7 @@ def _organisation(b: _Builder, record: Record) -> None:
             _company(b, raw, record.org_country)
     for raw in record.registration_numbers:
         if not record.org_country:
-            b.out.problems.append(
-                f"registration_numbers: {raw!r} has no org_country to qualify it; not keyed"
-            )
+            b.problem(f"registration_numbers: {raw!r} has no org_country to qualify it; not keyed")
             continue
         try:
             b.add("org_registration", record.org_country, ids.registration_number(raw))
@@ -277,17 +343,35 @@ def derive_keys(
     rules = _RULES.get(scheme)
     if rules is None:
         raise ValueError(f"key scheme {scheme} is not one of {SUPPORTED_SCHEMES}")
-    b = _Builder(rules, default_region)
+    b = _Builder((rules,), default_region, 0)
     _BY_KIND[record.kind](b, record)
-    return b.out
+    return b.result()
+
+
+_STORED_RULES: Final = tuple(_RULES[s] for s in STORED_SCHEMES)
+_STORED_REPORT: Final = (
+    STORED_SCHEMES.index(KEY_SCHEME_VERSION) if KEY_SCHEME_VERSION in STORED_SCHEMES else None
+)
 
 
 def derive_stored_keys(record: Record, *, default_region: str | None = None) -> KeyDerivation:
-    """The keys of every stored scheme (:data:`STORED_SCHEMES`); problems of the current one."""
-    out = KeyDerivation()
-    for scheme in STORED_SCHEMES:
-        got = derive_keys(record, scheme, default_region=default_region)
-        out.keys.extend(got.keys)
-        if scheme == KEY_SCHEME_VERSION:
-            out.problems = got.problems
-    return out
+    """The keys of every stored scheme (:data:`STORED_SCHEMES`); problems of the current one.
+
+    The same keys, in the same order, as :func:`derive_keys` once per stored
+    scheme, in one pass: identifiers no scheme changes are normalized once.
+    """
+    b = _Builder(_STORED_RULES, default_region, _STORED_REPORT)
+    _BY_KIND[record.kind](b, record)
+    return b.result()
+
+
+def stored_match_keys(
+    record: Record, *, default_region: str | None = None
+) -> tuple[tuple[str, ...], list[str]]:
+    """``derive_stored_keys(record).matchable()`` and its problems, without the rest.
+
+    What an import stores; cheaper, because low-entropy keys are never built.
+    """
+    b = _StringBuilder(_STORED_RULES, default_region, _STORED_REPORT)
+    _BY_KIND[record.kind](b, record)
+    return b.matchable(), b.problems

@@ -135,7 +135,7 @@ class Record:
 
     def canonical_json(self) -> str:
         """Stable JSON text of the record (sorted keys, no spaces)."""
-        return json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return _CANONICAL.encode(self.to_json())
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
@@ -158,6 +158,8 @@ class Record:
 
 
 _FIELDS: Final = tuple(f.name for f in fields(Record))
+#: One encoder for every record: ``json.dumps`` with options builds a new one per call.
+_CANONICAL: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 #: Fields every record may carry whatever its kind.
 COMMON_FIELDS: Final = (

@@ -24,7 +24,7 @@ from typing import Any
 
 from node.records import blocks
 from node.records.io import RowError, Shape, as_profile, check_row, detect_format, iter_rows
-from node.records.keys import derive_stored_keys
+from node.records.keys import stored_match_keys
 from node.records.profiles import Profile
 from node.store.records import PreparedRecord
 
@@ -55,15 +55,11 @@ def check_rows(
         if isinstance(got, list):
             out.append((n, None, got, [], cells))
             continue
-        derivation = derive_stored_keys(got, default_region=default_region)
+        keys, problems = stored_match_keys(got, default_region=default_region)
         prepared = PreparedRecord(
-            got.record_id,
-            got.kind,
-            got.review_date,
-            got.canonical_json(),
-            tuple(derivation.matchable()),
+            got.record_id, got.kind, got.review_date, got.canonical_json(), keys
         )
-        out.append((n, prepared, [], derivation.problems, None))
+        out.append((n, prepared, [], problems, None))
     return out
 
 

@@ -16,7 +16,7 @@ from itertools import islice
 from typing import NamedTuple
 
 from node.records.facts import RecordFacts, facts
-from node.records.keys import derive_stored_keys
+from node.records.keys import stored_match_keys
 from node.records.model import Record
 from node.store.backend import BACKEND, Connection
 from node.store.timecodec import now_ts
@@ -48,7 +48,7 @@ class PreparedRecord(NamedTuple):
             record.kind,
             record.review_date,
             record.canonical_json(),
-            tuple(derive_stored_keys(record).matchable()),
+            stored_match_keys(record)[0],
         )
 
 
