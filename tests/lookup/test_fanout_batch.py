@@ -13,10 +13,11 @@ import pytest
 from node.errors import ServiceUnavailable
 from node.lookup.fanout import LocalLookup
 from node.match.held import HeldStore, Manifest
-from node.match.held_fanout import Outcome, lookup_many
+from node.match.held_fanout import Outcome, _Asked, _groups, lookup_many
 from node.match.held_requester import Context, HeldAnswer, HeldMatch, HeldRequester, LookupResult
 from node.psi import PsiPool
 from node.psi.errors import MalformedPsiMessage
+from node.psi.held_batch import create_requests, intersect_many
 from node.setups.views import ViewKey
 from tests.lookup.conftest import Pair
 from tests.lookup.helpers import Clock, FakeRecords
@@ -279,3 +280,29 @@ class TestLocalLookupBatch:
         assert answers[0].held is False
         assert "did not answer within" in answers[0].error
         assert answers[1].hits == (0,)
+
+
+class TestClientKeysInWorkers:
+    def test_intersection_elsewhere_than_the_blinding_worker_gives_the_same_hits(
+        self, lookup_pool: PsiPool
+    ) -> None:
+        """A worker without the kept client object makes it from the key and finds the same."""
+        channels = holders(lookup_pool, 1)
+        requester, _ = synced(lookup_pool, channels)
+        held = requester.held_for("peer-0", CONTEXT)
+        assert held is not None
+        keys = sorted(KEYS)
+        worker, made = lookup_pool.run(create_requests, [keys])
+        (client_key, request) = made[0]
+        answer, _ = channels[0].pair.service.answer(
+            channels[0].key(CONTEXT.purpose, CONTEXT.legal_basis),
+            held.manifest.epoch_id, held.manifest.generation, request,
+            charge=channels[0].pair.charge, max_elements=20_000,
+        )  # fmt: skip
+        a = _Asked("peer-0", channels[0], held, keys, client_key)
+        item = (client_key, answer.psi_response, len(keys), _groups(a))
+        elsewhere = intersect_many([item])  # this process: nothing kept here
+        there = lookup_pool.run(intersect_many, [item], prefer_worker=worker)
+        assert elsewhere == there
+        assert elsewhere[0][0] == "ok"
+        assert {keys[i] for i in elsewhere[0][1]} == {phone(3), phone(15), phone(38)}
