@@ -25,6 +25,7 @@ from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
+from node.app.logs import get_logger
 from node.errors import ServiceUnavailable
 from node.match.held import HeldSetups
 from node.match.held_requester import (
@@ -42,6 +43,7 @@ from node.setups.errors import SetupsStale
 from node.setups.shards import shards_of
 
 Outcome = LookupResult | Exception
+log = get_logger("spoor.match")
 
 
 @dataclass
@@ -203,6 +205,12 @@ class _FanOut:
             else:
                 finishing.append((a, answer))
         found_all = _intersect(self.requester, finishing, worker)
+        log.info(
+            "held fan-out lookup",
+            peers=len(asked),
+            answered=len(finishing),
+            elements=len(self.wanted),
+        )
         for (a, answer), found in zip(finishing, found_all, strict=True):
             if isinstance(found, Exception):
                 self.out[a.peer] = found
