@@ -16,6 +16,8 @@ from node.cli.main import cli
 
 DATA = Path(__file__).parent / "data"
 
+# --postgres URL runs every store-touching test on PostgreSQL (tests/store/backends.py).
+pytest_plugins = ["tests.store.backends"]
 # Every node a test starts (in-process or as a process) opens its ops port on a free
 # loopback port instead of 9464, so nodes and parallel runs never collide.
 os.environ["SPOOR_OPS_LISTEN"] = "127.0.0.1:0"

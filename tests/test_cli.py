@@ -23,6 +23,7 @@ EXPECTED = {
     "console",
     "audit",
     "stats",
+    "store",
     "status",
     "doctor",
     "backup",

@@ -18,6 +18,8 @@ MODULES = [
     "grpc_tools.protoc",
     "google.rpc.error_details_pb2",
     "spoor.federation.v1.federation_pb2_grpc",
+    "psycopg",
+    "psycopg_pool",
     "spoor.federation.v1.witness_pb2_grpc",
     "pkcs11",
     "prometheus_client",
@@ -41,6 +43,9 @@ PINS = {
     "grpcio-status": "1.72.1",
     "grpcio-testing": "1.72.1",
     "grpcio-tools": "1.72.1",
+    "psycopg": "3.3.9",
+    "psycopg-binary": "3.3.9",
+    "psycopg-pool": "3.3.3",
     "python-pkcs11": "0.10.1",
     "prometheus-client": "0.26.0",
     # The console and officer credentials.

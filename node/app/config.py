@@ -17,6 +17,7 @@ import tomli_w
 
 from node.app.home import NodeHome
 from node.errors import SpoorError
+from node.store import location as store_location
 
 AGENCY_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -146,6 +147,14 @@ class DisclosureConfig:
 
 
 @dataclass
+class StoreConfig:
+    """Where the node's database is (see node.store.location; ``SPOOR_STORE_URL`` wins)."""
+
+    # "" is the embedded default, node.db in the home; or sqlite:///<file>, postgresql://...
+    url: str = ""
+
+
+@dataclass
 class ConsoleConfig:
     """The legal officers' web console on the admin port (``spoor serve`` / ``spoor console``)."""
 
@@ -178,6 +187,7 @@ class NodeConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     @property
@@ -202,6 +212,7 @@ _SECTIONS: dict[str, type] = {
     "policy": PolicyConfig,
     "audit": AuditConfig,
     "disclosure": DisclosureConfig,
+    "store": StoreConfig,
     "console": ConsoleConfig,
 }
 _TOP_LEVEL = {"agency_id": str, "country": str, "display_name": str}
@@ -235,7 +246,7 @@ def _coerce(path: Path, key: str, value: Any, wanted: type) -> Any:
     return value
 
 
-def load_config(home: NodeHome) -> NodeConfig:  # noqa: PLR0912 - one branch per check
+def load_config(home: NodeHome) -> NodeConfig:  # noqa: PLR0912, PLR0915 - one branch per check
     """Read and validate ``spoor.toml``; raise :class:`ConfigError` on any problem."""
     path = home.config_path
     if not path.is_file():
@@ -273,6 +284,10 @@ def load_config(home: NodeHome) -> NodeConfig:  # noqa: PLR0912 - one branch per
     except ValueError as exc:
         raise ConfigError(path, None, str(exc)) from exc
     config = NodeConfig(**top, **sections)
+    try:
+        store_location.parse(config.store.url, home.db_path)
+    except store_location.BadStoreUrl as exc:
+        raise ConfigError(path, "store.url", str(exc)) from exc
     if config.limits.max_elements_per_request < 1:
         raise ConfigError(path, "limits.max_elements_per_request", "must be at least 1")
     if config.psi.workers < 1:
@@ -297,6 +312,8 @@ def load_config(home: NodeHome) -> NodeConfig:  # noqa: PLR0912 - one branch per
 def save_config(home: NodeHome, config: NodeConfig) -> None:
     """Write ``spoor.toml`` atomically."""
     data = asdict(config)
+    if not config.store.url:
+        del data["store"]  # the embedded default needs no section
     tmp = home.config_path.with_suffix(".toml.tmp")
     tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
     tmp.replace(home.config_path)

@@ -7,7 +7,10 @@ checkpoint is shown to every peer acting as witness at most every
 ``witness_every_s``. Watchlists (:mod:`node.watch.job`) wait on counterparts,
 so they run on a thread of their own, given the channels to reach
 counterparts with. A failing job is logged and retried on the next pass,
-never stopping the node.
+never stopping the node. Several replicas on one PostgreSQL database each
+reload their policy, but only the one holding the jobs lock
+(:class:`node.store.JobsLeadership`) writes checkpoints, witnesses them,
+purges and runs watchlists, so they run once per agency, not once per replica.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ class BackgroundJobs:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_retention: float | None = None
+        self.leadership = store.JobsLeadership(self.db_path)
         self.witness_channel = witness_channel
         self.witness_every_s = witness_every_s
         self._last_witness: float | None = None
@@ -116,11 +120,14 @@ class BackgroundJobs:
                 config.agency_id,
                 watch_channels,
                 default_region=config.country,
+                leads=self.leadership.held,
             )
 
     def run_once(self) -> None:
         """One pass of every job that is due."""
         self.policies.maybe_reload()
+        if not self.leadership.held():
+            return
         with store.opened(self.db_path, check_schema=False) as conn:
             audit.maybe_checkpoint(conn, self.home)
             now = time.monotonic()
@@ -150,6 +157,7 @@ class BackgroundJobs:
 
     def stop(self) -> None:
         self._stop.set()
+        self.leadership.release()
         if self.watch is not None:
             self.watch.stop()
 

@@ -6,6 +6,12 @@ copy started twice, two units pointing at one volume) is refused with the
 holder's process id. The kernel releases the lock when the holder exits,
 however it exits, so a killed node leaves no stale lock behind: the file may
 remain, the lock does not.
+
+A home whose store is PostgreSQL is meant to be served by several replicas
+on one database (leader election and the write lock live in the database):
+there each ``spoor serve`` takes the lock *shared*, so replicas never refuse
+each other, while ``spoor status`` and ``spoor restore`` still see that the
+home is being served.
 """
 
 from __future__ import annotations
@@ -39,15 +45,17 @@ class HomeInUse(SpoorError):
 class HomeLock:
     """An exclusive lock on a node home, released by :meth:`release` or process exit."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, shared: bool = False) -> None:
         self.path = root / LOCK_NAME
+        self.shared = shared
         self._fd: int | None = None
 
     def acquire(self) -> HomeLock:
         """Take the lock without waiting, or raise :class:`HomeInUse`."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        mode = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").split("\n", 1)[0].strip()
             os.close(fd)
@@ -55,14 +63,18 @@ class HomeLock:
         except BaseException:
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
+        os.ftruncate(fd, 0)  # shared: replicas each write theirs, the file names the latest
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         self._fd = fd
         return self
 
     def note_ops_address(self, address: str) -> None:
-        """Record the ops port actually bound, so ``spoor status`` finds it (port 0 included)."""
+        """Record the ops port actually bound, so ``spoor status`` finds it (port 0 included).
+
+        Replicas sharing the lock each record theirs; the file names the latest one.
+        """
         if self._fd is not None:
+            os.ftruncate(self._fd, 0)
             os.pwrite(self._fd, f"{os.getpid()}\nops {address}\n".encode("ascii"), 0)
 
     @property

@@ -39,6 +39,9 @@ from node.psi.pool import PsiPool
 from node.store import audit as audit_repo
 from node.store.backend import DatabaseError
 
+#: A store that cannot be read (engine error or misconfigured location).
+_UNREADABLE: tuple[type[Exception], ...] = (*DatabaseError, store.StoreError)
+
 log = get_logger("spoor.node")
 
 
@@ -86,6 +89,8 @@ class RunningNode:
     witness_channel: WitnessChannelFactory | None = None
     ops: OpsServer | None = None
     lock: HomeLock | None = None
+    #: What the ops port's /metrics exports (also fed from outside the server, e.g. TLS).
+    metrics: NodeMetrics | None = None
     _stopped: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -159,7 +164,7 @@ def readiness(db_path: Path, policies: PolicyHolder, server: Server) -> list[Che
         with store.opened(db_path, check_schema=False) as conn:
             audit_repo.head(conn)  # one indexed read: the file opens and its tables are there
         checks.append(Check("store", ok=True, detail="open"))
-    except (DatabaseError, store.StoreError) as exc:
+    except _UNREADABLE as exc:
         checks.append(Check("store", ok=False, detail=f"cannot open: {exc}"))
     try:
         checks.append(Check("policy", ok=True, detail=policies.current().digest))
@@ -182,11 +187,13 @@ def build_node(
 ) -> RunningNode:
     """Take the home's lock, open the store, load the policy, bind the ports and serve.
 
-    Raises :class:`node.app.lock.HomeInUse` when another process serves this home.
+    Raises :class:`node.app.lock.HomeInUse` when another process serves this home
+    (a PostgreSQL store takes the lock shared: its replicas serve one home together).
     """
     insecure = config.server.insecure if insecure is None else insecure
     reflection_on = config.server.reflection if reflection_on is None else reflection_on
-    lock = HomeLock(home.root).acquire()
+    shared = store.located(home.db_path).engine == "postgresql"
+    lock = HomeLock(home.root, shared=shared).acquire()
     try:
         return _build(home, config, start_server, lock, listen, insecure, reflection_on, ops_listen)
     except BaseException:
@@ -257,4 +264,5 @@ def _build(
         grace_seconds=config.server.grace_seconds,
         ops=ops,
         lock=lock,
+        metrics=metrics,
     )

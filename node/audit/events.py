@@ -11,6 +11,11 @@ EVENTS = MappingProxyType(
         "match.refused": "this node refused a counterpart's match request",
         "auth.refused": "calls with a certificate from a pinned CA failed per-call checks "
         "(aggregated per agency and reason)",
+        "disclose.refused": "this node refused a counterpart's disclosure request before "
+        "deciding it (malformed, budget, version)",
+        "quota.refused": "calls over a peer's fair share of the server were refused "
+        "(aggregated per peer and share)",
+        "tls.refused": "connections failed the TLS handshake (aggregated per host and reason)",
         "disclosure.requested": "this node asked a counterpart to disclose details after hits",
         "disclosure.received": "a counterpart asked this node to disclose details",
         "disclosure.decided": "the release policy decided a received disclosure request",

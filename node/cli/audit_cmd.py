@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from node import audit as trail
+from node import store
 from node.app.config import ConfigError, load_config
 from node.app.home import NodeHome
 from node.audit.keys import legacy_key_in_use, legacy_warning
@@ -44,7 +45,7 @@ def _actor() -> str:
 
 @contextmanager
 def _store(home: NodeHome) -> Iterator[Connection]:
-    if not home.db_path.is_file():
+    if not store.exists(home.db_path):
         raise click.ClickException(
             f"No node database at {home.db_path}.\n  Nothing was read or changed.\n"
             "  Pass --home (or set $SPOOR_HOME) to an existing node home, or run 'spoor init'."

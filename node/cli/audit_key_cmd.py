@@ -36,7 +36,7 @@ def _actor() -> str:
 
 @contextmanager
 def _opened(home: NodeHome) -> Iterator[store.Connection]:
-    if not home.db_path.is_file():
+    if not store.exists(home.db_path):
         raise click.ClickException(
             f"No node database at {home.db_path}.\n  Nothing was read or changed.\n"
             "  Pass --home (or set $SPOOR_HOME) to an existing node home."

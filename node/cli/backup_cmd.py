@@ -10,7 +10,14 @@ import click
 from node.app.home import NodeHome
 from node.app.lock import holder_of
 from node.cli.common import home_option, load_node
-from node.ops.backup import BackupError, Manifest, create_backup, is_encrypted, restore_backup
+from node.ops.backup import (
+    BackupError,
+    Manifest,
+    create_backup,
+    is_encrypted,
+    refuse_postgres,
+    restore_backup,
+)
 
 SUFFIX = ".spoor-backup"
 
@@ -61,6 +68,10 @@ def backup(home: str | None, out: Path, passphrase_file: Path | None, encrypt: b
     history in one file of mode 0600; encrypted (AES-256-GCM, scrypt) with a
     passphrase. Keys are in it: keep it as carefully as the home itself.
     """
+    try:  # a PostgreSQL home is pg_dump's: refused before its database is opened
+        refuse_postgres(NodeHome.resolve(home).db_path, "spoor backup")
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
     node_home, config = load_node(home)
     if out.is_dir():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

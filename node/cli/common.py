@@ -34,7 +34,7 @@ def load_node(home_arg: str | None) -> tuple[NodeHome, NodeConfig]:
         config = load_config(home)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    if home.db_path.is_file():
+    if store.exists(home.db_path):
         # Every command upgrades an older home (after a backup) or refuses a newer one first.
         try:
             store.ensure_current(home.db_path)

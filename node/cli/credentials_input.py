@@ -10,7 +10,6 @@ the machine (``ps``), so secrets are never accepted there.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from node.officers import credentials
+from node.store import Connection
 
 PASSWORD_ENV = "SPOOR_OFFICER_PASSWORD"  # noqa: S105 the variable name, not a secret
 TOTP_ENV = "SPOOR_OFFICER_TOTP"
@@ -58,9 +58,7 @@ def read_secrets(from_stdin: bool) -> tuple[str, str]:
     return password, code.strip()
 
 
-def sign_in(
-    conn: sqlite3.Connection, name: str, from_stdin: bool
-) -> credentials.AuthenticatedOfficer:
+def sign_in(conn: Connection, name: str, from_stdin: bool) -> credentials.AuthenticatedOfficer:
     """Authenticate ``name`` or exit 1 with the reason (the attempt is audited either way)."""
     password, code = read_secrets(from_stdin)
     try:

@@ -51,6 +51,14 @@ def peer_findings(home: NodeHome, config: NodeConfig, timeout_s: float) -> list[
     return out
 
 
+def _has_store(home: NodeHome) -> bool:
+    """Whether the home's database exists (a PostgreSQL one always does), false if misconfigured."""
+    try:
+        return store.exists(home.db_path)
+    except store.StoreError:
+        return False
+
+
 @click.command("doctor")
 @home_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
@@ -69,7 +77,7 @@ def doctor(home: str | None, as_json: bool, peer_timeout: float, no_peers: bool)
     logs.configure(level="warning", json=False)  # stdout carries only the report
     node_home = NodeHome.resolve(home)
     found = local_findings(node_home)
-    if node_home.config_path.is_file() and node_home.db_path.is_file():
+    if node_home.config_path.is_file() and _has_store(node_home):
         found += checks.check_crls(node_home)
         found += checks.check_disk(node_home.root)
         if not no_peers:

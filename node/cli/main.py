@@ -10,6 +10,8 @@ import importlib
 
 import click
 
+from node.cli.busy import BusyAwareGroup
+
 # (module, attribute) of every top-level command, in help order.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("node.cli.init_cmd", "init"),
@@ -26,6 +28,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("node.cli.console_cmd", "console"),
     ("node.cli.audit_cmd", "audit"),
     ("node.cli.audit_cmd", "stats"),
+    ("node.cli.store_cmd", "store_group"),
     ("node.cli.status_cmd", "status"),
     ("node.cli.doctor_cmd", "doctor"),
     ("node.cli.backup_cmd", "backup"),
@@ -33,7 +36,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=BusyAwareGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="spoor")
 def cli() -> None:
     """Spoor: private federated lookups between wildlife-crime agencies."""

@@ -219,7 +219,7 @@ def _stored_facts(home: str | None, record_id: str | None) -> dict[str, Any]:
     from node.store import records as record_store
 
     node_home = NodeHome.resolve(home)
-    if not node_home.db_path.is_file():
+    if not store.exists(node_home.db_path):
         raise click.UsageError(f"--record-id needs a node home; {node_home.root} has no database")
     try:
         with store.opened(node_home.db_path) as conn:
@@ -350,7 +350,7 @@ def _explain_stored(home: str | None, decision_id: str, as_json: bool) -> None:
     from node.errors import DisclosureNotFound
 
     node_home = NodeHome.resolve(home)
-    if not node_home.db_path.is_file():
+    if not store.exists(node_home.db_path):
         raise click.UsageError(f"--decision needs a node home; {node_home.root} has no database")
     try:
         with store.opened(node_home.db_path) as conn:

@@ -30,7 +30,7 @@ EXIT_PROBLEMS = 1
 
 def _node(home_arg: str | None) -> tuple[NodeHome, Path, PolicyHistory]:
     home, config = load_node(home_arg)
-    if not home.db_path.is_file():
+    if not store.exists(home.db_path):
         raise click.UsageError(f"{home.root} has no database; create the node with 'spoor init'")
     return home, home.root / config.policy.path, PolicyHistory.beside(home.db_path)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,10 @@ from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.app.lock import HomeInUse
 from node.cli.common import home_option, load_node
+from node.rpc import native_log
 from node.rpc.channels import peer_match_channels
+from node.rpc.handshakes import HandshakeWatch
+from node.rpc.refusals import AggregatedRefusals
 from node.rpc.server import build_node
 
 if TYPE_CHECKING:
@@ -46,7 +50,16 @@ def serve(
     log_json: bool | None,
 ) -> None:
     """Serve this node to its peers until SIGTERM/SIGINT, then drain in-flight calls and exit."""
-    logs.configure(level=log_level, json=log_json)
+    json_lines = (not sys.stderr.isatty()) if log_json is None else log_json
+    # gRPC's C core writes its own lines on fd 2 (failed handshakes among them): re-emit
+    # them as the node's structured lines. Before the first server, so its tracer applies.
+    native = native_log.capture()
+    logs.configure(level=log_level, json=json_lines, stream=native.stream)
+    if native_log.handshake_trace_hidden():
+        logs.get_logger("spoor.serve").warning(
+            "GRPC_VERBOSITY hides gRPC's handshake trace: failed TLS handshakes will not be "
+            "logged, counted or audited; unset it or set it to INFO"
+        )
     node_home, config = load_node(home)
     try:
         node = build_node(
@@ -62,18 +75,37 @@ def serve(
         raise click.ClickException(str(exc)) from exc
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"could not start: {exc}") from exc
+    # Failed handshakes on our port: one log line each, counted, audited per host and minute.
+    tls_refusals = AggregatedRefusals(
+        node_home.db_path, "tls.refused", "UNAVAILABLE", key_field="host"
+    )
+    metrics = node.metrics
+    native.watch = HandshakeWatch(
+        {node.port},
+        count=metrics.observe_handshake_failure if metrics is not None else None,
+        audit=tls_refusals,
+    )
     node.install_signal_handlers()
     node.start_background(node_home, config, watch_channels=peer_match_channels(node_home, config))
-    console = _start_console(node_home, config)
+    console = _start_console(node_home, config, json_lines)
     stop_reminders = _start_reminders(node_home, config)
     ops = f"; ops port {node.ops_port}" if node.ops_port is not None else ""
-    click.echo(f"{config.agency_id} serving on port {node.port}{ops}", err=True)
+    _say(f"{config.agency_id} serving on port {node.port}{ops}", json_lines)
     try:
         node.wait()
     finally:
         stop_reminders.set()
         if console is not None:
             console.should_exit = True
+        tls_refusals.flush()  # counts of the last window, written before the process ends
+
+
+def _say(text: str, json_lines: bool) -> None:
+    """A start-up message for the operator: a log line when the log is JSON (all of it is)."""
+    if json_lines:
+        logs.get_logger("spoor.serve").info(text)
+    else:
+        click.echo(text, err=True)
 
 
 REMINDER_INTERVAL_SECONDS = 600
@@ -109,7 +141,9 @@ def _start_reminders(node_home: NodeHome, config: NodeConfig) -> threading.Event
     return stop
 
 
-def _start_console(node_home: NodeHome, config: NodeConfig) -> uvicorn.Server | None:
+def _start_console(
+    node_home: NodeHome, config: NodeConfig, json_lines: bool
+) -> uvicorn.Server | None:
     """The web console on its admin port, when ``[console] enabled = true``."""
     if not config.console.enabled:
         return None
@@ -120,5 +154,5 @@ def _start_console(node_home: NodeHome, config: NodeConfig) -> uvicorn.Server | 
     except ConsoleAddressError as exc:
         raise click.ClickException(str(exc)) from exc
     start_in_thread(server)
-    click.echo(f"console on {config.console.listen}", err=True)
+    _say(f"console on {config.console.listen}", json_lines)
     return server

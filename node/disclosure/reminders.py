@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import smtplib
-import sqlite3
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from node.disclosure import tickets
 from node.disclosure.model import now_utc, parse_iso
+from node.store import Connection
 
 SENT_FILE = "reminders-sent.json"
 
@@ -40,9 +40,7 @@ class ReminderSettings:
         return bool(self.webhook or (self.smtp_host and self.mail_to))
 
 
-def due(
-    conn: sqlite3.Connection, hours_before: int, now: datetime | None = None
-) -> list[tickets.Ticket]:
+def due(conn: Connection, hours_before: int, now: datetime | None = None) -> list[tickets.Ticket]:
     """Tickets awaiting a decision whose deadline falls within ``hours_before`` hours."""
     moment = now or now_utc()
     horizon = moment + timedelta(hours=hours_before)
@@ -63,7 +61,7 @@ def _text(agency: str, ticket: tickets.Ticket) -> str:
 
 
 def send(
-    conn: sqlite3.Connection,
+    conn: Connection,
     agency: str,
     settings: ReminderSettings,
     home_root: Path,

@@ -289,26 +289,52 @@ class Responder:
         legal_basis: str = "",
         event: str = "match.refused",
     ) -> None:
-        """Audit a refused match (budget, version, malformed input) without its content.
+        """Audit a refused match (budget, version, malformed input) without its content."""
+        record_refusal(
+            Path(str(self.db_path)),
+            requester,
+            status,
+            reason,
+            fields,
+            request_id=request_id,
+            purpose=purpose,
+            legal_basis=legal_basis,
+            event=event,
+        )
 
-        Takes the raw values as they arrived: a refused request may never have
-        become a :class:`MatchCall`. ``reason`` names the error; ``fields`` are its
-        structured fields the error catalogue declares fit for the audit trail (for
-        a budget: period, limit, used, requested), never identifiers, keys or PSI bytes.
-        """
-        details: dict[str, object] = {**(fields or {}), "reason": reason}
-        with self._opened() as conn, store.transaction(conn):
-            audit.append(
-                conn,
-                event,
-                counterpart=requester,
-                # Refused input is kept only in printable, bounded form.
-                purpose=bounds.printable(purpose.strip(), _MAX_FIELD) or None,
-                legal_basis=bounds.printable(legal_basis.strip(), _MAX_FIELD) or None,
-                request_id=bounds.printable(request_id, bounds.MAX_IDENTIFIER) or None,
-                status=status,
-                details=details,
-            )
+
+def record_refusal(
+    db_path: Path,
+    requester: str,
+    status: str,
+    reason: str,
+    fields: Mapping[str, object] | None = None,
+    *,
+    request_id: str = "",
+    purpose: str = "",
+    legal_basis: str = "",
+    event: str = "match.refused",
+) -> None:
+    """Audit a refused request (budget, version, malformed input) without its content.
+
+    Takes the raw values as they arrived: a refused request may never have
+    become a :class:`MatchCall`. ``reason`` names the error; ``fields`` are its
+    structured fields the error catalogue declares fit for the audit trail (for
+    a budget: period, limit, used, requested), never identifiers, keys or PSI bytes.
+    """
+    details: dict[str, object] = {**(fields or {}), "reason": reason}
+    with store.opened(db_path, check_schema=False) as conn, store.transaction(conn):
+        audit.append(
+            conn,
+            event,
+            counterpart=requester,
+            # Refused input is kept only in printable, bounded form.
+            purpose=bounds.printable(purpose.strip(), _MAX_FIELD) or None,
+            legal_basis=bounds.printable(legal_basis.strip(), _MAX_FIELD) or None,
+            request_id=bounds.printable(request_id, bounds.MAX_IDENTIFIER) or None,
+            status=status,
+            details=details,
+        )
 
 
 def eligible_elements(

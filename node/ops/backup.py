@@ -11,6 +11,11 @@ discloses nothing without the passphrase.
 A restore unpacks into a fresh directory next to the target, checks the
 archive against its manifest (schema version, audit chain verifies, counts
 equal), and only then moves it into place; a failed check leaves nothing.
+
+A home whose store is PostgreSQL is refused both ways (:func:`refuse_postgres`):
+its database is backed up and restored with ``pg_dump`` / ``pg_restore``, its
+``spoor.toml``, ``keys/`` and ``policy/`` with the files (docs/operators.md,
+"Backup and restore").
 """
 
 from __future__ import annotations
@@ -113,6 +118,19 @@ def _facts(db_path: Path) -> dict[str, Any]:
         }
 
 
+def refuse_postgres(db_path: Path, doing: str) -> None:
+    """Raise :class:`BackupError` when the home's store is PostgreSQL (pg_dump's job)."""
+    where = store.located(db_path)
+    if where.engine == "postgresql":
+        raise BackupError(
+            f"{doing} covers SQLite homes only; this home's store is PostgreSQL "
+            f"({where.describe()}). Back the database up with pg_dump --format=custom and "
+            "restore it with pg_restore, and keep copies of spoor.toml, keys/ and policy/ "
+            "with your file backups (see docs/operators.md, 'Backup and restore'). "
+            "Nothing was written."
+        )
+
+
 def _write_private(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -129,6 +147,7 @@ def create_backup(
 ) -> Manifest:
     """Write a backup of the home at ``home_root`` to ``out`` (mode 0600), safe while serving."""
     db_path = home_root / "node.db"
+    refuse_postgres(db_path, "spoor backup")
     if not db_path.is_file():
         raise BackupError(f"{db_path}: no node database to back up — is this a node home?")
     if out.exists() and out.is_dir():
@@ -201,6 +220,7 @@ def restore_backup(path: Path, target: Path, *, passphrase: str | None = None) -
             f"{target} exists and is not empty; restore into a new directory (never over a "
             "home that may be serving), then point the service at it"
         )
+    refuse_postgres(target / DB_MEMBER, "spoor restore")
     with _open_archive(path, passphrase) as tar:
         members = tar.getmembers()
         bad = [m.name for m in members if not _allowed(m.name) or not (m.isfile() or m.isdir())]

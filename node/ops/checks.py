@@ -31,6 +31,9 @@ from node.store import records as records_repo
 from node.store.backend import BACKEND, DatabaseError
 from node.store.timecodec import parse_ts
 
+#: A store that cannot be read (engine error or misconfigured location).
+_UNREADABLE: tuple[type[Exception], ...] = (*DatabaseError, store.StoreError)
+
 Level = Literal["ok", "warning", "error"]
 EXIT_CODES: dict[Level, int] = {"ok": 0, "warning": 1, "error": 2}
 CERT_WARN_DAYS = 30
@@ -232,7 +235,11 @@ def _later(a: str, b: str) -> bool:
 
 def check_store(home: NodeHome) -> list[Finding]:
     path = home.db_path
-    if not path.is_file():
+    try:
+        where = store.located(path)
+    except store.StoreError as exc:
+        return [Finding("store", "database", "error", str(exc))]
+    if not store.exists(path):
         return [Finding("store", "database", "error", f"{path} missing — run 'spoor init'")]
     try:
         with store.opened(path, check_schema=False) as conn:
@@ -240,10 +247,10 @@ def check_store(home: NodeHome) -> list[Finding]:
             records = records_repo.count(conn) if version else 0
             head = audit_repo.head(conn) if version else None
             checkpoint = audit_repo.last_checkpoint(conn) if version else None
-    except DatabaseError as exc:
-        return [Finding("store", "database", "error", f"{path} cannot be read: {exc}")]
+    except _UNREADABLE as exc:
+        return [Finding("store", "database", "error", f"{where.describe()} cannot be read: {exc}")]
     data = {
-        "backend": BACKEND.name,
+        "backend": where.engine,
         "schema_version": version,
         "latest": migrations.LATEST,
         "records": records,

@@ -1,6 +1,7 @@
 """The node's Prometheus metrics: counted as calls happen, the rest read at scrape time.
 
-Counted: RPCs by method, peer and status code, and their latency. Read from
+Counted: RPCs by method, peer and status code, and their latency; failed
+TLS handshakes by reason (read by ``spoor serve`` from gRPC's handshake trace). Read from
 the node when Prometheus scrapes: the PSI worker queue, each peer's element
 budget use today, overdue disclosure tickets per counterpart, the held-setup
 cache per counterpart (when ``[setups]`` is on) and the audit trail's head.
@@ -69,6 +70,13 @@ class NodeMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.handshake_failures = Counter(
+            "spoor_tls_handshake_failures",
+            "Connections that failed the TLS handshake, by reason (no_client_certificate, "
+            "certificate_untrusted, certificate_expired, not_tls, connection_closed, timeout, …).",
+            ["reason"],
+            registry=self.registry,
+        )
         self._state = _StateCollector(db_path, pool_load, pool_workers, budget_per_day)
         self.registry.register(self._state)
         self._peers: frozenset[str] = frozenset()
@@ -96,6 +104,10 @@ class NodeMetrics:
     def observe_rpc(self, method: str, peer: str, code: str, seconds: float) -> None:
         self.rpcs.labels(method=method, peer=peer, code=code).inc()
         self.latency.labels(method=method).observe(seconds)
+
+    def observe_handshake_failure(self, reason: str) -> None:
+        """Count one failed TLS handshake (``reason`` is from a closed set)."""
+        self.handshake_failures.labels(reason=reason).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -6,9 +6,12 @@ good rows are stored and the refused ones written, with their reasons, to a
 rejects file (mode 0600: it holds record contents).
 
 Validation and key derivation run in worker processes for large files, while
-this process reads the file and writes SQLite in large batches; everything
-happens inside one ``BEGIN IMMEDIATE`` transaction together with the audit
-entry, so an interrupted import leaves the node exactly as it was.
+this process reads the file and stages the prepared records in large batches
+(:mod:`node.store.staging`) without taking the store's write lock, so every
+other command, a starting ``spoor serve`` and counterparts' matches carry on
+meanwhile. The staged records are then merged in one short write transaction
+together with the audit entry, so an interrupted or refused import leaves the
+node exactly as it was.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from node.errors import SpoorError
 from node.records.io import RowError, Shape, UnreadableFileError, duplicate_error
 from node.records.pipeline import Checked, checked
 from node.store.backend import Connection
-from node.store.records import PreparedRecord, UpsertCounts, Upserter
+from node.store.records import PreparedRecord, UpsertCounts
+from node.store.staging import StagedImport
 
 PARALLEL_FROM_BYTES = 4_000_000
 #: Errors and warnings kept for the report; every one of them is shown (the rest are counted).
@@ -140,7 +144,7 @@ def import_file(
     progress: Progress | None = None,
     default_region: str | None = None,
 ) -> ImportReport:
-    """Import a record file in one transaction with its audit entry.
+    """Import a record file, stored in one short transaction with its audit entry.
 
     Raises :class:`UnreadableFileError` for a file that cannot be read at all and
     :class:`ImportRefusedError` (nothing stored) when rows are invalid and
@@ -159,28 +163,27 @@ def import_file(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with node_store.transaction(conn):
-            upserter = Upserter(conn, unique_ids=True)
-            if workers > 0:
-                upserter.begin_bulk()
-            header: list[RowError] = []
-            for chunk in checked(path, fmt, mapping, workers, default_region, header):
-                good = sorter.sort(chunk)
-                if (report.error_count == 0 or skip_invalid) and not header:
-                    report.counts = report.counts + upserter.add(good)
-                if progress is not None:
-                    progress(len(chunk))
-            if header:
-                # A column nobody can read would be dropped from every row: the whole
-                # file is refused, even with skip_invalid, after every row was checked.
-                report.errors[:0] = header
-                report.error_count += len(header)
-                report.header_errors = len(header)
-                raise ImportRefusedError(report)
-            if report.error_count and not skip_invalid:
-                raise ImportRefusedError(report)
-            upserter.finish()
-            _audit(conn, report)
+        with StagedImport(conn) as staged:
+            with staged.writing():
+                header: list[RowError] = []
+                for chunk in checked(path, fmt, mapping, workers, default_region, header):
+                    good = sorter.sort(chunk)
+                    if (report.error_count == 0 or skip_invalid) and not header:
+                        staged.add(good)
+                    if progress is not None:
+                        progress(len(chunk))
+                if header:
+                    # A column nobody can read would be dropped from every row: the whole
+                    # file is refused, even with skip_invalid, after every row was checked.
+                    report.errors[:0] = header
+                    report.error_count += len(header)
+                    report.header_errors = len(header)
+                    raise ImportRefusedError(report)
+                if report.error_count and not skip_invalid:
+                    raise ImportRefusedError(report)
+            with node_store.transaction(conn):
+                report.counts = staged.merge(bulk=workers > 0)
+                _audit(conn, report)
     finally:
         if collecting:
             gc.enable()

@@ -168,21 +168,29 @@ def _as_list(value: Any) -> list[Any]:
     return [p for p in (s.strip() for s in re.split(r"[;\n]", text)) if p]
 
 
+_NUMBERED_MARK = re.compile(re.escape(PART_MARK) + r"([^#]+)#([0-9]{1,6})")
+_PART_MARK = re.compile(re.escape(PART_MARK) + r"([0-9]{1,6})\.(number|country)")
+
+
 def _gather(cells: dict[str, Any], combine: tuple[Combine, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     numbered: dict[str, list[tuple[int, Any]]] = {}
     parts: dict[int, dict[str, Any]] = {}
     for key, value in cells.items():
-        if not key.startswith(PART_MARK):
-            out[key] = value
-        elif key.startswith(IGNORED):
+        if key.startswith(IGNORED):
             continue
-        elif "#" in key:
-            base, _, n = key[1:].partition("#")
+        # Only the marks this profile wrote are gathered; a column of the file that merely
+        # looks like one ("~", "~x#y", "~9.number") stays a column and is refused as unknown.
+        numbered_mark = _NUMBERED_MARK.fullmatch(key)
+        part_mark = _PART_MARK.fullmatch(key)
+        if numbered_mark is not None:
+            base, n = numbered_mark.groups()
             numbered.setdefault(base, []).append((int(n), value))
-        else:
-            number, _, part = key[1:].partition(".")
+        elif part_mark is not None and int(part_mark.group(1)) < len(combine):
+            number, part = part_mark.groups()
             parts.setdefault(int(number), {})[part] = value
+        else:
+            out[key] = value
     for base, items in numbered.items():
         values = [v for _, v in sorted(items, key=lambda t: t[0]) if v not in (None, "")]
         if values:

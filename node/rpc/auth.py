@@ -16,8 +16,9 @@ from typing import Protocol
 
 import grpc
 
-from node import audit, peers, pki, store
+from node import peers, pki, store
 from node.errors import CertificateRevoked, NotAPeer
+from node.rpc.refusals import AggregatedRefusals
 
 AGENCY_METADATA_KEY = "x-spoor-agency"
 
@@ -124,53 +125,20 @@ class InsecureAuthenticator:
         return claimed
 
 
-class RefusalAudit:
-    """Audit per-call authentication failures, aggregated so nobody can grow the trail.
+class RefusalAudit(AggregatedRefusals):
+    """Audit per-call authentication failures as ``auth.refused``, aggregated.
 
     A caller whose certificate passed the handshake (it chains to a CA this
     node pinned) but failed the per-call checks — revoked, not a configured
-    peer, pinned to another agency's CA — is audited as ``auth.refused``. The
-    first failure per (claimed agency, reason) in a window of ``window_s``
-    seconds writes an entry at once; further failures in the window are only
-    counted, and the count is written with the next entry after the window.
-    At most ``max_keys`` distinct (agency, reason) pairs are tracked; the rest
-    share one bucket. So a flood writes a bounded number of entries per window.
+    peer, pinned to another agency's CA — is counted per (claimed agency,
+    reason) and window (:class:`node.rpc.refusals.AggregatedRefusals`), so a
+    flood writes a bounded number of entries.
     """
 
     def __init__(self, db_path: Path, window_s: float = 60.0, max_keys: int = 64) -> None:
-        self.db_path = db_path
-        self.window_s = window_s
-        self.max_keys = max_keys
-        self._lock = threading.Lock()
-        # (agency, reason) -> (start of the window, failures not yet written)
-        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
-
-    def refused(self, claimed_agency: str, reason: str, peer_address: str) -> bool:
-        """Count one failure; True when an audit entry was written for it."""
-        now = time.monotonic()
-        key = (claimed_agency[:64] or "-", reason)
-        with self._lock:
-            if key not in self._seen and len(self._seen) >= self.max_keys:
-                key = ("*", reason)
-            start, pending = self._seen.get(key, (now - self.window_s, 0))
-            if now - start < self.window_s:
-                self._seen[key] = (start, pending + 1)
-                return False
-            self._seen[key] = (now, 0)
-        with store.opened(self.db_path, check_schema=False) as conn, store.transaction(conn):
-            audit.append(
-                conn,
-                "auth.refused",
-                counterpart=key[0],
-                status="PERMISSION_DENIED",
-                details={
-                    "reason": reason,
-                    "peer_address": peer_address[:128],
-                    "failures": pending + 1,
-                    "window_seconds": self.window_s,
-                },
-            )
-        return True
+        super().__init__(
+            db_path, "auth.refused", "PERMISSION_DENIED", window_s=window_s, max_keys=max_keys
+        )
 
 
 def claimed_agency(context: grpc.ServicerContext) -> str:

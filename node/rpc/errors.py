@@ -74,7 +74,9 @@ from node.rpc.error_details import (
 )
 from node.rpc.quotas import PeerBusy
 from node.setups import errors as setup_errors
-from node.store import SchemaTooNew, StoreError
+from node.store import SchemaTooNew, StoreError, StoreUnavailable
+from node.store.location import BadStoreUrl
+from node.store.transfer import TargetNotEmpty
 from policy.context import InvalidFactsError, InvalidRequestError
 from policy.source import SourceError
 
@@ -226,6 +228,13 @@ _ENTRIES: dict[type[BaseException], Entry] = {
         logged=("reason",),
         audit=MATCH_REFUSED,
     ),
+    StoreUnavailable: Entry(
+        grpc.StatusCode.UNAVAILABLE,
+        "the node cannot reach its database right now; nothing was computed or charged — "
+        "retry later",
+        detail=ErrorInfoDetail("SERVICE_UNAVAILABLE"),
+        log="warning",
+    ),
     psi_errors.PsiWorkerFailed: Entry(
         grpc.StatusCode.INTERNAL,
         "the match could not be computed (reference {request_id}); nothing was disclosed",
@@ -295,6 +304,8 @@ _ENTRIES: dict[type[BaseException], Entry] = {
     BundleError: _LOCAL,
     StoreError: _LOCAL,
     SchemaTooNew: _LOCAL,
+    BadStoreUrl: _LOCAL,
+    TargetNotEmpty: _LOCAL,
     audit_errors.AuditError: _LOCAL,
     audit_errors.NotInTransactionError: _LOCAL,
     audit_errors.UnknownEventError: _LOCAL,

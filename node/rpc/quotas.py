@@ -9,6 +9,10 @@ together at most ``federation_calls`` (fewer than the server's handler
 threads), so some threads always remain for health and for the node's own
 local services. A call over its share is answered RESOURCE_EXHAUSTED at once,
 which frees its thread; the peer can retry when its own calls have finished.
+
+Each refusal is audited as ``quota.refused`` with what it carried (its
+elements, never charged), aggregated per peer, share and window
+(:mod:`node.rpc.refusals`): a flood writes a bounded number of entries.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from node.errors import SpoorError
+from node.rpc.refusals import AggregatedRefusals
 
 #: Handler threads never given to FederationService calls (health, local probes).
 RESERVED_THREADS = 2
@@ -63,8 +68,9 @@ class QuotaLimits:
 class PeerQuotas:
     """Counts what each peer has in flight; ``admit`` refuses what exceeds its share."""
 
-    def __init__(self, limits: QuotaLimits) -> None:
+    def __init__(self, limits: QuotaLimits, refusals: AggregatedRefusals | None = None) -> None:
         self.limits = limits
+        self.refusals = refusals
         self._lock = threading.Lock()
         self._calls: dict[str, int] = {}
         self._elements: dict[str, int] = {}
@@ -82,16 +88,23 @@ class PeerQuotas:
         with self._lock:
             calls = self._calls.get(peer, 0)
             held = self._elements.get(peer, 0)
+            busy: PeerBusy | None = None
             if calls >= limits.calls_per_peer:
-                raise PeerBusy(peer, "calls", limits.calls_per_peer, calls)
+                busy = PeerBusy(peer, "calls", limits.calls_per_peer, calls)
             # One call alone is always admitted (its size is bounded per request).
-            if held and held + elements > limits.elements_per_peer:
-                raise PeerBusy(peer, "elements", limits.elements_per_peer, held)
-            if self._total >= limits.federation_calls:
-                raise PeerBusy(peer, "calls of all peers", limits.federation_calls, self._total)
-            self._calls[peer] = calls + 1
-            self._elements[peer] = held + elements
-            self._total += 1
+            elif held and held + elements > limits.elements_per_peer:
+                busy = PeerBusy(peer, "elements", limits.elements_per_peer, held)
+            elif self._total >= limits.federation_calls:
+                busy = PeerBusy(peer, "calls of all peers", limits.federation_calls, self._total)
+            else:
+                self._calls[peer] = calls + 1
+                self._elements[peer] = held + elements
+                self._total += 1
+        if busy is not None:
+            if self.refusals is not None:
+                # Audited outside the lock: other peers' admissions never wait on the store.
+                self.refusals.refused(peer, busy.what, figures={"elements": elements, "charged": 0})
+            raise busy
         try:
             yield
         finally:

@@ -41,6 +41,7 @@ from node.rpc.gate import PeerGate
 from node.rpc.metrics import MetricsInterceptor
 from node.rpc.options import channel_options
 from node.rpc.quotas import PeerQuotas, QuotaLimits
+from node.rpc.refusals import AggregatedRefusals
 from node.rpc.servicer import FederationServicer, NodeIdentity
 from node.rpc.witness_client import PeerWitnessChannel
 from node.rpc.witness_servicer import WitnessServicer
@@ -51,6 +52,10 @@ if TYPE_CHECKING:
 log = get_logger("spoor.server")
 
 SERVICE_NAME = federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name
+
+
+#: How long a client may take to complete the TLS handshake.
+HANDSHAKE_TIMEOUT_MS = 20_000
 
 
 def server_options(config: NodeConfig) -> list[tuple[str, Any]]:
@@ -67,6 +72,9 @@ def server_options(config: NodeConfig) -> list[tuple[str, Any]]:
         ("grpc.max_connection_age_grace_ms", 30_000),
         # Streams one connection may hold open: a flood on one connection stays bounded.
         ("grpc.max_concurrent_streams", 16),
+        # A connection that has not finished its TLS handshake in 20 s is closed (default
+        # 120 s): idle connections opened by the hundred cannot hold the port's resources.
+        ("grpc.server_handshake_timeout_ms", HANDSHAKE_TIMEOUT_MS),
     ]
 
 
@@ -135,6 +143,8 @@ class GrpcServer:
     health: health.HealthServicer
     # Held setups and the local lookup API (None when [setups] enabled is false).
     held: HeldNode | None = None
+    # Aggregated refusal audits: what they counted but did not write yet is written on drain.
+    refusals: tuple[AggregatedRefusals, ...] = ()
     # The home's database, whose pooled connections close after the last call.
     db_path: Path | None = None
     _draining: threading.Event = field(default_factory=threading.Event)
@@ -150,6 +160,8 @@ class GrpcServer:
         if self.held is not None:
             self.held.stop()
         self.server.stop(grace_seconds).wait()
+        for refusals in self.refusals:
+            refusals.flush()  # before the pooled connections close: it writes to the store
         if self.db_path is not None:
             store.close_pooled(self.db_path)
 
@@ -213,12 +225,15 @@ def start_server(
         # is the servicer's per-peer admission (node.rpc.quotas), which refuses at once.
         maximum_concurrent_rpcs=config.server.max_workers * 64,
     )
+    # Calls over a peer's fair share: audited per peer, share and minute, with their elements.
+    busy = AggregatedRefusals(home.db_path, "quota.refused", "RESOURCE_EXHAUSTED")
     quotas = PeerQuotas(
         QuotaLimits.for_server(
             config.server.max_workers,
             config.limits.max_calls_in_flight_per_peer,
             config.limits.max_elements_in_flight_per_peer,
-        )
+        ),
+        busy,
     )
     federation_pb2_grpc.add_FederationServiceServicer_to_server(
         FederationServicer(
@@ -294,7 +309,12 @@ def start_server(
         policy_digest=policy_digest,
     )
     return GrpcServer(
-        server=server, port=port, health=health_servicer, held=held, db_path=home.db_path
+        server=server,
+        port=port,
+        health=health_servicer,
+        held=held,
+        refusals=(refusals, busy),
+        db_path=home.db_path,
     )
 
 

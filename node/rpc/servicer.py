@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import grpc
@@ -24,7 +26,13 @@ from node.app.config import LimitsConfig, ServerConfig
 from node.app.logs import get_logger
 from node.disclosure import DisclosureResponder
 from node.errors import DeadlineTooShort, NotAPeer, ServiceUnavailable
-from node.match.responder import CAPABILITIES, PROTOCOL_VERSION, Responder, key_types_of
+from node.match.responder import (
+    CAPABILITIES,
+    PROTOCOL_VERSION,
+    Responder,
+    key_types_of,
+    record_refusal,
+)
 from node.peers.channel import PeerDescription
 from node.psi.messages import POINT_LENGTH
 from node.records.schemes import advertised_schemes
@@ -37,6 +45,8 @@ log = get_logger("spoor.rpc")
 
 # The server refuses to start PSI work it cannot finish before the caller's deadline.
 MIN_SECONDS_FOR_PSI = 0.5
+#: The audit event of a refused Disclose or OpenDisclosure call.
+DISCLOSE_REFUSED = "disclose.refused"
 
 Resp = TypeVar("Resp")
 
@@ -105,6 +115,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                 return body(peer, summary)
         except Exception as exc:
             if isinstance(exc, NotAPeer):
+                summary["peer_address"] = _peer_address(context)
                 self._refused_caller(context, exc)
             error = classify(exc, request_id)
             status, level = error.code.name, error.log_level
@@ -194,6 +205,30 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         elements = len(request.psi_request) // POINT_LENGTH
         return self._handle("Match", context, pb.MatchResponse(), body, elements)
 
+    @contextmanager
+    def _refusals_audited(
+        self, peer: str, request: pb.DiscloseRequest | pb.OpenDisclosureRequest
+    ) -> Iterator[None]:
+        """Audit a refused Disclose or OpenDisclosure (malformed, budget, version) as
+        ``disclose.refused`` with the error's audit fields, as Match refusals are."""
+        try:
+            yield
+        except Exception as exc:
+            refusal = classify(exc, "")
+            if refusal.audit_event is not None:
+                record_refusal(
+                    Path(str(self._disclosure_service().db_path)),
+                    peer,
+                    refusal.code.name,
+                    refusal.error_type,
+                    refusal.audit_details,
+                    request_id=request.request_id,
+                    purpose=request.purpose,
+                    legal_basis=request.legal_basis,
+                    event=DISCLOSE_REFUSED,
+                )
+            raise
+
     def _disclosure_service(self) -> DisclosureResponder:
         if self.disclosure is None:
             raise ServiceUnavailable("this node does not serve disclosure requests")
@@ -208,7 +243,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             summary["keys"] = len(request.match_keys)
             summary["key_types"] = key_types_of(request.match_keys)
             summary["private"] = request.HasField("private_selection")
-            answer = service.disclose(wire.disclosure_call_of(peer, request))
+            with self._refusals_audited(peer, request):
+                answer = service.disclose(wire.disclosure_call_of(peer, request))
             summary.update(answer.counts())
             return wire.disclose_response_pb(answer)
 
@@ -221,7 +257,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
     ) -> pb.OpenDisclosureResponse:
         def body(peer: str, summary: dict[str, object]) -> pb.OpenDisclosureResponse:
             service = self._disclosure_service()
-            psi_request = service.open_selection(wire.open_call_of(peer, request))
+            with self._refusals_audited(peer, request):
+                psi_request = service.open_selection(wire.open_call_of(peer, request))
             summary["request_bytes"] = len(psi_request)
             return wire.open_disclosure_response_pb(psi_request, service.selections.ttl_s)
 
@@ -239,3 +276,11 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
             return wire.get_disclosure_response_pb(answer)
 
         return self._handle("GetDisclosure", context, pb.GetDisclosureResponse(), body)
+
+
+def _peer_address(context: grpc.ServicerContext) -> str:
+    """Where a refused call came from (``ipv4:10.0.0.7:51234``), for the log line."""
+    try:
+        return str(context.peer())[:128]
+    except NotImplementedError:  # a context without a transport (in-process test servers)
+        return ""

@@ -178,15 +178,18 @@ class HeldSetupService:
     ) -> tuple[KeyedAnswer, int]:
         """Re-blind one lookup's request under its epoch key; (answer, budget remaining).
 
-        The request is counted without curve work and charged before the
-        epoch is even looked up, so a stale or refused lookup still costs its
-        elements, as a one-shot match does.
+        The request is counted without curve work and charged before any curve
+        work. A lookup against setups this node cannot answer (an ended epoch,
+        another view, or setups another replica of this agency built under its
+        own in-memory key) is refused before the charge: nothing is computed
+        or revealed for it, and the requester's retry after a sync must not
+        pay twice.
         """
         n = count_request_elements(request_bytes, max_elements=max_elements)
-        remaining = charge(key.peer, n)
         epoch = self.book.answerable(key.peer, epoch_id, key.name, generation)
         if epoch is None:
             raise SetupsStale("the epoch ended, keys were removed, or the context differs")
+        remaining = charge(key.peer, n)
         response = self._reblind(epoch.key, request_bytes, n, max_elements, timeout_s)
         published = self.book.published(key.peer, key.name)
         return (

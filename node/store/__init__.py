@@ -14,7 +14,9 @@
   group-durable (:mod:`node.store.pool`).
 * :mod:`node.store.migrations` — numbered schema versions.
 * :mod:`node.store.timecodec` — how a moment is written and read.
-* :mod:`node.store.backend` — what differs between database engines.
+* :mod:`node.store.backend` — what differs between database engines;
+  :mod:`node.store.postgres` the PostgreSQL one, :mod:`node.store.location`
+  which one a home uses (``SPOOR_STORE_URL`` or ``[store] url``).
 """
 
 from __future__ import annotations
@@ -26,18 +28,31 @@ from pathlib import Path
 from typing import ClassVar
 
 from node.errors import SpoorError
-from node.store import migrations, pool
-from node.store.backend import BACKEND, BUSY_TIMEOUT_MS, Connection, DatabaseError, Row
+from node.store import location, migrations, pool
+from node.store.backend import (
+    BACKEND,
+    BUSY_TIMEOUT_MS,
+    SQLITE,
+    BusyError,
+    Connection,
+    DatabaseError,
+    Row,
+)
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
+    "BusyError",
     "Connection",
+    "JobsLeadership",
     "Row",
     "SchemaTooNew",
     "StoreError",
+    "StoreUnavailable",
     "close_pooled",
     "connect",
     "ensure_current",
+    "exists",
+    "located",
     "open_store",
     "opened",
     "pooled",
@@ -54,6 +69,20 @@ class StoreError(SpoorError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached (down, restarting, or the network)."""
+
+    FIELDS = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(
+            f"{where}: the node database cannot be reached (the server is down, restarting "
+            "or unreachable). Nothing was changed. Try again shortly; a running node "
+            "reconnects by itself once the server is back."
+        )
 
 
 class SchemaTooNew(StoreError):
@@ -77,9 +106,53 @@ def connect(path: Path) -> Connection:
     """A connection with the pragmas every Spoor connection needs (no schema check).
 
     Long-running processes open the store once with :func:`open_store` (which
-    upgrades it) and use this for later connections.
+    upgrades it) and use this for later connections. ``path`` is the home's
+    ``node.db``; :func:`node.store.location.locate` says where its database is.
     """
-    return BACKEND.connect(path)
+    where = located(path)
+    if where.url is not None:
+        from node.store import postgres
+
+        return postgres.connect(where.url)
+    assert where.path is not None
+    return SQLITE.connect(where.path)
+
+
+def located(path: Path) -> location.Location:
+    """Where the database of the home holding ``path`` is; :class:`StoreError` if misconfigured."""
+    try:
+        return location.locate(path)
+    except location.BadStoreUrl as exc:
+        raise StoreError(f"store.url: {exc}") from exc
+
+
+def exists(path: Path) -> bool:
+    """Whether the home holding ``path`` has a database yet (a PostgreSQL one always has)."""
+    where = located(path)
+    return where.path is None or where.path.is_file()
+
+
+class JobsLeadership:
+    """Whether this process runs the home's background jobs (one replica of several does).
+
+    SQLite: one node process per home, which always leads. PostgreSQL: the
+    replica holding an advisory lock (:class:`node.store.postgres.Leadership`).
+    """
+
+    def __init__(self, path: Path) -> None:
+        where = located(path)
+        self._pg = None
+        if where.url is not None:
+            from node.store import postgres
+
+            self._pg = postgres.Leadership(where.url)
+
+    def held(self) -> bool:
+        return True if self._pg is None else self._pg.held()
+
+    def release(self) -> None:
+        if self._pg is not None:
+            self._pg.release()
 
 
 def open_store(path: Path) -> Connection:
@@ -89,7 +162,8 @@ def open_store(path: Path) -> Connection:
     try:
         conn = connect(path)
     except DatabaseError as exc:
-        raise StoreError(f"{path}: cannot open the node database: {exc}") from exc
+        where = located(path).describe()
+        raise StoreError(f"{where}: cannot open the node database: {exc}") from exc
     try:
         upgrade(conn, path)
     except BaseException:
@@ -127,6 +201,15 @@ def pooled(path: Path) -> Iterator[Connection]:
     group-durable (see :mod:`node.store.pool` for exactly what that keeps).
     A node closes its pool with :func:`close_pooled` when it stops.
     """
+    if located(path).url is not None:
+        # PostgreSQL connections already come from psycopg's pool, and its
+        # commits are as durable as any other: nothing to keep here.
+        conn = connect(path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+        return
     with pool.pool_for(path, connect).connection() as conn:
         yield conn
 
@@ -163,6 +246,11 @@ def upgrade(conn: Connection, path: Path) -> int:
     :class:`SchemaTooNew` before anything is written.
     """
     try:
+        # The common case first, in two indexed reads: the schema is current.
+        if BACKEND.has_table(conn, "meta"):
+            version = migrations.recorded_version(conn, {"meta"})
+            if version == migrations.LATEST:
+                return version
         tables = BACKEND.tables(conn)
         version = migrations.recorded_version(conn, tables)
         if version > migrations.LATEST:
@@ -170,8 +258,9 @@ def upgrade(conn: Connection, path: Path) -> int:
         if version == migrations.LATEST:
             return version
         backup = backup_path(path, version) if tables else None
-        if backup is not None:  # an existing home (an empty new file needs no copy)
-            BACKEND.backup(conn, backup)
+        # An existing home (an empty new file needs no copy); PostgreSQL takes none.
+        if backup is not None and not BACKEND.backup(conn, backup):
+            backup = None
     except DatabaseError as exc:
         raise StoreError(f"{path}: cannot open the node database: {exc}") from exc
     try:

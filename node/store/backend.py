@@ -4,30 +4,67 @@ Repositories write plain SQL with ``?`` placeholders (the one parameter style
 of the store) and portable constructs only; they never open connections,
 set pragmas or begin transactions themselves. A backend knows how to
 connect, how a write transaction begins, how to copy the database before an
-upgrade and how to read a table's actual columns. SQLite is the only backend
-today; a PostgreSQL backend would implement the same :class:`Backend`
-protocol (translating ``?`` to ``%s`` in one place) and reuse every
-repository and migration written against it. Two listings still break ties
-by SQLite's ``rowid`` (items of a request sent, the latest match with a
-peer); a second backend would give those tables an ordering column.
+upgrade and how to read a table's actual columns.
+
+Two backends implement :class:`Backend`: :class:`SqliteBackend` (one file
+per home, the default) and :class:`node.store.postgres.PostgresBackend`
+(``store.url = "postgresql://..."``), which translates the placeholder and
+the few SQLite-only constructs of the migrations in one place. Which one a
+home uses is decided by :mod:`node.store.location`; :data:`BACKEND` picks
+the right one for each connection.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import psycopg
 
 BUSY_TIMEOUT_MS = 15_000
 
 #: The placeholder every repository writes; a backend with another style translates it.
 PARAM = "?"
 
-Connection = sqlite3.Connection
 Row = sqlite3.Row
-DatabaseError = sqlite3.Error
-IntegrityError = sqlite3.IntegrityError
+#: Every engine's error (``except DatabaseError`` catches both backends' failures).
+DatabaseError: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
+#: The database is busy (another writer held it past the wait): try again later.
+BusyError: tuple[type[Exception], ...] = (
+    sqlite3.OperationalError,
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.QueryCanceled,
+)
+
+
+class Cursor(Protocol):
+    """What the store reads from a statement's result."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """A connection of either backend, as repositories use it."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 class Backend(Protocol):
@@ -35,13 +72,13 @@ class Backend(Protocol):
 
     name: str
 
-    def connect(self, path: Path) -> Connection: ...
-
     def begin_write(self, conn: Connection) -> None: ...
 
-    def backup(self, conn: Connection, dest: Path) -> None: ...
+    def backup(self, conn: Connection, dest: Path) -> bool: ...
 
     def tables(self, conn: Connection) -> set[str]: ...
+
+    def has_table(self, conn: Connection, table: str) -> bool: ...
 
     def columns(self, conn: Connection, table: str) -> list[str]: ...
 
@@ -65,7 +102,7 @@ class SqliteBackend:
 
     name = "sqlite"
 
-    def connect(self, path: Path) -> Connection:
+    def connect(self, path: Path) -> sqlite3.Connection:
         if not path.exists():
             _create_private(path)
         conn = sqlite3.connect(
@@ -85,8 +122,9 @@ class SqliteBackend:
     def begin_write(self, conn: Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
 
-    def backup(self, conn: Connection, dest: Path) -> None:
+    def backup(self, conn: Connection, dest: Path) -> bool:
         """A consistent copy of the database (WAL included) at ``dest``, mode 0600."""
+        assert isinstance(conn, sqlite3.Connection)
         if dest.exists():
             dest.unlink()
         _create_private(dest)
@@ -96,10 +134,17 @@ class SqliteBackend:
         finally:
             target.close()
         os.chmod(dest, 0o600)
+        return True
 
     def tables(self, conn: Connection) -> set[str]:
         rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
         return {str(r[0]) for r in rows if not str(r[0]).startswith("sqlite_")}
+
+    def has_table(self, conn: Connection, table: str) -> bool:
+        row = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
+        ).fetchone()
+        return row is not None
 
     def columns(self, conn: Connection, table: str) -> list[str]:
         return [str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")]
@@ -109,5 +154,41 @@ class SqliteBackend:
         conn.execute(f"PRAGMA cache_size=-{cache_kib}")
 
 
-#: The backend every home uses today.
-BACKEND: Backend = SqliteBackend()
+SQLITE = SqliteBackend()
+
+
+def backend_of(conn: Connection) -> Backend:
+    """The backend a connection belongs to."""
+    if isinstance(conn, sqlite3.Connection):
+        return SQLITE
+    from node.store.postgres import POSTGRES
+
+    return POSTGRES
+
+
+class _ByConnection:
+    """Dispatches every call to the backend of the connection it is given."""
+
+    name = "by-connection"
+
+    def begin_write(self, conn: Connection) -> None:
+        backend_of(conn).begin_write(conn)
+
+    def backup(self, conn: Connection, dest: Path) -> bool:
+        return backend_of(conn).backup(conn, dest)
+
+    def tables(self, conn: Connection) -> set[str]:
+        return backend_of(conn).tables(conn)
+
+    def has_table(self, conn: Connection, table: str) -> bool:
+        return backend_of(conn).has_table(conn, table)
+
+    def columns(self, conn: Connection, table: str) -> list[str]:
+        return backend_of(conn).columns(conn, table)
+
+    def prepare_bulk_load(self, conn: Connection, cache_kib: int) -> None:
+        backend_of(conn).prepare_bulk_load(conn, cache_kib)
+
+
+#: The backend of whatever connection it is handed.
+BACKEND: Backend = _ByConnection()

@@ -16,6 +16,7 @@ def used(conn: Connection, agency_id: str, period: str) -> int:
 def add_usage(conn: Connection, agency_id: str, period: str, elements: int) -> None:
     conn.execute(
         "INSERT INTO budget_usage (agency_id, period, elements) VALUES (?,?,?) "
-        "ON CONFLICT (agency_id, period) DO UPDATE SET elements = elements + excluded.elements",
+        "ON CONFLICT (agency_id, period) "
+        "DO UPDATE SET elements = budget_usage.elements + excluded.elements",
         (agency_id, period, elements),
     )

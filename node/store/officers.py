@@ -31,7 +31,7 @@ def deactivate(conn: Connection, name: str, now: str) -> bool:
         "UPDATE officers SET active = 0, changed_at = ? WHERE name = ? AND active = 1",
         (now, name),
     )
-    return cur.rowcount > 0
+    return int(cur.rowcount) > 0
 
 
 def get(conn: Connection, name: str) -> dict[str, Any] | None:

@@ -29,7 +29,7 @@ def set_crl(conn: Connection, agency_id: str, crl_pem: str | None) -> None:
 
 def delete(conn: Connection, agency_id: str) -> bool:
     """Remove a peer; False when there was none."""
-    return conn.execute("DELETE FROM peers WHERE agency_id = ?", (agency_id,)).rowcount > 0
+    return int(conn.execute("DELETE FROM peers WHERE agency_id = ?", (agency_id,)).rowcount) > 0
 
 
 _COLUMNS = "agency_id, address, ca_pem, country, added_at, crl_pem"

@@ -53,6 +53,11 @@ def _relax(conn: Connection) -> Path | None:
     return Path(f"{row[2]}-wal") if row is not None and row[2] else None
 
 
+def _changes(conn: Connection) -> int:
+    """Rows a SQLite connection has changed so far (the pool holds only SQLite ones)."""
+    return conn.total_changes if isinstance(conn, sqlite3.Connection) else 0
+
+
 class ConnectionPool:
     """Connections to one database, lent out one borrower at a time."""
 
@@ -103,11 +108,11 @@ class ConnectionPool:
         changes are not made on pooled connections).
         """
         conn = self._take()
-        before = conn.total_changes
+        before = _changes(conn)
         try:
             yield conn
         finally:
-            if conn.total_changes != before:
+            if _changes(conn) != before:
                 self._dirty.set()
             if conn.in_transaction:
                 # ``store.transaction`` always ends its own; a block that left one

@@ -259,7 +259,7 @@ def purge_expired(conn: Connection, today: dt.date) -> int:
         "DELETE FROM match_keys WHERE rid IN (SELECT rid FROM records WHERE review_date < ?)",
         (cutoff,),
     )
-    return conn.execute("DELETE FROM records WHERE review_date < ?", (cutoff,)).rowcount
+    return int(conn.execute("DELETE FROM records WHERE review_date < ?", (cutoff,)).rowcount)
 
 
 def eligible_keys(conn: Connection) -> Iterator[tuple[RecordFacts, list[str]]]:

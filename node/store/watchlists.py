@@ -112,7 +112,7 @@ def all_watchlists(conn: Connection) -> list[Watchlist]:
 def remove(conn: Connection, watch_id: str) -> bool:
     conn.execute("DELETE FROM watch_hits WHERE watch_id=?", (watch_id,))
     conn.execute("DELETE FROM watch_runs WHERE watch_id=?", (watch_id,))
-    return conn.execute("DELETE FROM watchlists WHERE watch_id=?", (watch_id,)).rowcount > 0
+    return int(conn.execute("DELETE FROM watchlists WHERE watch_id=?", (watch_id,)).rowcount) > 0
 
 
 def set_last_run(conn: Connection, watch_id: str, at: str) -> None:
@@ -189,11 +189,11 @@ def known_budget(conn: Connection, peer: str, since: str) -> int | None:
 def record_hit(conn: Connection, hit: WatchHit) -> bool:
     """Store a hit; False when this watchlist already had it (not a new hit)."""
     cur = conn.execute(
-        "INSERT OR IGNORE INTO watch_hits(watch_id, peer, record_id, key_type, match_id, "
-        "found_at) VALUES (?,?,?,?,?,?)",
+        "INSERT INTO watch_hits(watch_id, peer, record_id, key_type, match_id, "
+        "found_at) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         (hit.watch_id, hit.peer, hit.record_id, hit.key_type, hit.match_id, hit.found_at),
     )
-    return cur.rowcount > 0
+    return int(cur.rowcount) > 0
 
 
 _HIT_SELECT = (

@@ -37,8 +37,11 @@ class WatchJob:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         stop: threading.Event | None = None,
         default_region: str | None = None,
+        leads: Callable[[], bool] = lambda: True,
     ) -> None:
         self.db_path = db_path
+        #: Whether this replica runs the agency's jobs (one of several on PostgreSQL does).
+        self.leads = leads
         self.agency_id = agency_id
         self.channels = channels
         self.check_every_s = check_every_s
@@ -49,7 +52,9 @@ class WatchJob:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> list[runner.RunReport]:
-        """One pass: run every watchlist that is due now."""
+        """One pass: run every watchlist that is due now (nothing when another replica leads)."""
+        if not self.leads():
+            return []
         with store.opened(self.db_path) as conn:
             reports = runner.run_due(
                 conn,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from node.audit import compute_stats
+from node.store import Connection
 
 SERIES = (
     ("requests_received", "Match requests received"),
@@ -27,7 +27,7 @@ class Bucket:
 
 
 def buckets(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     days: int = 14,
     counterpart: str | None = None,

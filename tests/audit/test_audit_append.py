@@ -152,6 +152,7 @@ class TestPersonalContent:
 
 class TestAuditOrNothing:
     @pytest.mark.parametrize("table", ["audit_entries", "audit_personal"])
+    @pytest.mark.sqlite
     def test_failed_audit_write_rolls_back_the_action(
         self, conn: sqlite3.Connection, table: str
     ) -> None:
@@ -166,6 +167,7 @@ class TestAuditOrNothing:
         assert rows(conn, "audit_entries") == []
         assert rows(conn, "audit_personal") == []
 
+    @pytest.mark.sqlite
     def test_read_only_database_changes_nothing(
         self, conn: sqlite3.Connection, home: NodeHome
     ) -> None:

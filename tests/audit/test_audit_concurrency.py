@@ -8,9 +8,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from node import audit
 from node.app.home import NodeHome
 from node.store import connect, transaction
+
+# About SQLite files themselves: stays on SQLite in a --postgres run.
+pytestmark = pytest.mark.sqlite
 
 PER_WORKER = 60
 

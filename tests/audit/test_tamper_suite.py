@@ -12,7 +12,6 @@ a head. The table in docs/audit.md is this list.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +26,7 @@ from node.audit.keys import Signer
 from node.audit.witness import WitnessCall
 from node.store import audit as repo
 from tests.audit.helpers import forge_entry, record, reseal
-from tests.audit.witnessing import Federation, build_federation
+from tests.audit.witnessing import Federation, build_federation, restore_backup
 
 Tamper = Callable[[Federation], None]
 
@@ -106,11 +105,7 @@ def _cut(keep: int) -> Tamper:
 
 
 def _restore_backup(fed: Federation) -> None:
-    fed.conn.close()
-    for suffix in ("-wal", "-shm"):
-        Path(str(fed.home.db_path) + suffix).unlink(missing_ok=True)
-    shutil.copy(fed.backup, fed.home.db_path)
-    fed.conn = node.store.open_store(fed.home.db_path)
+    restore_backup(fed)
 
 
 def _forge_head(fed: Federation) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from node.audit import keys
 from node.audit import witness as wit
 from node.audit.verify import VerifyReport, WitnessedHead
 from node.cli.audit_witness_heads import witnessed_heads
+from node.store.backend import BACKEND
 from tests.audit.helpers import record
 
 ORIGIN = "ke-kws"
@@ -57,7 +57,7 @@ class Federation:
     """An origin trail of 14 entries: checkpoint and witness at 10, an unwitnessed tail after."""
 
     home: NodeHome
-    conn: sqlite3.Connection
+    conn: node.store.Connection
     witness: LocalWitness
     backup: Path
     alarms_raised: list[str] = field(default_factory=list)
@@ -101,6 +101,36 @@ class Federation:
         return signer
 
 
+SNAPSHOT = "snap_"
+
+
+def take_backup(conn: node.store.Connection, home: NodeHome, backup: Path) -> None:
+    """An old copy of the whole store: the file on SQLite, snapshot tables on PostgreSQL."""
+    if node.store.located(home.db_path).engine == "sqlite":
+        conn.execute("PRAGMA wal_checkpoint(FULL)")
+        shutil.copy(home.db_path, backup)
+        return
+    for table in sorted(BACKEND.tables(conn)):
+        conn.execute(f"CREATE TABLE {SNAPSHOT}{table} AS SELECT * FROM {table}")
+
+
+def restore_backup(fed: Federation) -> None:
+    """Put the store back as :func:`take_backup` saw it (an operator restoring an old backup)."""
+    if node.store.located(fed.home.db_path).engine == "sqlite":
+        fed.conn.close()
+        for suffix in ("-wal", "-shm"):
+            Path(str(fed.home.db_path) + suffix).unlink(missing_ok=True)
+        shutil.copy(fed.backup, fed.home.db_path)
+        fed.conn = node.store.open_store(fed.home.db_path)
+        return
+    tables = sorted(t for t in BACKEND.tables(fed.conn) if not t.startswith(SNAPSHOT))
+    with node.store.transaction(fed.conn):
+        fed.conn.execute("SET LOCAL session_replication_role = replica")  # rows in any order
+        fed.conn.execute(f"TRUNCATE {', '.join(tables)}")
+        for table in tables:
+            fed.conn.execute(f"INSERT INTO {table} SELECT * FROM {SNAPSHOT}{table}")
+
+
 def build_federation(tmp_path: Path) -> Federation:
     origin = make_home(tmp_path / ORIGIN, ORIGIN, "KE")
     witness_home = make_home(tmp_path / WITNESS, WITNESS, "VN")
@@ -118,8 +148,7 @@ def build_federation(tmp_path: Path) -> Federation:
             details={"ticket_id": f"t-{n}"},
         )
         if n == 7:
-            conn.execute("PRAGMA wal_checkpoint(FULL)")
-            shutil.copy(origin.db_path, backup)
+            take_backup(conn, origin, backup)
     fed = Federation(origin, conn, LocalWitness(witness_home), backup)
     fed.checkpoint()
     assert fed.submit().status == wit.ACCEPTED

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.backends import SchemaPerHome
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,6 +36,21 @@ class TestImportBench:
         row = re.search(r"^\s+200 \|.*\| (\d[\d,]*) match keys", out, re.M)
         assert row, out
         assert int(row.group(1).replace(",", "")) > 200
+
+
+class TestPgBench:
+    def test_smoke_imports_and_looks_up_on_both_backends(
+        self, tmp_path: Path, postgres_homes: SchemaPerHome | None
+    ) -> None:
+        """The store bench imports 200 records on SQLite and on PostgreSQL and prints both rows."""
+        if postgres_homes is None:
+            pytest.skip("PostgreSQL run only (scripts/test-postgres, part of .ci/run)")
+        out = _bench(
+            "pg_bench.py", "--smoke", "--url", postgres_homes.url, "--workdir", str(tmp_path)
+        )
+        assert re.search(r"records \| backend\s+\| import s \| records/s \| lookup p50 ms", out)
+        for backend in ("sqlite", "postgresql"):
+            assert re.search(rf"^\s+200 \| {backend}\s+\|\s+\d+\.\d", out, re.M), out
 
 
 class TestPsiBench:

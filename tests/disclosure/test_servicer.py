@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -134,3 +135,32 @@ class TestGetDisclosure:
         )
         assert code == grpc.StatusCode.OK
         assert {f.name for f in fetched.items[0].fields} >= {"containers"}
+
+
+def refusals(responder: ResponderNode) -> list[tuple[str, str, dict[str, Any]]]:
+    rows = responder.conn.execute(
+        "SELECT counterpart, status, details FROM audit_entries "
+        "WHERE event = 'disclose.refused' ORDER BY seq"
+    ).fetchall()
+    return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+
+class TestRefusalsAudited:
+    @pytest.mark.parametrize(
+        "overrides",
+        [{"justification": ""}, {"legal_basis": "NOPE"}, {"protocol_version": 99}],
+    )
+    def test_a_refused_disclose_is_audited_without_its_content(
+        self, harness: Harness, responder: ResponderNode, overrides: dict[str, Any]
+    ) -> None:
+        """An invalid, unknown-basis or wrong-version Disclose is refused and leaves one
+        disclose.refused entry naming the requester and the reason, and no key."""
+        key = key_of(IVORY, "container")
+        _, code, _ = harness.call("Disclose", disclose_request([key], **overrides))
+        assert code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
+        ((counterpart, status, details),) = refusals(responder)
+        assert counterpart == REQUESTER
+        assert status == code.name
+        assert details["reason"] in ("InvalidRequest", "VersionMismatch")
+        assert key not in json.dumps(details)
+        assert responder.count("disclosure_requests") == 0

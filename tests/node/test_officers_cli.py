@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from io import BytesIO
 from pathlib import Path
 
 import pyotp
 from click.testing import CliRunner, Result
 
+from node import store
 from node.cli.credentials_input import PASSWORD_ENV, TOTP_ENV
 from node.cli.main import cli
 from tests.conftest import init_node
@@ -32,7 +32,7 @@ def enrol(home: str, name: str, *roles: str) -> str:
 
 
 def audit_events(home: str) -> list[str]:
-    with sqlite3.connect(Path(home) / "node.db") as conn:
+    with store.opened(Path(home) / "node.db") as conn:
         return [r[0] for r in conn.execute("SELECT event FROM audit_entries ORDER BY seq")]
 
 

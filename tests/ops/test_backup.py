@@ -34,6 +34,8 @@ def run(*args: str, input: str | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+# spoor backup/restore copy an SQLite file; a PostgreSQL home is pg_dump's (TestPostgresHome).
+@pytest.mark.sqlite
 class TestBackup:
     def test_backup_while_serving_restores_and_verifies(
         self, agencies: dict[str, Path], tmp_path: Path
@@ -137,3 +139,34 @@ class TestBackup:
         with pytest.raises(BackupError, match="unexpected entries"):
             restore_backup(evil, tmp_path / "restored")
         assert not (tmp_path.parent / "escape").exists()
+
+
+@pytest.mark.sqlite  # the home is put on PostgreSQL by $SPOOR_STORE_URL, whatever the run
+class TestPostgresHome:
+    URL = "postgresql://spoor:secret@127.0.0.1:9/spoor"
+
+    def test_backup_refuses_and_names_pg_dump(
+        self, agencies: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Backing up a PostgreSQL home says to use pg_dump, hides the password, writes nothing."""
+        monkeypatch.setenv("SPOOR_STORE_URL", self.URL)
+        out = tmp_path / "b.spoor-backup"
+        code, output = run("backup", "--home", str(agencies["ke-kws"]), "--out", str(out))
+        assert code != 0
+        assert "pg_dump" in output
+        assert "docs/operators.md" in output
+        assert "secret" not in output
+        assert not out.exists()
+
+    def test_restore_into_a_postgres_home_refuses_and_names_pg_restore(
+        self, agencies: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A restore whose home would be on PostgreSQL is refused before anything is unpacked."""
+        backup = tmp_path / "b.spoor-backup"
+        spoor("backup", "--home", str(agencies["ke-kws"]), "--out", str(backup))
+        monkeypatch.setenv("SPOOR_STORE_URL", self.URL)
+        target = tmp_path / "restored"
+        code, output = run("restore", str(backup), "--home", str(target))
+        assert code != 0
+        assert "pg_restore" in output
+        assert not target.exists() or not any(target.iterdir())

@@ -17,6 +17,7 @@ from node.app.lock import HomeInUse, HomeLock, holder_of
 from node.cli.main import cli
 from node.rpc.server import build_node
 from tests.conftest import init_node
+from tests.store.backends import SchemaPerHome
 
 HOLD = """
 import sys, time
@@ -29,6 +30,8 @@ time.sleep(120)
 
 
 class TestSingleInstance:
+    # An SQLite home; a PostgreSQL one is served by replicas together (TestPostgresReplicas).
+    @pytest.mark.sqlite
     def test_second_node_on_one_home_is_refused(self, tmp_path: Path) -> None:
         """While one node serves a home, building another on it raises HomeInUse."""
         home = NodeHome(init_node(tmp_path, "ke-kws", "KE"))
@@ -81,3 +84,26 @@ class TestSingleInstance:
         root = init_node(tmp_path, "ke-kws", "KE")
         with HomeLock(root):
             assert (root / "serve.lock").stat().st_mode & 0o777 == 0o600
+
+
+class TestPostgresReplicas:
+    def test_replicas_of_a_postgres_home_serve_together(
+        self, tmp_path: Path, postgres_homes: SchemaPerHome | None
+    ) -> None:
+        """Two nodes on one PostgreSQL home both start; the home shows as served until both stop."""
+        if postgres_homes is None:
+            pytest.skip("PostgreSQL run only (scripts/test-postgres, part of .ci/run)")
+        home = NodeHome(init_node(tmp_path, "ke-kws", "KE"))
+        nodes = [build_node(home, load_config(home), listen="127.0.0.1:0")]
+        try:
+            nodes.append(build_node(home, load_config(home), listen="127.0.0.1:0"))
+            nodes[0].stop()
+            assert holder_of(home.root) is not None
+            nodes[1].stop()
+        finally:
+            for node in nodes:
+                node.stop()
+        assert holder_of(home.root) is None
+        # An exclusive holder still keeps replicas out.
+        with HomeLock(home.root), pytest.raises(HomeInUse):
+            build_node(home, load_config(home), listen="127.0.0.1:0")

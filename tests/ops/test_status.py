@@ -21,6 +21,7 @@ from node.rpc.server import build_node
 from node.store import migrations
 from tests.conftest import responder_with_peer
 from tests.rpc.test_server import client_for
+from tests.store.backends import store_dump
 
 HELD: list[dict[str, object]] = [
     {"record_id": "KE-S-1", "kind": "shipment", "containers": ["MSCU1234566"],
@@ -80,17 +81,25 @@ class TestStatus:
         db = agencies["ke-kws"] / "node.db"
         with store.opened(db) as conn, store.transaction(conn):
             migrations.record_version(conn, migrations.LATEST + 1)
-        before = db.read_bytes()
+        before = _contents(db)
         code, doc = run_json("status", agencies["ke-kws"])
         assert code == 2
         assert by_check(doc)[("store", "database")]["level"] == "error"
-        assert db.read_bytes() == before
+        assert _contents(db) == before
 
     def test_missing_config_is_an_error(self, tmp_path: Path) -> None:
         """A directory that is not a node home exits 2 with the config error."""
         code, doc = run_json("status", tmp_path)
         assert code == 2
         assert "spoor init" in doc["findings"][0]["detail"]
+
+
+def _contents(db: Path) -> bytes | str:
+    """The SQLite file's bytes, or every row of a PostgreSQL store."""
+    if store.located(db).engine == "sqlite":
+        return db.read_bytes()
+    with store.opened(db, check_schema=False) as conn:
+        return store_dump(conn)
 
 
 class TestCertificateExpiry:

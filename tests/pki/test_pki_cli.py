@@ -200,6 +200,7 @@ class TestSpoorToml:
 
 
 class TestAudit:
+    @pytest.mark.sqlite  # reads node.db with sqlite3
     def test_issuing_records_an_audit_entry_without_key_material(self, home: NodeHome) -> None:
         """An initialised node records certificate.issued with serial, fingerprint and expiry."""
         _initialised(home)
@@ -217,6 +218,7 @@ class TestAudit:
         assert node_details["fingerprint"] == pki.fingerprint(cert)
         assert "PRIVATE KEY" not in rows[1][1]
 
+    @pytest.mark.sqlite  # reads node.db with sqlite3
     def test_failed_write_keeps_old_pair_and_rolls_back_the_entry(
         self, home: NodeHome, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -64,6 +64,7 @@ class TestAtomicImport:
 
 
 class TestParallelImport:
+    @pytest.mark.sqlite
     def test_workers_give_the_same_store_as_one_process(self, tmp_path: Path) -> None:
         """Importing with two worker processes stores exactly the same keys."""
         path = tmp_path / "g.jsonl"

@@ -117,6 +117,26 @@ class TestErrors:
         result = read_records(path)
         assert "--map 'Passaporte=FIELD'" in str(result.errors[0])
 
+    @pytest.mark.parametrize("field", ["~", "~0.number", "~x#y", "~names#2"])
+    def test_a_field_shaped_like_an_internal_mark_is_an_error_not_a_crash(
+        self, tmp_path: Path, field: str
+    ) -> None:
+        """A JSONL field named like the reader's own marks (fuzz finding '{"~": null}', which
+        raised ValueError) is refused as a row error; the good row is still read."""
+        path = tmp_path / "r.jsonl"
+        good = {
+            "record_id": "P-1",
+            "kind": "person",
+            "subject_category": "suspect",
+            "names": ["Ana"],
+            "review_date": "2030-01-01",
+        }
+        path.write_text(json.dumps({field: None}) + "\n" + json.dumps(good) + "\n")
+        result = read_records(path)
+        assert [r.record_id for r in result.records] == ["P-1"]
+        assert result.errors
+        assert {e.row for e in result.errors} == {1}
+
     def test_mapping_renames_foreign_headers(self, tmp_path: Path) -> None:
         """Mapped headers are read as the named fields."""
         path = write_csv(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,14 @@ def refused(home: NodeHome) -> list[dict[str, Any]]:
     finally:
         conn.close()
     return [{"status": r[0], **json.loads(r[1])} for r in rows]
+
+
+def events(home: NodeHome) -> list[str]:
+    conn = store.connect(home.db_path)
+    try:
+        return [r[0] for r in conn.execute("SELECT event FROM audit_entries ORDER BY seq")]
+    finally:
+        conn.close()
 
 
 def with_bad_point(request_bytes: bytes) -> bytes:
@@ -120,3 +129,30 @@ class TestTimeoutAfterCharge:
         (entry,) = refused(home)
         assert entry["reason"] == "ChargedWorkFailed"
         assert entry["charged"] == 2000
+
+
+class TestCancelledAfterCharge:
+    def test_a_match_the_caller_cancels_is_audited_with_its_charge(
+        self, home: NodeHome, pool: PsiPool
+    ) -> None:
+        """A requester that gives up after the charge (a killed `spoor match`): the PSI work
+        stops and a match.refused entry records the elements charged (it wrote none)."""
+        _, server = make_servicer(home, pool)
+        elements = [f"v{KEY_SCHEME_VERSION}|phone|+2547{i:08d}" for i in range(20_000)]
+        rpc = server.invoke_unary_unary(
+            SERVICE.methods_by_name["Match"], (), match_request(elements)[0], 120
+        )
+        deadline = time.monotonic() + 60
+        while used_today(home) == 0:
+            assert time.monotonic() < deadline, "the match was never charged"
+            time.sleep(0.01)
+        rpc.cancel()
+        deadline = time.monotonic() + 60
+        while not refused(home):
+            assert time.monotonic() < deadline, "the cancelled match was never audited"
+            time.sleep(0.05)
+        (entry,) = refused(home)
+        assert entry["reason"] == "ChargedWorkFailed"
+        assert entry["charged"] == 20_000
+        assert used_today(home) == 20_000
+        assert "match.served" not in events(home)

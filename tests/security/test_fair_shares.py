@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from spoor.federation.v1 import federation_pb2 as pb
+from spoor.federation.v1 import federation_pb2_grpc as pb_grpc
 
+from node import audit, store
 from node.app.config import load_config
 from node.app.home import NodeHome
 from node.match.responder import PROTOCOL_VERSION
 from node.psi import PSI_PROTOCOL_VERSION
 from node.psi import client as psi_client
+from node.psi.messages import POINT_LENGTH
 from node.records.keys import KEY_SCHEME_VERSION
 from node.rpc.client import PeerCallFailed
 from node.rpc.quotas import PeerBusy, PeerQuotas, QuotaLimits
 from node.rpc.server import RunningNode, build_node
 from tests.conftest import install_test_policy, responder_with_peer, spoor
+from tests.lookup.test_local_api import Nodes, small_setups
 from tests.rpc.test_server import HELD, client_for, raw_channel
 
 FLOOD_CALLS = 12
@@ -40,6 +47,35 @@ def match_request(elements: list[str]) -> pb.MatchRequest:
         psi_request=session.request_bytes,
         request_id=str(uuid.uuid4()),
     )
+
+
+def quota_audit(home: Path) -> list[dict[str, Any]]:
+    conn = store.connect(home / "node.db")
+    try:
+        assert audit.verify(conn).ok
+        rows = conn.execute(
+            "SELECT counterpart, status, details FROM audit_entries "
+            "WHERE event = 'quota.refused' ORDER BY seq"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [
+        {"counterpart": r["counterpart"], "status": r["status"], **json.loads(r["details"])}
+        for r in rows
+    ]
+
+
+def charged(home: Path, peer: str) -> int:
+    """Elements charged to ``peer`` by the matches it was served (match.served entries)."""
+    conn = store.connect(home / "node.db")
+    try:
+        rows = conn.execute(
+            "SELECT elements FROM audit_entries WHERE event = 'match.served' AND counterpart = ?",
+            (peer,),
+        ).fetchall()
+    finally:
+        conn.close()
+    return sum(int(r["elements"] or 0) for r in rows)
 
 
 class TestQuotaBookkeeping:
@@ -92,7 +128,9 @@ class TestFloodFromOnePeer:
     def test_another_peer_and_health_keep_succeeding(
         self, agencies: dict[str, Path], server: RunningNode
     ) -> None:
-        """While vn-customs floods, mz-pgr's lookups and every health probe succeed."""
+        """While vn-customs floods, mz-pgr's lookups and every health probe succeed; the
+        refused calls are audited per peer and share with their elements, never one entry
+        per call, and none is charged."""
         big = [f"v{KEY_SCHEME_VERSION}|phone|+2547{i:08d}" for i in range(3000)]
         flood_requests = [match_request(big) for _ in range(FLOOD_CALLS)]
         flood_codes: list[str] = []
@@ -133,3 +171,81 @@ class TestFloodFromOnePeer:
         # The flood got its fair share and no more: the rest was refused at once.
         assert "RESOURCE_EXHAUSTED" in flood_codes
         assert 1 <= flood_codes.count("OK") < FLOOD_CALLS
+
+        server.stop()  # writes the counts still pending in the window
+        refused = flood_codes.count("RESOURCE_EXHAUSTED")
+        entries = quota_audit(agencies["ke-kws"])
+        assert {e["counterpart"] for e in entries} == {"vn-customs"}
+        # At most two entries per share (the first at once, the rest counted): bounded.
+        assert 1 <= len(entries) <= 2 * len({e["reason"] for e in entries}) < refused
+        assert sum(e["failures"] for e in entries) == refused
+        # The elements each refused call carried: its size in points, as admission counts them.
+        per_call = {len(r.psi_request) // POINT_LENGTH for r in flood_requests}
+        assert len(per_call) == 1
+        assert per_call.pop() >= len(big)
+        assert sum(e["elements"] for e in entries) == refused * (
+            len(flood_requests[0].psi_request) // POINT_LENGTH
+        )
+        assert {e["charged"] for e in entries} == {0}
+        assert {e["status"] for e in entries} == {"RESOURCE_EXHAUSTED"}
+        assert charged(agencies["ke-kws"], "vn-customs") == flood_codes.count("OK") * len(big)
+
+
+@pytest.fixture
+def asker(tmp_path: Path) -> Iterator[Nodes]:
+    """vn-customs asks ke-kws through its local lookup API, and itself serves ke-kws."""
+    homes = responder_with_peer(tmp_path, HELD)
+    for home in homes.values():
+        small_setups(home)
+    install_test_policy(homes["vn-customs"], "vn-customs", ["ke-kws"])
+    ke_home = NodeHome(homes["ke-kws"])
+    ke = build_node(ke_home, load_config(ke_home), listen="127.0.0.1:0")
+    try:
+        spoor("peers", "add", "--home", str(homes["vn-customs"]), "ke-kws",
+              "--address", f"127.0.0.1:{ke.port}", "--ca", str(ke_home.ca_cert_path))  # fmt: skip
+        vn_home = NodeHome(homes["vn-customs"])
+        vn = build_node(vn_home, load_config(vn_home), listen="127.0.0.1:0")
+        try:
+            yield Nodes(homes, ke, vn)
+        finally:
+            vn.stop()
+    finally:
+        ke.stop()
+
+
+class TestFloodAgainstTheAsker:
+    def test_the_local_lookup_api_keeps_answering_while_a_peer_floods_the_node(
+        self, asker: Nodes
+    ) -> None:
+        """ke-kws floods vn-customs's federation port; vn-customs's own officers' lookups
+        through the local API keep answering with their hits."""
+        held = asker.keys_of("KE-S-0")
+        assert asker.ask_until_ready(held).peers[0].error == ""
+        big = [f"v{KEY_SCHEME_VERSION}|phone|+2547{i:08d}" for i in range(3000)]
+        flood_requests = [match_request(big) for _ in range(FLOOD_CALLS)]
+        flood_codes: list[grpc.StatusCode] = []
+        ke_keys = asker.homes["ke-kws"] / "keys"
+        vn_ca = asker.homes["vn-customs"] / "keys" / "ca.crt"
+        answers = []
+        with raw_channel(vn_ca, ke_keys / "node.key", ke_keys / "node.crt", asker.vn.port) as ch:
+            stub = pb_grpc.FederationServiceStub(ch)
+
+            def flood(request: pb.MatchRequest) -> None:
+                try:
+                    stub.Match(request, timeout=120)
+                    flood_codes.append(grpc.StatusCode.OK)
+                except grpc.RpcError as err:
+                    flood_codes.append(err.code())
+
+            with ThreadPoolExecutor(FLOOD_CALLS) as pool:
+                futures = [pool.submit(flood, r) for r in flood_requests]
+                for _ in range(3):
+                    answers.append(asker.ask(held))
+                for future in futures:
+                    future.result(timeout=120)
+        for answer in answers:
+            (peer,) = answer.peers
+            assert peer.error == ""
+            assert list(peer.hits) == list(range(len(held)))
+        assert grpc.StatusCode.RESOURCE_EXHAUSTED in flood_codes
+        assert grpc.StatusCode.OK in flood_codes

@@ -89,3 +89,23 @@ class TestDiscloseFields:
             responder.disclose(
                 (key_of(IVORY, "container"),), request_id="3F1C8A52-5D0E-4A51-9D69-2A7DE1C0B001"
             )
+
+    @pytest.mark.parametrize(
+        ("field", "value", "says"),
+        [
+            ("officer", "  ", "officer"),
+            ("case_reference", "", "case_reference"),
+            ("purpose", "", "purpose"),
+            ("legal_basis", "", "legal_basis"),
+            ("requested_fields", (), "requested_fields"),
+            ("justification", "   ", "justification"),
+            ("request_id", "", "request_id"),
+        ],
+    )
+    def test_every_field_the_cli_requires_is_required_by_the_server(
+        self, responder: ResponderNode, field: str, value: object, says: str
+    ) -> None:
+        """A hand-made Disclose missing a field `spoor disclose request` requires is refused."""
+        with pytest.raises(InvalidRequest, match=says):
+            responder.disclose((key_of(IVORY, "container"),), **{field: value})
+        assert responder.count("disclosure_requests") == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -124,11 +123,8 @@ class TestDryRun:
         assert peer["vocabulary_checked"] is True
         assert peer["budget_remaining"] == 200_000
         for home in agencies.values():
-            conn = sqlite3.connect(home / "node.db")
-            try:
+            with store.opened(home / "node.db") as conn:
                 events = {r[0] for r in conn.execute("SELECT event FROM audit_entries")}
-            finally:
-                conn.close()
             assert not events & {"match.requested", "match.served", "match.refused"}
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyotp
+import pytest
 from click.testing import CliRunner
 
 from node import store
@@ -22,6 +23,9 @@ from node.match.context import request_context
 from node.rpc.server import build_node
 from node.store import migrations
 from tests.disclosure.helpers import DirectChannel
+
+# About SQLite files themselves: stays on SQLite in a --postgres run.
+pytestmark = pytest.mark.sqlite
 
 
 def snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:

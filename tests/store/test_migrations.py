@@ -17,6 +17,9 @@ from node.store.migrations.script import run_script
 from tests.conftest import init_node
 from tests.store.conftest import LEGACY
 
+# About SQLite files themselves: stays on SQLite in a --postgres run.
+pytestmark = pytest.mark.sqlite
+
 
 def schema_of(conn: sqlite3.Connection) -> set[tuple[str, str, str]]:
     rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL")

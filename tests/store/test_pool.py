@@ -17,6 +17,7 @@ def _home_db(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.sqlite  # the pool holds SQLite connections; PostgreSQL's come from psycopg's pool
 class TestConnectionPool:
     def test_a_returned_connection_is_lent_again(self, tmp_path: Path) -> None:
         """Two borrows one after the other get the same connection, not a new one."""

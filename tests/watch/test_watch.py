@@ -25,6 +25,7 @@ from node.watch import runner, webhook
 from node.watch.job import WatchJob
 from tests.conftest import write_jsonl
 from tests.match.test_match_requester import CONTAINER, PHONE, ROWS, FakeCounterpart
+from tests.store.backends import SchemaPerHome
 
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -451,3 +452,40 @@ class TestAddCommand:
         assert "nothing was stored" in output
         listed = CliRunner().invoke(watch, ["list", "--json", "--home", str(requester_home)])
         assert json.loads(listed.output) == []
+
+
+class TestOneLeader:
+    def test_only_the_replica_leading_the_jobs_runs_watchlists(
+        self, tmp_path: Path, postgres_homes: SchemaPerHome | None
+    ) -> None:
+        """Two replicas' background jobs on one PostgreSQL home: the watchlist runs once."""
+        from node.app.jobs import BackgroundJobs
+
+        if postgres_homes is None:
+            pytest.skip("PostgreSQL run only (scripts/test-postgres, part of .ci/run)")
+        home = tmp_path / "home"
+        home.mkdir()
+        config = NodeConfig(agency_id="vn-customs", country="VN")
+        save_config(NodeHome(home), config)
+        with store.opened(NodeHome(home).db_path) as conn:
+            add(conn, tmp_path)
+        peer = FakeCounterpart("ke-kws", held=[PHONE])
+        replicas = [
+            BackgroundJobs(NodeHome(home), config, policies=object(), watch_channels=lambda _: peer)  # type: ignore[arg-type]
+            for _ in range(2)
+        ]
+        try:
+            runs = []
+            for jobs in replicas:
+                assert jobs.watch is not None
+                jobs.watch.notify = lambda url, payload: True
+                jobs.watch.clock = lambda: START
+                runs.append(len(jobs.watch.run_once()))
+            assert runs == [1, 0]
+            replicas[0].stop()  # the leader goes away: the other takes the watchlists over
+            assert replicas[1].watch is not None
+            replicas[1].watch.clock = lambda: START + timedelta(days=30)
+            assert len(replicas[1].watch.run_once()) == 1
+        finally:
+            for jobs in replicas:
+                jobs.stop()

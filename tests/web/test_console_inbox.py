@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from node.disclosure import tickets
@@ -67,10 +68,9 @@ class TestDecisions:
         assert done.status == "approved"
         assert done.approvers == ("Adv. Wanjiru", "Adv. Kamau")
         ids = [
-            r[0]
+            json.loads(r[0]).get("officer_id")
             for r in home.node.conn.execute(
-                "SELECT json_extract(details, '$.officer_id') FROM audit_entries "
-                "WHERE event='disclosure.approved' ORDER BY seq"
+                "SELECT details FROM audit_entries WHERE event='disclosure.approved' ORDER BY seq"
             )
         ]
         assert len(ids) == 2

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from node.store.backend import BACKEND, Connection
+from node.store.backend import BACKEND, Connection, backend_of
 from node.store.migrations.script import run_script
 
 
@@ -44,6 +44,8 @@ class _Expected:
 
 def reconcile(conn: Connection, script: str) -> list[str]:
     """Bring every baseline table in ``conn`` to the baseline's columns; what was changed."""
+    if backend_of(conn).name != "sqlite":
+        return []  # only SQLite homes predate recorded versions
     expected = _Expected(script)
     changes: list[str] = []
     for table, wanted in expected.columns.items():

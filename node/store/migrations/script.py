@@ -22,5 +22,9 @@ def statements(script: str) -> Iterator[str]:
 
 
 def run_script(conn: Connection, script: str) -> None:
+    whole = getattr(conn, "execute_script", None)
+    if whole is not None:  # a backend that runs a script in one round trip (PostgreSQL)
+        whole(script)
+        return
     for statement in statements(script):
         conn.execute(statement)

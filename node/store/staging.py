@@ -1,0 +1,151 @@
+"""Staged imports: records written aside without the write lock, merged in one short transaction.
+
+A long import must not hold the store's write lock while it reads, checks
+and keys a large file: every other writer (a counterpart's match charging
+its budget, an officer's approval, ``spoor serve`` starting up) would wait
+for it. So :class:`StagedImport` writes the prepared records and their keys
+into two temporary tables of the import's own connection (SQLite keeps them
+in a separate temporary database, PostgreSQL in the session's temporary
+schema), in a plain transaction that takes no write lock, and
+:meth:`StagedImport.merge` then upserts them into ``records`` and
+``match_keys`` with a few set-based statements, inside the caller's
+:func:`node.store.transaction` together with the import's audit entry.
+
+Nothing is visible before the merge commits, so an interrupted or refused
+import still leaves the node exactly as it was; the write lock is held only
+for the merge, a small part of the import's time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from node.store.backend import BACKEND, Connection
+from node.store.records import _BULK_INDEXES, IMPORT_CACHE_KIB, PreparedRecord, UpsertCounts
+from node.store.timecodec import now_ts
+
+_TABLES = ("staged_records", "staged_keys")
+_CREATE = (
+    "CREATE TEMP TABLE staged_records (seq INTEGER PRIMARY KEY, record_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL, review_date TEXT NOT NULL, content TEXT NOT NULL,"
+    " old_rid INTEGER, changed INTEGER)",
+    "CREATE TEMP TABLE staged_keys (seq INTEGER NOT NULL, key TEXT NOT NULL)",
+)
+
+
+class StagedImport:
+    """One import's staging tables on ``conn``; use as a context manager (drops them after)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.staged = 0
+        self.keys = 0
+        self._drop()
+        for statement in _CREATE:
+            conn.execute(statement)
+
+    def _drop(self) -> None:
+        for table in _TABLES:
+            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def __enter__(self) -> StagedImport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        self._drop()
+
+    @contextmanager
+    def writing(self) -> Iterator[StagedImport]:
+        """One plain transaction for the staging writes (no write lock on the store)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def add(self, batch: list[PreparedRecord]) -> None:
+        """Stage ``batch`` (record ids unique across the import, as the importer ensures)."""
+        first = self.staged + 1
+        self.conn.executemany(
+            "INSERT INTO staged_records (seq, record_id, kind, review_date, content)"
+            " VALUES (?,?,?,?,?)",
+            [
+                (first + n, p.record_id, p.kind, p.review_date, p.content)
+                for n, p in enumerate(batch)
+            ],
+        )
+        key_rows = [(first + n, k) for n, p in enumerate(batch) for k in p.keys]
+        if key_rows:
+            self.conn.executemany("INSERT INTO staged_keys (seq, key) VALUES (?,?)", key_rows)
+        self.staged += len(batch)
+        self.keys += len(key_rows)
+
+    def merge(self, *, bulk: bool = False) -> UpsertCounts:
+        """Upsert the staged records into the store (inside the caller's write transaction).
+
+        New records get row ids above every stored one, in file order; changed
+        ones keep theirs and get their keys replaced; identical ones are left
+        alone. ``bulk`` into an empty store rebuilds the key indexes once at
+        the end instead of row by row.
+        """
+        conn, now = self.conn, now_ts()
+        BACKEND.prepare_bulk_load(conn, IMPORT_CACHE_KIB)
+        empty = conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
+        base = int(conn.execute("SELECT COALESCE(MAX(rid), 0) FROM records").fetchone()[0])
+        if not empty:
+            conn.execute(
+                "UPDATE staged_records SET old_rid = r.rid,"
+                " changed = CASE WHEN r.content = staged_records.content THEN 0 ELSE 1 END"
+                " FROM records r WHERE r.record_id = staged_records.record_id"
+            )
+        row = conn.execute(
+            "SELECT COUNT(*) - COUNT(old_rid), COALESCE(SUM(changed), 0),"
+            " COUNT(old_rid) - COALESCE(SUM(changed), 0) FROM staged_records"
+        ).fetchone()
+        inserted, updated, unchanged = int(row[0]), int(row[1]), int(row[2])
+        keys = self.keys
+        if not empty:
+            keys = int(
+                conn.execute(
+                    "SELECT COUNT(*) FROM staged_keys k JOIN staged_records s ON s.seq = k.seq"
+                    " WHERE s.old_rid IS NULL OR s.changed = 1"
+                ).fetchone()[0]
+            )
+        bulk = bulk and empty
+        if bulk:
+            for name in _BULK_INDEXES:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+        conn.execute(
+            "INSERT INTO records (rid, record_id, kind, review_date, content, imported_at)"
+            " SELECT ? + seq, record_id, kind, review_date, content, ?"
+            " FROM staged_records WHERE old_rid IS NULL ORDER BY seq",
+            (base, now),
+        )
+        if updated:
+            conn.execute(
+                "UPDATE records SET kind = s.kind, review_date = s.review_date,"
+                " content = s.content, imported_at = ?"
+                " FROM staged_records s WHERE s.changed = 1 AND records.rid = s.old_rid",
+                (now,),
+            )
+            conn.execute(
+                "DELETE FROM match_keys WHERE rid IN"
+                " (SELECT old_rid FROM staged_records WHERE changed = 1)"
+            )
+        conn.execute(
+            "INSERT INTO match_keys (rid, key)"
+            " SELECT COALESCE(s.old_rid, ? + s.seq), k.key"
+            " FROM staged_keys k JOIN staged_records s ON s.seq = k.seq"
+            " WHERE s.old_rid IS NULL OR s.changed = 1 ORDER BY k.seq"
+            " ON CONFLICT DO NOTHING",
+            (base,),
+        )
+        if bulk:
+            for statement in _BULK_INDEXES.values():
+                conn.execute(statement)
+        return UpsertCounts(inserted, updated, unchanged, keys)
