@@ -52,7 +52,7 @@ class TestLookupResults:
         assert pair.lookup(KE, asked, parallelism=2) == {phone(i) for i in range(300)}
 
     def test_budget_charged_per_element_before_curve_work(self, pair: Pair) -> None:
-        """Every distinct requested element is charged; a lookup the epoch no longer answers is not."""
+        """Each distinct requested element is charged; a lookup of an ended epoch is not."""
         pair.service.refresh([KE])
         pair.sync(KE)
         pair.lookup(KE, [phone(1), phone(1), phone(2)])
