@@ -3,7 +3,10 @@
 The agency's own systems ask the running node which of some match keys any
 counterpart holds. ``LocalLookup`` asks every named (or every configured)
 counterpart in parallel through its pooled channel, each against the setups
-held for it; one counterpart failing loses only its own answer. Keys that are
+held for it; one counterpart failing loses only its own answer. Several
+counterparts are asked in one batch (``node.match.held_fanout``): the
+requester's PSI work for all of them is two worker calls, and a counterpart
+that has not answered by the deadline is reported as timed out. Keys that are
 not well-formed match keys are refused before anything is sent.
 """
 
@@ -16,13 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from node.errors import InvalidRequest
-from node.match.held_requester import Context, HeldChannel, HeldRequester
+from node.match.held_fanout import lookup_many
+from node.match.held_requester import Context, HeldChannel, HeldRequester, LookupResult
 from node.records.keys import KEY_SCHEME_VERSION
 
 MAX_KEYS_PER_LOOKUP = 200_000
 MAX_KEY_LENGTH = 512
 _KEY_RE = re.compile(r"^v[0-9]+\|[a-z][a-z0-9_]{0,31}\|.+$", re.DOTALL)
 _MAX_TEXT = 256
+# Lookups of up to this many distinct keys ask several counterparts in one batch
+# (two PSI worker calls for all of them); larger ones use every worker per counterpart.
+MAX_BATCHED_KEYS = 512
 
 
 @dataclass(frozen=True)
@@ -77,11 +84,13 @@ class LocalLookup:
         configured_peers: Callable[[], list[str]],
         *,
         max_parallel: int = 8,
+        deadline_s: float = 60.0,
     ) -> None:
         self.requester = requester
         self._channel_for = channel_for
         self._configured = configured_peers
         self._max_parallel = max(1, max_parallel)
+        self.deadline_s = deadline_s
         # Kept for the node's lifetime: every counterpart is asked at once, and a
         # lookup does not pay for starting threads.
         self._threads: ThreadPoolExecutor | None = None
@@ -119,20 +128,15 @@ class LocalLookup:
         for i, key in enumerate(keys):
             positions.setdefault(key, []).append(i)
 
+        if len(asked) > 1 and len(positions) <= MAX_BATCHED_KEYS:
+            return self._batched(asked, context, positions)
+
         def one(peer: str) -> PeerAnswer:
             try:
                 result = self.requester.lookup(peer, self._channel_for(peer), context, positions)
             except Exception as exc:
-                # Only our own catalogue's words go back, never a counterpart's raw text.
-                return PeerAnswer(agency_id=peer, held=False, error=_safe(exc))
-            hits = sorted(i for key in result.hits for i in positions.get(key, []))
-            return PeerAnswer(
-                agency_id=peer,
-                hits=tuple(hits),
-                elements_charged=result.elements_charged,
-                request_id=result.request_id,
-                policy_digest=result.policy_digest,
-            )
+                return _failed(peer, exc)
+            return _answer(peer, result, positions)
 
         if len(asked) == 1:
             return [one(asked[0])]
@@ -140,6 +144,48 @@ class LocalLookup:
         rest = [self._executor().submit(one, peer) for peer in asked[1:]]
         first = one(asked[0])
         return [first, *(f.result() for f in rest)]
+
+    def _batched(
+        self, asked: list[str], context: Context, positions: dict[str, list[int]]
+    ) -> list[PeerAnswer]:
+        """Every counterpart at once, with two PSI worker calls for all of them."""
+        targets: list[tuple[str, HeldChannel]] = []
+        answers: dict[str, PeerAnswer] = {}
+        for peer in asked:
+            try:
+                targets.append((peer, self._channel_for(peer)))
+            except Exception as exc:
+                answers[peer] = _failed(peer, exc)
+        outcomes = lookup_many(
+            self.requester,
+            targets,
+            context,
+            list(positions),
+            threads=self._executor(),
+            deadline_s=self.deadline_s,
+        )
+        for peer, outcome in outcomes.items():
+            if isinstance(outcome, Exception):
+                answers[peer] = _failed(peer, outcome)
+            else:
+                answers[peer] = _answer(peer, outcome, positions)
+        return [answers[peer] for peer in asked]
+
+
+def _failed(peer: str, exc: BaseException) -> PeerAnswer:
+    # Only our own catalogue's words go back, never a counterpart's raw text.
+    return PeerAnswer(agency_id=peer, held=False, error=_safe(exc))
+
+
+def _answer(peer: str, result: LookupResult, positions: dict[str, list[int]]) -> PeerAnswer:
+    hits = sorted(i for key in result.hits for i in positions.get(key, []))
+    return PeerAnswer(
+        agency_id=peer,
+        hits=tuple(hits),
+        elements_charged=result.elements_charged,
+        request_id=result.request_id,
+        policy_digest=result.policy_digest,
+    )
 
 
 def _safe(exc: BaseException) -> str:

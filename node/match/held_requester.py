@@ -18,7 +18,13 @@ from typing import Protocol
 
 from node import audit, store
 from node.app.logs import get_logger
-from node.match.held import MAX_HELD_BYTES_PER_VIEW, HeldLookup, HeldStore, Manifest
+from node.match.held import (
+    MAX_HELD_BYTES_PER_VIEW,
+    HeldLookup,
+    HeldSetups,
+    HeldStore,
+    Manifest,
+)
 from node.match.responder import key_types_of
 from node.psi.errors import MalformedPsiMessage
 from node.psi.held import SpareClients
@@ -110,6 +116,7 @@ class HeldRequester:
     ) -> None:
         self.held = held
         self._run = run
+        self.run = run
         self._db_path = db_path
         self.parallelism = parallelism
         # Client keys for lookups made ahead of time: enough for one fan-out to every peer.
@@ -124,6 +131,15 @@ class HeldRequester:
         """Every (counterpart, context) looked up so far: what background syncs refresh."""
         with self._contexts_lock:
             return [(slot[0], c) for slot, c in sorted(self._contexts.items())]
+
+    def remember(self, peer: str, context: Context) -> None:
+        """Note (peer, context) for the background syncs to keep fresh."""
+        with self._contexts_lock:
+            self._contexts.setdefault((peer, context.purpose, context.legal_basis), context)
+
+    def held_for(self, peer: str, context: Context) -> HeldSetups | None:
+        """The setups held for ``peer`` under ``context``'s view, if any."""
+        return self.held.get(peer, ViewKey(peer, context.purpose, context.legal_basis).name)
 
     def sync_all(self, channel_for: Callable[[str], HeldChannel]) -> list[SyncResult]:
         """Sync every held (counterpart, context); one failing counterpart stops nothing."""
@@ -192,8 +208,7 @@ class HeldRequester:
         """Hits among ``keys`` at ``peer``; syncs first if needed, and once more if stale."""
         wanted = sorted(set(keys))
         name = ViewKey(peer, context.purpose, context.legal_basis).name
-        with self._contexts_lock:
-            self._contexts.setdefault((peer, context.purpose, context.legal_basis), context)
+        self.remember(peer, context)
         if self.held.get(peer, name) is None:
             self.sync(peer, channel, context)
         try:
@@ -239,10 +254,11 @@ class HeldRequester:
             request_id=request_id,
             policy_digest=answer.policy_digest,
         )
-        self._audit(result, context, keys, answer.policy_digest)
+        self.audit(result, context, keys, answer.policy_digest)
         return result
 
-    def _audit(self, result: LookupResult, context: Context, keys: list[str], digest: str) -> None:
+    def audit(self, result: LookupResult, context: Context, keys: list[str], digest: str) -> None:
+        """Record one answered lookup in this node's audit trail."""
         if self._db_path is None:
             return
         from pathlib import Path

@@ -72,6 +72,29 @@ def _set_cpu_backstop(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+# Work a worker does between tasks (e.g. making spare client keys); each hook
+# does one small step and returns False when it has nothing left to do.
+_IDLE_HOOKS: list[Callable[[], bool]] = []
+
+
+def add_idle_hook(hook: Callable[[], bool]) -> None:
+    """Run ``hook`` in this worker between tasks (called in the worker)."""
+    if hook not in _IDLE_HOOKS:
+        _IDLE_HOOKS.append(hook)
+
+
+def _idle_work(conn: Connection) -> None:
+    """Run the idle hooks one step at a time while no task is waiting."""
+    for hook in list(_IDLE_HOOKS):
+        while not conn.poll(0):
+            try:
+                more = hook()
+            except Exception:
+                more = False
+            if not more:
+                break
+
+
 def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
     """Serve tasks from the parent until the socket closes (runs in the worker)."""
     # Ctrl-C belongs to the parent, which then closes the pool.
@@ -81,6 +104,7 @@ def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
 
     while True:
         try:
+            _idle_work(conn)
             fn, args, kwargs, timeout_s = conn.recv()
         except (EOFError, OSError):
             return
@@ -206,13 +230,15 @@ class WorkerPool:
         *args: Any,
         timeout_s: float | None = None,
         should_stop: Callable[[], bool] | None = None,
+        prefer_worker: int | None = None,
         **kwargs: Any,
     ) -> Any:
         """Run ``fn(*args, **kwargs)`` in a worker; ``fn`` must be a module-level function.
 
         ``should_stop`` is polled while the task runs (e.g. "has the RPC been
         cancelled?"); when it returns true the worker is killed and the call
-        raises ``PsiWorkerFailed``.
+        raises ``PsiWorkerFailed``. ``prefer_worker`` names the process id of
+        a worker to run in when it is idle (any other worker otherwise).
         """
         budget = self.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + budget
@@ -229,7 +255,7 @@ class WorkerPool:
             raise PsiWorkerFailed(reason=f"no PSI worker became free within {budget:g} s")
         task = _Task((fn, args, kwargs, budget), deadline, budget, should_stop)
         try:
-            return self._call_in_slot(task)
+            return self._call_in_slot(task, prefer_worker)
         finally:
             self._slots.release()
 
@@ -238,8 +264,8 @@ class WorkerPool:
         with self._lock:
             return self._waiting, len(self._busy)
 
-    def _call_in_slot(self, task: _Task) -> Any:
-        worker = self._checkout()
+    def _call_in_slot(self, task: _Task, prefer: int | None = None) -> Any:
+        worker = self._checkout(prefer)
         try:
             try:
                 worker.conn.send(task.message)
@@ -284,10 +310,16 @@ class WorkerPool:
             raise PsiWorkerFailed(reason=reason) from None
         return status, value
 
-    def _checkout(self) -> _Worker:
+    def _checkout(self, prefer: int | None = None) -> _Worker:
         with self._lock:
             if self._closed:
                 raise PsiWorkerFailed(reason="the PSI worker pool is closed")
+            if prefer is not None:
+                for i, worker in enumerate(self._idle):
+                    if worker.process.pid == prefer and worker.alive():
+                        del self._idle[i]
+                        self._busy.add(worker)
+                        return worker
             while self._idle:
                 worker = self._idle.pop()
                 if worker.alive():

@@ -127,9 +127,15 @@ def held_intersection(
     so a lookup decodes only the shards its keys fall in and a hit in a shard
     a key cannot belong to is impossible by construction.
     """
+    return intersect_with(psi.client.CreateFromKey(client_key, True), response_bytes, groups)
+
+
+def intersect_with(
+    client: Any, response_bytes: bytes, groups: Sequence[tuple[bytes, Sequence[int]]]
+) -> list[int]:
+    """:func:`held_intersection` with the client key's library object already made."""
     response = psi.Response()
     response.ParseFromString(response_bytes)
-    client = psi.client.CreateFromKey(client_key, True)
     found: list[int] = []
     for setup_bytes, positions in groups:
         if not positions:

@@ -66,9 +66,15 @@ class PsiPool:
         *args: Any,
         timeout_s: float | None = None,
         should_stop: Callable[[], bool] | None = None,
+        prefer_worker: int | None = None,
     ) -> Any:
-        """Run a module-level function in a worker and return its result."""
-        return self._workers.call(fn, *args, timeout_s=timeout_s, should_stop=should_stop)
+        """Run a module-level function in a worker and return its result.
+
+        ``prefer_worker`` is the process id of the worker to use when it is idle.
+        """
+        return self._workers.call(
+            fn, *args, timeout_s=timeout_s, should_stop=should_stop, prefer_worker=prefer_worker
+        )
 
     def serve(
         self,

@@ -95,7 +95,12 @@ def attach(
         HeldStore(), pool.run, db_path=home.db_path, parallelism=config.psi.workers
     )
     channels = PeerChannels(home, config, insecure=insecure)
-    local = LocalLookup(requester, channels.channel_for, channels.configured)
+    local = LocalLookup(
+        requester,
+        channels.channel_for,
+        channels.configured,
+        deadline_s=config.limits.rpc_deadline_seconds,
+    )
     return HeldNode(
         home=home,
         config=config,

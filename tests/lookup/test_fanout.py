@@ -1,16 +1,22 @@
-"""The local lookup asks every counterpart at once."""
+"""The local lookup asks every counterpart at once (large lookups: one worker set per peer).
+
+A lookup of more than ``MAX_BATCHED_KEYS`` keys asks each counterpart on its
+own thread with every worker; smaller ones are batched (see
+``test_fanout_batch.py``). Both ask every counterpart at once.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
 
-from node.lookup.fanout import LocalLookup
+from node.lookup.fanout import MAX_BATCHED_KEYS, LocalLookup
 from node.match.held_requester import Context, HeldChannel, LookupResult
 
 PEERS = [f"peer-{i}" for i in range(5)]
 CONTEXT = Context("criminal_investigation", "CITES-Art-VIII", "CASE/1", "Officer A")
-KEY = "v2|passport|VNM|C1234567"
+# More keys than a batched lookup takes, so each counterpart is asked on its own.
+KEYS = [f"v2|passport|VNM|C{i:07d}" for i in range(MAX_BATCHED_KEYS + 1)]
 
 
 class MeetingRequester:
@@ -42,11 +48,11 @@ class TestFanOut:
         requester = MeetingRequester(len(PEERS))
         local = _lookup(requester)
         try:
-            answers = local.lookup([KEY], CONTEXT)
+            answers = local.lookup(KEYS, CONTEXT)
         finally:
             local.close()
         assert [a.agency_id for a in answers] == PEERS
-        assert all(not a.error and a.hits == (0,) for a in answers)
+        assert all(not a.error and a.hits == tuple(range(len(KEYS))) for a in answers)
         assert len(requester.threads) == len(PEERS)
 
     def test_the_threads_are_kept_between_lookups(self) -> None:
@@ -54,10 +60,10 @@ class TestFanOut:
         requester = MeetingRequester(len(PEERS))
         local = _lookup(requester)
         try:
-            local.lookup([KEY], CONTEXT)
+            local.lookup(KEYS, CONTEXT)
             first = set(requester.threads)
             requester.threads.clear()
-            local.lookup([KEY], CONTEXT)
+            local.lookup(KEYS, CONTEXT)
         finally:
             local.close()
         assert requester.threads <= first

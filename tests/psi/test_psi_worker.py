@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -239,5 +240,21 @@ class TestPoolBehaviour:
             assert len(successor) == 1
             assert successor[0] != first
             assert pool.call(os.getpid) == successor[0]
+        finally:
+            pool.close()
+
+    def test_a_call_runs_in_the_worker_it_prefers(self) -> None:
+        """A call naming an idle worker runs there, whichever worker was used last."""
+        import time
+
+        pool = PsiPool(max_workers=2, timeout_s=30)
+        try:
+            with ThreadPoolExecutor(max_workers=2) as threads:
+                list(threads.map(lambda _: pool.run(time.sleep, 0.3), range(2)))
+            pids = pool.worker_pids()
+            assert len(pids) == 2
+            for pid in [*pids, *reversed(pids)]:
+                assert pool.run(os.getpid, prefer_worker=pid) == pid
+            assert pool.run(os.getpid, prefer_worker=1) in pids  # an unknown id: any worker
         finally:
             pool.close()
