@@ -201,16 +201,18 @@ def pooled(path: Path) -> Iterator[Connection]:
     group-durable (see :mod:`node.store.pool` for exactly what that keeps).
     A node closes its pool with :func:`close_pooled` when it stops.
     """
-    if located(path).url is not None:
+    held = pool.existing(path)
+    if held is None and located(path).url is not None:
         # PostgreSQL connections already come from psycopg's pool, and its
-        # commits are as durable as any other: nothing to keep here.
+        # commits are as durable as any other: nothing to keep here. (A home
+        # with a pool is a SQLite one: its spoor.toml is not read per call.)
         conn = connect(path)
         try:
             yield conn
         finally:
             conn.close()
         return
-    with pool.pool_for(path, connect).connection() as conn:
+    with (held or pool.pool_for(path, connect)).connection() as conn:
         yield conn
 
 

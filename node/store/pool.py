@@ -171,6 +171,12 @@ def pool_for(path: Path, connect: Callable[[Path], Connection]) -> ConnectionPoo
         return pool
 
 
+def existing(path: Path) -> ConnectionPool | None:
+    """The pool of ``path`` if one was made (only SQLite databases get one)."""
+    with _pools_lock:
+        return _pools.get(Path(os.path.abspath(path)))
+
+
 def close_pool(path: Path) -> None:
     """Close the pool of ``path`` if there is one (a node stopping, a home going away)."""
     with _pools_lock:
