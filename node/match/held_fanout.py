@@ -20,11 +20,10 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from node.app.logs import get_logger
 from node.errors import ServiceUnavailable
@@ -44,8 +43,6 @@ from node.setups.errors import SetupsStale
 from node.setups.shards import shards_of
 
 Outcome = LookupResult | Exception
-T = TypeVar("T")
-R = TypeVar("R")
 log = get_logger("spoor.match")
 
 
@@ -59,8 +56,6 @@ class _Asked:
     distinct: list[str]
     client_key: bytes = b""
     request_id: str = ""
-    # Process id of the worker that blinded this counterpart's request.
-    worker: int = 0
 
 
 def timed_out(deadline_s: float) -> ServiceUnavailable:
@@ -125,72 +120,19 @@ class _FanOut:
         asked = self.ready(targets)
         if not asked:
             return self.out
-        groups = _split(asked, self.requester.parallelism)
-        blinded: list[tuple[list[_Asked], list[tuple[bytes, bytes]]]] = []
-        for group, reply in zip(groups, self.each(groups, self.blind), strict=True):
-            if isinstance(reply, PsiError):
-                for a in group:
-                    self.out[a.peer] = reply
-            elif isinstance(reply, BaseException):
-                raise reply
-            else:
-                blinded.append((group, reply))
-        if not blinded:
-            return self.out
-        sent = [a for group, _ in blinded for a in group]
-        answers = self.send(sent, [m for _, made in blinded for m in made])
-        self.retry_stale({a.peer: a for a in sent})
-        self.finish([group for group, _ in blinded], answers)
-        return self.out
-
-    def each(self, items: list[T], step: Callable[[T], R]) -> list[R | Exception]:
-        """``step`` of every item, the others on the pool while the first runs here.
-
-        Each item's PSI work runs in its own worker, so the items' curve work
-        shares the cores; an item's exception is returned in its place.
-        """
-        futures = [self.threads.submit(step, item) for item in items[1:]]
-        out: list[R | Exception] = []
         try:
-            out.append(step(items[0]))
-        except Exception as exc:
-            out.append(exc)
-        for future in futures:
-            failure = future.exception()
-            if failure is None:
-                out.append(future.result())
-            else:
-                out.append(failure if isinstance(failure, Exception) else RuntimeError(failure))
-        return out
-
-    def answered(
-        self, group: list[_Asked], answers: dict[str, Any]
-    ) -> list[tuple[_Asked, HeldAnswer]]:
-        """The group's counterparts that answered in time with an answer of their epoch."""
-        finishing = []
-        for a in group:
-            if a.peer not in answers:
-                continue
-            answer = answers[a.peer]
-            if not isinstance(answer, HeldAnswer):
-                self.out[a.peer] = TypeError("the counterpart's channel returned no answer")
-            elif answer.epoch_id != a.held.manifest.epoch_id:
-                self.out[a.peer] = MalformedPsiMessage(
-                    "response", "was computed under another epoch"
-                )
-            else:
-                finishing.append((a, answer))
-        return finishing
-
-    def blind(self, group: list[_Asked]) -> list[tuple[bytes, bytes]]:
-        """One worker call: every request of ``group``, each under its own fresh client key."""
-        reply = self.requester.run(
-            create_requests, [a.distinct for a in group], timeout_s=max(self.left(), 0.001)
-        )
-        worker, made = _requests_made(reply, len(group))
-        for a in group:
-            a.worker = worker
-        return made
+            reply = self.requester.run(
+                create_requests, [a.distinct for a in asked], timeout_s=max(self.left(), 0.001)
+            )
+            worker, made = _requests_made(reply, len(asked))
+        except PsiError as exc:
+            for a in asked:
+                self.out[a.peer] = exc
+            return self.out
+        answers = self.send(asked, made)
+        self.retry_stale({a.peer: a for a in asked})
+        self.finish(asked, answers, worker)
+        return self.out
 
     def ready(self, targets: Sequence[tuple[str, HeldChannel]]) -> list[_Asked]:
         """The counterparts with setups held; those with none sync first, all at once."""
@@ -247,24 +189,25 @@ class _FanOut:
             del self.out[p]
         self.out.update(self.collect(retry))
 
-    def finish(self, groups: list[list[_Asked]], answers: dict[str, Any]) -> None:
-        """Intersect each group's answers in one worker call, audit every counterpart's result.
-
-        A group's answers go to the worker that blinded its requests, which still
-        holds their client keys' library objects when it is free.
-        """
-        finishing_groups = [g for g in (self.answered(group, answers) for group in groups) if g]
-        finishing = [pair for g in finishing_groups for pair in g]
-        found_all: list[list[int] | Exception] = []
-        if finishing_groups:
-            intersect = partial(_intersect, self.requester)
-            for part in self.each(finishing_groups, intersect):
-                if isinstance(part, Exception):
-                    raise part
-                found_all.extend(part)
+    def finish(self, asked: list[_Asked], answers: dict[str, Any], worker: int) -> None:
+        """Intersect every answer in one worker call and audit each counterpart's result."""
+        finishing = []
+        for a in asked:
+            if a.peer not in answers:
+                continue
+            answer = answers[a.peer]
+            if not isinstance(answer, HeldAnswer):
+                self.out[a.peer] = TypeError("the counterpart's channel returned no answer")
+            elif answer.epoch_id != a.held.manifest.epoch_id:
+                self.out[a.peer] = MalformedPsiMessage(
+                    "response", "was computed under another epoch"
+                )
+            else:
+                finishing.append((a, answer))
+        found_all = _intersect(self.requester, finishing, worker)
         log.info(
             "held fan-out lookup",
-            peers=sum(len(g) for g in groups),
+            peers=len(asked),
             answered=len(finishing),
             elements=len(self.wanted),
         )
@@ -289,13 +232,6 @@ class _FanOut:
             self.out[result.peer] = result
 
 
-def _split(asked: list[_Asked], parallelism: int) -> list[list[_Asked]]:
-    """The counterparts in at most ``parallelism`` groups of about equal size, in order."""
-    parts = max(1, min(parallelism, len(asked)))
-    step = -(-len(asked) // parts)
-    return [asked[i : i + step] for i in range(0, len(asked), step)]
-
-
 def _shuffled(keys: Sequence[str]) -> list[str]:
     distinct = list(keys)
     secrets.SystemRandom().shuffle(distinct)
@@ -312,15 +248,11 @@ def _groups(a: _Asked) -> list[tuple[bytes, list[int]]]:
 
 
 def _intersect(
-    requester: HeldRequester, finishing: list[tuple[_Asked, HeldAnswer]]
+    requester: HeldRequester, finishing: list[tuple[_Asked, HeldAnswer]], worker: int
 ) -> list[list[int] | Exception]:
-    """Every response intersected in one worker call (one per response if that call is lost).
-
-    The call goes to the worker that blinded the requests when it is free.
-    """
+    """Every response intersected in one worker call (one per response if that call is lost)."""
     if not finishing:
         return []
-    worker = finishing[0][0].worker
     items = [
         (a.client_key, answer.psi_response, len(a.distinct), _groups(a)) for a, answer in finishing
     ]

@@ -170,26 +170,6 @@ class TestWorkerCalls:
         assert all(isinstance(o, LookupResult) for o in out.values())
         assert run.calls == ["create_requests", "intersect_many"]
 
-    def test_with_two_workers_the_counterparts_are_split_between_them(
-        self, lookup_pool: PsiPool
-    ) -> None:
-        """With two workers, each blinds and then intersects its half: four calls, same hits."""
-        channels = holders(lookup_pool, 5)
-        run = CountingRun(lookup_pool)
-        requester = HeldRequester(HeldStore(), run, parallelism=2)
-        for c in channels:
-            requester.sync(c.peer, c, CONTEXT)
-        run.calls.clear()
-        out = ask(requester, channels, KEYS)
-        assert sorted(run.calls) == ["create_requests"] * 2 + ["intersect_many"] * 2
-        alone, _ = synced(lookup_pool, channels)
-        for c in channels:
-            got = out[c.peer]
-            assert isinstance(got, LookupResult)
-            assert got.hits == alone.lookup(c.peer, c, CONTEXT, KEYS).hits
-        sent = [c.requests[-2] for c in channels]  # the batch's request (then the one alone)
-        assert len(set(sent)) == len(sent)
-
 
 class TestFailures:
     def test_a_malformed_response_fails_only_its_counterpart(self, lookup_pool: PsiPool) -> None:
