@@ -5,8 +5,8 @@ and keys a large file: every other writer (a counterpart's match charging
 its budget, an officer's approval, ``spoor serve`` starting up) would wait
 for it. So :class:`StagedImport` writes the prepared records and their keys
 into a temporary table of the import's own connection (SQLite keeps it in a
-separate temporary database, PostgreSQL in the session's temporary schema),
-in a plain transaction that takes no write lock, and
+private temporary database attached for the import, PostgreSQL in the
+session's temporary schema), in a plain transaction that takes no write lock, and
 :meth:`StagedImport.merge` then upserts them into ``records`` and
 ``match_keys`` with a few set-based statements, inside the caller's
 :func:`node.store.transaction` together with the import's audit entry.
@@ -38,11 +38,13 @@ from node.store.timecodec import now_ts
 #: several times faster than named ones.
 StagedRecord = tuple[str, str, str, str, str, int]
 
-_TABLES = ("staged_records",)
-_CREATE = (
-    "CREATE TEMP TABLE staged_records (seq INTEGER PRIMARY KEY, record_id TEXT NOT NULL,"
+#: SQLite: the staging database's name. Detaching it discards the staged rows at
+#: once, where dropping a table of a million rows frees its pages one by one.
+_ATTACHED = "spoor_staging"
+_COLUMNS = (
+    "(seq INTEGER PRIMARY KEY, record_id TEXT NOT NULL,"
     " kind TEXT NOT NULL, review_date TEXT NOT NULL, content TEXT NOT NULL,"
-    " key_list TEXT NOT NULL, key_count INTEGER NOT NULL, old_rid INTEGER, changed INTEGER)",
+    " key_list TEXT NOT NULL, key_count INTEGER NOT NULL, old_rid INTEGER, changed INTEGER)"
 )
 _KEYS_JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: The staged keys, one row per key with its staged row: SQLite's json_each and
@@ -66,13 +68,23 @@ class StagedImport:
         self.conn = conn
         self.staged = 0
         self.keys = 0
+        self.sqlite = backend_of(conn).name == "sqlite"
         self._drop()
-        for statement in _CREATE:
-            conn.execute(statement)
+        if self.sqlite:
+            # An empty name: a private temporary file, deleted when detached.
+            conn.execute(f"ATTACH DATABASE '' AS {_ATTACHED}")
+            # Unqualified, the name still finds it: no table of temp or main has it.
+            conn.execute(f"CREATE TABLE {_ATTACHED}.staged_records {_COLUMNS}")
+        else:
+            conn.execute(f"CREATE TEMP TABLE staged_records {_COLUMNS}")
 
     def _drop(self) -> None:
-        for table in _TABLES:
-            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+        if not self.sqlite:
+            self.conn.execute("DROP TABLE IF EXISTS staged_records")
+            return
+        attached = {str(r[1]) for r in self.conn.execute("PRAGMA database_list")}
+        if _ATTACHED in attached:
+            self.conn.execute(f"DETACH DATABASE {_ATTACHED}")
 
     def __enter__(self) -> StagedImport:
         return self
