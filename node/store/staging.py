@@ -58,7 +58,8 @@ _UNPACK: Final = {
 
 def pack_keys(keys: Sequence[str]) -> str:
     """A record's key strings as the JSON array a staged row carries."""
-    return _KEYS_JSON.encode(list(keys))
+    # A tuple encodes as an array as a list does, without the copy.
+    return _KEYS_JSON.encode(keys if isinstance(keys, tuple | list) else list(keys))
 
 
 class StagedImport:
