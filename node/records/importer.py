@@ -30,8 +30,8 @@ from node.errors import SpoorError
 from node.records.io import RowError, Shape, UnreadableFileError, duplicate_error
 from node.records.pipeline import Checked, checked
 from node.store.backend import Connection
-from node.store.records import PreparedRecord, UpsertCounts
-from node.store.staging import StagedImport
+from node.store.records import UpsertCounts
+from node.store.staging import StagedImport, StagedRecord
 
 PARALLEL_FROM_BYTES = 4_000_000
 #: Errors and warnings kept for the report; every one of them is shown (the rest are counted).
@@ -200,23 +200,23 @@ class _Sorter:
         self.sink = sink
         self.seen: dict[str, int] = {}
 
-    def sort(self, chunk: list[Checked]) -> list[PreparedRecord]:
+    def sort(self, chunk: list[Checked]) -> list[StagedRecord]:
         report, file = self.report, self.report.file
-        good: list[PreparedRecord] = []
+        good: list[StagedRecord] = []
         for n, prepared, errors, problems, cells in chunk:
             report.rows += 1
-            first = self.seen.get(prepared.record_id) if prepared is not None else None
+            first = self.seen.get(prepared[0]) if prepared is not None else None
             if prepared is None or first is not None:
                 refusal = errors
                 if prepared is not None and first is not None:
-                    refusal = [duplicate_error(file, n, prepared.record_id, first)]
+                    refusal = [duplicate_error(file, n, prepared[0], first)]
                 report.refused += 1
                 for e in refusal:
                     report.add_error(e)
                 if self.sink is not None:
                     self.sink.write(n, refusal, cells or {})
                 continue
-            self.seen[prepared.record_id] = n
+            self.seen[prepared[0]] = n
             for p in problems:
                 column, _, message = p.partition(": ")
                 report.add_problem(RowError(file, n, column, message))

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
 from typing import Final, Literal, NamedTuple
 
 from node.records.model import DOCUMENT_TYPES, Record
@@ -128,6 +130,16 @@ _V2 = _Rules(
 _RULES: Final = {1: _V1, 2: _V2}
 
 
+@lru_cache(maxsize=64)
+def _layout(
+    rules: tuple[_Rules, ...], default_region: str | None
+) -> tuple[tuple[str | None, ...], tuple[str, ...]]:
+    """Per scheme: the region local phone numbers are read in, and the key prefix."""
+    # Scheme 1 read local numbers only in the record's own country.
+    regions = tuple(default_region if r.scheme >= 2 else None for r in rules)
+    return regions, tuple(f"v{r.scheme}|" for r in rules)
+
+
 class _Builder:
     """Keys of one record in one or more schemes, in one pass over the record.
 
@@ -142,13 +154,14 @@ class _Builder:
         self, rules: tuple[_Rules, ...], default_region: str | None, report: int | None
     ) -> None:
         self.rules = rules
-        # Scheme 1 read local numbers only in the record's own country.
-        self.regions = tuple(default_region if r.scheme >= 2 else None for r in rules)
-        self.prefixes = tuple(f"v{r.scheme}|" for r in rules)
-        self.keys: tuple[list[MatchKey], ...] = tuple([] for _ in rules)
-        self._seen: tuple[set[str], ...] = tuple(set() for _ in rules)
+        self.regions, self.prefixes = _layout(rules, default_region)
         self.report = report
         self.problems: list[str] = []
+        self._start(len(rules))
+
+    def _start(self, schemes: int) -> None:
+        self.keys: tuple[list[MatchKey], ...] = tuple([] for _ in range(schemes))
+        self._seen: tuple[set[str], ...] = tuple(set() for _ in range(schemes))
 
     def add(self, key_type: str, *parts: str) -> None:
         """Add a scheme-independent key under every scheme."""
@@ -188,12 +201,9 @@ _MATCHABLE_TYPES: Final = frozenset(t for t, e in KEY_TYPES.items() if e != "low
 class _StringBuilder(_Builder):
     """As :class:`_Builder`, keeping only the strings of matchable keys (for storing)."""
 
-    def __init__(
-        self, rules: tuple[_Rules, ...], default_region: str | None, report: int | None
-    ) -> None:
-        super().__init__(rules, default_region, report)
+    def _start(self, schemes: int) -> None:
         # Dicts as ordered sets: the first occurrence keeps its place.
-        self.strings: tuple[dict[str, None], ...] = tuple({} for _ in rules)
+        self.strings: tuple[dict[str, None], ...] = tuple({} for _ in range(schemes))
 
     def add(self, key_type: str, *parts: str) -> None:
         if key_type in _MATCHABLE_TYPES:
@@ -206,7 +216,7 @@ class _StringBuilder(_Builder):
             self.strings[i][self.prefixes[i] + "|".join((key_type, *parts))] = None
 
     def matchable(self) -> tuple[str, ...]:
-        return tuple(v for strings in self.strings for v in strings)
+        return tuple(chain.from_iterable(self.strings))
 
 
 def _phone_region(record: Record, default_region: str | None) -> str | None:

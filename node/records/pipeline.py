@@ -26,15 +26,15 @@ from node.records import blocks
 from node.records.io import RowError, Shape, as_profile, check_row, detect_format, iter_rows
 from node.records.keys import stored_match_keys
 from node.records.profiles import Profile
-from node.store.records import PreparedRecord
+from node.store.staging import StagedRecord, pack_keys
 
 ROWS_PER_TASK = 2000
 IN_FLIGHT_PER_WORKER = 3
 
 Row = tuple[int, dict[str, Any]]
-#: (row, prepared record or None, errors, identifier problems "column: message",
+#: (row, the record ready to stage or None, errors, identifier problems "column: message",
 #: the row's cells when it was refused — for the rejects file)
-Checked = tuple[int, PreparedRecord | None, list[RowError], list[str], dict[str, Any] | None]
+Checked = tuple[int, StagedRecord | None, list[RowError], list[str], dict[str, Any] | None]
 #: ("rows", rows) | ("csv", field names, first line, bytes) | ("jsonl", mapping, first line, bytes)
 Task = tuple[Any, ...]
 
@@ -56,10 +56,15 @@ def check_rows(
             out.append((n, None, got, [], cells))
             continue
         keys, problems = stored_match_keys(got, default_region=default_region)
-        prepared = PreparedRecord(
-            got.record_id, got.kind, got.review_date, got.canonical_json(), keys
+        staged = (
+            got.record_id,
+            got.kind,
+            got.review_date,
+            got.canonical_json(),
+            pack_keys(keys),
+            len(keys),
         )
-        out.append((n, prepared, [], problems, None))
+        out.append((n, staged, [], problems, None))
     return out
 
 

@@ -110,3 +110,69 @@ class TestOversizedCells:
             parse_row(row)
         messages = [(p.column, p.message) for p in info.value.problems]
         assert messages == [("names", "an entry is longer than 1000 characters")]
+
+
+def _write_people(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A CSV of person records: (record id, names, emails)."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["record_id", "kind", "subject_category", "names", "date_of_birth",
+                         "emails", "review_date"])  # fmt: skip
+        for record_id, names, emails in rows:
+            writer.writerow([record_id, "person", "suspect", names, "1980-02-03", emails,
+                             "2030-01-01"])  # fmt: skip
+    return path
+
+
+def _derived(conn: sqlite3.Connection, record_id: str) -> list[str]:
+    from node.records.keys import derive_stored_keys
+
+    record = rs.get(conn, record_id)
+    assert record is not None
+    return sorted(derive_stored_keys(record).matchable())
+
+
+class TestStagedKeys:
+    def test_keys_with_quotes_backslashes_and_other_scripts_are_stored_exactly(
+        self, conn: sqlite3.Connection, tmp_path: Path
+    ) -> None:
+        """Key strings that need escaping in transit come out of the import byte for byte."""
+        path = _write_people(
+            tmp_path / "odd.csv",
+            [
+                ("P-1", "陈明华", 'o"brien\\x@example.com'),
+                ("P-2", "Nguyễn Văn Hùng; Вадим Петров", "a.b+tag@gmail.com"),
+            ],
+        )
+        report = import_file(conn, path)
+        assert report.counts.inserted == 2
+        for record_id in ("P-1", "P-2"):
+            assert rs.keys_of(conn, record_id) == _derived(conn, record_id)
+        assert 'v1|email|o"brien\\x@example.com' in rs.keys_of(conn, "P-1")
+        assert report.counts.keys == len(rs.keys_of(conn, "P-1")) + len(rs.keys_of(conn, "P-2"))
+
+    def test_imports_one_after_another_on_one_connection_replace_changed_keys(
+        self, conn: sqlite3.Connection, tmp_path: Path
+    ) -> None:
+        """A second import on the same connection updates changed records and their keys only."""
+        first = [("P-1", "Ana Lima", "ana@example.com"), ("P-2", "Chen Li", "chen@example.com")]
+        import_file(conn, _write_people(tmp_path / "a.csv", first))
+        changed = [first[0], ("P-2", "Chen Li", "li.chen@example.org")]
+        report = import_file(conn, _write_people(tmp_path / "b.csv", changed))
+        c = report.counts
+        assert (c.inserted, c.updated, c.unchanged) == (0, 1, 1)
+        assert c.keys == len(rs.keys_of(conn, "P-2"))
+        assert "v2|email|li.chen@example.org" in rs.keys_of(conn, "P-2")
+        assert not any("chen@example.com" in k for k in rs.keys_of(conn, "P-2"))
+        again = import_file(conn, _write_people(tmp_path / "c.csv", changed)).counts
+        assert (again.inserted, again.updated, again.unchanged, again.keys) == (0, 0, 2, 0)
+
+    def test_a_refused_import_leaves_the_connection_ready_for_the_next(
+        self, conn: sqlite3.Connection, tmp_path: Path
+    ) -> None:
+        """After an all-or-nothing refusal the same connection imports a good file normally."""
+        with pytest.raises(ImportRefusedError):
+            import_file(conn, bad_file(tmp_path))
+        good = _write_people(tmp_path / "good.csv", [("P-9", "Ana Lima", "ana@example.com")])
+        assert import_file(conn, good).counts.inserted == 1
+        assert rs.keys_of(conn, "P-9") == _derived(conn, "P-9")
