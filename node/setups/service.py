@@ -71,6 +71,8 @@ class HeldSetupService:
         self._known: set[ViewKey] = set()
         self._lock = threading.Lock()
         self.on_new_view = on_new_view
+        # Replicas: a context asked about here is recorded for the building replica.
+        self.remember: Callable[[ViewKey], None] | None = None
 
     def current_stamp(self) -> ViewStamp:
         """The stamp views must match now (records fingerprint, policy digest, day)."""
@@ -82,6 +84,8 @@ class HeldSetupService:
         with self._lock:
             new = key not in self._known
             self._known.add(key)
+        if new and self.remember is not None:
+            self.remember(key)
         if new and self.on_new_view is not None:
             self.on_new_view()
 
