@@ -103,7 +103,7 @@ class HeldSetupService:
             started = time.monotonic()
             view = self.views.get(key, stamp)
             viewed = time.monotonic()
-            before = self.book.published(key.peer, key.name)
+            before = self.book.built(key.peer, key.name)
             generation = self.book.refresh(view)
             out.append(generation)
             if generation is not before:
