@@ -184,10 +184,10 @@ class HeldSetupService:
 
         The request is counted without curve work and charged before any curve
         work. A lookup against setups this node cannot answer (an ended epoch,
-        another view, or setups another replica of this agency built under its
-        own in-memory key) is refused before the charge: nothing is computed
-        or revealed for it, and the requester's retry after a sync must not
-        pay twice.
+        another view, or an epoch whose in-memory secret no replica of this
+        agency can supply any more, see ``node.setups.replicated``) is refused
+        before the charge: nothing is computed or revealed for it, and the
+        requester's retry after a sync must not pay twice.
         """
         n = count_request_elements(request_bytes, max_elements=max_elements)
         epoch = self.book.answerable(key.peer, epoch_id, key.name, generation)
