@@ -28,6 +28,8 @@ from node.rpc.auth import Authenticator, RefusalAudit, claimed_agency
 log = get_logger("spoor.rpc")
 
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
+# Epoch secrets for sibling replicas: this agency's own certificate only.
+REPLICA_PREFIX = "/spoor.replicas.v1.ReplicaService/"
 
 
 def _refuse(code: grpc.StatusCode, message: str) -> Callable[[Any, grpc.ServicerContext], Any]:
@@ -78,6 +80,9 @@ class PeerGate(grpc.ServerInterceptor):  # type: ignore[misc]
 
     def _check(self, method: str, context: grpc.ServicerContext) -> None:
         certs = context.auth_context().get("x509_pem_cert") or []
+        if method.startswith(REPLICA_PREFIX):
+            self._check_sibling(method, context, certs)
+            return
         if method.startswith(HEALTH_PREFIX) and (not certs or self._own(certs[0])):
             return  # a local probe: admin socket, plaintext debugging, or our own certificate
         try:
@@ -97,6 +102,27 @@ class PeerGate(grpc.ServerInterceptor):  # type: ignore[misc]
                 grpc.StatusCode.PERMISSION_DENIED,
                 "this node does not accept requests from your certificate",
             )
+
+    def _check_sibling(
+        self, method: str, context: grpc.ServicerContext, certs: list[bytes]
+    ) -> None:
+        """Only a replica of this agency (its own certificate, its own CA) gets epoch secrets."""
+        if certs and self._own(certs[0]):
+            return
+        agency = claimed_agency(context)
+        log.warning(
+            "rpc refused",
+            method=method,
+            peer_address=context.peer(),
+            claimed_agency=agency,
+            reason="NotASibling",
+        )
+        if self.refusals is not None:
+            self.refusals.refused(agency, "NotASibling", context.peer())
+        context.abort(
+            grpc.StatusCode.PERMISSION_DENIED,
+            "only replicas of this agency may call this service",
+        )
 
 
 def _wrap(handler: Any, check: Callable[[grpc.ServicerContext], None]) -> Any:

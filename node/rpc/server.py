@@ -295,6 +295,7 @@ def start_server(
         )
     server.start()
     if held is not None:
+        held.advertise(address, port)
         held.start()
         if metrics is not None:
             metrics.watch_setups(held.requester.held.usage)
