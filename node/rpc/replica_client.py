@@ -18,14 +18,25 @@ from node import pki
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.app.logs import get_logger
+from node.psi.held import valid_key
 from node.rpc.options import channel_options
-from node.setups.epochs import Epoch
+from node.setups.epochs import PADDING_SECRET_BYTES, SHARD_SALT_BYTES, Epoch
 from node.setups.replicated import ReplicaRole
 
 log = get_logger("spoor.rpc")
 
 #: A sibling that does not answer within this long is skipped (a lookup may be waiting).
 DEADLINE_S = 3.0
+
+
+def _well_formed(e: rp.EpochSecret) -> bool:
+    """Whether a sibling's epoch secret has the shape this node makes (valid key, full secrets)."""
+    return (
+        valid_key(bytes(e.server_key))
+        and len(e.padding_secret) == PADDING_SECRET_BYTES
+        and len(e.shard_salt) == SHARD_SALT_BYTES
+        and e.expires_at_unix > e.started_at_unix
+    )
 
 
 class SiblingSecrets:
@@ -75,6 +86,9 @@ class SiblingSecrets:
                 )
                 continue
             for e in reply.epochs:
+                if e.epoch_id in wanted and not _well_formed(e):
+                    log.warning("sibling replica sent a malformed epoch secret", address=address)
+                    continue
                 if e.epoch_id in wanted:
                     found[e.epoch_id] = Epoch(
                         epoch_id=e.epoch_id,

@@ -28,6 +28,8 @@ DEFAULT_EPOCH_SECONDS = 24 * 3600.0
 # After rotation the previous epoch keeps answering for this long, so a
 # requester holding its setups gets a consistent (older) answer until it syncs.
 DEFAULT_GRACE_SECONDS = 600.0
+SHARD_SALT_BYTES = 16
+PADDING_SECRET_BYTES = 32
 
 
 def new_server_key() -> bytes:
@@ -95,9 +97,9 @@ class EpochKeys:
             view=view,
             started_at=now,
             expires_at=now + self.epoch_seconds,
-            shard_salt=secrets.token_bytes(16),
+            shard_salt=secrets.token_bytes(SHARD_SALT_BYTES),
             _key=new_server_key(),
-            _padding_secret=secrets.token_bytes(32),
+            _padding_secret=secrets.token_bytes(PADDING_SECRET_BYTES),
         )
 
     def current(self, peer: str, view: str) -> Epoch:
