@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_PKG = ROOT / "proto" / "spoor" / "federation" / "v1"
 # Every versioned proto package whose generated code is committed.
-PROTO_PACKAGES = ("spoor/federation/v1", "spoor/lookup/v1")
+PROTO_PACKAGES = ("spoor/federation/v1", "spoor/lookup/v1", "spoor/replicas/v1")
 BUF = shutil.which("buf", path=str(Path(sys.executable).parent)) or shutil.which("buf")
 
 

@@ -155,6 +155,15 @@ class StoreConfig:
 
 
 @dataclass
+class ReplicasConfig:
+    """Several replicas of one agency on one PostgreSQL store (docs/operators.md)."""
+
+    # Where sibling replicas reach this one's federation port to fetch epoch secrets
+    # ("host:port"); empty: the address it listens on (a wildcard host: this host's name).
+    advertise: str = ""
+
+
+@dataclass
 class ConsoleConfig:
     """The legal officers' web console on the admin port (``spoor serve`` / ``spoor console``)."""
 
@@ -189,6 +198,7 @@ class NodeConfig:
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    replicas: ReplicasConfig = field(default_factory=ReplicasConfig)
 
     @property
     def max_message_bytes(self) -> int:
@@ -214,7 +224,9 @@ _SECTIONS: dict[str, type] = {
     "disclosure": DisclosureConfig,
     "store": StoreConfig,
     "console": ConsoleConfig,
+    "replicas": ReplicasConfig,
 }
+_ADVERTISE_RE = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
 _TOP_LEVEL = {"agency_id": str, "country": str, "display_name": str}
 
 
@@ -294,6 +306,10 @@ def load_config(home: NodeHome) -> NodeConfig:  # noqa: PLR0912, PLR0915 - one b
         raise ConfigError(path, "psi.workers", "must be at least 1")
     if not 1 <= config.console.session_minutes <= 24 * 60:
         raise ConfigError(path, "console.session_minutes", "must be between 1 and 1440")
+    if config.replicas.advertise and not _ADVERTISE_RE.fullmatch(config.replicas.advertise):
+        raise ConfigError(
+            path, "replicas.advertise", 'use "host:port" (e.g. "node-2.internal:50051")'
+        )
     if config.setups.epoch_hours <= 0:
         raise ConfigError(path, "setups.epoch_hours", "must be positive (24 is the default)")
     if not 1 <= config.setups.base_shards <= 65536 or not 1 <= config.setups.delta_shards <= 4096:

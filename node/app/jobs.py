@@ -109,7 +109,7 @@ class BackgroundJobs:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_retention: float | None = None
-        self.leadership = store.JobsLeadership(self.db_path)
+        self.leadership = store.JobsLeadership.of_process(self.db_path)
         self.witness_channel = witness_channel
         self.witness_every_s = witness_every_s
         self._last_witness: float | None = None

@@ -16,6 +16,7 @@ health and nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -28,6 +29,8 @@ from node.rpc.auth import Authenticator, RefusalAudit, claimed_agency
 log = get_logger("spoor.rpc")
 
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
+# Epoch secrets for sibling replicas: this agency's own certificate only.
+REPLICA_PREFIX = "/spoor.replicas.v1.ReplicaService/"
 
 
 def _refuse(code: grpc.StatusCode, message: str) -> Callable[[Any, grpc.ServicerContext], Any]:
@@ -48,12 +51,14 @@ class PeerGate(grpc.ServerInterceptor):  # type: ignore[misc]
         *,
         own_agency: str = "",
         own_ca_pem: bytes = b"",
+        own_crl_path: Path | None = None,
     ) -> None:
         self.authenticator = authenticator
         self.federation_prefix = f"/{federation_service}/"
         self.refusals = refusals
         self.own_agency = own_agency
         self.own_ca_pem = own_ca_pem
+        self.own_crl_path = own_crl_path
 
     def intercept_service(
         self, continuation: Callable[[Any], Any], handler_call_details: Any
@@ -76,8 +81,26 @@ class PeerGate(grpc.ServerInterceptor):  # type: ignore[misc]
             return False
         return True
 
+    def _own_revoked(self, cert_pem: bytes) -> bool:
+        """Whether the agency's own CRL lists ``cert_pem`` (an unreadable CRL counts as revoked)."""
+        if self.own_crl_path is None:
+            return False
+        try:
+            crl_pem = self.own_crl_path.read_bytes()
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+        try:
+            return pki.is_revoked(cert_pem, crl_pem, self.own_ca_pem)
+        except pki.CertificateError:
+            return True  # fail closed: secrets only when the CRL says the certificate is good
+
     def _check(self, method: str, context: grpc.ServicerContext) -> None:
         certs = context.auth_context().get("x509_pem_cert") or []
+        if method.startswith(REPLICA_PREFIX):
+            self._check_sibling(method, context, certs)
+            return
         if method.startswith(HEALTH_PREFIX) and (not certs or self._own(certs[0])):
             return  # a local probe: admin socket, plaintext debugging, or our own certificate
         try:
@@ -97,6 +120,34 @@ class PeerGate(grpc.ServerInterceptor):  # type: ignore[misc]
                 grpc.StatusCode.PERMISSION_DENIED,
                 "this node does not accept requests from your certificate",
             )
+
+    def _check_sibling(
+        self, method: str, context: grpc.ServicerContext, certs: list[bytes]
+    ) -> None:
+        """Only a replica of this agency (its own certificate, its own CA) gets epoch secrets.
+
+        A certificate the agency has revoked (its own CRL, e.g. a replaced
+        certificate whose key leaked) is refused like a counterpart's.
+        """
+        reason = "NotASibling"
+        if certs and self._own(certs[0]):
+            if not self._own_revoked(certs[0]):
+                return
+            reason = "RevokedSibling"
+        agency = claimed_agency(context)
+        log.warning(
+            "rpc refused",
+            method=method,
+            peer_address=context.peer(),
+            claimed_agency=agency,
+            reason=reason,
+        )
+        if self.refusals is not None:
+            self.refusals.refused(agency, reason, context.peer())
+        context.abort(
+            grpc.StatusCode.PERMISSION_DENIED,
+            "only replicas of this agency may call this service",
+        )
 
 
 def _wrap(handler: Any, check: Callable[[grpc.ServicerContext], None]) -> Any:

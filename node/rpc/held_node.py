@@ -8,11 +8,13 @@ the build pool and pooled connections.
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass, field
 
 import grpc
 from spoor.federation.v1 import held_setups_pb2_grpc as hs_grpc
+from spoor.replicas.v1 import replicas_pb2_grpc as rp_grpc
 
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
@@ -25,6 +27,9 @@ from node.rpc.auth import Authenticator
 from node.rpc.held_servicer import HeldSetupServicer
 from node.rpc.local_lookup import PeerChannels, serve_local
 from node.rpc.quotas import PeerQuotas
+from node.rpc.replica_client import SiblingSecrets
+from node.rpc.replica_servicer import ReplicaServicer
+from node.setups.replicated import ReplicatedBook
 from node.setups.responder import HeldResponder, SetupRefresher, build_workers
 
 
@@ -42,12 +47,27 @@ class HeldNode:
     local: LocalLookup
     local_server: grpc.Server | None = None
     local_tcp_port: int = 0
+    # Several replicas (PostgreSQL): how this one fetches epoch secrets from its siblings.
+    siblings: SiblingSecrets | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _sync_thread: threading.Thread | None = None
 
     def _sync_loop(self) -> None:
         while not self._stop.wait(self.config.setups.sync_seconds):
             self.requester.sync_all(self.channels.channel_for)
+
+    def advertise(self, listen: str, port: int) -> None:
+        """Tell sibling replicas (through the store) where this one serves them."""
+        role = self.held.replicas
+        if role is None or self.siblings is None:
+            return
+        address = self.config.replicas.advertise
+        if not address:
+            host = listen.rpartition(":")[0] or "127.0.0.1"
+            if host in ("0.0.0.0", "[::]", "::"):  # noqa: S104 - naming, not binding
+                host = socket.gethostname()
+            address = f"{host}:{port}"
+        role.address = address
 
     def start(self) -> None:
         """Begin background refreshes and syncs, and serve the local lookup API."""
@@ -71,6 +91,11 @@ class HeldNode:
         if self._sync_thread is not None:
             self._sync_thread.join(timeout=30)
         self.channels.close()
+        if self.held.replicas is not None:
+            self.held.replicas.withdraw()
+            self.held.leadership.release()
+        if self.siblings is not None:
+            self.siblings.close()
 
 
 def attach(
@@ -91,6 +116,12 @@ def attach(
         HeldSetupServicer(held, authenticator, quotas), server
     )
     refresher = SetupRefresher(held, config.setups.refresh_seconds)
+    siblings = None
+    if held.replicas is not None and isinstance(held.book, ReplicatedBook) and not insecure:
+        # Epoch secrets travel between replicas only over mutual TLS with our own identity.
+        rp_grpc.add_ReplicaServiceServicer_to_server(ReplicaServicer(held.book), server)
+        siblings = SiblingSecrets(home, config, held.replicas)
+        held.book.fetch = siblings
     requester = HeldRequester(
         HeldStore(), pool.run, db_path=home.db_path, parallelism=config.psi.workers
     )
@@ -110,4 +141,5 @@ def attach(
         requester=requester,
         channels=channels,
         local=local,
+        siblings=siblings,
     )

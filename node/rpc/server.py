@@ -20,7 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from spoor.federation.v1 import federation_pb2, federation_pb2_grpc, witness_pb2_grpc
 
-from node import peers, store
+from node import peers, pki, store
 from node.app.config import NodeConfig
 from node.app.home import NodeHome
 from node.app.logs import get_logger
@@ -216,6 +216,7 @@ def start_server(
                 refusals,
                 own_agency=config.agency_id,
                 own_ca_pem=home.ca_cert_path.read_bytes(),
+                own_crl_path=pki.crl_path(home),
             ),
             # Every RPC is counted for the ops port's /metrics (method, peer, code, latency).
             *([MetricsInterceptor(metrics)] if metrics is not None else []),
@@ -295,6 +296,7 @@ def start_server(
         )
     server.start()
     if held is not None:
+        held.advertise(address, port)
         held.start()
         if metrics is not None:
             metrics.watch_setups(held.requester.held.usage)

@@ -134,6 +134,10 @@ class SetupBook:
 
     def published(self, peer: str, view: str) -> Generation | None:
         """The generation in force for (peer, view name), if any (never waits)."""
+        return self.built(peer, view)
+
+    def built(self, peer: str, view: str) -> Generation | None:
+        """The generation this process built last for (peer, view name), if any."""
         with self._lock:
             return self._published.get((peer, view))
 
@@ -162,7 +166,7 @@ class SetupBook:
         with self._lock:
             build_lock = self._build_locks.setdefault(slot, threading.Lock())
         with build_lock:
-            current = self.published(*slot)
+            current = self.built(*slot)
             policy_changed = current is not None and current.policy_digest != (
                 view.stamp.policy_digest
             )
@@ -185,13 +189,16 @@ class SetupBook:
                 self.keys.drop_previous(*slot)
             return built
 
-    def _full(self, epoch: Epoch, view: View, *, number: int) -> Generation:
+    def _full(
+        self, epoch: Epoch, view: View, *, number: int, min_capacities: tuple[int, int] = (0, 0)
+    ) -> Generation:
         base = sh.partition(epoch.shard_salt, view.elements, self.layout)
         delta = sh.partition(epoch.shard_salt, (), self.layout, delta=True)
         shard_keys = {s: tuple(k) for s, k in (*base.items(), *delta.items())}
         return self._assemble(
-            epoch, view, number, shard_keys, frozenset(), set(shard_keys), previous=None
-        )
+            epoch, view, number, shard_keys, frozenset(), set(shard_keys), previous=None,
+            min_capacities=min_capacities,
+        )  # fmt: skip
 
     def _incremental(self, current: Generation, view: View) -> Generation:
         """Rebuild only the shards whose keys changed (removals in place, additions in delta)."""
@@ -234,10 +241,13 @@ class SetupBook:
         touched: set[int],
         *,
         previous: Generation | None,
+        min_capacities: tuple[int, int] = (0, 0),
     ) -> Generation:
         layout = self.layout
         base_cap = sh.capacity(max(len(shard_keys[s]) for s in range(layout.base)))
         delta_cap = sh.capacity(max(len(shard_keys[s]) for s in range(layout.base, layout.total)))
+        # A replica continuing another's epoch keeps the capacities it published.
+        base_cap, delta_cap = max(base_cap, min_capacities[0]), max(delta_cap, min_capacities[1])
         if previous is not None:
             # Capacities never shrink within an epoch: a shrinking shard must not
             # show through a smaller padded size.

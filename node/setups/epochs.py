@@ -28,6 +28,8 @@ DEFAULT_EPOCH_SECONDS = 24 * 3600.0
 # After rotation the previous epoch keeps answering for this long, so a
 # requester holding its setups gets a consistent (older) answer until it syncs.
 DEFAULT_GRACE_SECONDS = 600.0
+SHARD_SALT_BYTES = 16
+PADDING_SECRET_BYTES = 32
 
 
 def new_server_key() -> bytes:
@@ -95,9 +97,9 @@ class EpochKeys:
             view=view,
             started_at=now,
             expires_at=now + self.epoch_seconds,
-            shard_salt=secrets.token_bytes(16),
+            shard_salt=secrets.token_bytes(SHARD_SALT_BYTES),
             _key=new_server_key(),
-            _padding_secret=secrets.token_bytes(32),
+            _padding_secret=secrets.token_bytes(PADDING_SECRET_BYTES),
         )
 
     def current(self, peer: str, view: str) -> Epoch:
@@ -157,6 +159,36 @@ class EpochKeys:
                 self._previous[slot] = old
             epoch = self._current[slot] = self._new(peer, view, now)
             return epoch
+
+    def previous(self, peer: str, view: str) -> Epoch | None:
+        """The previous epoch of (peer, view) while it may still answer (its grace period)."""
+        with self._lock:
+            epoch = self._previous.get((peer, view))
+        if epoch is None or self._clock() >= epoch.expires_at + self.grace_seconds:
+            return None
+        return epoch
+
+    def held(self, epoch_ids: set[str]) -> list[Epoch]:
+        """The epochs among ``epoch_ids`` this process holds and that may still answer."""
+        now = self._clock()
+        with self._lock:
+            found = [*self._current.values(), *self._previous.values()]
+        return [
+            e for e in found if e.epoch_id in epoch_ids and now < e.expires_at + self.grace_seconds
+        ]
+
+    def adopt(self, epoch: Epoch) -> None:
+        """Make ``epoch`` (built by another replica of this agency) current for its slot.
+
+        A replica that takes over building continues the epochs it already
+        holds, so counterparts holding their setups need not sync again.
+        """
+        with self._lock:
+            slot = (epoch.peer, epoch.view)
+            current = self._current.get(slot)
+            if current is not None and current.epoch_id != epoch.epoch_id:
+                self._previous[slot] = current
+            self._current[slot] = epoch
 
     def drop_previous(self, peer: str, view: str) -> None:
         """Stop the previous epoch of (peer, view) answering now (no grace)."""

@@ -33,6 +33,7 @@ from node.records.model import Record
 from node.records.schemes import keys_of_scheme
 from node.setups.book import SetupBook, ShardBuilder
 from node.setups.epochs import EpochKeys
+from node.setups.replicated import ReplicaRole, ReplicatedBook
 from node.setups.service import HeldSetupService, KeyedAnswer
 from node.setups.shards import ShardLayout
 from node.setups.views import View, ViewCache, ViewKey, ViewStamp
@@ -96,13 +97,21 @@ class HeldResponder:
         self.responder = responder
         keys = EpochKeys(epoch_seconds=config.setups.epoch_hours * 3600.0, clock=clock)
         builder = ShardBuilder(build_pool.run, parallelism=build_workers(config), timeout_s=None)
-        self.book = SetupBook(
-            keys,
-            builder,
-            num_client=epoch_budget(config),
-            fpr=config.psi.fpr,
-            layout=ShardLayout(config.setups.base_shards, config.setups.delta_shards),
-        )
+        layout = ShardLayout(config.setups.base_shards, config.setups.delta_shards)
+        self.leadership = leadership = store.JobsLeadership.of_process(db_path)
+        # Several replicas (PostgreSQL): the leader builds, every replica serves what it published.
+        self.replicas: ReplicaRole | None = None
+        if leadership.replicated:
+            book = ReplicatedBook(
+                keys, builder, num_client=epoch_budget(config), fpr=config.psi.fpr,
+                db_path=db_path, layout=layout, clock=clock,
+            )  # fmt: skip
+            self.replicas = ReplicaRole(book, leadership.held, db_path)
+            self.book: SetupBook = book
+        else:
+            self.book = SetupBook(
+                keys, builder, num_client=epoch_budget(config), fpr=config.psi.fpr, layout=layout
+            )
         self.views = ViewCache(self._compute, self._extend)
         self.service = HeldSetupService(
             self.book,
@@ -111,6 +120,8 @@ class HeldResponder:
             run=serve_pool.run,
             parallelism=config.psi.workers,
         )
+        if self.replicas is not None:
+            self.service.remember = self.replicas.remember
 
     def _connect(self) -> AbstractContextManager[Connection]:
         # Per-call path: a pooled connection (node.store.pool says what its commits keep).
@@ -174,6 +185,11 @@ class HeldResponder:
 
     def refresh(self) -> None:
         """Drop removed counterparts, then rebuild whatever changed for the rest."""
+        if self.replicas is not None:
+            if not self.replicas.tick():
+                return  # a follower: the leading replica builds
+            for key in self.replicas.views():
+                self.service.register(key)
         configured = self.configured_peers()
         for peer in {k.peer for k in self.service.known()} - configured:
             self.service.forget_peer(peer)

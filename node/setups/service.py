@@ -71,6 +71,8 @@ class HeldSetupService:
         self._known: set[ViewKey] = set()
         self._lock = threading.Lock()
         self.on_new_view = on_new_view
+        # Replicas: a context asked about here is recorded for the building replica.
+        self.remember: Callable[[ViewKey], None] | None = None
 
     def current_stamp(self) -> ViewStamp:
         """The stamp views must match now (records fingerprint, policy digest, day)."""
@@ -82,6 +84,8 @@ class HeldSetupService:
         with self._lock:
             new = key not in self._known
             self._known.add(key)
+        if new and self.remember is not None:
+            self.remember(key)
         if new and self.on_new_view is not None:
             self.on_new_view()
 
@@ -99,7 +103,7 @@ class HeldSetupService:
             started = time.monotonic()
             view = self.views.get(key, stamp)
             viewed = time.monotonic()
-            before = self.book.published(key.peer, key.name)
+            before = self.book.built(key.peer, key.name)
             generation = self.book.refresh(view)
             out.append(generation)
             if generation is not before:
@@ -180,10 +184,10 @@ class HeldSetupService:
 
         The request is counted without curve work and charged before any curve
         work. A lookup against setups this node cannot answer (an ended epoch,
-        another view, or setups another replica of this agency built under its
-        own in-memory key) is refused before the charge: nothing is computed
-        or revealed for it, and the requester's retry after a sync must not
-        pay twice.
+        another view, or an epoch whose in-memory secret no replica of this
+        agency can supply any more, see ``node.setups.replicated``) is refused
+        before the charge: nothing is computed or revealed for it, and the
+        requester's retry after a sync must not pay twice.
         """
         n = count_request_elements(request_bytes, max_elements=max_elements)
         epoch = self.book.answerable(key.peer, epoch_id, key.name, generation)

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -147,12 +148,35 @@ class JobsLeadership:
 
             self._pg = postgres.Leadership(where.url)
 
+    @property
+    def replicated(self) -> bool:
+        """True on PostgreSQL, where several replicas may serve the home."""
+        return self._pg is not None
+
     def held(self) -> bool:
         return True if self._pg is None else self._pg.held()
 
     def release(self) -> None:
         if self._pg is not None:
             self._pg.release()
+
+    @classmethod
+    def of_process(cls, path: Path) -> JobsLeadership:
+        """The one leadership of this process for the home at ``path``.
+
+        The background jobs and the held-setup builds of one node ask the same
+        lock, so the replica that leads one leads the other.
+        """
+        key = str(path.resolve())
+        with _SHARED_LOCK:
+            found = _SHARED.get(key)
+            if found is None:
+                found = _SHARED[key] = cls(path)
+            return found
+
+
+_SHARED: dict[str, JobsLeadership] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def open_store(path: Path) -> Connection:

@@ -50,6 +50,16 @@ class TestLoadConfig:
         with pytest.raises(ConfigError, match="agency id"):
             load_config(_home(tmp_path, 'agency_id="KE KWS"\ncountry="KE"\n'))
 
+    def test_replica_advertise_address_must_be_host_and_port(self, tmp_path: Path) -> None:
+        """A replica's advertised address without a port is refused naming the key."""
+        base = 'agency_id="ke-kws"\ncountry="KE"\n[replicas]\nadvertise='
+        with pytest.raises(ConfigError) as info:
+            load_config(_home(tmp_path, base + '"kws-node-2.internal"\n'))
+        assert info.value.key == "replicas.advertise"
+        assert "host:port" in str(info.value)
+        loaded = load_config(_home(tmp_path, base + '"kws-node-2.internal:50051"\n'))
+        assert loaded.replicas.advertise == "kws-node-2.internal:50051"
+
     def test_missing_file_says_what_to_do(self, tmp_path: Path) -> None:
         """A home without spoor.toml points at 'spoor init'."""
         with pytest.raises(ConfigError, match="spoor init"):

@@ -356,6 +356,10 @@ class TestMigration:
                     "audit_witness_alarms",
                     "officer_credentials",
                     "console_sessions",
+                    "held_views",
+                    "held_generations",
+                    "held_shard_setups",
+                    "replica_endpoints",
                 ):
                     conn.execute(f"DROP TABLE {table}")
                 conn.execute("ALTER TABLE audit_entries DROP COLUMN chain_version")

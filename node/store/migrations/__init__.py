@@ -25,6 +25,7 @@ from node.store.migrations import (
     m0005_audit_witness,
     m0006_officer_credentials,
     m0007_console_sessions,
+    m0008_held_replicas,
 )
 
 VERSION_KEY = "schema_version"
@@ -51,6 +52,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _of(m0005_audit_witness),
     _of(m0006_officer_credentials),
     _of(m0007_console_sessions),
+    _of(m0008_held_replicas),
 )
 
 #: The schema version this code writes and reads.
