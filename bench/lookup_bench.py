@@ -12,7 +12,10 @@ match keys (about three) at a time. Reported, with same-run baselines:
 1. lookup latency p50/p95/p99 over ``--lookups`` single-row lookups, and the
    PSI bytes on the wire per lookup (request + response);
 2. fan-out: the same lookups against ``--fanout`` holders of ``--fanout-size``
-   records each, as a ratio of the one-holder p50 at that size;
+   records each, as a ratio of the one-holder p50 at that size, with the CPU
+   milliseconds each lookup cost the asker and each holder (node process and
+   its PSI workers, read from ``/proc`` around every lookup) and the CPU the
+   idle federation spends per second in its background rounds;
 3. the initial setup build: view and build seconds, setup bytes per element,
    and the build rate against the library's own ``CreateSetupMessage`` rate
    measured in this run, times the cores;
@@ -41,6 +44,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import private_set_intersection.python as psi
 from spoor.lookup.v1 import lookup_pb2 as lk
@@ -101,6 +105,56 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
+
+
+def _ticks(pid: int) -> int:
+    """CPU ticks of ``pid``'s threads plus those of its reaped children (0 when gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    # Fields after the parenthesised command: state is field 3, utime field 14.
+    fields = text.rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+
+
+def _tree_ticks(pid: int) -> int:
+    return _ticks(pid) + sum(_tree_ticks(c) for c in _children(pid))
+
+
+def cpu_s(pid: int) -> tuple[float, float]:
+    """(node process CPU s, its workers' CPU s) so far, workers live or reaped.
+
+    A worker's CPU moves from the live count to the node's reaped count when it
+    is recycled; the node's own figure excludes both, so the sum is continuous.
+    """
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text.rsplit(")", 1)[1].split()
+    own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+    live = sum(_tree_ticks(c) for c in _children(pid))
+    return own * _TICK_S, (reaped + live) * _TICK_S
+
+
+class CpuMeter:
+    """CPU spent by named node processes (and their workers) between two reads."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+
+    def read(self) -> dict[str, tuple[float, float]]:
+        return {name: cpu_s(pid) for name, pid in self.pids.items()}
+
+    @staticmethod
+    def spent(
+        before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+    ) -> dict[str, tuple[float, float]]:
+        return {
+            name: (after[name][0] - before[name][0], after[name][1] - before[name][1])
+            for name in before
+        }
+
+
 def _hwm_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -130,14 +184,16 @@ def log_events(path: Path, event: str) -> list[dict[str, object]]:
     return out
 
 
-def configure(home: Path, *, base_shards: int, delta_shards: int, max_request: int) -> None:
+def configure(
+    home: Path, *, base_shards: int, delta_shards: int, max_request: int, rounds_s: float = 2.0
+) -> None:
     h = NodeHome(home)
     config = load_config(h)
     config.psi.workers = max(2, os.cpu_count() or 1)
     config.setups.base_shards = base_shards
     config.setups.delta_shards = delta_shards
-    config.setups.refresh_seconds = 2.0
-    config.setups.sync_seconds = 2.0
+    config.setups.refresh_seconds = rounds_s
+    config.setups.sync_seconds = rounds_s
     config.limits.max_elements_per_request = max_request
     config.limits.rpc_deadline_seconds = 300.0
     # A Unix socket path must stay short; a deep work directory would exceed it.
@@ -213,7 +269,13 @@ class Setup:
 
 
 def start(
-    tmp: Path, name: str, sizes: list[int], args: argparse.Namespace, *, max_request: int
+    tmp: Path,
+    name: str,
+    sizes: list[int],
+    args: argparse.Namespace,
+    *,
+    max_request: int,
+    rounds_s: float = 2.0,
 ) -> Iterator[Setup]:
     holders = [holder(i) for i in range(len(sizes))]
     fed = Federation(tmp / name, (*holders, ASKER))
@@ -230,6 +292,7 @@ def start(
             base_shards=args.base_shards,
             delta_shards=args.delta_shards,
             max_request=max_request,
+            rounds_s=rounds_s,
         )
     fed.start()
     try:
@@ -261,12 +324,33 @@ def naive_one_shot(server_keys: list[str], client_keys: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def time_lookups(setup: Setup, rows: list[list[str]], peers: list[str] | None) -> dict[str, float]:
+def time_lookups(
+    setup: Setup,
+    rows: list[list[str]],
+    peers: list[str] | None,
+    meter: CpuMeter | None = None,
+    pause_s: float = 0.0,
+) -> dict[str, Any]:
+    """Latency percentiles of one lookup per row; with ``meter``, CPU ms per lookup by process.
+
+    After each lookup the caller waits ``pause_s`` (an officer's pace, not a
+    loop's); the CPU counted for a lookup runs until the end of its pause, so
+    work it leaves for later (spare keys made again) is still its own.
+    """
     times, hits = [], 0
+    spent: dict[str, list[float]] = {}
     for keys in rows:
+        before = meter.read() if meter is not None else {}
         started = time.perf_counter()
         answer = setup.ask(keys, peers)
         times.append((time.perf_counter() - started) * 1000)
+        if pause_s:
+            time.sleep(pause_s)
+        if meter is not None:
+            for name, (node, workers) in CpuMeter.spent(before, meter.read()).items():
+                total = spent.setdefault(name, [0.0, 0.0])
+                total[0] += node
+                total[1] += workers
         if any(p.error for p in answer.peers):
             raise RuntimeError(f"a lookup failed: {[p.error for p in answer.peers]}")
         hits += sum(1 for p in answer.peers if p.hits)
@@ -277,7 +361,26 @@ def time_lookups(setup: Setup, rows: list[list[str]], peers: list[str] | None) -
         "n": float(len(times)),
         "rows_hit": float(hits),
         "keys": statistics.mean(len(r) for r in rows),
+        # name -> [node process ms, workers ms] per lookup
+        "cpu_ms": {k: [v * 1000 / len(rows) for v in t] for k, t in spent.items()},
     }
+
+
+def fed_meter(setup: Setup) -> CpuMeter:
+    """A meter over the asker and every holder of ``setup``."""
+    pids = {}
+    for agency in (ASKER, *setup.holders):
+        node = setup.fed.nodes[agency.agency_id].process
+        assert node is not None
+        pids[agency.agency_id] = node.pid
+    return CpuMeter(pids)
+
+
+def idle_cpu(meter: CpuMeter, seconds: float) -> dict[str, float]:
+    """CPU ms per second each node (with its workers) spends while nobody asks anything."""
+    before = meter.read()
+    time.sleep(seconds)
+    return {k: (n + w) * 1000 / seconds for k, (n, w) in meter.spent(before, meter.read()).items()}
 
 
 def wire_bytes(setup: Setup) -> float:
@@ -344,14 +447,48 @@ def single(tmp: Path, size: int, args: argparse.Namespace, lib_rate: float) -> d
 def fanout(tmp: Path, args: argparse.Namespace) -> dict[str, object]:
     rows = query_rows(args.lookups, seed=args.fanout_size, tmp=tmp)
     out: dict[str, object] = {}
-    for setup in start(tmp, "fanout", [args.fanout_size] * args.fanout, args, max_request=20_000):
+    # Background rounds (refresh, sync) every 30 s instead of 2 s: this part measures
+    # lookups, and a round's CPU would otherwise land on whichever lookup it meets.
+    for setup in start(
+        tmp, "fanout", [args.fanout_size] * args.fanout, args, max_request=20_000, rounds_s=30.0
+    ):
         setup.wait_ready(rows[0])
         first = [setup.holders[0].agency_id]
+        meter = fed_meter(setup)
+        # Warm every path (pooled channels, spare keys, workers) before measuring.
+        for keys in rows[:4]:
+            setup.ask(keys, first)
+            setup.ask(keys)
+        out["idle_cpu_ms_per_s"] = idle_cpu(meter, 3.0)
         # One holder and all holders, alternating, so load drifts hit both alike.
-        one_rows, all_rows = rows[::2], rows[1::2]
-        out["one"] = time_lookups(setup, one_rows, first)
-        out["all"] = time_lookups(setup, all_rows, None)
+        parts: dict[str, list[dict[str, Any]]] = {"one": [], "all": []}
+        for i, keys in enumerate(rows):
+            part = "one" if i % 2 == 0 else "all"
+            asked = first if part == "one" else None
+            parts[part].append(time_lookups(setup, [keys], asked, meter, args.pause_ms / 1000))
+        for part, runs in parts.items():
+            out[part] = merged(runs)
     return out
+
+
+def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary of several single-lookup runs (percentiles over all of them)."""
+    times = [r["p50"] for r in runs]
+    cpu: dict[str, list[float]] = {}
+    for r in runs:
+        for name, (node, workers) in r["cpu_ms"].items():
+            total = cpu.setdefault(name, [0.0, 0.0])
+            total[0] += node / len(runs)
+            total[1] += workers / len(runs)
+    return {
+        "p50": statistics.median(times),
+        "p95": percentile(times, 95),
+        "p99": percentile(times, 99),
+        "n": float(len(times)),
+        "rows_hit": float(sum(r["rows_hit"] for r in runs)),
+        "keys": statistics.mean(r["keys"] for r in runs),
+        "cpu_ms": cpu,
+    }
 
 
 def bulk(tmp: Path, args: argparse.Namespace) -> dict[str, object]:
@@ -380,7 +517,8 @@ def bulk(tmp: Path, args: argparse.Namespace) -> dict[str, object]:
 def report(results: dict[str, object], args: argparse.Namespace, lib_rate: float) -> None:
     print(f"machine : {_cpu()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"python  : {sys.version.split()[0]}, openmined-psi 2.0.6")
-    print(f"shards  : {args.base_shards} base + {args.delta_shards} delta; {args.lookups} lookups")
+    print(f"shards  : {args.base_shards} base + {args.delta_shards} delta; {args.lookups} lookups;"
+          f" fan-out pause {args.pause_ms:g} ms after each lookup")  # fmt: skip
     print(f"library : CreateSetupMessage {lib_rate:,.0f} elements/s on one core")
     print()
     print("| records | keys | lookup p50 ms | p95 ms | p99 ms | keys/lookup | wire B/lookup |")
@@ -415,14 +553,7 @@ def report(results: dict[str, object], args: argparse.Namespace, lib_rate: float
               f" {hn:.0f} + {hw:.0f} | {an:.0f} + {aw:.0f} |")  # fmt: skip
     fan = results.get("fanout")
     if isinstance(fan, dict) and fan:
-        one, every = fan["one"], fan["all"]
-        print()
-        print("| holders x records | p50 ms | p95 ms | p99 ms | p50 ratio to one holder |")
-        print("|---|---:|---:|---:|---:|")
-        print(f"| 1 x {args.fanout_size:,} | {one['p50']:.1f} | {one['p95']:.1f} |"
-              f" {one['p99']:.1f} | 1.00 |")  # fmt: skip
-        print(f"| {args.fanout} x {args.fanout_size:,} | {every['p50']:.1f} | {every['p95']:.1f} |"
-              f" {every['p99']:.1f} | {every['p50'] / one['p50']:.2f} |")  # fmt: skip
+        report_fanout(fan, args)
     bl = results.get("bulk")
     if isinstance(bl, dict) and bl:
         print()
@@ -431,6 +562,31 @@ def report(results: dict[str, object], args: argparse.Namespace, lib_rate: float
         print(f"| {bl['query_keys']:,} | {bl['server_keys']:,} | {bl['hits']:,} |"
               f" {bl['held_s']:.2f} | {bl['naive_s']:.2f} |"
               f" {bl['held_s'] / bl['naive_s']:.2f} |")  # fmt: skip
+
+
+def report_fanout(fan: dict[str, Any], args: argparse.Namespace) -> None:
+    one, every = fan["one"], fan["all"]
+    cores = os.cpu_count() or 1
+    print()
+    print("| holders x records | p50 ms | p95 ms | p99 ms | p50 ratio to one holder |"
+          " asker CPU ms (node + workers) | CPU ms per holder asked (node + workers) |"
+          f" all nodes CPU ms | CPU ms / {cores} cores |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, run in ((1, one), (args.fanout, every)):
+        cpu = run["cpu_ms"]
+        an, aw = cpu.get(ASKER.agency_id, [0.0, 0.0])
+        asked = [holder(i).agency_id for i in range(n)]
+        hn = sum(cpu.get(h, [0.0, 0.0])[0] for h in asked) / n
+        hw = sum(cpu.get(h, [0.0, 0.0])[1] for h in asked) / n
+        total = sum(a + b for a, b in cpu.values())
+        print(f"| {n} x {args.fanout_size:,} | {run['p50']:.1f} | {run['p95']:.1f} |"
+              f" {run['p99']:.1f} | {run['p50'] / one['p50']:.2f} | {an:.1f} + {aw:.1f} |"
+              f" {hn:.1f} + {hw:.1f} | {total:.1f} | {total / cores:.1f} |")  # fmt: skip
+    idle = fan.get("idle_cpu_ms_per_s", {})
+    if idle:
+        print()
+        print(f"idle    : all nodes with workers {sum(idle.values()):.1f} CPU ms/s"
+              f" in background rounds (asker {idle.get(ASKER.agency_id, 0.0):.1f})")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -443,6 +599,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--freshness", type=int, default=1000)
     parser.add_argument("--base-shards", type=int, default=256)
     parser.add_argument("--delta-shards", type=int, default=16)
+    parser.add_argument(
+        "--pause-ms", type=float, default=0.0,
+        help="fan-out part: wait this long after each lookup (0: back to back)",
+    )  # fmt: skip
     parser.add_argument("--skip", nargs="*", default=[], choices=["single", "fanout", "bulk"])
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")

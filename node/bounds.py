@@ -71,6 +71,8 @@ def has_control(value: str, *, multiline: bool = False) -> bool:
 
     ``multiline`` allows newlines and tabs (prose such as a justification).
     """
+    if value.isascii() and value.isprintable():
+        return False  # the common case: no ASCII control, and nothing else in ASCII is forbidden
     allowed = _PROSE_ALLOWED if multiline else frozenset()
     return any(_forbidden(c, allowed) for c in value)
 

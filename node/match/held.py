@@ -14,6 +14,7 @@ computes its intersection against the shards its own keys fall in.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +40,7 @@ MAX_HELD_SHARDS = 8192
 MAX_HELD_BYTES_PER_VIEW = 512 * 1024 * 1024
 # Requests up to this many keys are blinded in-process; larger ones in workers.
 _INLINE_REQUEST = 512
+_SHA256_HEX = re.compile("[0-9a-f]{64}")
 
 Run = Callable[..., object]
 
@@ -69,9 +71,8 @@ class Manifest:
             )
         if set(self.digests) != set(range(self.layout.total)):
             raise MalformedPsiMessage("manifest.shards", "does not list every shard exactly once")
-        for digest in self.digests.values():
-            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-                raise MalformedPsiMessage("manifest.shards", "holds a digest that is not SHA-256")
+        if not all(isinstance(d, str) and _SHA256_HEX.fullmatch(d) for d in self.digests.values()):
+            raise MalformedPsiMessage("manifest.shards", "holds a digest that is not SHA-256")
 
 
 @dataclass(frozen=True)

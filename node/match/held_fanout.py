@@ -211,6 +211,7 @@ class _FanOut:
             answered=len(finishing),
             elements=len(self.wanted),
         )
+        answered: list[tuple[LookupResult, list[str], str]] = []
         for (a, answer), found in zip(finishing, found_all, strict=True):
             if isinstance(found, Exception):
                 self.out[a.peer] = found
@@ -224,8 +225,11 @@ class _FanOut:
                 request_id=a.request_id,
                 policy_digest=answer.policy_digest,
             )
-            self.requester.audit(result, self.context, a.distinct, answer.policy_digest)
-            self.out[a.peer] = result
+            answered.append((result, a.distinct, answer.policy_digest))
+        # Every counterpart's entry in one transaction, before any hit is handed out.
+        self.requester.audit_all(self.context, answered)
+        for result, _, _ in answered:
+            self.out[result.peer] = result
 
 
 def _shuffled(keys: Sequence[str]) -> list[str]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from node import audit, store
@@ -259,28 +260,36 @@ class HeldRequester:
 
     def audit(self, result: LookupResult, context: Context, keys: list[str], digest: str) -> None:
         """Record one answered lookup in this node's audit trail."""
-        if self._db_path is None:
-            return
-        from pathlib import Path
+        self.audit_all(context, [(result, keys, digest)])
 
+    def audit_all(
+        self, context: Context, answered: Sequence[tuple[LookupResult, list[str], str]]
+    ) -> None:
+        """Record answered lookups (result, keys, policy digest) in one transaction.
+
+        Either every entry is written or none is (the caller then returns no hits).
+        """
+        if self._db_path is None or not answered:
+            return
         path = Path(str(self._db_path))
         with store.pooled(path) as conn, store.transaction(conn):
-            audit.append(
-                conn,
-                "match.requested",
-                counterpart=result.peer,
-                purpose=context.purpose,
-                legal_basis=context.legal_basis,
-                case_reference=context.case_reference,
-                officer=context.officer,
-                request_id=result.request_id,
-                policy_digest=digest,
-                key_types=key_types_of(keys),
-                elements=len(keys),
-                hits=len(result.hits),
-                status="OK",
-                details={"reveal": "intersection", "held_setups": True},
-            )
+            for result, keys, digest in answered:
+                audit.append(
+                    conn,
+                    "match.requested",
+                    counterpart=result.peer,
+                    purpose=context.purpose,
+                    legal_basis=context.legal_basis,
+                    case_reference=context.case_reference,
+                    officer=context.officer,
+                    request_id=result.request_id,
+                    policy_digest=digest,
+                    key_types=key_types_of(keys),
+                    elements=len(keys),
+                    hits=len(result.hits),
+                    status="OK",
+                    details={"reveal": "intersection", "held_setups": True},
+                )
 
     def forget_peer(self, peer: str) -> None:
         """Drop what is held for a removed counterpart."""

@@ -7,6 +7,7 @@ the subject common name, which is free text.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pycountry
@@ -67,6 +68,20 @@ def load_certificate(data: bytes | x509.Certificate) -> x509.Certificate:
 
 def agency_id_from_certificate(cert_pem_or_der: bytes | x509.Certificate) -> str:
     """The agency id named by the certificate's single ``spoor://agency/`` URI SAN."""
+    if isinstance(cert_pem_or_der, bytes | bytearray):
+        # A node reads the caller's agency several times per call (gate, servicer,
+        # metrics); the answer is a pure function of the certificate's bytes.
+        return _agency_id_of_bytes(bytes(cert_pem_or_der))
+    return _agency_id_of(cert_pem_or_der)
+
+
+@functools.lru_cache(maxsize=256)
+def _agency_id_of_bytes(data: bytes) -> str:
+    # Only successes are remembered: a certificate that names no agency raises every time.
+    return _agency_id_of(data)
+
+
+def _agency_id_of(cert_pem_or_der: bytes | x509.Certificate) -> str:
     cert = load_certificate(cert_pem_or_der)
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value

@@ -41,7 +41,14 @@ from node.psi.errors import PsiError, PsiWorkerFailed
 
 DEFAULT_MEMORY_LIMIT_BYTES = 2 * 1024 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 120.0
-DEFAULT_MAX_TASKS_PER_WORKER = 200
+# A worker is retired (and its successor started in the background) after this
+# many tasks, or as soon as its resident memory passes the bound below: a big
+# task's freed heap is then given back instead of held, while the many small
+# tasks of lookups do not pay a process start (about 0.2 CPU-seconds) every
+# couple of hundred calls.
+DEFAULT_MAX_TASKS_PER_WORKER = 5000
+DEFAULT_MAX_RESIDENT_BYTES = 256 * 1024 * 1024
+_PAGE_BYTES = resource.getpagesize()
 # Extra CPU seconds granted beyond the wall-clock timeout before the kernel
 # kills a worker whose parent is gone and can no longer enforce the timeout.
 _CPU_BACKSTOP_GRACE_S = 10
@@ -154,6 +161,14 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def resident_bytes(self) -> int | None:
+        """The worker's resident memory now, or None where ``/proc`` cannot tell."""
+        try:
+            with open(f"/proc/{self.process.pid}/statm", encoding="ascii") as statm:
+                return int(statm.read().split()[1]) * _PAGE_BYTES
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
         """Kill the process but leave the socket to whoever is waiting on it."""
         with contextlib.suppress(Exception):
@@ -206,6 +221,7 @@ class WorkerPool:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         memory_limit_bytes: int | None = DEFAULT_MEMORY_LIMIT_BYTES,
         max_tasks_per_worker: int = DEFAULT_MAX_TASKS_PER_WORKER,
+        max_resident_bytes: int | None = DEFAULT_MAX_RESIDENT_BYTES,
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
@@ -215,6 +231,7 @@ class WorkerPool:
         self.timeout_s = timeout_s
         self.memory_limit_bytes = memory_limit_bytes
         self.max_tasks_per_worker = max_tasks_per_worker
+        self.max_resident_bytes = max_resident_bytes
         self._slots = threading.BoundedSemaphore(max_workers)
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
@@ -332,12 +349,22 @@ class WorkerPool:
             self._busy.add(worker)
         return worker
 
+    def _worn(self, worker: _Worker) -> bool:
+        """Whether a worker should be retired: its task quota is used or it holds too much."""
+        if worker.tasks_done >= self.max_tasks_per_worker:
+            return True
+        if self.max_resident_bytes is None:
+            return False
+        resident = worker.resident_bytes()
+        return resident is not None and resident > self.max_resident_bytes
+
     def _checkin(self, worker: _Worker) -> None:
         worker.tasks_done += 1
+        # Recycle long-lived or grown workers so fragmentation cannot build up.
+        worn = self._worn(worker)
         with self._lock:
             self._busy.discard(worker)
-            # Recycle long-lived workers so fragmentation cannot build up.
-            if not self._closed and worker.tasks_done < self.max_tasks_per_worker:
+            if not self._closed and not worn:
                 self._idle.append(worker)
                 return
             replace = not self._closed

@@ -159,11 +159,28 @@ class ConnectionPool:
 
 _pools: dict[Path, ConnectionPool] = {}
 _pools_lock = threading.Lock()
+# The normal form of each absolute path asked for: per-call paths ask with the same
+# few, and normalising one costs more than the query it serves. (A relative path
+# depends on the working directory and is resolved every time.)
+_normal: dict[Path, Path] = {}
+_MAX_NORMAL = 256
+
+
+def _key(path: Path) -> Path:
+    key = _normal.get(path)
+    if key is not None:
+        return key
+    key = Path(os.path.abspath(path))
+    if Path(path).is_absolute():
+        if len(_normal) >= _MAX_NORMAL:
+            _normal.clear()
+        _normal[path] = key
+    return key
 
 
 def pool_for(path: Path, connect: Callable[[Path], Connection]) -> ConnectionPool:
     """The process's pool for the database at ``path`` (created on first use)."""
-    key = Path(os.path.abspath(path))
+    key = _key(path)
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
@@ -174,13 +191,13 @@ def pool_for(path: Path, connect: Callable[[Path], Connection]) -> ConnectionPoo
 def existing(path: Path) -> ConnectionPool | None:
     """The pool of ``path`` if one was made (only SQLite databases get one)."""
     with _pools_lock:
-        return _pools.get(Path(os.path.abspath(path)))
+        return _pools.get(_key(path))
 
 
 def close_pool(path: Path) -> None:
     """Close the pool of ``path`` if there is one (a node stopping, a home going away)."""
     with _pools_lock:
-        pool = _pools.pop(Path(os.path.abspath(path)), None)
+        pool = _pools.pop(_key(path), None)
     if pool is not None:
         pool.close()
 

@@ -6,10 +6,12 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from node import audit, store
 from node.errors import ServiceUnavailable
 from node.lookup.fanout import LocalLookup
 from node.match.held import HeldStore, Manifest
@@ -306,3 +308,57 @@ class TestClientKeysInWorkers:
         assert elsewhere == there
         assert elsewhere[0][0] == "ok"
         assert {keys[i] for i in elsewhere[0][1]} == {phone(3), phone(15), phone(38)}
+
+
+def audited(db: Path) -> list[tuple[str, str, int]]:
+    conn = store.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT event, counterpart, hits FROM audit_entries ORDER BY seq"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+
+class TestRequesterAudit:
+    def test_every_answered_counterpart_is_audited_with_its_hits(
+        self, lookup_pool: PsiPool, tmp_path: Path
+    ) -> None:
+        """Each counterpart that answered gets its own match.requested entry with its hit count."""
+        db = tmp_path / "node.db"
+        store.open_store(db).close()
+        channels = holders(lookup_pool, 3)
+        requester = HeldRequester(HeldStore(), lookup_pool.run, db_path=db)
+        out = ask(requester, channels, KEYS)
+        entries = [e for e in audited(db) if e[0] == "match.requested"]
+        assert sorted(entries) == sorted(
+            ("match.requested", peer, len(r.hits))
+            for peer, r in out.items()
+            if isinstance(r, LookupResult)
+        )
+        assert len(entries) == 3
+
+    def test_a_failed_audit_hands_out_no_hits(
+        self, lookup_pool: PsiPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """When the audit entries cannot be written, the lookup fails and none is written."""
+        db = tmp_path / "node.db"
+        store.open_store(db).close()
+        channels = holders(lookup_pool, 3)
+        requester = HeldRequester(HeldStore(), lookup_pool.run, db_path=db)
+        ask(requester, channels, [phone(3)])  # sync everything first
+        before = audited(db)
+        calls = []
+        real = audit.append
+
+        def failing_third(conn: Any, event: str, **fields: Any) -> Any:
+            calls.append(event)
+            if len(calls) == 3:
+                raise RuntimeError("disk full")
+            return real(conn, event, **fields)
+
+        monkeypatch.setattr(audit, "append", failing_third)
+        with pytest.raises(RuntimeError, match="disk full"):
+            ask(requester, channels, KEYS)
+        assert audited(db) == before

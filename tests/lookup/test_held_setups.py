@@ -287,6 +287,21 @@ class TestSyncValidation:
         with pytest.raises(MalformedPsiMessage):
             pair.held.wanted(partial)
 
+    @pytest.mark.parametrize(
+        "digest", ["A" * 64, "0" * 63, "0" * 65, "g" * 64, "0" * 63 + "\n", "0" * 63 + "é"]
+    )
+    def test_manifest_with_a_digest_that_is_not_sha256_hex_is_refused(
+        self, pair: Pair, digest: str
+    ) -> None:
+        """Every shard digest must be 64 lower-case hex characters, or nothing is fetched."""
+        from dataclasses import replace
+
+        pair.service.refresh([KE])
+        manifest = pair.manifest(KE)
+        forged = replace(manifest, digests={**manifest.digests, 0: digest})
+        with pytest.raises(MalformedPsiMessage, match="SHA-256"):
+            pair.held.wanted(forged)
+
 
 class FakeChannel:
     """A counterpart's held-setup service in process, optionally hostile."""

@@ -68,6 +68,21 @@ class TestAgencyUriSan:
             pki.agency_id_from_certificate(cert)
         assert caught.value.code == "no_agency_id"
 
+    def test_each_certificate_is_read_for_its_own_agency(
+        self, kenya: AgencyPki, vietnam: AgencyPki
+    ) -> None:
+        """Reading certificates repeatedly gives each its own agency, never another's."""
+        for _ in range(3):
+            assert pki.agency_id_from_certificate(kenya.cert_pem) == "ke-kws"
+            assert pki.agency_id_from_certificate(vietnam.cert_pem) == "vn-customs"
+
+    def test_refused_certificate_is_refused_every_time(self, kenya: AgencyPki) -> None:
+        """A certificate naming no agency is refused on every reading, not only the first."""
+        _, cert = custom_certificate(kenya.ca_key_pem, kenya.ca_cert_pem, agency_ids=())
+        for _ in range(2):
+            with pytest.raises(pki.CertificateError):
+                pki.agency_id_from_certificate(cert)
+
     def test_certificate_with_two_agency_uris_is_refused(self, kenya: AgencyPki) -> None:
         """A certificate naming two agencies is ambiguous and refused."""
         _, cert = custom_certificate(

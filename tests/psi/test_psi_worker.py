@@ -223,6 +223,34 @@ class TestPoolBehaviour:
             psi_pool.run(len, b"x")
         assert set(psi_pool.worker_pids()) == before
 
+    def test_a_worker_grown_past_its_memory_bound_is_retired(self) -> None:
+        """A worker whose resident memory passed the bound gets a successor before its quota."""
+        from node.psi._worker import WorkerPool
+
+        pool = WorkerPool(max_workers=1, timeout_s=30, max_resident_bytes=1)
+        try:
+            first = pool.call(os.getpid)
+            for _ in range(3000):
+                if pool.replaced:
+                    break
+                threading.Event().wait(0.01)
+            assert pool.replaced == 1
+            assert pool.call(os.getpid) != first
+        finally:
+            pool.close()
+
+    def test_a_worker_within_its_bounds_serves_many_calls(self) -> None:
+        """Hundreds of small calls run in the same worker: no process start every few calls."""
+        from node.psi._worker import WorkerPool
+
+        pool = WorkerPool(max_workers=1, timeout_s=30)
+        try:
+            pids = {pool.call(os.getpid) for _ in range(300)}
+            assert len(pids) == 1
+            assert pool.replaced == 0
+        finally:
+            pool.close()
+
     def test_a_recycled_worker_is_replaced_before_the_next_call(self) -> None:
         """A worker retired after its task quota has a successor started in the background."""
         from node.psi._worker import WorkerPool
