@@ -35,7 +35,7 @@ import json
 import os
 import platform
 import random
-import sqlite3
+import secrets
 import statistics
 import subprocess
 import sys
@@ -47,8 +47,11 @@ from pathlib import Path
 from typing import Any
 
 import private_set_intersection.python as psi
+import psycopg
+from pg_bench import with_schema
 from spoor.lookup.v1 import lookup_pb2 as lk
 
+from node import store
 from node.app import logs
 from node.app.config import load_config, save_config
 from node.app.home import NodeHome
@@ -280,6 +283,7 @@ def start(
     holders = [holder(i) for i in range(len(sizes))]
     fed = Federation(tmp / name, (*holders, ASKER))
     fed.create()
+    schemas = [move_to_postgres(fed.home(a.agency_id), args.store_url) for a in holders]
     for agency, size in zip(holders, sizes, strict=True):
         install_policy(fed, agency.agency_id, tmp)
         held = tmp / f"held-{size}.jsonl"
@@ -299,6 +303,32 @@ def start(
         yield Setup(fed, holders, tmp, args.lookups)
     finally:
         fed.stop()
+        drop_schemas(args.store_url, [s for s in schemas if s])
+
+
+def move_to_postgres(home: Path, url: str) -> str:
+    """With ``--store-url``, move a new holder's store into a fresh schema there (its name)."""
+    if not url:
+        return ""
+    schema = f"lookup_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    done = subprocess.run(
+        [*spoor_command(), "store", "migrate", "--home", str(home),
+         "--to", with_schema(url, schema)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"store migrate failed:\n{done.stdout}\n{done.stderr}")
+    return schema
+
+
+def drop_schemas(url: str, schemas: list[str]) -> None:
+    if not url or not schemas:
+        return
+    with psycopg.connect(url, autocommit=True) as admin:
+        for schema in schemas:
+            admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def library_setup_rate(n: int) -> float:
@@ -390,11 +420,9 @@ def wire_bytes(setup: Setup) -> float:
 
 
 def holder_keys(setup: Setup, agency: Agency) -> list[str]:
-    conn = sqlite3.connect(NodeHome(setup.fed.home(agency.agency_id)).db_path)
-    try:
+    # The holder's own store, SQLite or PostgreSQL (its spoor.toml says which).
+    with store.opened(NodeHome(setup.fed.home(agency.agency_id)).db_path) as conn:
         stored = [str(r[0]) for r in conn.execute("SELECT DISTINCT key FROM match_keys")]
-    finally:
-        conn.close()
     # A record's stored keys hold every scheme; lookups use the current one.
     return keys_of_scheme(stored, KEY_SCHEME_VERSION)
 
@@ -519,6 +547,8 @@ def report(results: dict[str, object], args: argparse.Namespace, lib_rate: float
     print(f"python  : {sys.version.split()[0]}, openmined-psi 2.0.6")
     print(f"shards  : {args.base_shards} base + {args.delta_shards} delta; {args.lookups} lookups;"
           f" fan-out pause {args.pause_ms:g} ms after each lookup")  # fmt: skip
+    backend = "PostgreSQL (a schema each)" if args.store_url else "SQLite"
+    print(f"store   : holders on {backend}")
     print(f"library : CreateSetupMessage {lib_rate:,.0f} elements/s on one core")
     print()
     print("| records | keys | lookup p50 ms | p95 ms | p99 ms | keys/lookup | wire B/lookup |")
@@ -605,6 +635,11 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--skip", nargs="*", default=[], choices=["single", "fanout", "bulk"])
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--store-url",
+        default="",
+        help="a PostgreSQL database: every holder's store moves into a fresh schema of it",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     args = parser.parse_args(argv)
     if args.smoke:
