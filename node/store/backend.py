@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -83,6 +84,10 @@ class Backend(Protocol):
     def columns(self, conn: Connection, table: str) -> list[str]: ...
 
     def prepare_bulk_load(self, conn: Connection, cache_kib: int) -> None: ...
+
+    def scans(
+        self, conn: Connection, statements: Sequence[str]
+    ) -> AbstractContextManager[list[Iterator[Any]]]: ...
 
 
 def _create_private(path: Path) -> None:
@@ -158,6 +163,11 @@ class SqliteBackend:
         conn.execute(f"PRAGMA cache_size=-{cache_kib}")
         conn.execute("PRAGMA threads=2")
 
+    @contextmanager
+    def scans(self, conn: Connection, statements: Sequence[str]) -> Iterator[list[Iterator[Any]]]:
+        """Rows of several statements read side by side; SQLite steps each as it is read."""
+        yield [iter(conn.execute(sql)) for sql in statements]
+
 
 SQLITE = SqliteBackend()
 
@@ -193,6 +203,11 @@ class _ByConnection:
 
     def prepare_bulk_load(self, conn: Connection, cache_kib: int) -> None:
         backend_of(conn).prepare_bulk_load(conn, cache_kib)
+
+    def scans(
+        self, conn: Connection, statements: Sequence[str]
+    ) -> AbstractContextManager[list[Iterator[Any]]]:
+        return backend_of(conn).scans(conn, statements)
 
 
 #: The backend of whatever connection it is handed.

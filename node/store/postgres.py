@@ -21,8 +21,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +46,8 @@ POOL_MAX = 16
 #: How the node's sessions show in ``pg_stat_activity``.
 APPLICATION_NAME = "spoor"
 CONNECT_TIMEOUT_S = 10
+#: Rows a streamed scan fetches per round trip (:meth:`PostgresBackend.scans`).
+SCAN_BATCH = 5000
 
 
 class PgRow(tuple[Any, ...]):
@@ -294,6 +298,35 @@ class PostgresBackend:
 
     def prepare_bulk_load(self, conn: Any, cache_kib: int) -> None:
         """Nothing to tune per connection; the server's shared buffers serve imports."""
+
+    @contextmanager
+    def scans(self, conn: Any, statements: Sequence[str]) -> Iterator[list[Iterator[Any]]]:
+        """Rows of several statements read side by side, in batches, from one snapshot.
+
+        A plain cursor receives a statement's whole result before its first row
+        (millions of key rows for a view); named (server-side) cursors fetch
+        ``SCAN_BATCH`` rows at a time instead, inside one read-only
+        repeatable-read transaction, so the statements also see the same state.
+        """
+        raw = conn._live()
+        began = raw.info.transaction_status == pq.TransactionStatus.IDLE
+        if began:
+            raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursors = []
+        try:
+            for sql in statements:
+                cursor = raw.cursor(name=f"spoor_scan_{secrets.token_hex(6)}")
+                cursor.itersize = SCAN_BATCH
+                cursor.execute(translate(sql))
+                cursors.append(cursor)
+            yield [iter(c) for c in cursors]
+        finally:
+            for cursor in cursors:
+                with suppress(psycopg.Error):
+                    cursor.close()
+            if began and not raw.closed:
+                with suppress(psycopg.Error):
+                    raw.execute("ROLLBACK")  # read only: nothing to keep
 
     def reset_identities(self, conn: Any) -> None:
         """Point every identity column's sequence past the highest id (after a bulk copy)."""

@@ -266,19 +266,23 @@ def eligible_keys(conn: Connection) -> Iterator[tuple[RecordFacts, list[str]]]:
     """Each stored record's policy facts with its matchable key strings, in import order.
 
     Keys were derived at import; nothing is normalized here. Records and keys
-    are read by two ordered scans merged on the row id, so memory stays flat.
+    are read by two ordered scans merged on the row id, streamed by the
+    backend (:meth:`~node.store.backend.Backend.scans`), so memory stays flat.
     """
-    records = conn.execute("SELECT rid, content FROM records ORDER BY rid")
-    keys = conn.execute("SELECT rid, key FROM match_keys ORDER BY rid")
-    pending = keys.fetchone()
-    for rid, content in records:
-        own: list[str] = []
-        while pending is not None and pending[0] < rid:
-            pending = keys.fetchone()
-        while pending is not None and pending[0] == rid:
-            own.append(pending[1])
-            pending = keys.fetchone()
-        yield facts(Record.from_json(json.loads(content))), own
+    with BACKEND.scans(
+        conn,
+        ("SELECT rid, content FROM records ORDER BY rid",
+         "SELECT rid, key FROM match_keys ORDER BY rid"),
+    ) as (records, keys):  # fmt: skip
+        pending = next(keys, None)
+        for rid, content in records:
+            own: list[str] = []
+            while pending is not None and pending[0] < rid:
+                pending = next(keys, None)
+            while pending is not None and pending[0] == rid:
+                own.append(pending[1])
+                pending = next(keys, None)
+            yield facts(Record.from_json(json.loads(content))), own
 
 
 def fingerprint(conn: Connection) -> tuple[object, ...]:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from pathlib import Path
 
+import pytest
 from records_helpers import person_row, shipment_row
 
 from node import store
 from node.records.facts import facts
 from node.records.model import FIELD_GROUPS
 from node.records.parse import parse_row
+from node.store import postgres
 from node.store import records as rs
 
 
@@ -81,6 +84,35 @@ class TestEligibleKeys:
         assert got["S-1"] == ["v1|container|MSCU1234566", "v2|container|MSCU1234566"]
         assert "v1|name_dob|hung nguyen van|1979-03-02" in got["P-1"]
         assert got["P-2"] == []
+
+    def test_records_and_keys_pair_up_across_fetch_batches(
+        self, conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Read in small batches (PostgreSQL streams scans), every record still gets its keys."""
+        monkeypatch.setattr(postgres, "SCAN_BATCH", 3)
+        rows = [person_row(record_id=f"P-{i}", phones=f"+8491234{i:04d}") for i in range(20)]
+        put(conn, *rows, shipment_row())
+        got = {f["record_id"]: keys for f, keys in rs.eligible_keys(conn)}
+        assert len(got) == 21
+        for record_id, keys in got.items():
+            assert keys == rs.keys_of(conn, record_id), record_id
+        assert "v2|phone|+84912340007" in got["P-7"]
+
+    def test_a_scan_reads_one_state_while_another_import_commits(
+        self, conn: sqlite3.Connection, tmp_path: Path
+    ) -> None:
+        """A record stored while a view is being read is not half in it: it waits for the next."""
+        put(conn, *(person_row(record_id=f"P-{i}") for i in range(5)))
+        scan = rs.eligible_keys(conn)
+        first = next(scan)
+        other = store.open_store(tmp_path / "node.db")
+        try:
+            put(other, person_row(record_id="P-9"))
+        finally:
+            other.close()
+        rest = list(scan)
+        assert [f["record_id"] for f, _ in [first, *rest]] == [f"P-{i}" for i in range(5)]
+        assert "P-9" in {f["record_id"] for f, _ in rs.eligible_keys(conn)}
 
 
 class TestFacts:
