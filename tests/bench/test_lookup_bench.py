@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.store.backends import SchemaPerHome
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -33,3 +37,20 @@ class TestLookupBench:
         # The bulk lookup found the shared half of its keys.
         bulk = out.splitlines()[-1].split("|")
         assert int(bulk[3].replace(",", "").strip()) > 0
+
+    def test_smoke_run_with_holders_on_postgresql(
+        self, tmp_path: Path, postgres_homes: SchemaPerHome | None
+    ) -> None:
+        """With --store-url the holder's store moves to PostgreSQL and its lookups still hit."""
+        if postgres_homes is None:
+            pytest.skip("PostgreSQL run only (scripts/test-postgres, part of .ci/run)")
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "lookup_bench.py"), "--smoke",
+             "--skip", "fanout", "bulk", "--store-url", postgres_homes.url,
+             "--workdir", str(tmp_path)],
+            cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert "store   : holders on PostgreSQL" in result.stdout, result.stdout
+        fresh = next(line for line in result.stdout.splitlines() if line.startswith("| 200 | 20 |"))
+        assert int(fresh.split("|")[5].replace(",", "").strip()) > 0
