@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import sys
 import threading
 from typing import TYPE_CHECKING
@@ -50,6 +51,9 @@ def serve(
     log_json: bool | None,
 ) -> None:
     """Serve this node to its peers until SIGTERM/SIGINT, then drain in-flight calls and exit."""
+    # The serving process holds epoch keys and its TLS key in memory: a crash must
+    # not write them into a core file (its PSI workers set the same limit).
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     json_lines = (not sys.stderr.isatty()) if log_json is None else log_json
     # gRPC's C core writes its own lines on fd 2 (failed handshakes among them): re-emit
     # them as the node's structured lines. Before the first server, so its tracer applies.

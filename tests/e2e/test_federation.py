@@ -167,6 +167,15 @@ class TestThreeNodeFederation:
         assert counterparts[0]["hits"] >= 1
         assert all(not hits for hits in hits_by_record(result, "ke-kws").values())
 
+    def test_serving_processes_never_dump_core(self, federation: Federation) -> None:
+        """Every node process runs with a core-file limit of zero (epoch keys live in memory)."""
+        for agency in AGENCIES:
+            process = federation.nodes[agency.agency_id].process
+            assert process is not None
+            limits = Path(f"/proc/{process.pid}/limits").read_text()
+            core = next(line for line in limits.splitlines() if line.startswith("Max core file"))
+            assert core.split()[4:6] == ["0", "0"], core
+
     def test_both_audit_trails_record_the_same_transcript(self, federation: Federation) -> None:
         """Requester and responder log the same transcript hash, and both trails verify."""
         match(
