@@ -414,7 +414,12 @@ def idle_cpu(meter: CpuMeter, seconds: float) -> dict[str, float]:
 
 
 def wire_bytes(setup: Setup) -> float:
-    lines = log_events(setup.fed.home(ASKER.agency_id) / "serve.log", "held lookup")
+    """Median PSI bytes (request + response) of the last one-counterpart lookups."""
+    log_path = setup.fed.home(ASKER.agency_id) / "serve.log"
+    batched = log_events(log_path, "held fan-out lookup")
+    lines = [e for e in batched if str(e.get("answered")) == "1"]
+    lines += log_events(log_path, "held lookup")
+    lines.sort(key=lambda e: str(e.get("timestamp", "")))
     per = [int(str(e["request_bytes"])) + int(str(e["response_bytes"])) for e in lines]
     return statistics.median(per[-setup.lookups :]) if per else 0.0
 

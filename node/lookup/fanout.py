@@ -27,8 +27,9 @@ MAX_KEYS_PER_LOOKUP = 200_000
 MAX_KEY_LENGTH = 512
 _KEY_RE = re.compile(r"^v[0-9]+\|[a-z][a-z0-9_]{0,31}\|.+$", re.DOTALL)
 _MAX_TEXT = 256
-# Lookups of up to this many distinct keys ask several counterparts in one batch
-# (two PSI worker calls for all of them); larger ones use every worker per counterpart.
+# Lookups of up to this many distinct keys ask their counterparts, one or several,
+# in one batch (two PSI worker calls for all of them, with client keys the worker
+# made ahead); larger ones use every worker per counterpart.
 MAX_BATCHED_KEYS = 512
 
 
@@ -128,7 +129,7 @@ class LocalLookup:
         for i, key in enumerate(keys):
             positions.setdefault(key, []).append(i)
 
-        if len(asked) > 1 and len(positions) <= MAX_BATCHED_KEYS:
+        if len(positions) <= MAX_BATCHED_KEYS:
             return self._batched(asked, context, positions)
 
         def one(peer: str) -> PeerAnswer:

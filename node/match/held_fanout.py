@@ -56,6 +56,7 @@ class _Asked:
     distinct: list[str]
     client_key: bytes = b""
     request_id: str = ""
+    request_bytes: int = 0
 
 
 def timed_out(deadline_s: float) -> ServiceUnavailable:
@@ -163,6 +164,7 @@ class _FanOut:
         sending: dict[Future[Any], str] = {}
         for a, (client_key, request) in zip(asked, made, strict=True):
             a.client_key, a.request_id = bytes(client_key), str(uuid.uuid4())
+            a.request_bytes = len(request)
             call = HeldMatch(
                 context=self.context,
                 epoch_id=a.held.manifest.epoch_id,
@@ -210,6 +212,9 @@ class _FanOut:
             peers=len(asked),
             answered=len(finishing),
             elements=len(self.wanted),
+            # PSI bytes on the wire, over the counterparts that answered.
+            request_bytes=sum(a.request_bytes for a, _ in finishing),
+            response_bytes=sum(len(answer.psi_response) for _, answer in finishing),
         )
         answered: list[tuple[LookupResult, list[str], str]] = []
         for (a, answer), found in zip(finishing, found_all, strict=True):

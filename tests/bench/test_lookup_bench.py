@@ -34,6 +34,9 @@ class TestLookupBench:
         # The freshness probe was found only after a re-sync fetched changed shards.
         fresh = next(line for line in out.splitlines() if line.startswith("| 200 | 20 |"))
         assert int(fresh.split("|")[5].replace(",", "").strip()) > 0
+        # Every lookup's PSI bytes were counted: a request and a response of a few points.
+        lookup = next(line for line in out.splitlines() if line.startswith("| 200 | "))
+        assert int(lookup.split("|")[7].replace(",", "").strip()) >= 2 * 33
         # The bulk lookup found the shared half of its keys.
         bulk = out.splitlines()[-1].split("|")
         assert int(bulk[3].replace(",", "").strip()) > 0
