@@ -227,15 +227,30 @@ class HeldLookup:
             found = self._run(held_intersection, self._key, response_bytes, pairs)
             indices = found if isinstance(found, list) else []
         else:
-            step = -(-len(pairs) // self._parallelism)
-            batches = [pairs[i : i + step] for i in range(0, len(pairs), step)]
-            with ThreadPoolExecutor(max_workers=self._parallelism) as threads:
-                parts = list(
-                    threads.map(
-                        lambda b: self._run(held_intersection, self._key, response_bytes, b),
-                        batches,
-                    )
-                )
-            indices = [i for part in parts if isinstance(part, list) for i in part]
+            # Base shards first, on every worker; then the delta shards, for the
+            # keys not found in their base shard only (a hit there is a hit).
+            base = [(s, p) for s, p in sorted(groups.items()) if s < manifest.layout.base]
+            delta = [(s, p) for s, p in sorted(groups.items()) if s >= manifest.layout.base]
+            indices = self._in_parallel(response_bytes, [(held.shards[s], p) for s, p in base])
+            hit = set(indices)
+            rest = [(held.shards[s], [i for i in p if i not in hit]) for s, p in delta]
+            indices += self._in_parallel(response_bytes, [(b, p) for b, p in rest if p])
         n = self.element_count
         return {self.distinct[i] for i in indices if isinstance(i, int) and 0 <= i < n}
+
+    def _in_parallel(
+        self, response_bytes: bytes, pairs: list[tuple[bytes, list[int]]]
+    ) -> list[int]:
+        """The indices found in ``pairs``, split over the workers."""
+        if not pairs:
+            return []
+        step = -(-len(pairs) // self._parallelism)
+        batches = [pairs[i : i + step] for i in range(0, len(pairs), step)]
+        with ThreadPoolExecutor(max_workers=self._parallelism) as threads:
+            parts = list(
+                threads.map(
+                    lambda b: self._run(held_intersection, self._key, response_bytes, b),
+                    batches,
+                )
+            )
+        return [i for part in parts if isinstance(part, list) for i in part if isinstance(i, int)]

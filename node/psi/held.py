@@ -133,11 +133,18 @@ def held_intersection(
 def intersect_with(
     client: Any, response_bytes: bytes, groups: Sequence[tuple[bytes, Sequence[int]]]
 ) -> list[int]:
-    """:func:`held_intersection` with the client key's library object already made."""
+    """:func:`held_intersection` with the client key's library object already made.
+
+    A key already found in an earlier group (its base shard) is not tested
+    again in a later one (its delta shard): it is a hit either way, and each
+    test costs a point multiplication.
+    """
     response = psi.Response()
     response.ParseFromString(response_bytes)
     found: list[int] = []
-    for setup_bytes, positions in groups:
+    seen: set[int] = set()
+    for setup_bytes, asked in groups:
+        positions = [p for p in asked if p not in seen]
         if not positions:
             continue
         setup = psi.ServerSetup()
@@ -150,7 +157,9 @@ def intersect_with(
             raise MalformedPsiMessage(
                 "response.encrypted_elements", "holds an element that is not a point on P-256"
             ) from None
-        found.extend(positions[int(i)] for i in local if 0 <= int(i) < len(positions))
+        hits = [positions[int(i)] for i in local if 0 <= int(i) < len(positions)]
+        found.extend(hits)
+        seen.update(hits)
     return sorted(set(found))
 
 

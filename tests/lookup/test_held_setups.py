@@ -84,6 +84,19 @@ class TestInvalidation:
         assert 0 < resent < first
         assert pair.lookup(KE, ["v1|phone|+254711111111"]) == {"v1|phone|+254711111111"}
 
+    def test_records_in_delta_shards_are_found_by_a_split_lookup(self, pair: Pair) -> None:
+        """A bulk lookup tests delta shards only for keys its base shards did not hold."""
+        pair.service.refresh([KE])
+        pair.sync(KE)
+        added = [f"v1|phone|+2547111{i:05d}" for i in range(40)]
+        pair.records.add(*added)
+        pair.service.refresh([KE])
+        pair.sync(KE)
+        asked = [phone(i) for i in range(0, 1200, 2)] + added + ["v1|phone|+254799999999"]
+        expected = {phone(i) for i in range(0, 300, 2)} | set(added)
+        assert pair.lookup(KE, asked, parallelism=2) == expected
+        assert pair.lookup(KE, asked) == expected
+
     def test_unchanged_records_do_not_recompute_the_view(self, pair: Pair) -> None:
         """Refreshing with nothing changed neither recomputes the view nor rebuilds a shard."""
         pair.service.refresh([KE])
