@@ -220,7 +220,8 @@ class HeldLookup:
         for position, key in enumerate(self.distinct):
             for shard_id in shards_of(manifest.shard_salt, key, manifest.layout):
                 groups.setdefault(shard_id, []).append(position)
-        pairs = [(held.shards[s], positions) for s, positions in sorted(groups.items())]
+        ordered = sorted(groups.items())
+        pairs = [(held.shards[s], positions) for s, positions in ordered]
         # A small lookup is one worker call: splitting it would cost a thread and a
         # second round trip (and a second client key set-up) for a few points.
         if len(self.distinct) <= _INLINE_REQUEST or len(pairs) <= 4 or self._parallelism == 1:
@@ -229,11 +230,11 @@ class HeldLookup:
         else:
             # Base shards first, on every worker; then the delta shards, for the
             # keys not found in their base shard only (a hit there is a hit).
-            base = [(s, p) for s, p in sorted(groups.items()) if s < manifest.layout.base]
-            delta = [(s, p) for s, p in sorted(groups.items()) if s >= manifest.layout.base]
-            indices = self._in_parallel(response_bytes, [(held.shards[s], p) for s, p in base])
+            split = next((n for n, (s, _) in enumerate(ordered) if s >= manifest.layout.base), None)
+            base, delta = pairs[:split], pairs[len(pairs) if split is None else split :]
+            indices = self._in_parallel(response_bytes, base)
             hit = set(indices)
-            rest = [(held.shards[s], [i for i in p if i not in hit]) for s, p in delta]
+            rest = [(b, [i for i in p if i not in hit]) for b, p in delta]
             indices += self._in_parallel(response_bytes, [(b, p) for b, p in rest if p])
         n = self.element_count
         return {self.distinct[i] for i in indices if isinstance(i, int) and 0 <= i < n}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from node.match.held import HeldStore, Manifest
 from node.match.held_requester import Context, HeldAnswer, HeldMatch, HeldRequester
 from node.psi import start
 from node.psi.errors import MalformedPsiMessage
+from node.psi.held import held_intersection
 from node.setups.errors import SetupsNotReady, SetupsStale
 from node.setups.views import ViewKey
 from tests.lookup.conftest import Pair
@@ -84,7 +86,9 @@ class TestInvalidation:
         assert 0 < resent < first
         assert pair.lookup(KE, ["v1|phone|+254711111111"]) == {"v1|phone|+254711111111"}
 
-    def test_records_in_delta_shards_are_found_by_a_split_lookup(self, pair: Pair) -> None:
+    def test_records_in_delta_shards_are_found_by_a_split_lookup(
+        self, pair: Pair, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """A bulk lookup tests delta shards only for keys its base shards did not hold."""
         pair.service.refresh([KE])
         pair.sync(KE)
@@ -94,8 +98,23 @@ class TestInvalidation:
         pair.sync(KE)
         asked = [phone(i) for i in range(0, 1200, 2)] + added + ["v1|phone|+254799999999"]
         expected = {phone(i) for i in range(0, 300, 2)} | set(added)
+        tested: list[int] = []
+        run = pair.pool.run
+
+        def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+            if fn is held_intersection:
+                tested.append(sum(len(positions) for _, positions in args[2]))
+            return run(fn, *args, **kwargs)
+
+        monkeypatch.setattr(pair.pool, "run", counting)
         assert pair.lookup(KE, asked, parallelism=2) == expected
+        # Each key once in its base shard, and only the base shards' misses again in a
+        # delta shard (the 40 added keys are held in delta shards only).
+        in_base = len(expected) - len(added)
+        assert sum(tested) == len(asked) + (len(asked) - in_base)
+        tested.clear()
         assert pair.lookup(KE, asked) == expected
+        assert sum(tested) == 2 * len(asked)  # one worker call: every key's two shards
 
     def test_unchanged_records_do_not_recompute_the_view(self, pair: Pair) -> None:
         """Refreshing with nothing changed neither recomputes the view nor rebuilds a shard."""
